@@ -1,0 +1,185 @@
+//! Reading a store's event log (CSV with a header). Every error names the file and line.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+use vitrine::EventKind;
+
+/// One event of the log, with the session and item already interned.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvent {
+    pub item: u32,
+    pub ts: f64,
+    pub kind: EventKind,
+    /// Line order in the file (ties in `ts` keep file order).
+    pub seq: u32,
+}
+
+/// An event log grouped into sessions.
+#[derive(Debug, Default)]
+pub struct EventLog {
+    /// Item ids, indexed by the interned item number (first-seen order).
+    pub items: Vec<String>,
+    /// Each session's events in time order (ts, then file order).
+    pub sessions: Vec<Vec<LogEvent>>,
+    /// Session ids as in the file, indexed like `sessions`.
+    pub session_ids: Vec<String>,
+    pub n_events: usize,
+}
+
+impl EventLog {
+    /// Reads `path`: header required with `session_id` and `item_id`; `ts` (number) and
+    /// `event_type` (view, click, add_to_cart, remove_from_cart, purchase) optional.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("cannot open event log {}", path.display()))?;
+        Self::from_reader(file, &path.display().to_string())
+    }
+
+    /// Like [`EventLog::read`], from any reader; `name` is used in error messages.
+    pub fn from_reader<R: std::io::Read>(reader: R, name: &str) -> Result<Self> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(reader);
+        let headers = rdr
+            .headers()
+            .with_context(|| format!("{name}: cannot read the header line"))?
+            .clone();
+        let col = |want: &str| headers.iter().position(|h| h.trim() == want);
+        let (Some(c_session), Some(c_item)) = (col("session_id"), col("item_id")) else {
+            bail!(
+                "{name}:1: the header must name the columns session_id and item_id (found: {})",
+                headers.iter().collect::<Vec<_>>().join(",")
+            );
+        };
+        let c_ts = col("ts");
+        let c_type = col("event_type");
+
+        let mut log = EventLog::default();
+        let mut item_index: HashMap<String, u32> = HashMap::new();
+        let mut session_index: HashMap<String, u32> = HashMap::new();
+        let mut record = csv::StringRecord::new();
+        let mut seq: u32 = 0;
+        loop {
+            let more = rdr.read_record(&mut record).map_err(|e| {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                anyhow!("{name}:{line}: malformed CSV line ({e})")
+            })?;
+            if !more {
+                break;
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let field = |c: usize, what: &str| -> Result<&str> {
+                match record.get(c).map(str::trim) {
+                    Some(v) if !v.is_empty() => Ok(v),
+                    _ => bail!("{name}:{line}: the {what} column is empty or missing"),
+                }
+            };
+            let session_id = field(c_session, "session_id")?;
+            let item_id = field(c_item, "item_id")?;
+            if item_id.contains('\n') {
+                bail!("{name}:{line}: item_id contains a newline");
+            }
+            let ts = match c_ts.and_then(|c| record.get(c)).map(str::trim) {
+                None | Some("") => f64::from(seq),
+                Some(v) => match v.parse::<f64>() {
+                    Ok(t) if t.is_finite() => t,
+                    _ => bail!("{name}:{line}: ts '{v}' is not a number"),
+                },
+            };
+            let kind = match c_type.and_then(|c| record.get(c)).map(str::trim) {
+                None | Some("") => EventKind::View,
+                Some(v) => EventKind::parse(v).map_err(|e| anyhow!("{name}:{line}: {e}"))?,
+            };
+            let next_item = item_index.len() as u32;
+            let item = *item_index.entry(item_id.to_owned()).or_insert_with(|| {
+                log.items.push(item_id.to_owned());
+                next_item
+            });
+            let next_session = session_index.len() as u32;
+            let session = *session_index
+                .entry(session_id.to_owned())
+                .or_insert_with(|| {
+                    log.session_ids.push(session_id.to_owned());
+                    log.sessions.push(Vec::new());
+                    next_session
+                });
+            log.sessions[session as usize].push(LogEvent {
+                item,
+                ts,
+                kind,
+                seq,
+            });
+            seq = seq
+                .checked_add(1)
+                .ok_or_else(|| anyhow!("{name}: more than 4 billion events"))?;
+            log.n_events += 1;
+        }
+        if log.n_events == 0 {
+            bail!("{name}: no events after the header");
+        }
+        for s in &mut log.sessions {
+            s.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(a.seq.cmp(&b.seq)));
+        }
+        Ok(log)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<EventLog> {
+        EventLog::from_reader(text.as_bytes(), "log.csv")
+    }
+
+    #[test]
+    fn groups_and_orders_sessions() {
+        let log = parse("session_id,item_id,ts\na,x,5\nb,y,1\na,z,2\n").unwrap();
+        assert_eq!(log.items, vec!["x", "y", "z"]);
+        assert_eq!(log.sessions.len(), 2);
+        let a: Vec<u32> = log.sessions[0].iter().map(|e| e.item).collect();
+        assert_eq!(a, vec![2, 0], "session a is ordered by ts");
+        assert_eq!(log.n_events, 3);
+    }
+
+    #[test]
+    fn missing_columns_name_the_file_and_line() {
+        let err = parse("session,item\n1,2\n").unwrap_err().to_string();
+        assert!(err.starts_with("log.csv:1:"), "{err}");
+        assert!(err.contains("session_id and item_id"), "{err}");
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line() {
+        let err = parse("session_id,item_id,ts\n1,a,1\n2,b,notanumber\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("log.csv:3:"), "{err}");
+        let err = parse("session_id,item_id\n1,a\n2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("log.csv:3:"), "{err}");
+        let err = parse("session_id,item_id,event_type\n1,a,teleport\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("log.csv:2:") && err.contains("teleport"),
+            "{err}"
+        );
+        let err = parse("session_id,item_id\n1,\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("log.csv:2:") && err.contains("item_id"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn empty_log_is_an_error() {
+        assert!(parse("session_id,item_id\n")
+            .unwrap_err()
+            .to_string()
+            .contains("no events"));
+    }
+}
