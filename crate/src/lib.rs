@@ -16,7 +16,7 @@ pub mod rank;
 pub mod session;
 
 #[cfg(target_arch = "wasm32")]
-mod web;
+pub mod web;
 
 pub use bundle::{Bundle, BundleParts};
 pub use engine::{Engine, Recommendation};
