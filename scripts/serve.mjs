@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// A tiny, dependency-free static file server for the demo store and the browser tests.
+//
+//   node scripts/serve.mjs --root www --port 8080 [--host 127.0.0.1]
+//
+// Binds to loopback only, serves GET/HEAD for files under --root with the right MIME types
+// (notably application/wasm, which WebAssembly.instantiateStreaming requires), and refuses any
+// path that would leave the root (../, encoded variants, symlinks pointing outside).
+//
+// Tests import it:  const { url, close } = await startServer({ root: 'www', port: 0 });
+
+import http from 'node:http';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const MIME_TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+  '.csv': 'text/csv; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.ts': 'text/plain; charset=utf-8',
+  '.vtr': 'application/octet-stream',
+};
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** MIME type for a file name; unknown extensions are served as opaque bytes. */
+export function mimeType(file) {
+  return MIME_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+/**
+ * Maps a request URL path to a file inside `root`, or returns null if it would escape the root.
+ * `root` must be an absolute, real (symlink-free) path.
+ */
+export function resolveInsideRoot(root, urlPath) {
+  let decoded;
+  try {
+    decoded = decodeURIComponent(urlPath);
+  } catch {
+    return null; // malformed percent-encoding
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  const file = path.resolve(root, '.' + path.posix.normalize('/' + decoded));
+  if (file !== root && !file.startsWith(root + path.sep)) return null;
+  return file;
+}
+
+function send(res, status, body, headers = {}) {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+async function handle(root, req, res) {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return send(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
+  }
+  const urlPath = (req.url ?? '/').split(/[?#]/, 1)[0];
+  // Reject traversal attempts outright, even when they would normalize back inside the root.
+  const rawSegments = urlPath.split('/').map((s) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return '\0';
+    }
+  });
+  if (rawSegments.some((s) => s === '..' || s.includes('/') || s.includes('\\') || s.includes('\0'))) {
+    return send(res, 403, 'Forbidden\n');
+  }
+  let file = resolveInsideRoot(root, urlPath);
+  if (!file) return send(res, 403, 'Forbidden\n');
+
+  let stat;
+  try {
+    // Follow symlinks, then re-check that the real target is still inside the root.
+    file = await fsp.realpath(file);
+    if (file !== root && !file.startsWith(root + path.sep)) return send(res, 403, 'Forbidden\n');
+    stat = await fsp.stat(file);
+    if (stat.isDirectory()) {
+      if (!urlPath.endsWith('/')) {
+        return send(res, 301, 'Moved\n', { Location: urlPath + '/' });
+      }
+      file = path.join(file, 'index.html');
+      stat = await fsp.stat(file);
+    }
+  } catch {
+    return send(res, 404, 'Not Found\n');
+  }
+  if (!stat.isFile()) return send(res, 404, 'Not Found\n');
+
+  res.writeHead(200, {
+    'Content-Type': mimeType(file),
+    'Content-Length': stat.size,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (req.method === 'HEAD') return res.end();
+  fs.createReadStream(file)
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+/**
+ * Starts the server. `port: 0` picks a free port.
+ * @returns {Promise<{url: string, port: number, host: string, server: http.Server, close: () => Promise<void>}>}
+ */
+export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1' } = {}) {
+  if (!LOOPBACK_HOSTS.has(host)) {
+    throw new Error(`refusing to bind to ${host}: this server only listens on loopback (127.0.0.1)`);
+  }
+  const realRoot = await fsp.realpath(path.resolve(root)).catch(() => {
+    throw new Error(`root directory not found: ${root}`);
+  });
+  if (!(await fsp.stat(realRoot)).isDirectory()) throw new Error(`root is not a directory: ${root}`);
+
+  const server = http.createServer((req, res) => {
+    handle(realRoot, req, res).catch((err) => {
+      if (!res.headersSent) send(res, 500, 'Internal Server Error\n');
+      else res.destroy(err);
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host === 'localhost' ? '127.0.0.1' : host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  const hostForUrl = addr.family === 'IPv6' || addr.family === 6 ? `[${addr.address}]` : addr.address;
+  const url = `http://${hostForUrl}:${addr.port}/`;
+  const close = () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections?.();
+    });
+  return { url, port: addr.port, host: addr.address, server, close };
+}
+
+function parseArgs(argv) {
+  const opts = { root: 'www', port: 8080, host: '127.0.0.1' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--root') opts.root = val();
+    else if (a === '--port') opts.port = Number(val());
+    else if (a === '--host') opts.host = val();
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/serve.mjs [--root DIR] [--port N] [--host 127.0.0.1]');
+      process.exit(0);
+    } else throw new Error(`unknown argument: ${a}`);
+  }
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port must be 0..65535');
+  return opts;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { url, close } = await startServer(opts);
+  const shown = opts.root.replace(/\/+$/, '') + '/';
+  console.log(`Serving ${shown} at ${url}`);
+  const stop = () => close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+// Run the CLI only when executed directly (not when imported by tests).
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) {
+  main().catch((err) => {
+    const msg = err.code === 'EADDRINUSE' ? `port already in use (${err.message})` : err.message;
+    console.error(`serve: error: ${msg}`);
+    process.exit(1);
+  });
+}

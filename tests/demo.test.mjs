@@ -1,0 +1,194 @@
+// End-to-end test of the demo store in headless Chromium (playwright-core + Debian's chromium).
+//
+//   node --test tests/demo.test.mjs        (scripts/test builds the wasm package and bundle first)
+//
+// Checks that the page loads the wasm recommender, that clicking products of one category pulls
+// that category onto the "Recommended for you" shelf, that Reset restores the popularity shelf,
+// that nothing errors, and that every request stays on the local server. Screenshots for people
+// to look at are written to target/e2e/.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer } from '../scripts/serve.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const WWW = path.join(REPO, 'www');
+const SHOTS = path.join(REPO, 'target', 'e2e');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHELF_SIZE = 12;
+
+const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
+
+/** Fails (never skips) when the build outputs the page needs are missing. */
+function preflight() {
+  const missing = REQUIRED.filter((f) => !fs.existsSync(path.join(REPO, f)));
+  assert.deepEqual(
+    missing,
+    [],
+    `missing build outputs: ${missing.join(', ')}. ` +
+      'Run scripts/demo or scripts/test first (they build the wasm package, the demo data and the model bundle).',
+  );
+  assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (run scripts/setup, or set CHROMIUM_PATH).`);
+}
+
+const shelfCards = (page) =>
+  page.$$eval('#shelf .card', (els) => els.map((e) => ({ id: e.dataset.id, category: e.dataset.category })));
+
+function countBy(items, key) {
+  const counts = new Map();
+  for (const it of items) counts.set(it[key], (counts.get(it[key]) ?? 0) + 1);
+  return counts;
+}
+
+/** Waits until every image matched by `selector` has loaded (and decoded to a real size). */
+async function waitForImages(page, selector) {
+  await page.waitForFunction(
+    (sel) => [...document.querySelectorAll(sel)].every((img) => img.complete && img.naturalWidth > 0),
+    selector,
+    { timeout: 15_000 },
+  );
+}
+
+/** Clicks `locator` and waits until the shelf has re-rendered. */
+async function clickAndWaitForShelf(page, locator) {
+  const before = await page.evaluate(() => window.vitrineShelfRenders);
+  await locator.click();
+  await page.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
+}
+
+async function screenshot(page, name) {
+  await page.mouse.move(0, 0); // no hover effect in the picture
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await waitForImages(page, '#shelf img');
+  await waitForImages(page, '#grid .card:nth-child(-n+10) img');
+  await page.waitForTimeout(500); // let the "fresh card" animation settle
+  await page.screenshot({ path: path.join(SHOTS, name) });
+}
+
+test('demo store: on-device recommendations follow the shopper', { timeout: 180_000 }, async (t) => {
+  preflight();
+  fs.mkdirSync(SHOTS, { recursive: true });
+
+  const catalog = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
+  const categoryOrder = (catalog.categories ?? []).map((c) => c.id);
+
+  const server = await startServer({ root: WWW, port: 0 });
+  t.after(() => server.close());
+  const origin = new URL(server.url).origin;
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  t.after(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
+
+  // Everything the page does that could go wrong, or leave the machine.
+  const errors = [];
+  const requests = [];
+  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => msg.type() === 'error' && errors.push(`console.error: ${msg.text()}`));
+  context.on('request', (req) => requests.push(req.url()));
+  context.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  context.on('response', (res) => res.status() >= 400 && errors.push(`HTTP ${res.status()}: ${res.url()}`));
+
+  let initial; // the first (popularity) shelf
+
+  await t.test('page loads the engine and renders a full shelf and grid', async () => {
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout: 30_000 });
+    const loadError = await page.evaluate(() => window.vitrineError);
+    assert.equal(loadError, undefined, `the page reported: ${loadError}`);
+    assert.equal(await page.locator('#error').isVisible(), false);
+    assert.match(await page.textContent('body'), /Demo store — generated data/);
+
+    initial = await shelfCards(page);
+    assert.equal(initial.length, SHELF_SIZE, 'shelf shows k=12 products');
+    for (const c of initial) {
+      assert.match(c.id, /^p\d{4}$/);
+      assert.ok(c.category, `card ${c.id} has data-category`);
+    }
+    assert.equal(new Set(initial.map((c) => c.id)).size, SHELF_SIZE, 'no duplicates on the shelf');
+    const gridCount = await page.locator('#grid .card').count();
+    assert.equal(gridCount, catalog.products.length, 'grid shows the whole catalog');
+    assert.equal(await page.evaluate(() => window.vitrineShelfRenders), 1);
+    await screenshot(page, 'demo-before.png');
+  });
+
+  await t.test('clicking three products of another category pulls it onto the shelf', async (st) => {
+    assert.ok(initial, 'initial shelf was recorded');
+    const counts = countBy(initial, 'category');
+    const maxCount = Math.max(...counts.values());
+    // Least represented category (ties: catalog order); never the most common one.
+    const candidates = (categoryOrder.length ? categoryOrder : [...new Set(catalog.products.map((p) => p.category))])
+      .filter((c) => (counts.get(c) ?? 0) < maxCount)
+      .sort((a, b) => (counts.get(a) ?? 0) - (counts.get(b) ?? 0));
+    assert.ok(candidates.length > 0, 'there is a category that is not the most common on the shelf');
+    const target = candidates[0];
+    const beforeShare = counts.get(target) ?? 0;
+    st.diagnostic(`target category: ${target} (${beforeShare}/${SHELF_SIZE} on the initial shelf)`);
+
+    await page.locator(`#filters [data-filter="${target}"]`).click();
+    const cards = page.locator(`#grid .card[data-category="${target}"]`);
+    assert.ok((await cards.count()) >= 3, `at least three ${target} products in the grid`);
+    const clicked = [];
+    for (let i = 0; i < 3; i++) {
+      const card = cards.nth(i);
+      clicked.push(await card.getAttribute('data-id'));
+      await clickAndWaitForShelf(page, card.locator('.card-main'));
+    }
+
+    const after = await shelfCards(page);
+    assert.equal(after.length, SHELF_SIZE);
+    const afterShare = after.filter((c) => c.category === target).length;
+    st.diagnostic(`after clicking ${clicked.join(', ')}: ${afterShare}/${SHELF_SIZE} ${target}`);
+    assert.ok(afterShare > beforeShare, `share of ${target} rose (${beforeShare} -> ${afterShare})`);
+    assert.ok(afterShare >= SHELF_SIZE / 2, `at least half the shelf is ${target} (got ${afterShare})`);
+
+    const logged = await page.$$eval('#session-list li', (els) => els.map((e) => e.dataset.id));
+    assert.deepEqual(logged, [...clicked].reverse(), 'session panel lists the clicks, newest first');
+    await screenshot(page, 'demo-after.png');
+  });
+
+  await t.test('Reset restores the popularity shelf', async () => {
+    await clickAndWaitForShelf(page, page.locator('#reset'));
+    const shelf = await shelfCards(page);
+    assert.deepEqual(
+      shelf.map((c) => c.id),
+      initial.map((c) => c.id),
+      'after Reset the shelf is the same popularity ranking as on first load',
+    );
+    assert.equal(await page.locator('#session-list li').count(), 0, 'session panel is empty');
+  });
+
+  await t.test('no page errors, console errors or failed requests', () => {
+    assert.deepEqual(errors, []);
+  });
+
+  await t.test('network audit: every request went to the local server', (st) => {
+    assert.ok(requests.length > 0);
+    const foreign = requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+    assert.deepEqual(foreign, [], `requests outside ${origin}`);
+    assert.match(origin, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(
+      requests.some((u) => new URL(u).pathname.endsWith('.wasm')),
+      'the page loaded the WebAssembly engine',
+    );
+    st.diagnostic(`${requests.length} requests, all to ${origin}`);
+  });
+});
