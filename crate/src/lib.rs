@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod kernels;
 pub mod rank;
+pub mod score;
 pub mod session;
 
 #[cfg(target_arch = "wasm32")]

@@ -3,7 +3,8 @@
 
 use crate::bundle::Bundle;
 use crate::error::RequestError;
-use crate::kernels::{dot_i8, Scored, TopK};
+use crate::kernels::{Scored, TopK};
+use crate::score::Scorer;
 use crate::session::SessionLog;
 
 /// Largest `k` a request may ask for.
@@ -43,79 +44,19 @@ impl RecommendRequest {
     }
 }
 
-/// The session profile: the recency- and type-weighted sum of the session's unit-normalized item
-/// vectors, normalized to unit length. `None` when the session is empty or its weights cancel out.
-pub fn session_profile(bundle: &Bundle, session: &SessionLog) -> Option<Vec<f32>> {
-    let params = bundle.params();
-    let mut profile = vec![0.0f32; bundle.dim()];
-    let mut recency = 1.0f32;
-    for event in session.events().rev() {
-        let w = event.kind.weight(&params.event_weights) * recency;
-        recency *= params.recency_decay;
-        let v = bundle.dequantized_row(event.item as usize);
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 && w != 0.0 {
-            for (p, x) in profile.iter_mut().zip(&v) {
-                *p += w * x / norm;
-            }
-        }
-    }
-    let norm = profile.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 1e-12 && norm.is_finite() {
-        profile.iter_mut().for_each(|p| *p /= norm);
-        Some(profile)
-    } else {
-        None
-    }
-}
-
 /// Ranks the whole catalog for `session`: `similarity(profile, item) + pop_weight · prior(item)`,
 /// or the popularity prior alone when the session is empty. Returns the best `k`, best first.
 pub fn recommend(bundle: &Bundle, session: &SessionLog, request: &RecommendRequest) -> Vec<Scored> {
-    let prior = bundle.prior();
+    let scorer = Scorer::new(bundle, session);
     let mut top = TopK::new(request.k);
-    let skip = |i: usize| request.exclude_seen && session.contains(i as u32);
-    match session_profile(bundle, session) {
-        None => {
-            for (i, &p) in prior.iter().enumerate() {
-                if !skip(i) {
-                    top.push(Scored {
-                        index: i as u32,
-                        score: p,
-                    });
-                }
-            }
+    for i in 0..bundle.n_items() as u32 {
+        if request.exclude_seen && session.contains(i) {
+            continue;
         }
-        Some(profile) => {
-            let (q, q_scale) = quantize_query(&profile);
-            let pop_weight = bundle.params().pop_weight;
-            let scales = bundle.scales();
-            for i in 0..bundle.n_items() {
-                if skip(i) {
-                    continue;
-                }
-                let sim = q_scale * scales[i] * dot_i8(&q, bundle.row(i)) as f32;
-                top.push(Scored {
-                    index: i as u32,
-                    score: sim + pop_weight * prior[i],
-                });
-            }
-        }
+        top.push(Scored {
+            index: i,
+            score: scorer.score(i),
+        });
     }
     top.into_sorted()
-}
-
-/// Quantizes a query vector to int8 with one scale (symmetric).
-fn quantize_query(v: &[f32]) -> (Vec<i8>, f32) {
-    let max = v.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
-    if max <= 0.0 || !max.is_finite() {
-        return (vec![0; v.len()], 0.0);
-    }
-    let scale = max / 127.0;
-    (
-        v.iter()
-            .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
-            .collect(),
-        scale,
-    )
 }

@@ -1,0 +1,128 @@
+//! Scoring: turns a bundle and a session into one score per item. This is the model; ranking
+//! (rules, diversity, top-k) lives in `rank` and only reads these scores.
+//!
+//! Score of item `i` for a session: `sim(profile, i) + pop_weight · prior(i)`, where the profile is
+//! the recency- and type-weighted sum of the session's unit-normalized item vectors, normalized to
+//! unit length, and `sim` is the int8 dot product (a cosine when the bundle's vectors are unit
+//! length). With an empty session the score is `prior(i)`.
+
+use crate::bundle::Bundle;
+use crate::kernels::dot_i8;
+use crate::session::SessionLog;
+
+/// One named additive part of an item's score (for explanations).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    /// What the part is (`similarity`, `popularity`, …).
+    pub feature: &'static str,
+    /// How much it adds to the score.
+    pub value: f32,
+}
+
+/// Everything about the session that scoring needs, computed once per request.
+#[derive(Debug, Clone)]
+pub struct Scorer<'a> {
+    bundle: &'a Bundle,
+    /// The int8 query and its scale, when the session has a profile.
+    query: Option<(Vec<i8>, f32)>,
+}
+
+impl<'a> Scorer<'a> {
+    /// Prepares scoring for `session` (O(session length · d)).
+    pub fn new(bundle: &'a Bundle, session: &SessionLog) -> Self {
+        let query = session_profile(bundle, session).map(|p| quantize_query(&p));
+        Self { bundle, query }
+    }
+
+    /// True when the session contributed (false: popularity only).
+    pub fn is_personalized(&self) -> bool {
+        self.query.is_some()
+    }
+
+    /// Score of item `i` (`i < n_items`).
+    #[inline]
+    pub fn score(&self, i: u32) -> f32 {
+        let prior = self.bundle.prior()[i as usize];
+        match &self.query {
+            None => prior,
+            Some((q, q_scale)) => {
+                let sim = q_scale
+                    * self.bundle.scales()[i as usize]
+                    * dot_i8(q, self.bundle.row(i as usize)) as f32;
+                sim + self.bundle.params().pop_weight * prior
+            }
+        }
+    }
+
+    /// Scores every item into `out` (`out.len() == n_items`).
+    pub fn score_all(&self, out: &mut [f32]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = self.score(i as u32);
+        }
+    }
+
+    /// The additive parts of [`Scorer::score`] for item `i`; they sum to the score.
+    pub fn contributions(&self, i: u32) -> Vec<Contribution> {
+        let prior = self.bundle.prior()[i as usize];
+        match &self.query {
+            None => vec![Contribution {
+                feature: "popularity",
+                value: prior,
+            }],
+            Some(_) => {
+                let pop = self.bundle.params().pop_weight * prior;
+                vec![
+                    Contribution {
+                        feature: "similarity",
+                        value: self.score(i) - pop,
+                    },
+                    Contribution {
+                        feature: "popularity",
+                        value: pop,
+                    },
+                ]
+            }
+        }
+    }
+}
+
+/// The session profile: the recency- and type-weighted sum of the session's unit-normalized item
+/// vectors, normalized to unit length. `None` when the session is empty or its weights cancel out.
+pub fn session_profile(bundle: &Bundle, session: &SessionLog) -> Option<Vec<f32>> {
+    let params = bundle.params();
+    let mut profile = vec![0.0f32; bundle.dim()];
+    let mut recency = 1.0f32;
+    for event in session.events().rev() {
+        let w = event.kind.weight(&params.event_weights) * recency;
+        recency *= params.recency_decay;
+        let v = bundle.dequantized_row(event.item as usize);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 && w != 0.0 {
+            for (p, x) in profile.iter_mut().zip(&v) {
+                *p += w * x / norm;
+            }
+        }
+    }
+    let norm = profile.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 1e-12 && norm.is_finite() {
+        profile.iter_mut().for_each(|p| *p /= norm);
+        Some(profile)
+    } else {
+        None
+    }
+}
+
+/// Quantizes a query vector to int8 with one scale (symmetric).
+fn quantize_query(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+    if max <= 0.0 || !max.is_finite() {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    (
+        v.iter()
+            .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+            .collect(),
+        scale,
+    )
+}
