@@ -179,6 +179,7 @@ pub fn train(log: &EventLog, params: &TrainParams) -> Result<Trained> {
             embeddings: w_in,
             popularity: counts,
             metadata,
+            ..Default::default()
         },
         pairs_trained: pairs,
     })

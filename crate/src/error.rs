@@ -7,9 +7,31 @@ use thiserror::Error;
 /// fails yields one of these, never a panic.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum BundleError {
-    /// The safetensors container itself is malformed (header length, JSON, offsets, truncation).
+    /// The safetensors container itself is malformed (header JSON, tensor offsets, trailing bytes).
     #[error("not a valid bundle: safetensors container is malformed ({0})")]
     Container(String),
+    /// The file ends before the data its header declares (or before the 8-byte header length).
+    #[error("not a valid bundle: file is truncated: {expected} bytes expected, {found} present")]
+    Truncated { expected: u64, found: u64 },
+    /// The 8-byte header length points beyond the end of the file.
+    #[error("not a valid bundle: header length {header_len} is beyond the end of the file ({file_len} bytes)")]
+    HeaderBeyondFile { header_len: u64, file_len: u64 },
+    /// A declared size exceeds a reader limit (checked before anything is allocated or decoded).
+    #[error("not a valid bundle: {what} is {found}, above the limit of {limit}")]
+    TooLarge {
+        what: String,
+        found: u64,
+        limit: u64,
+    },
+    /// The `required` metadata key lists a tensor this reader does not understand.
+    #[error("bundle requires tensor '{0}', which this reader does not understand (newer bundle format?)")]
+    UnknownRequired(String),
+    /// The bundle has no `digest` key while digest verification was asked for.
+    #[error("not a valid bundle: metadata key 'digest' is missing (digest verification is on)")]
+    MissingDigest,
+    /// The recorded digest does not match the bundle's contents: it was altered or corrupted.
+    #[error("bundle digest mismatch: metadata says {recorded}, contents hash to {computed} (altered or corrupted file)")]
+    DigestMismatch { recorded: String, computed: String },
     /// `__metadata__` is absent or lacks a key every bundle must have.
     #[error("not a valid bundle: metadata key '{0}' is missing")]
     MissingMetadata(&'static str),
@@ -32,7 +54,7 @@ pub enum BundleError {
     #[error("tensor '{name}' has dtype {found}, expected {expected}")]
     Dtype {
         name: String,
-        expected: &'static str,
+        expected: String,
         found: String,
     },
     /// A tensor has the wrong shape, or disagrees with another tensor's shape.
@@ -42,7 +64,8 @@ pub enum BundleError {
         expected: String,
         found: Vec<usize>,
     },
-    /// A value that must be finite (scale, popularity) is NaN or infinite, or out of range.
+    /// A value is NaN or infinite, or out of its range, or breaks an invariant (neighbour lists,
+    /// category indices, names); `index` is the element's position in the tensor.
     #[error("tensor '{name}' holds an invalid value at index {index}: {why}")]
     Value {
         name: String,

@@ -19,7 +19,7 @@ pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 
-pub use bundle::{Bundle, BundleParts};
+pub use bundle::{Bundle, BundleOptions, BundleParts};
 pub use engine::{Engine, Recommendation};
 pub use error::{BundleError, RequestError, VitrineError};
 pub use rank::{recommend, RecommendRequest};

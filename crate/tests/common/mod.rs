@@ -31,6 +31,7 @@ pub fn clustered_parts(clusters: usize, per: usize, dim: usize) -> BundleParts {
         embeddings,
         popularity,
         metadata: BTreeMap::new(),
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,570 @@
+//! The writer: quantizes embeddings, lays out every tensor, computes the digest and serializes.
+//! Compiled on every target (the wasm tests build bundles with it); the wasm binary does not export
+//! it, so the linker drops it there.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+
+use safetensors::tensor::View;
+use safetensors::Dtype;
+
+use super::digest::{self, TensorRef};
+use super::{limits, Bundle, FORMAT, FORMAT_VERSION};
+use crate::error::BundleError;
+
+/// Dtype of a per-item float vector (`item_scale`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FloatDtype {
+    /// 4 bytes per item (default).
+    #[default]
+    F32,
+    /// 2 bytes per item (IEEE half precision; the writer rejects scales above 65504).
+    F16,
+}
+
+/// Item categories: one optional category per item, as an index into `names`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CategoryParts {
+    /// Category names: non-empty, unique, no `\n`.
+    pub names: Vec<String>,
+    /// One entry per item: `Some(index into names)` or `None`.
+    pub item: Vec<Option<u32>>,
+}
+
+/// A linear ranking head: one weight per named feature.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadParts {
+    /// Feature names: non-empty, unique, no `,`.
+    pub features: Vec<String>,
+    /// One finite weight per feature.
+    pub weights: Vec<f32>,
+}
+
+/// Context × category weights.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContextParts {
+    /// Context feature names (e.g. `hour=13`): non-empty, unique, no `,`.
+    pub features: Vec<String>,
+    /// Row-major `[features.len(), number of categories]`, finite.
+    pub weights: Vec<f32>,
+}
+
+/// What a writer needs to produce a bundle. Optional parts default to absent, so callers can write
+/// `BundleParts { ids, dim, embeddings, popularity, ..Default::default() }`.
+#[derive(Debug, Clone, Default)]
+pub struct BundleParts {
+    /// Item ids in row order: non-empty, unique, no `\n`.
+    pub ids: Vec<String>,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Row-major f32 embeddings `[ids.len() * dim]`, finite; quantized by the writer.
+    pub embeddings: Vec<f32>,
+    /// Popularity per item (finite, non-negative).
+    pub popularity: Vec<f32>,
+    /// Extra metadata (training summary, scoring keys, `required`). The writer sets `format`,
+    /// `format_version`, `digest`, `n_items`, `dim`, `quant.mean_cosine` (unless given) and the
+    /// keys of the optional parts (`nbr.scale`, `head.features`, `ctx.features`) itself.
+    pub metadata: BTreeMap<String, String>,
+    /// Dtype of `item_scale` (F32 by default).
+    pub scale_dtype: FloatDtype,
+    /// Optional item categories (`item_cat` + `cat_names`).
+    pub categories: Option<CategoryParts>,
+    /// Optional prices, one per item (`None` = unknown; known prices finite and ≥ 0).
+    pub prices: Option<Vec<Option<f32>>>,
+    /// Optional neighbour lists, one per item: `(row, weight)` with row < n, ≠ the item, weight
+    /// finite ≥ 0. Weights are quantized to u8 with one scale (`nbr.scale` = max weight / 255).
+    pub neighbours: Option<Vec<Vec<(u32, f32)>>>,
+    /// Optional weight per session position (0 = newest), 1 to 256 finite values.
+    pub session_pos_weights: Option<Vec<f32>>,
+    /// Optional ranking head.
+    pub head: Option<HeadParts>,
+    /// Optional context weights (requires `categories`).
+    pub context: Option<ContextParts>,
+}
+
+/// Symmetric per-row int8 quantization: returns the int8 rows and one scale per row such that
+/// `row[j] ≈ q[j] * scale`. A zero row gets scale 0.
+pub fn quantize_rows(values: &[f32], dim: usize) -> (Vec<i8>, Vec<f32>) {
+    let mut q = Vec::with_capacity(values.len());
+    let mut scales = Vec::with_capacity(values.len() / dim.max(1));
+    for row in values.chunks(dim.max(1)) {
+        let max = row.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+        let scale = if max > 0.0 && max.is_finite() {
+            max / 127.0
+        } else {
+            0.0
+        };
+        scales.push(scale);
+        for &x in row {
+            let v = if scale > 0.0 {
+                (x / scale).round().clamp(-127.0, 127.0)
+            } else {
+                0.0
+            };
+            q.push(v as i8);
+        }
+    }
+    (q, scales)
+}
+
+/// Mean over rows of the cosine between each source row and its int8 reconstruction
+/// (`q · scale`); a zero row counts as 1. This is what `quant.mean_cosine` records.
+pub fn mean_cosine(source: &[f32], q: &[i8], scales: &[f32], dim: usize) -> f64 {
+    let dim = dim.max(1);
+    let mut total = 0.0f64;
+    let mut rows = 0usize;
+    for ((src, qrow), &s) in source.chunks(dim).zip(q.chunks(dim)).zip(scales) {
+        let (mut dot, mut a2, mut b2) = (0.0f64, 0.0f64, 0.0f64);
+        for (&x, &y) in src.iter().zip(qrow) {
+            let y = f64::from(y) * f64::from(s);
+            let x = f64::from(x);
+            dot += x * y;
+            a2 += x * x;
+            b2 += y * y;
+        }
+        total += if a2 == 0.0 && b2 == 0.0 {
+            1.0
+        } else if a2 == 0.0 || b2 == 0.0 {
+            0.0
+        } else {
+            dot / (a2.sqrt() * b2.sqrt())
+        };
+        rows += 1;
+    }
+    if rows == 0 {
+        1.0
+    } else {
+        total / rows as f64
+    }
+}
+
+struct Raw {
+    name: &'static str,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Vec<u8>,
+}
+
+impl View for &Raw {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+fn f32_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
+    values.into_iter().flat_map(f32::to_le_bytes).collect()
+}
+
+fn shape_err(name: &str, expected: String, found: Vec<usize>) -> BundleError {
+    BundleError::Shape {
+        name: name.into(),
+        expected,
+        found,
+    }
+}
+
+fn check_finite(name: &str, values: &[f32]) -> Result<(), BundleError> {
+    match values.iter().position(|x| !x.is_finite()) {
+        Some(i) => Err(BundleError::Value {
+            name: name.into(),
+            index: i,
+            why: "not finite".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Names joined by `sep`: each non-empty, unique, without `sep`.
+fn join_names(what: &str, names: &[String], sep: char) -> Result<String, BundleError> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, n) in names.iter().enumerate() {
+        if n.is_empty() || n.contains(sep) || n.trim() != n || !seen.insert(n) {
+            return Err(BundleError::Value {
+                name: what.into(),
+                index: i,
+                why: format!(
+                    "name '{n}' is empty, repeated, has surrounding spaces or contains {sep:?}"
+                ),
+            });
+        }
+    }
+    Ok(names.join(&sep.to_string()))
+}
+
+/// Quantizes and serializes a bundle, with its digest. The output always passes
+/// [`Bundle::from_bytes`] (the writer checks by reading it back).
+pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
+    let n = parts.ids.len();
+    let d = parts.dim;
+    if n == 0 || n > limits::MAX_ITEMS {
+        return Err(shape_err(
+            "item_emb",
+            format!("1 to {} items", limits::MAX_ITEMS),
+            vec![n, d],
+        ));
+    }
+    if d == 0 || d > limits::MAX_DIM {
+        return Err(shape_err(
+            "item_emb",
+            format!("1 ≤ d ≤ {}", limits::MAX_DIM),
+            vec![n, d],
+        ));
+    }
+    if parts.embeddings.len() != n * d {
+        return Err(shape_err(
+            "item_emb",
+            format!("[{n}, {d}] = {} values", n * d),
+            vec![parts.embeddings.len()],
+        ));
+    }
+    if parts.popularity.len() != n {
+        return Err(shape_err(
+            "item_pop",
+            format!("[{n}]"),
+            vec![parts.popularity.len()],
+        ));
+    }
+    if let Some(i) = parts
+        .ids
+        .iter()
+        .position(|id| id.is_empty() || id.contains('\n'))
+    {
+        return Err(BundleError::Ids(format!(
+            "id at row {i} is empty or contains a newline"
+        )));
+    }
+    check_finite("item_emb", &parts.embeddings)?;
+    check_finite("item_pop", &parts.popularity)?;
+    if let Some(i) = parts.popularity.iter().position(|&p| p < 0.0) {
+        return Err(BundleError::Value {
+            name: "item_pop".into(),
+            index: i,
+            why: "negative popularity".into(),
+        });
+    }
+
+    let mut meta: BTreeMap<String, String> = parts.metadata.clone();
+    let (q, mut scales) = quantize_rows(&parts.embeddings, d);
+    let scale_data = match parts.scale_dtype {
+        FloatDtype::F32 => f32_bytes(scales.iter().copied()),
+        FloatDtype::F16 => {
+            let mut out = Vec::with_capacity(2 * n);
+            for (i, s) in scales.iter_mut().enumerate() {
+                let h = half::f16::from_f32(*s);
+                if !h.is_finite() {
+                    return Err(BundleError::Value {
+                        name: "item_scale".into(),
+                        index: i,
+                        why: format!("scale {s} does not fit in F16"),
+                    });
+                }
+                *s = h.to_f32();
+                out.extend_from_slice(&h.to_le_bytes());
+            }
+            out
+        }
+    };
+    meta.entry("quant.mean_cosine".into())
+        .or_insert_with(|| format!("{:.6}", mean_cosine(&parts.embeddings, &q, &scales, d)));
+
+    let ids_blob = parts.ids.join("\n").into_bytes();
+    let mut tensors = vec![
+        Raw {
+            name: "item_ids",
+            dtype: Dtype::U8,
+            shape: vec![ids_blob.len()],
+            data: ids_blob,
+        },
+        Raw {
+            name: "item_emb",
+            dtype: Dtype::I8,
+            shape: vec![n, d],
+            data: bytemuck::cast_slice(&q).to_vec(),
+        },
+        Raw {
+            name: "item_scale",
+            dtype: match parts.scale_dtype {
+                FloatDtype::F32 => Dtype::F32,
+                FloatDtype::F16 => Dtype::F16,
+            },
+            shape: vec![n],
+            data: scale_data,
+        },
+        Raw {
+            name: "item_pop",
+            dtype: Dtype::F32,
+            shape: vec![n],
+            data: f32_bytes(parts.popularity.iter().copied()),
+        },
+    ];
+    let n_categories = write_categories(parts, n, &mut tensors)?;
+    write_prices(parts, n, &mut tensors)?;
+    write_neighbours(parts, n, &mut tensors, &mut meta)?;
+    if let Some(w) = &parts.session_pos_weights {
+        if w.is_empty() || w.len() > limits::MAX_SESSION_POSITIONS {
+            return Err(shape_err(
+                "session_pos_weights",
+                format!("1 to {} values", limits::MAX_SESSION_POSITIONS),
+                vec![w.len()],
+            ));
+        }
+        check_finite("session_pos_weights", w)?;
+        tensors.push(Raw {
+            name: "session_pos_weights",
+            dtype: Dtype::F32,
+            shape: vec![w.len()],
+            data: f32_bytes(w.iter().copied()),
+        });
+    }
+    if let Some(h) = &parts.head {
+        if h.weights.len() != h.features.len()
+            || h.weights.is_empty()
+            || h.weights.len() > limits::MAX_HEAD_FEATURES
+        {
+            return Err(shape_err(
+                "head_weights",
+                format!(
+                    "one weight per feature ({}), 1 to {}",
+                    h.features.len(),
+                    limits::MAX_HEAD_FEATURES
+                ),
+                vec![h.weights.len()],
+            ));
+        }
+        check_finite("head_weights", &h.weights)?;
+        meta.insert(
+            "head.features".into(),
+            join_names("head.features", &h.features, ',')?,
+        );
+        tensors.push(Raw {
+            name: "head_weights",
+            dtype: Dtype::F32,
+            shape: vec![h.weights.len()],
+            data: f32_bytes(h.weights.iter().copied()),
+        });
+    }
+    if let Some(ctx) = &parts.context {
+        let k = n_categories.ok_or(BundleError::MissingTensor("item_cat"))?;
+        let c = ctx.features.len();
+        if c == 0 || c > limits::MAX_CTX_FEATURES || ctx.weights.len() != c * k {
+            return Err(shape_err(
+                "ctx_weights",
+                format!(
+                    "[{c}, {k}] (features × categories), 1 to {} features",
+                    limits::MAX_CTX_FEATURES
+                ),
+                vec![ctx.weights.len()],
+            ));
+        }
+        check_finite("ctx_weights", &ctx.weights)?;
+        meta.insert(
+            "ctx.features".into(),
+            join_names("ctx.features", &ctx.features, ',')?,
+        );
+        tensors.push(Raw {
+            name: "ctx_weights",
+            dtype: Dtype::F32,
+            shape: vec![c, k],
+            data: f32_bytes(ctx.weights.iter().copied()),
+        });
+    }
+
+    meta.insert("format".into(), FORMAT.into());
+    meta.insert("format_version".into(), FORMAT_VERSION.into());
+    meta.insert("n_items".into(), n.to_string());
+    meta.insert("dim".into(), d.to_string());
+    meta.remove(digest::DIGEST_KEY);
+    let refs: Vec<TensorRef<'_>> = tensors
+        .iter()
+        .map(|t| TensorRef {
+            name: t.name,
+            dtype: t.dtype,
+            shape: &t.shape,
+            data: &t.data,
+        })
+        .collect();
+    let digest = digest::digest_of(&meta, &refs);
+    meta.insert(digest::DIGEST_KEY.into(), digest);
+
+    let meta: HashMap<String, String> = meta.into_iter().collect();
+    let bytes = safetensors::serialize(tensors.iter().map(|t| (t.name, t)), Some(meta))
+        .map_err(|e| BundleError::Container(e.to_string()))?;
+    // Round-trip check: never hand out a bundle our own reader would reject.
+    Bundle::from_bytes(bytes.clone())?;
+    Ok(bytes)
+}
+
+fn write_categories(
+    parts: &BundleParts,
+    n: usize,
+    tensors: &mut Vec<Raw>,
+) -> Result<Option<usize>, BundleError> {
+    let Some(cats) = &parts.categories else {
+        return Ok(None);
+    };
+    let k = cats.names.len();
+    if k > limits::MAX_CATEGORIES || k > i32::MAX as usize {
+        return Err(shape_err(
+            "cat_names",
+            format!("at most {} categories", limits::MAX_CATEGORIES),
+            vec![k],
+        ));
+    }
+    if cats.item.len() != n {
+        return Err(shape_err(
+            "item_cat",
+            format!("[{n}]"),
+            vec![cats.item.len()],
+        ));
+    }
+    let names = join_names("cat_names", &cats.names, '\n')?.into_bytes();
+    let mut data = Vec::with_capacity(4 * n);
+    for (i, c) in cats.item.iter().enumerate() {
+        let v = match *c {
+            None => -1i32,
+            Some(c) if (c as usize) < k => c as i32,
+            Some(c) => {
+                return Err(BundleError::Value {
+                    name: "item_cat".into(),
+                    index: i,
+                    why: format!("category {c} is not < {k} (the number of names)"),
+                })
+            }
+        };
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    tensors.push(Raw {
+        name: "item_cat",
+        dtype: Dtype::I32,
+        shape: vec![n],
+        data,
+    });
+    tensors.push(Raw {
+        name: "cat_names",
+        dtype: Dtype::U8,
+        shape: vec![names.len()],
+        data: names,
+    });
+    Ok(Some(k))
+}
+
+fn write_prices(parts: &BundleParts, n: usize, tensors: &mut Vec<Raw>) -> Result<(), BundleError> {
+    let Some(prices) = &parts.prices else {
+        return Ok(());
+    };
+    if prices.len() != n {
+        return Err(shape_err(
+            "item_price",
+            format!("[{n}]"),
+            vec![prices.len()],
+        ));
+    }
+    if let Some(i) = prices
+        .iter()
+        .position(|p| p.is_some_and(|p| !p.is_finite() || p < 0.0))
+    {
+        return Err(BundleError::Value {
+            name: "item_price".into(),
+            index: i,
+            why: "a known price must be finite and ≥ 0".into(),
+        });
+    }
+    tensors.push(Raw {
+        name: "item_price",
+        dtype: Dtype::F32,
+        shape: vec![n],
+        data: f32_bytes(prices.iter().map(|p| p.unwrap_or(-1.0))),
+    });
+    Ok(())
+}
+
+fn write_neighbours(
+    parts: &BundleParts,
+    n: usize,
+    tensors: &mut Vec<Raw>,
+    meta: &mut BTreeMap<String, String>,
+) -> Result<(), BundleError> {
+    let Some(lists) = &parts.neighbours else {
+        return Ok(());
+    };
+    if lists.len() != n {
+        return Err(shape_err(
+            "nbr_offsets",
+            format!("one neighbour list per item ({n})"),
+            vec![lists.len()],
+        ));
+    }
+    let nnz: usize = lists.iter().map(Vec::len).sum();
+    if nnz > u32::MAX as usize {
+        return Err(shape_err(
+            "nbr_items",
+            "at most 2^32 − 1 entries".into(),
+            vec![nnz],
+        ));
+    }
+    let mut max_w = 0.0f32;
+    let mut k = 0usize;
+    for (row, list) in lists.iter().enumerate() {
+        for &(item, w) in list {
+            if item as usize >= n || item as usize == row || !w.is_finite() || w < 0.0 {
+                return Err(BundleError::Value {
+                    name: "nbr_items".into(),
+                    index: k,
+                    why: format!(
+                        "row {row}: neighbour ({item}, {w}) must be another item < {n} with a finite weight ≥ 0"
+                    ),
+                });
+            }
+            max_w = max_w.max(w);
+            k += 1;
+        }
+    }
+    let scale = if max_w > 0.0 { max_w / 255.0 } else { 1.0 };
+    let wide = n > usize::from(u16::MAX) + 1;
+    let mut offsets = Vec::with_capacity(4 * (n + 1));
+    let mut items = Vec::with_capacity(nnz * if wide { 4 } else { 2 });
+    let mut weights = Vec::with_capacity(nnz);
+    let mut at = 0u32;
+    offsets.extend_from_slice(&at.to_le_bytes());
+    for list in lists {
+        for &(item, w) in list {
+            if wide {
+                items.extend_from_slice(&item.to_le_bytes());
+            } else {
+                items.extend_from_slice(&(item as u16).to_le_bytes());
+            }
+            weights.push((w / scale).round().clamp(0.0, 255.0) as u8);
+        }
+        at += list.len() as u32;
+        offsets.extend_from_slice(&at.to_le_bytes());
+    }
+    meta.insert("nbr.scale".into(), format!("{scale:e}"));
+    tensors.push(Raw {
+        name: "nbr_offsets",
+        dtype: Dtype::U32,
+        shape: vec![n + 1],
+        data: offsets,
+    });
+    tensors.push(Raw {
+        name: "nbr_items",
+        dtype: if wide { Dtype::U32 } else { Dtype::U16 },
+        shape: vec![nnz],
+        data: items,
+    });
+    tensors.push(Raw {
+        name: "nbr_weights",
+        dtype: Dtype::U8,
+        shape: vec![nnz],
+        data: weights,
+    });
+    Ok(())
+}
