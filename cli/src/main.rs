@@ -1,6 +1,8 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
 mod events;
+mod inspect;
+mod pack;
 mod train;
 
 use std::io::Write;
@@ -27,6 +29,10 @@ enum Command {
     Train(TrainArgs),
     /// Recommend for a session given on the command line, with the same code the browser runs.
     Recommend(RecommendArgs),
+    /// Pack embeddings trained elsewhere (.npy / .safetensors) and item ids into a bundle.
+    Pack(pack::PackArgs),
+    /// Show what a bundle holds and check its digest.
+    Inspect(inspect::InspectArgs),
 }
 
 #[derive(clap::Args)]
@@ -78,6 +84,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => run_train(&args),
         Command::Recommend(args) => run_recommend(&args),
+        Command::Pack(args) => pack::run(&args),
+        Command::Inspect(args) => inspect::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,206 @@
+//! `vitrine inspect`: what a bundle holds (metadata, every tensor with dtype/shape/bytes, bytes per
+//! item, optional parts), whether its digest matches, and the quantization error `pack`/`train`
+//! recorded. Exits non-zero when the bundle is invalid or its digest is missing or wrong.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+use vitrine::bundle::{digest, BundleOptions, DigestStatus};
+use vitrine::Bundle;
+
+/// Arguments of `vitrine inspect`.
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    /// The bundle (.vtr).
+    pub bundle: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &InspectArgs) -> Result<()> {
+    let path = &args.bundle;
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read bundle {}", path.display()))?;
+    let status = digest::check(&bytes).with_context(|| format!("{}", path.display()))?;
+    let bundle = Bundle::from_bytes_with(
+        bytes,
+        &BundleOptions {
+            verify_digest: false,
+        },
+    )
+    .with_context(|| format!("{}", path.display()))?;
+    let report = report(path.display().to_string(), &bundle, &status);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    match status {
+        DigestStatus::Valid(_) => Ok(()),
+        DigestStatus::Missing { .. } => bail!(
+            "{}: the bundle has no digest; readers reject it unless digest verification is turned off",
+            path.display()
+        ),
+        DigestStatus::Mismatch { recorded, computed } => bail!(
+            "{}: digest mismatch: metadata says {recorded}, contents hash to {computed} (altered or corrupted)",
+            path.display()
+        ),
+    }
+}
+
+fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
+    let n = b.n_items();
+    let digest = match status {
+        DigestStatus::Valid(d) => json!({"status": "valid", "value": d}),
+        DigestStatus::Missing { computed } => json!({"status": "missing", "computed": computed}),
+        DigestStatus::Mismatch { recorded, computed } => {
+            json!({"status": "mismatch", "recorded": recorded, "computed": computed})
+        }
+    };
+    let tensors: Vec<Value> = b
+        .tensors()
+        .iter()
+        .map(|t| {
+            json!({
+                "name": t.name, "dtype": t.dtype, "shape": t.shape, "bytes": t.bytes,
+                "bytes_per_item": t.bytes as f64 / n as f64, "known": t.known,
+            })
+        })
+        .collect();
+    let mut parts = serde_json::Map::new();
+    if let Some(names) = b.category_names() {
+        let with = (0..n).filter(|&i| b.category(i).is_some()).count();
+        parts.insert(
+            "categories".into(),
+            json!({"count": names.len(), "items_with_category": with}),
+        );
+    }
+    if b.tensors().iter().any(|t| t.name == "item_price") {
+        let known = (0..n).filter(|&i| b.price(i).is_some()).count();
+        parts.insert("prices".into(), json!({"items_with_price": known}));
+    }
+    if b.has_neighbours() {
+        let nnz = b.n_neighbour_entries();
+        parts.insert(
+            "neighbours".into(),
+            json!({"entries": nnz, "mean_per_item": nnz as f64 / n as f64, "scale": b.metadata().get("nbr.scale")}),
+        );
+    }
+    if let Some(w) = b.session_pos_weights() {
+        parts.insert("session_pos_weights".into(), json!(w));
+    }
+    if let Some((names, weights)) = b.head() {
+        let head: serde_json::Map<String, Value> = names
+            .iter()
+            .cloned()
+            .zip(weights.iter().map(|w| json!(w)))
+            .collect();
+        parts.insert("head".into(), Value::Object(head));
+    }
+    if let Some(ctx) = b.ctx_weights() {
+        parts.insert(
+            "ctx_weights".into(),
+            json!({"features": ctx.features(), "categories": ctx.n_categories()}),
+        );
+    }
+    let cosine = b
+        .metadata()
+        .get("quant.mean_cosine")
+        .and_then(|c| c.parse::<f64>().ok());
+    json!({
+        "path": path,
+        "file_bytes": b.file_len(),
+        "header_bytes": b.header_len(),
+        "format": b.metadata().get("format"),
+        "format_version": b.metadata().get("format_version"),
+        "items": n,
+        "dim": b.dim(),
+        "bytes_per_item": b.file_len() as f64 / n as f64,
+        "digest": digest,
+        "quantization": {"mean_cosine": cosine},
+        "optional_parts": parts,
+        "tensors": tensors,
+        "metadata": b.metadata(),
+    })
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn print_text(r: &Value) {
+    println!(
+        "bundle        {} ({} bytes, header {} bytes)",
+        s(&r["path"]),
+        r["file_bytes"],
+        r["header_bytes"]
+    );
+    println!(
+        "format        {} v{}",
+        s(&r["format"]),
+        s(&r["format_version"])
+    );
+    println!(
+        "items         {} × {} dims, {:.1} bytes/item",
+        r["items"],
+        r["dim"],
+        r["bytes_per_item"].as_f64().unwrap_or(0.0)
+    );
+    let d = &r["digest"];
+    match d["status"].as_str() {
+        Some("valid") => println!("digest        valid ({})", s(&d["value"])),
+        Some("missing") => println!("digest        MISSING (would be {})", s(&d["computed"])),
+        _ => println!(
+            "digest        MISMATCH (recorded {}, contents {})",
+            s(&d["recorded"]),
+            s(&d["computed"])
+        ),
+    }
+    match r["quantization"]["mean_cosine"].as_f64() {
+        Some(c) => {
+            println!("quantization  mean cosine {c:.6} between int8 rows and the source vectors")
+        }
+        None => println!("quantization  not recorded"),
+    }
+    let parts = r["optional_parts"].as_object().cloned().unwrap_or_default();
+    if parts.is_empty() {
+        println!("optional      none");
+    } else {
+        for (k, v) in parts {
+            println!("optional      {k}: {v}");
+        }
+    }
+    println!("tensors");
+    println!(
+        "  {:<22} {:<5} {:<16} {:>12} {:>10}",
+        "name", "dtype", "shape", "bytes", "bytes/item"
+    );
+    for t in r["tensors"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<22} {:<5} {:<16} {:>12} {:>10.2}{}",
+            s(&t["name"]),
+            s(&t["dtype"]),
+            t["shape"].to_string(),
+            t["bytes"].to_string(),
+            t["bytes_per_item"].as_f64().unwrap_or(0.0),
+            if t["known"].as_bool() == Some(false) {
+                "  (unknown, skipped)"
+            } else {
+                ""
+            }
+        );
+    }
+    println!("metadata");
+    for (k, v) in r["metadata"].as_object().into_iter().flatten() {
+        let v = s(v);
+        let shown: String = v.chars().take(100).collect();
+        let more = if shown.len() < v.len() { "…" } else { "" };
+        println!("  {k} = {shown}{more}");
+    }
+}
