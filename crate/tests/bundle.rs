@@ -1021,20 +1021,14 @@ fn write_fuzz_seeds() {
     let mut f16 = clustered(2, 3, 4);
     f16.scale_dtype = FloatDtype::F16;
     let seeds = [
-        ("hand-made-all-parts.vtr", base_bundle()),
+        ("hand-made-all-parts", base_bundle()),
+        ("unsigned", assemble(&base_meta(), &base_tensors(), false)),
         (
-            "unsigned.vtr",
-            assemble(&base_meta(), &base_tensors(), false),
-        ),
-        (
-            "writer-all-parts.vtr",
+            "writer-all-parts",
             write_bundle(&full_parts(3, 4, 8)).unwrap(),
         ),
-        (
-            "writer-minimal.vtr",
-            write_bundle(&clustered(2, 2, 4)).unwrap(),
-        ),
-        ("writer-f16.vtr", write_bundle(&f16).unwrap()),
+        ("writer-minimal", write_bundle(&clustered(2, 2, 4)).unwrap()),
+        ("writer-f16", write_bundle(&f16).unwrap()),
     ];
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).unwrap();
