@@ -23,10 +23,11 @@
 
 mod container;
 pub mod digest;
+mod id_index;
 mod read;
 mod writer;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use ndarray::ArrayView2;
@@ -256,7 +257,7 @@ pub struct Bundle {
     pop: Vec<f32>,
     prior: Vec<f32>,
     ids: Vec<String>,
-    index: HashMap<String, u32>,
+    index: id_index::IdIndex,
     params: ScoringParams,
     metadata: BTreeMap<String, String>,
     tensors: Vec<TensorSummary>,
@@ -394,7 +395,7 @@ impl Bundle {
 
     /// Row of an item id.
     pub fn index_of(&self, id: &str) -> Option<u32> {
-        self.index.get(id).copied()
+        self.index.get(&self.ids, id)
     }
 
     /// Scoring parameters from the metadata.

@@ -3,13 +3,14 @@
 //! per-item vectors are decoded to f32 here; the embedding matrix and the neighbour lists are only
 //! validated, and later read in place.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::ops::Range;
 
 use safetensors::Dtype;
 
 use super::container::{self, Container, Tensor};
 use super::digest;
+use super::id_index::IdIndex;
 use super::{
     limits, BundleOptions, Categories, ContextWeights, EventWeights, NeighbourLists, RankingHead,
     ScoringParams, TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
@@ -24,7 +25,7 @@ pub(super) struct Parsed {
     pub scale: Vec<f32>,
     pub pop: Vec<f32>,
     pub ids: Vec<String>,
-    pub index: HashMap<String, u32>,
+    pub index: IdIndex,
     pub params: ScoringParams,
     pub metadata: BTreeMap<String, String>,
     pub tensors: Vec<TensorSummary>,
@@ -320,10 +321,7 @@ fn names(t: &Tensor<'_>, count: Option<usize>, limit: usize) -> Result<Vec<Strin
     Ok(list)
 }
 
-fn read_ids(
-    c: &Container<'_>,
-    n: usize,
-) -> Result<(Vec<String>, HashMap<String, u32>), BundleError> {
+fn read_ids(c: &Container<'_>, n: usize) -> Result<(Vec<String>, IdIndex), BundleError> {
     let t = c.require("item_ids")?;
     let ids = names(&t, Some(n), n).map_err(|e| match e {
         BundleError::Value { index, why, .. } if why == "not UTF-8" => {
@@ -337,15 +335,13 @@ fn read_ids(
         }
         other => other,
     })?;
-    let mut index = HashMap::with_capacity(n);
-    for (i, id) in ids.iter().enumerate() {
-        if let Some(first) = index.insert(id.clone(), i as u32) {
-            return Err(BundleError::Ids(format!(
-                "duplicate id '{}' at rows {first} and {i}",
-                id.chars().take(80).collect::<String>()
-            )));
-        }
-    }
+    let index = IdIndex::build(&ids).map_err(|(first, row)| {
+        let id: String = ids
+            .get(row)
+            .map(|id| id.chars().take(80).collect())
+            .unwrap_or_default();
+        BundleError::Ids(format!("duplicate id '{id}' at rows {first} and {row}"))
+    })?;
     Ok((ids, index))
 }
 
