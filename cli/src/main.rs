@@ -1,7 +1,9 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
+mod eval;
 mod events;
 mod inspect;
+mod model;
 mod pack;
 mod train;
 
@@ -27,12 +29,30 @@ struct Cli {
 enum Command {
     /// Train a bundle from an event log (CSV with header: session_id,item_id[,ts][,event_type]).
     Train(TrainArgs),
+    /// Evaluate a bundle with the next-item protocol (every prefix of every test session).
+    Eval(EvalArgs),
     /// Recommend for a session given on the command line, with the same code the browser runs.
     Recommend(RecommendArgs),
     /// Pack embeddings trained elsewhere (.npy / .safetensors) and item ids into a bundle.
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// The bundle (.vtr).
+    #[arg(long)]
+    bundle: PathBuf,
+    /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column).
+    #[arg(long)]
+    test: PathBuf,
+    /// Cut-off for HR@k, MRR@k and coverage.
+    #[arg(long, default_value_t = 20)]
+    k: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
@@ -60,23 +80,39 @@ struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// Embedding dimension.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     dim: usize,
-    /// Passes over the sessions.
-    #[arg(long, default_value_t = 10)]
+    /// Passes over the training sessions (at most; early stopping on validation MRR).
+    #[arg(long, default_value_t = 8)]
     epochs: usize,
-    /// Context window (positions on each side) within a session.
-    #[arg(long, default_value_t = 3)]
-    window: usize,
-    /// Negative samples per positive pair.
-    #[arg(long, default_value_t = 5)]
+    /// Session positions (from the newest event) the model reads.
+    #[arg(long, default_value_t = 10)]
+    max_positions: usize,
+    /// Examples per mini-batch.
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Sampled negatives per mini-batch.
+    #[arg(long, default_value_t = 2048)]
     negatives: usize,
-    /// Initial learning rate (decays linearly).
-    #[arg(long, default_value_t = 0.025)]
+    /// Softmax temperature on the cosine.
+    #[arg(long, default_value_t = 16.0)]
+    scale: f32,
+    /// Adam learning rate (decays linearly to a tenth).
+    #[arg(long, default_value_t = 0.005)]
     learning_rate: f32,
+    /// Share of sessions cut from the end of the log for validation.
+    #[arg(long, default_value_t = 0.1)]
+    valid_fraction: f64,
+    /// Epochs without a better validation MRR before stopping.
+    #[arg(long, default_value_t = 2)]
+    patience: usize,
     /// Random seed: the same log, flags and seed give the same bundle.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// After training, also score the unquantized model on this test log (to report the cost of
+    /// int8 quantization against `vitrine eval` on the bundle). Never used for tuning.
+    #[arg(long)]
+    unquantized_test: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +122,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => run_recommend(&args),
         Command::Pack(args) => pack::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Eval(args) => run_eval(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,32 +135,72 @@ fn main() -> ExitCode {
 
 fn run_train(args: &TrainArgs) -> Result<()> {
     let params = train::TrainParams {
-        dim: args.dim,
-        epochs: args.epochs,
-        window: args.window,
-        negatives: args.negatives,
-        learning_rate: args.learning_rate,
-        seed: args.seed,
+        model: model::ModelParams {
+            dim: args.dim,
+            epochs: args.epochs,
+            max_positions: args.max_positions,
+            batch: args.batch,
+            negatives: args.negatives,
+            scale: args.scale,
+            learning_rate: args.learning_rate,
+            seed: args.seed,
+        },
+        valid_fraction: args.valid_fraction,
+        patience: args.patience,
     };
     params.validate()?;
     let started = std::time::Instant::now();
     let log = events::EventLog::read(&args.events)?;
-    let trained = train::train(&log, &params)?;
+    let unquantized_test = match &args.unquantized_test {
+        Some(path) => Some(events::EventLog::read(path)?),
+        None => None,
+    };
+    let trained = train::train(&log, &params, unquantized_test.as_ref())?;
     let bytes =
         vitrine::bundle::write_bundle(&trained.parts).context("could not build the bundle")?;
     write_atomically(&args.out, &bytes)?;
+    for line in trained.report.iter().filter(|l| !l.starts_with("epoch")) {
+        println!("{line}");
+    }
+    if params.valid_fraction > 0.0 {
+        println!(
+            "(validation = the last {:.0} % of the training log's sessions)",
+            100.0 * params.valid_fraction
+        );
+    }
     println!(
-        "trained {} items × {} dims from {} events in {} sessions ({} pairs) in {:.1}s → {} ({} bytes, {:.1} bytes/item)",
+        "trained {} items × {} dims from {} events in {} sessions in {:.1}s → {} ({} bytes, {:.1} bytes/item)",
         log.items.len(),
-        params.dim,
+        params.model.dim,
         log.n_events,
         log.sessions.len(),
-        trained.pairs_trained,
         started.elapsed().as_secs_f64(),
         args.out.display(),
         bytes.len(),
         bytes.len() as f64 / log.items.len() as f64
     );
+    Ok(())
+}
+
+fn run_eval(args: &EvalArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.bundle)
+        .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
+    let bundle =
+        vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+    let test = events::EventLog::read(&args.test)?;
+    let m = eval::evaluate(&bundle, &test, args.k)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&m)?);
+    } else {
+        println!("| metric | value |\n| --- | --- |");
+        println!("| predictions | {} |", m.predictions);
+        println!("| HR@{} | {:.2} % |", m.k, 100.0 * m.hit_rate);
+        println!("| MRR@{} | {:.2} % |", m.k, 100.0 * m.mrr);
+        println!("| NDCG@10 | {:.2} % |", 100.0 * m.ndcg10);
+        println!("| coverage@{} | {:.2} % |", m.k, 100.0 * m.coverage);
+        println!("| unknown items | {} |", m.unknown_items);
+        println!("| predictions/s | {:.0} |", m.predictions_per_second);
+    }
     Ok(())
 }
 

@@ -1,46 +1,53 @@
-//! Training: item popularity plus item2vec (skip-gram with negative sampling over sessions).
-//!
-//! Each session is a sentence of item ids; an item's vector is trained to predict the items that
-//! occur within `window` positions of it. Vectors are L2-normalized, then int8-quantized by the
-//! bundle writer.
+//! Training: item popularity plus the session model (`model.rs`), tuned on a validation split cut
+//! from the end of the log.
 
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Result};
-use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
 use vitrine::BundleParts;
 
 use crate::events::EventLog;
+use crate::model::{self, ModelParams};
 
 /// Hyper-parameters of `vitrine train`.
 #[derive(Debug, Clone)]
 pub struct TrainParams {
-    pub dim: usize,
-    pub epochs: usize,
-    pub window: usize,
-    pub negatives: usize,
-    pub learning_rate: f32,
-    pub seed: u64,
+    pub model: ModelParams,
+    /// Share of sessions, from the end of the log, held out for validation (0 = none).
+    pub valid_fraction: f64,
+    /// Stop after this many epochs without a better validation MRR.
+    pub patience: usize,
 }
 
 impl TrainParams {
     /// Checks ranges once; the trainer can then trust them.
     pub fn validate(&self) -> Result<()> {
-        if !(1..=vitrine::bundle::MAX_DIM).contains(&self.dim) {
+        let m = &self.model;
+        if !(1..=vitrine::bundle::MAX_DIM).contains(&m.dim) {
             bail!(
                 "--dim must be between 1 and {}, got {}",
                 vitrine::bundle::MAX_DIM,
-                self.dim
+                m.dim
             );
         }
-        if self.epochs == 0 || self.window == 0 || self.negatives == 0 {
-            bail!("--epochs, --window and --negatives must be at least 1");
+        if m.epochs == 0
+            || m.batch == 0
+            || m.negatives == 0
+            || m.max_positions == 0
+            || m.max_positions > 256
+        {
+            bail!("--epochs, --batch and --negatives must be at least 1, --max-positions between 1 and 256");
         }
-        if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
+        if !(m.learning_rate > 0.0 && m.learning_rate <= 1.0) {
+            bail!("--learning-rate must be in (0, 1], got {}", m.learning_rate);
+        }
+        if !(m.scale > 0.0 && m.scale.is_finite()) {
+            bail!("--scale must be a positive number, got {}", m.scale);
+        }
+        if !(0.0..0.9).contains(&self.valid_fraction) {
             bail!(
-                "--learning-rate must be in (0, 1], got {}",
-                self.learning_rate
+                "--valid-fraction must be in [0, 0.9), got {}",
+                self.valid_fraction
             );
         }
         Ok(())
@@ -50,137 +57,121 @@ impl TrainParams {
 /// A trained model, ready to be written as a bundle.
 pub struct Trained {
     pub parts: BundleParts,
-    pub pairs_trained: u64,
+    pub report: Vec<String>,
 }
 
-const NEG_TABLE_SIZE: usize = 1 << 20;
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x.clamp(-30.0, 30.0)).exp())
-}
-
-/// Trains popularity and item2vec embeddings on `log`.
-pub fn train(log: &EventLog, params: &TrainParams) -> Result<Trained> {
+/// Trains popularity and the session model on `log`.
+pub fn train(
+    log: &EventLog,
+    params: &TrainParams,
+    unquantized_test: Option<&EventLog>,
+) -> Result<Trained> {
     params.validate()?;
     let n = log.items.len();
-    let d = params.dim;
-    let mut counts = vec![0f32; n];
     // A removal from the cart is not evidence of interest: it counts neither for popularity nor
-    // as co-occurrence.
+    // in the training sequences.
     let positive = |e: &&crate::events::LogEvent| e.kind != vitrine::EventKind::RemoveFromCart;
+    let mut counts = vec![0f32; n];
     for s in &log.sessions {
         for e in s.iter().filter(positive) {
             counts[e.item as usize] += 1.0;
         }
     }
-
-    // Negative-sampling table: items drawn with probability ∝ count^0.75.
-    let weights: Vec<f64> = counts.iter().map(|&c| f64::from(c).powf(0.75)).collect();
-    let total: f64 = weights.iter().sum();
-    let mut table = Vec::with_capacity(NEG_TABLE_SIZE);
-    let mut acc = 0.0;
-    for (i, w) in weights.iter().enumerate() {
-        acc += w / total;
-        while (table.len() as f64) < acc * NEG_TABLE_SIZE as f64 && table.len() < NEG_TABLE_SIZE {
-            table.push(i as u32);
-        }
-    }
-    while table.len() < NEG_TABLE_SIZE {
-        table.push((n - 1) as u32);
-    }
-
-    let mut rng = SmallRng::seed_from_u64(params.seed);
-    let mut w_in: Vec<f32> = (0..n * d)
-        .map(|_| (rng.random::<f32>() - 0.5) / d as f32)
-        .collect();
-    let mut w_out = vec![0f32; n * d];
-    let sentences: Vec<Vec<u32>> = log
+    let sequences: Vec<Vec<u32>> = log
         .sessions
         .iter()
         .map(|s| s.iter().filter(positive).map(|e| e.item).collect())
         .filter(|s: &Vec<u32>| s.len() > 1)
         .collect();
-    let total_steps = (params.epochs * sentences.iter().map(Vec::len).sum::<usize>()).max(1) as f32;
-    let mut step = 0f32;
-    let mut neu = vec![0f32; d];
-    let mut pairs: u64 = 0;
-    let mut order: Vec<usize> = (0..sentences.len()).collect();
-    for _epoch in 0..params.epochs {
-        // Shuffle session order each epoch (Fisher–Yates).
-        for i in (1..order.len()).rev() {
-            let j = rng.random_range(0..=i);
-            order.swap(i, j);
-        }
-        for &si in &order {
-            let s = &sentences[si];
-            for (pos, &center) in s.iter().enumerate() {
-                let lr = (params.learning_rate * (1.0 - step / total_steps))
-                    .max(params.learning_rate * 1e-4);
-                step += 1.0;
-                let lo = pos.saturating_sub(params.window);
-                let hi = (pos + params.window + 1).min(s.len());
-                for (cpos, &context) in s.iter().enumerate().take(hi).skip(lo) {
-                    if cpos == pos || context == center {
-                        continue;
-                    }
-                    pairs += 1;
-                    let cin = center as usize * d;
-                    neu.iter_mut().for_each(|x| *x = 0.0);
-                    for k in 0..=params.negatives {
-                        let (target, label) = if k == 0 {
-                            (context as usize, 1.0)
-                        } else {
-                            let t = table[rng.random_range(0..NEG_TABLE_SIZE)] as usize;
-                            if t == context as usize {
-                                continue;
-                            }
-                            (t, 0.0)
-                        };
-                        let tout = target * d;
-                        let dot: f32 = w_in[cin..cin + d]
-                            .iter()
-                            .zip(&w_out[tout..tout + d])
-                            .map(|(a, b)| a * b)
-                            .sum();
-                        let g = (label - sigmoid(dot)) * lr;
-                        for j in 0..d {
-                            neu[j] += g * w_out[tout + j];
-                            w_out[tout + j] += g * w_in[cin + j];
-                        }
-                    }
-                    for j in 0..d {
-                        w_in[cin + j] += neu[j];
-                    }
-                }
+    let n_valid = (sequences.len() as f64 * params.valid_fraction).round() as usize;
+    let (fit_part, valid_part) = sequences.split_at(sequences.len() - n_valid);
+
+    let mut report = Vec::new();
+    let mut best: Option<(f64, usize)> = None;
+    let mut since_best = 0;
+    let mut best_model: Option<model::Model> = None;
+    let started = std::time::Instant::now();
+    let mut hook = |epoch: usize, loss: f64, m: &model::Model| -> bool {
+        let mut line = format!(
+            "epoch {:>2}: loss {loss:.4} ({:.0}s)",
+            epoch + 1,
+            started.elapsed().as_secs_f64()
+        );
+        let mut go_on = true;
+        if !valid_part.is_empty() {
+            let (hr, mrr) = model::evaluate_float(m, valid_part, 20);
+            line += &format!(
+                ", validation HR@20 {:.2} % MRR@20 {:.2} %",
+                100.0 * hr,
+                100.0 * mrr
+            );
+            if best.is_none_or(|(b, _)| mrr > b) {
+                best = Some((mrr, epoch + 1));
+                best_model = Some(m.clone());
+                since_best = 0;
+            } else {
+                since_best += 1;
+                go_on = since_best < params.patience;
             }
         }
+        eprintln!("{line}");
+        report.push(line);
+        go_on
+    };
+    let last = model::fit(fit_part, n, &counts, &params.model, &mut hook);
+    // Early stopping: ship the epoch with the best validation MRR.
+    let trained = best_model.unwrap_or(last);
+    if let Some((mrr, epoch)) = best {
+        report.push(format!(
+            "best validation MRR@20 {:.2} % at epoch {epoch}",
+            100.0 * mrr
+        ));
     }
 
-    // Unit-normalize so that the engine's dot product is a cosine.
-    for row in w_in.chunks_mut(d) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
+    if let Some(test) = unquantized_test {
+        // Map the test log's items onto the training vocabulary; unknown items end a prefix.
+        let index: std::collections::HashMap<&str, u32> = log
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i as u32))
+            .collect();
+        let test_seqs: Vec<Vec<u32>> = test
+            .sessions
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .filter(positive)
+                    .map_while(|e| index.get(test.items[e.item as usize].as_str()).copied())
+                    .collect()
+            })
+            .collect();
+        let (hr, mrr) = model::evaluate_float(&trained, &test_seqs, 20);
+        report.push(format!(
+            "unquantized model on the test log: HR@20 {:.2} % MRR@20 {:.2} %",
+            100.0 * hr,
+            100.0 * mrr
+        ));
     }
 
     let mut metadata = BTreeMap::new();
-    metadata.insert("model".into(), "item2vec-sgns".into());
+    metadata.insert("model".into(), "session-softmax".into());
     metadata.insert("train.sessions".into(), log.sessions.len().to_string());
     metadata.insert("train.events".into(), log.n_events.to_string());
-    metadata.insert("train.epochs".into(), params.epochs.to_string());
-    metadata.insert("train.window".into(), params.window.to_string());
-    metadata.insert("train.negatives".into(), params.negatives.to_string());
-    metadata.insert("train.seed".into(), params.seed.to_string());
+    metadata.insert("train.validation_sessions".into(), n_valid.to_string());
+    metadata.insert("train.seed".into(), params.model.seed.to_string());
+    metadata.insert("score.pop_weight".into(), "0".into());
     Ok(Trained {
         parts: BundleParts {
             ids: log.items.clone(),
-            dim: d,
-            embeddings: w_in,
+            dim: params.model.dim,
+            embeddings: trained.normalized(),
             popularity: counts,
             metadata,
+            session_pos_weights: Some(trained.pos_weights.clone()),
+            session_readout: Some(trained.readout.clone()),
             ..Default::default()
         },
-        pairs_trained: pairs,
+        report,
     })
 }

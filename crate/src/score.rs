@@ -86,14 +86,25 @@ impl<'a> Scorer<'a> {
     }
 }
 
-/// The session profile: the recency- and type-weighted sum of the session's unit-normalized item
-/// vectors, normalized to unit length. `None` when the session is empty or its weights cancel out.
+/// The session profile: the position- and type-weighted sum of the session's unit-normalized item
+/// vectors, mapped through the bundle's readout `W` when it has one, normalized to unit length.
+/// `None` when the session is empty or its weights cancel out.
 pub fn session_profile(bundle: &Bundle, session: &SessionLog) -> Option<Vec<f32>> {
     let params = bundle.params();
+    let pos_weights = bundle.session_pos_weights();
     let mut profile = vec![0.0f32; bundle.dim()];
     let mut recency = 1.0f32;
-    for event in session.events().rev() {
-        let w = event.kind.weight(&params.event_weights) * recency;
+    for (k, event) in session.events().rev().enumerate() {
+        // Learned per-position weights when the bundle has them (0 beyond the last position),
+        // else a geometric decay.
+        let position_weight = match pos_weights {
+            Some(w) => match w.get(k) {
+                Some(&w) => w,
+                None => break,
+            },
+            None => recency,
+        };
+        let w = event.kind.weight(&params.event_weights) * position_weight;
         recency *= params.recency_decay;
         let v = bundle.dequantized_row(event.item as usize);
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -102,6 +113,14 @@ pub fn session_profile(bundle: &Bundle, session: &SessionLog) -> Option<Vec<f32>
                 *p += w * x / norm;
             }
         }
+    }
+    if let Some(w) = bundle.session_readout() {
+        // The learned readout: query = W · profile (W is d × d, row-major, checked on load).
+        let d = profile.len();
+        profile = w
+            .chunks_exact(d)
+            .map(|row| row.iter().zip(&profile).map(|(a, b)| a * b).sum())
+            .collect();
     }
     let norm = profile.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 1e-12 && norm.is_finite() {

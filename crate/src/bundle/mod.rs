@@ -12,6 +12,7 @@
 //! | `item_price` | F32 | [n] | optional price ≥ 0, −1 = unknown |
 //! | `nbr_offsets`, `nbr_items`, `nbr_weights` | U32, U16/U32, U8 | [n+1], [nnz], [nnz] | optional CSR neighbour lists |
 //! | `session_pos_weights` | F32 | [L] | optional weight per session position (0 = newest) |
+//! | `session_readout` | F32 | [d, d] | optional session readout W: the query is `W · profile` |
 //! | `head_weights` | F32 | [F] | optional linear ranking head (`head.features`) |
 //! | `ctx_weights` | F32 | [C, K] | optional context × category weights (`ctx.features`) |
 //!
@@ -57,6 +58,7 @@ pub const KNOWN_TENSORS: &[&str] = &[
     "nbr_items",
     "nbr_weights",
     "session_pos_weights",
+    "session_readout",
     "head_weights",
     "ctx_weights",
 ];
@@ -267,6 +269,7 @@ pub struct Bundle {
     prices: Option<Vec<f32>>,
     neighbours: Option<NeighbourLists>,
     session_pos_weights: Option<Vec<f32>>,
+    session_readout: Option<Vec<f32>>,
     head: Option<RankingHead>,
     ctx: Option<ContextWeights>,
 }
@@ -333,6 +336,7 @@ impl Bundle {
             prices: parsed.prices,
             neighbours: parsed.neighbours,
             session_pos_weights: parsed.session_pos_weights,
+            session_readout: parsed.session_readout,
             head: parsed.head,
             ctx: parsed.ctx,
         })
@@ -512,6 +516,12 @@ impl Bundle {
     /// bundle has `session_pos_weights`.
     pub fn session_pos_weights(&self) -> Option<&[f32]> {
         self.session_pos_weights.as_deref()
+    }
+
+    /// The session readout `W` (d × d, row-major), if the bundle has `session_readout`: the
+    /// query scored against the items is `W · profile`, normalized.
+    pub fn session_readout(&self) -> Option<&[f32]> {
+        self.session_readout.as_deref()
     }
 
     /// The ranking head as (feature names, weights), if present. Which names are meaningful is

@@ -34,6 +34,7 @@ pub(super) struct Parsed {
     pub prices: Option<Vec<f32>>,
     pub neighbours: Option<NeighbourLists>,
     pub session_pos_weights: Option<Vec<f32>>,
+    pub session_readout: Option<Vec<f32>>,
     pub head: Option<RankingHead>,
     pub ctx: Option<ContextWeights>,
 }
@@ -92,6 +93,15 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
             Some(floats(&t, &[Dtype::F32], &[len], |_| true, "finite")?)
         }
     };
+    let session_readout = match c.get("session_readout")? {
+        None => None,
+        Some(t) => {
+            if *t.shape != [dim, dim] {
+                return Err(shape_error(&t, format!("[{dim}, {dim}] (d × d)")));
+            }
+            Some(floats(&t, &[Dtype::F32], &[dim, dim], |_| true, "finite")?)
+        }
+    };
     let head = read_head(&c, &metadata)?;
     let n_categories = categories.as_ref().map(|c| c.names.len());
     let ctx = read_ctx(&c, &metadata, n_categories)?;
@@ -125,6 +135,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
         prices,
         neighbours,
         session_pos_weights,
+        session_readout,
         head,
         ctx,
     })

@@ -3,7 +3,7 @@
 //! it, so the linker drops it there.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use safetensors::tensor::View;
 use safetensors::Dtype;
@@ -76,6 +76,8 @@ pub struct BundleParts {
     pub neighbours: Option<Vec<Vec<(u32, f32)>>>,
     /// Optional weight per session position (0 = newest), 1 to 256 finite values.
     pub session_pos_weights: Option<Vec<f32>>,
+    /// Optional session readout `W`, d × d row-major (`session_readout`).
+    pub session_readout: Option<Vec<f32>>,
     /// Optional ranking head.
     pub head: Option<HeadParts>,
     /// Optional context weights (requires `categories`).
@@ -325,6 +327,22 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             data: f32_bytes(w.iter().copied()),
         });
     }
+    if let Some(w) = &parts.session_readout {
+        if w.len() != d * d {
+            return Err(shape_err(
+                "session_readout",
+                format!("[{d}, {d}]"),
+                vec![w.len()],
+            ));
+        }
+        check_finite("session_readout", w)?;
+        tensors.push(Raw {
+            name: "session_readout",
+            dtype: Dtype::F32,
+            shape: vec![d, d],
+            data: f32_bytes(w.iter().copied()),
+        });
+    }
     if let Some(h) = &parts.head {
         if h.weights.len() != h.features.len()
             || h.weights.is_empty()
@@ -395,12 +413,57 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     let digest = digest::digest_of(&meta, &refs);
     meta.insert(digest::DIGEST_KEY.into(), digest);
 
-    let meta: HashMap<String, String> = meta.into_iter().collect();
-    let bytes = safetensors::serialize(tensors.iter().map(|t| (t.name, t)), Some(meta))
-        .map_err(|e| BundleError::Container(e.to_string()))?;
+    let bytes = serialize_deterministic(&meta, &tensors)?;
     // Round-trip check: never hand out a bundle our own reader would reject.
     Bundle::from_bytes(bytes.clone())?;
     Ok(bytes)
+}
+
+/// Lays out a safetensors file byte for byte reproducibly: header keys sorted (`__metadata__`
+/// first, its keys sorted), tensor data ordered by element size (largest first, so every tensor
+/// stays aligned to its element size) then name, header padded with spaces to a multiple of 8.
+/// The same parts always give the same bytes.
+fn serialize_deterministic(
+    meta: &BTreeMap<String, String>,
+    tensors: &[Raw],
+) -> Result<Vec<u8>, BundleError> {
+    let mut order: Vec<&Raw> = tensors.iter().collect();
+    order.sort_by(|a, b| {
+        b.dtype
+            .bitsize()
+            .cmp(&a.dtype.bitsize())
+            .then(a.name.cmp(b.name))
+    });
+    let mut header = serde_json::Map::new();
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(meta).map_err(|e| BundleError::Container(e.to_string()))?,
+    );
+    let mut offset = 0usize;
+    for t in &order {
+        let end = offset + t.data.len();
+        header.insert(
+            t.name.into(),
+            serde_json::json!({
+                "dtype": serde_json::to_value(t.dtype).map_err(|e| BundleError::Container(e.to_string()))?,
+                "shape": t.shape,
+                "data_offsets": [offset, end],
+            }),
+        );
+        offset = end;
+    }
+    let mut header = serde_json::to_vec(&serde_json::Value::Object(header))
+        .map_err(|e| BundleError::Container(e.to_string()))?;
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + header.len() + offset);
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    for t in &order {
+        out.extend_from_slice(&t.data);
+    }
+    Ok(out)
 }
 
 fn write_categories(

@@ -1,0 +1,426 @@
+//! The session model `vitrine train` fits: tied, unit-normalized item embeddings and a
+//! position-weighted session readout, trained as a next-item classifier with sampled softmax.
+//!
+//! For a session prefix with items x₁…x_t (newest last):
+//!   h = Σ_k w_k · ê(x_{t−k})   for k < L        (ê = e / ‖e‖, w learned per position from the end)
+//!   score(i) = κ · ĥ · ê(i)                       (ĥ = h / ‖h‖; κ a fixed temperature)
+//! and the loss is the cross-entropy of the true next item against M negatives drawn ∝ count^0.75
+//! per batch (with the log-Q correction, so the logits estimate the full softmax). This is exactly
+//! what the engine scores on the device: the bundle stores ê (int8) and w (`session_pos_weights`).
+
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+
+/// Hyper-parameters of the session model.
+#[derive(Debug, Clone)]
+pub struct ModelParams {
+    pub dim: usize,
+    pub epochs: usize,
+    /// Session positions (from the newest) that the readout looks at.
+    pub max_positions: usize,
+    pub batch: usize,
+    pub negatives: usize,
+    /// Softmax temperature κ applied to the cosine.
+    pub scale: f32,
+    pub learning_rate: f32,
+    pub seed: u64,
+}
+
+/// One training example: the prefix `sessions[s][..t]` predicts `sessions[s][t]`.
+#[derive(Debug, Clone, Copy)]
+struct Example {
+    session: u32,
+    t: u32,
+}
+
+/// Adam state for a dense parameter block updated row by row.
+struct Adam {
+    m: Vec<f32>,
+    v: Vec<f32>,
+    lr: f32,
+}
+
+const BETA1: f32 = 0.9;
+const BETA2: f32 = 0.999;
+const EPS: f32 = 1e-8;
+
+impl Adam {
+    fn new(len: usize, lr: f32) -> Self {
+        Self {
+            m: vec![0.0; len],
+            v: vec![0.0; len],
+            lr,
+        }
+    }
+
+    /// Updates `param[range]` with `grad` (lazy Adam: only touched rows advance their moments).
+    fn step(&mut self, param: &mut [f32], grad: &[f32], offset: usize, t: i32, lr_mult: f32) {
+        let bc1 = 1.0 - BETA1.powi(t);
+        let bc2 = 1.0 - BETA2.powi(t);
+        let lr = self.lr * lr_mult * bc2.sqrt() / bc1;
+        for (j, &g) in grad.iter().enumerate() {
+            let m = &mut self.m[offset + j];
+            let v = &mut self.v[offset + j];
+            *m = BETA1 * *m + (1.0 - BETA1) * g;
+            *v = BETA2 * *v + (1.0 - BETA2) * g * g;
+            param[offset + j] -= lr * *m / (v.sqrt() + EPS);
+        }
+    }
+}
+
+/// A trained model: raw embeddings (rows not yet normalized) and position weights.
+#[derive(Clone)]
+pub struct Model {
+    pub dim: usize,
+    pub emb: Vec<f32>,
+    pub pos_weights: Vec<f32>,
+    /// The session readout W, d×d row-major: the query is `W ĥ`, normalized.
+    pub readout: Vec<f32>,
+}
+
+impl Model {
+    /// Row-normalized embeddings, as the bundle stores them.
+    pub fn normalized(&self) -> Vec<f32> {
+        let mut out = self.emb.clone();
+        for row in out.chunks_mut(self.dim) {
+            let n = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if n > 0.0 {
+                row.iter_mut().for_each(|x| *x /= n);
+            }
+        }
+        out
+    }
+}
+
+/// Called after each epoch with (epoch, mean training loss, model); returns false to stop.
+pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
+
+/// Fits the model on `sessions` (item rows, oldest first) over `n_items` items.
+pub fn fit(
+    sessions: &[Vec<u32>],
+    n_items: usize,
+    counts: &[f32],
+    p: &ModelParams,
+    on_epoch: &mut EpochHook<'_>,
+) -> Model {
+    let d = p.dim;
+    let mut rng = SmallRng::seed_from_u64(p.seed);
+    let std = 1.0 / (d as f32).sqrt();
+    let emb: Vec<f32> = (0..n_items * d)
+        .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * std)
+        .collect();
+    let pos_weights: Vec<f32> = (0..p.max_positions)
+        .map(|k| 0.7f32.powi(k as i32))
+        .collect();
+    let readout: Vec<f32> = (0..d * d)
+        .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
+        .collect();
+    let mut model = Model {
+        dim: d,
+        emb,
+        pos_weights,
+        readout,
+    };
+
+    // Negative sampler: cumulative distribution ∝ count^0.75, and log(M·q) per item for the correction.
+    let w: Vec<f64> = counts
+        .iter()
+        .map(|&c| f64::from(c.max(0.0)).powf(0.75) + 1e-12)
+        .collect();
+    let total: f64 = w.iter().sum();
+    let mut cdf = Vec::with_capacity(n_items);
+    let mut acc = 0.0;
+    for x in &w {
+        acc += x / total;
+        cdf.push(acc);
+    }
+    // A catalog no larger than the negative sample is scored in full: an exact softmax.
+    let exact = n_items <= p.negatives;
+    let n_negs = if exact { n_items } else { p.negatives };
+    let log_mq: Vec<f32> = if exact {
+        vec![0.0; n_items]
+    } else {
+        w.iter()
+            .map(|x| ((p.negatives as f64) * x / total).ln() as f32)
+            .collect()
+    };
+
+    let mut examples: Vec<Example> = Vec::new();
+    for (s, items) in sessions.iter().enumerate() {
+        for t in 1..items.len() {
+            examples.push(Example {
+                session: s as u32,
+                t: t as u32,
+            });
+        }
+    }
+
+    let mut adam_emb = Adam::new(n_items * d, p.learning_rate);
+    let mut adam_pos = Adam::new(p.max_positions, p.learning_rate);
+    let mut adam_readout = Adam::new(d * d, p.learning_rate);
+    let mut grad_emb = vec![0f32; n_items * d];
+    let mut touched = vec![false; n_items];
+    let mut touched_list: Vec<u32> = Vec::new();
+    let mut normed = vec![0f32; n_items * d];
+    let mut inv_norm = vec![0f32; n_items];
+    let total_batches = (p.epochs * examples.len().div_ceil(p.batch)).max(1);
+    let mut step = 0i32;
+
+    for epoch in 0..p.epochs {
+        for i in (1..examples.len()).rev() {
+            let j = rng.random_range(0..=i);
+            examples.swap(i, j);
+        }
+        let mut loss_sum = 0.0f64;
+        for batch in examples.chunks(p.batch) {
+            step += 1;
+            let lr_mult = 1.0 - 0.9 * (step as f32 / total_batches as f32);
+            let b_len = batch.len();
+            // Negatives for this batch.
+            let negs: Vec<u32> = if exact {
+                (0..n_items as u32).collect()
+            } else {
+                (0..p.negatives)
+                    .map(|_| {
+                        let u: f64 = rng.random();
+                        cdf.partition_point(|&c| c < u).min(n_items - 1) as u32
+                    })
+                    .collect()
+            };
+            // Normalize every row this batch reads.
+            let mut need: Vec<u32> = negs.clone();
+            for ex in batch {
+                let items = &sessions[ex.session as usize];
+                let t = ex.t as usize;
+                need.push(items[t]);
+                need.extend_from_slice(&items[t.saturating_sub(p.max_positions)..t]);
+            }
+            for &i in &need {
+                let i = i as usize;
+                let row = &model.emb[i * d..(i + 1) * d];
+                let n = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                inv_norm[i] = 1.0 / n;
+                for j in 0..d {
+                    normed[i * d + j] = row[j] / n;
+                }
+            }
+            let row = |i: u32| &normed[i as usize * d..(i as usize + 1) * d];
+
+            // Session readout.
+            let mut h = Array2::<f32>::zeros((b_len, d));
+            for (b, ex) in batch.iter().enumerate() {
+                let items = &sessions[ex.session as usize];
+                let t = ex.t as usize;
+                let mut hb = h.row_mut(b);
+                for (k, &item) in items[..t].iter().rev().take(p.max_positions).enumerate() {
+                    let wk = model.pos_weights[k];
+                    for (x, y) in hb.iter_mut().zip(row(item)) {
+                        *x += wk * y;
+                    }
+                }
+            }
+            let h_norm: Vec<f32> = h
+                .axis_iter(Axis(0))
+                .map(|r| r.dot(&r).sqrt().max(1e-12))
+                .collect();
+            let mut h_hat = h.clone();
+            for (b, mut r) in h_hat.axis_iter_mut(Axis(0)).enumerate() {
+                r /= h_norm[b];
+            }
+            // Readout: q = W ĥ, normalized (W starts as the identity).
+            let w_readout =
+                ArrayView2::from_shape((d, d), &model.readout[..]).expect("d×d readout");
+            let u = h_hat.dot(&w_readout.t());
+            let u_norm: Vec<f32> = u
+                .axis_iter(Axis(0))
+                .map(|r| r.dot(&r).sqrt().max(1e-12))
+                .collect();
+            let mut q_hat = u.clone();
+            for (b, mut r) in q_hat.axis_iter_mut(Axis(0)).enumerate() {
+                r /= u_norm[b];
+            }
+            let mut e_neg = Array2::<f32>::zeros((n_negs, d));
+            for (j, &n) in negs.iter().enumerate() {
+                e_neg
+                    .row_mut(j)
+                    .iter_mut()
+                    .zip(row(n))
+                    .for_each(|(a, b)| *a = *b);
+            }
+            // Logits: negatives (B×M, log-Q corrected) and the positive per example.
+            let mut logits = q_hat.dot(&e_neg.t());
+            logits *= p.scale;
+            let mut pos = vec![0f32; b_len];
+            for (b, ex) in batch.iter().enumerate() {
+                let target = sessions[ex.session as usize][ex.t as usize];
+                pos[b] = p.scale
+                    * q_hat
+                        .row(b)
+                        .iter()
+                        .zip(row(target))
+                        .map(|(a, c)| a * c)
+                        .sum::<f32>();
+                let mut lr_row = logits.row_mut(b);
+                for (j, &n) in negs.iter().enumerate() {
+                    lr_row[j] = if n == target {
+                        f32::NEG_INFINITY
+                    } else {
+                        lr_row[j] - log_mq[n as usize]
+                    };
+                }
+            }
+            // Softmax over [pos, negatives]; gradients of the logits.
+            let mut dpos = vec![0f32; b_len];
+            for b in 0..b_len {
+                let mut r = logits.row_mut(b);
+                let max = r.iter().fold(pos[b], |m, &x| m.max(x));
+                let mut z = (pos[b] - max).exp();
+                r.mapv_inplace(|x| (x - max).exp());
+                z += r.sum();
+                r /= z;
+                let p_pos = (pos[b] - max).exp() / z;
+                loss_sum -= f64::from(p_pos.max(1e-30).ln());
+                dpos[b] = p_pos - 1.0;
+            }
+            let d_logits = logits; // now the softmax probabilities of the negatives = dL/dlogit
+                                   // dĤ = κ (dS · E_neg + dpos ê_target); dE_neg = κ dSᵀ · Ĥ.
+            let mut d_qhat = d_logits.dot(&e_neg);
+            let d_eneg = d_logits.t().dot(&q_hat);
+            let mut accumulate =
+                |i: u32, g: &mut dyn Iterator<Item = f32>, touched_list: &mut Vec<u32>| {
+                    let iu = i as usize;
+                    if !touched[iu] {
+                        touched[iu] = true;
+                        touched_list.push(i);
+                    }
+                    for (x, gv) in grad_emb[iu * d..(iu + 1) * d].iter_mut().zip(g) {
+                        *x += gv;
+                    }
+                };
+            for (j, &n) in negs.iter().enumerate() {
+                let r = d_eneg.row(j);
+                accumulate(n, &mut r.iter().map(|x| x * p.scale), &mut touched_list);
+            }
+            let mut d_pos_w = vec![0f32; p.max_positions];
+            let mut d_readout = vec![0f32; d * d];
+            for (b, ex) in batch.iter().enumerate() {
+                let items = &sessions[ex.session as usize];
+                let t = ex.t as usize;
+                let target = items[t];
+                let qb = q_hat.row(b);
+                let tgt = row(target).to_vec();
+                {
+                    let mut dq = d_qhat.row_mut(b);
+                    dq *= p.scale;
+                    for (x, y) in dq.iter_mut().zip(&tgt) {
+                        *x += p.scale * dpos[b] * y;
+                    }
+                }
+                accumulate(
+                    target,
+                    &mut qb.iter().map(|x| x * p.scale * dpos[b]),
+                    &mut touched_list,
+                );
+                // Through the normalization of u = W ĥ, then W.
+                let dq = d_qhat.row(b);
+                let proj_q: f32 = qb.dot(&dq);
+                let du: Vec<f32> = dq
+                    .iter()
+                    .zip(qb.iter())
+                    .map(|(g, x)| (g - x * proj_q) / u_norm[b])
+                    .collect();
+                let hb = h_hat.row(b);
+                for (r, &du_r) in du.iter().enumerate() {
+                    for (c, &h_c) in hb.iter().enumerate() {
+                        d_readout[r * d + c] += du_r * h_c;
+                    }
+                }
+                let dh_hat = ndarray::Array1::from(du).dot(&w_readout);
+                // Through the normalization of h.
+                let proj: f32 = hb.dot(&dh_hat);
+                let dh: Vec<f32> = dh_hat
+                    .iter()
+                    .zip(hb.iter())
+                    .map(|(g, x)| (g - x * proj) / h_norm[b])
+                    .collect();
+                for (k, &item) in items[..t].iter().rev().take(p.max_positions).enumerate() {
+                    let r = row(item);
+                    d_pos_w[k] += r.iter().zip(&dh).map(|(a, c)| a * c).sum::<f32>();
+                    let wk = model.pos_weights[k];
+                    accumulate(item, &mut dh.iter().map(|x| x * wk), &mut touched_list);
+                }
+            }
+            // Back through the row normalization, then Adam on the touched rows.
+            for &i in &touched_list {
+                let iu = i as usize;
+                let g = &mut grad_emb[iu * d..(iu + 1) * d];
+                let e = &normed[iu * d..(iu + 1) * d];
+                let proj: f32 = g.iter().zip(e).map(|(a, b)| a * b).sum();
+                for (gj, ej) in g.iter_mut().zip(e) {
+                    *gj = (*gj - ej * proj) * inv_norm[iu] / b_len as f32;
+                }
+                adam_emb.step(&mut model.emb, g, iu * d, step, lr_mult);
+                g.iter_mut().for_each(|x| *x = 0.0);
+                touched[iu] = false;
+            }
+            touched_list.clear();
+            d_pos_w.iter_mut().for_each(|x| *x /= b_len as f32);
+            adam_pos.step(&mut model.pos_weights, &d_pos_w, 0, step, lr_mult);
+            d_readout.iter_mut().for_each(|x| *x /= b_len as f32);
+            adam_readout.step(&mut model.readout, &d_readout, 0, step, lr_mult);
+        }
+        let mean_loss = loss_sum / examples.len().max(1) as f64;
+        if !on_epoch(epoch, mean_loss, &model) {
+            break;
+        }
+    }
+    model
+}
+
+/// HR@k and MRR@k of the float model on the next-item protocol over `sessions` (a fast check used
+/// for validation during training; reported figures come from `vitrine eval` on the bundle).
+pub fn evaluate_float(model: &Model, sessions: &[Vec<u32>], k: usize) -> (f64, f64) {
+    let d = model.dim;
+    let e = model.normalized();
+    let n_items = e.len() / d;
+    let emb = ndarray::ArrayView2::from_shape((n_items, d), &e[..]).expect("embedding shape");
+    let mut prefixes: Vec<(&[u32], u32)> = Vec::new();
+    for s in sessions {
+        for t in 1..s.len() {
+            prefixes.push((&s[..t], s[t]));
+        }
+    }
+    let (mut hits, mut rr) = (0u64, 0f64);
+    for chunk in prefixes.chunks(512) {
+        let mut h = Array2::<f32>::zeros((chunk.len(), d));
+        for (b, (prefix, _)) in chunk.iter().enumerate() {
+            let mut hb = h.row_mut(b);
+            for (kpos, &item) in prefix
+                .iter()
+                .rev()
+                .take(model.pos_weights.len())
+                .enumerate()
+            {
+                let w = model.pos_weights[kpos];
+                hb.iter_mut()
+                    .zip(emb.row(item as usize))
+                    .for_each(|(x, y)| *x += w * y);
+            }
+        }
+        let w = ArrayView2::from_shape((d, d), &model.readout[..]).expect("d×d readout");
+        let q = h.dot(&w.t());
+        let scores = q.dot(&emb.t());
+        for (b, (_, target)) in chunk.iter().enumerate() {
+            let r = scores.row(b);
+            let ts = r[*target as usize];
+            let rank = 1 + r.iter().filter(|&&x| x > ts).count();
+            if rank <= k {
+                hits += 1;
+                rr += 1.0 / rank as f64;
+            }
+        }
+    }
+    let n = prefixes.len().max(1) as f64;
+    (hits as f64 / n, rr / n)
+}
