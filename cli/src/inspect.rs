@@ -59,13 +59,14 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
             json!({"status": "mismatch", "recorded": recorded, "computed": computed})
         }
     };
-    let tensors: Vec<Value> = b
-        .tensors()
-        .iter()
+    let mut in_file_order: Vec<_> = b.tensors().iter().collect();
+    in_file_order.sort_by_key(|t| t.offset);
+    let tensors: Vec<Value> = in_file_order
+        .into_iter()
         .map(|t| {
             json!({
                 "name": t.name, "dtype": t.dtype, "shape": t.shape, "bytes": t.bytes,
-                "bytes_per_item": t.bytes as f64 / n as f64, "known": t.known,
+                "bytes_per_item": t.bytes as f64 / n as f64, "offset": t.offset, "known": t.known,
             })
         })
         .collect();

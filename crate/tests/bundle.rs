@@ -361,6 +361,73 @@ fn offsets_that_overlap_or_leave_holes_are_container_errors() {
     );
 }
 
+#[test]
+fn duplicate_tensor_names_and_malformed_entries_are_container_errors() {
+    let raw = |header: &str, data: &[u8]| {
+        let mut out = (header.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(data);
+        out
+    };
+    let e = err(raw(
+        r#"{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}"#,
+        &[0, 0],
+    ));
+    assert!(
+        matches!(e, BundleError::Container(ref m) if m.contains("declared twice")),
+        "{e:?}"
+    );
+    let e = err(raw(r#"{"__metadata__":{"format":1}}"#, &[]));
+    assert!(matches!(e, BundleError::Container(_)), "{e:?}");
+    let e = err(raw(
+        r#"{"a":{"dtype":"U9","shape":[1],"data_offsets":[0,1]}}"#,
+        &[0],
+    ));
+    assert!(matches!(e, BundleError::Container(_)), "{e:?}");
+    let e = err(raw(
+        r#"{"a":{"dtype":"U8","shape":[-1],"data_offsets":[0,1]}}"#,
+        &[0],
+    ));
+    assert!(matches!(e, BundleError::Container(_)), "{e:?}");
+    let e = err(raw(r#"[1, 2]"#, &[]));
+    assert!(matches!(e, BundleError::Container(_)), "{e:?}");
+    // Extra fields in an entry are ignored, as safetensors does.
+    let mut meta = base_meta();
+    meta.insert("digest".into(), spec_digest(&meta, &base_tensors()));
+    let signed = assemble(&meta, &base_tensors(), false);
+    let header_len = u64::from_le_bytes(signed[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&signed[8..8 + header_len]).unwrap();
+    let header = header.replacen(r#""dtype":"U8","#, r#""dtype":"U8","note":"x","#, 1);
+    assert!(Bundle::from_bytes(raw(&header, &signed[8 + header_len..])).is_ok());
+}
+
+#[test]
+fn session_readout_is_d_by_d_and_finite() {
+    let mut ts = base_tensors();
+    ts.push(t(
+        "session_readout",
+        "F32",
+        &[2, 2],
+        f32s(&[1.0, 0.0, 0.0, 1.0]),
+    ));
+    let b = Bundle::from_bytes(assemble(&base_meta(), &ts, true)).unwrap();
+    assert_eq!(b.session_readout(), Some(&[1.0, 0.0, 0.0, 1.0][..]));
+    shape_err(
+        with_tensor(t("session_readout", "F32", &[2, 3], f32s(&[0.0; 6]))),
+        "session_readout",
+    );
+    value_err(
+        with_tensor(t(
+            "session_readout",
+            "F32",
+            &[2, 2],
+            f32s(&[0.0, f32::NAN, 0.0, 0.0]),
+        )),
+        "session_readout",
+        1,
+    );
+}
+
 // ---------------------------------------------------------------- metadata
 
 #[test]

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use safetensors::tensor::Metadata;
 use safetensors::Dtype;
 
 use super::limits;
@@ -18,7 +17,7 @@ const LEN_PREFIX: usize = 8;
 /// A parsed, validated container: the header and the bytes it describes.
 pub(crate) struct Container<'a> {
     metadata: BTreeMap<String, String>,
-    /// The tensors' header entries, in file order.
+    /// The tensors' header entries, in name order (unique names).
     entries: Vec<Entry>,
     bytes: &'a [u8],
     /// Offset of the data section (8 + header length) in `bytes`.
@@ -90,13 +89,24 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
             e.valid_up_to()
         ))
     })?;
-    // safetensors' own deserializer validates offsets (contiguous from 0, no overlap, no holes)
-    // and checks that each tensor's byte length equals dtype size × shape with overflow checks.
-    let header: Metadata =
-        serde_json::from_str(text).map_err(|e| BundleError::Container(format!("header: {e}")))?;
-    check_declared_shapes(&header)?;
-    let data_len = header.data_len() as u64;
-    let expected = LEN_PREFIX as u64 + header_len + data_len;
+    let Header {
+        metadata,
+        mut entries,
+    } = serde_json::from_str(text).map_err(|e| BundleError::Container(format!("header: {e}")))?;
+    // Name order: what the digest hashes in, and duplicates become adjacent.
+    entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = entries
+        .windows(2)
+        .find(|w| w.first().map(|e| &e.name) == w.get(1).map(|e| &e.name))
+    {
+        let name = w.first().map(|e| e.name.as_str()).unwrap_or_default();
+        return Err(BundleError::Container(format!(
+            "tensor '{name}' is declared twice"
+        )));
+    }
+    check_declared_shapes(&entries)?;
+    let data_len = check_layout(&entries)?;
+    let expected = LEN_PREFIX as u64 + header_len + data_len as u64;
     if expected > file_len {
         return Err(BundleError::Truncated {
             expected,
@@ -109,24 +119,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
             file_len - expected
         )));
     }
-    let metadata = header
-        .metadata()
-        .as_ref()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let entries = header
-        .offset_keys()
-        .into_iter()
-        .filter_map(|name| {
-            let info = header.info(&name)?;
-            Some(Entry {
-                dtype: info.dtype,
-                shape: info.shape.clone(),
-                offsets: info.data_offsets,
-                name,
-            })
-        })
-        .collect();
     Ok(Container {
         metadata,
         entries,
@@ -135,15 +127,111 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
     })
 }
 
+/// The header JSON: `__metadata__` (string → string) and one entry per tensor. Parsed with a
+/// small visitor rather than safetensors' own `Metadata` (whose flattened map costs ~10 KB of wasm);
+/// [`check_layout`] then applies safetensors' rules.
+struct Header {
+    metadata: BTreeMap<String, String>,
+    entries: Vec<Entry>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawEntry {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data_offsets: (usize, usize),
+}
+
+impl<'de> serde::Deserialize<'de> for Header {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Header;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object of tensor entries and __metadata__")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Header, A::Error> {
+                let mut metadata = None;
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "__metadata__" {
+                        if metadata.is_some() {
+                            return Err(serde::de::Error::custom("__metadata__ appears twice"));
+                        }
+                        metadata = Some(map.next_value::<BTreeMap<String, String>>()?);
+                    } else {
+                        let raw: RawEntry = map.next_value()?;
+                        entries.push(Entry {
+                            name: key,
+                            dtype: raw.dtype,
+                            shape: raw.shape,
+                            offsets: raw.data_offsets,
+                        });
+                    }
+                }
+                Ok(Header {
+                    metadata: metadata.unwrap_or_default(),
+                    entries,
+                })
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
+/// safetensors' layout rules: each tensor's byte length is dtype size × product(shape) (checked
+/// for overflow), and the tensors tile the data section from 0 with no gap or overlap. Returns the
+/// data section's length.
+fn check_layout(entries: &[Entry]) -> Result<usize, BundleError> {
+    let bad = |name: &str, why: String| BundleError::Container(format!("tensor '{name}': {why}"));
+    for e in entries {
+        let (s, end) = e.offsets;
+        let bits = e
+            .shape
+            .iter()
+            .try_fold(e.dtype.bitsize(), |a, &d| a.checked_mul(d))
+            .ok_or_else(|| bad(&e.name, format!("shape {:?} overflows", e.shape)))?;
+        if bits % 8 != 0 || end.checked_sub(s) != Some(bits / 8) {
+            return Err(bad(
+                &e.name,
+                format!(
+                    "data_offsets [{s}, {end}] do not hold {:?} × {:?}",
+                    e.dtype, e.shape
+                ),
+            ));
+        }
+    }
+    let mut order: Vec<(usize, usize, &str)> = entries
+        .iter()
+        .map(|e| (e.offsets.0, e.offsets.1, e.name.as_str()))
+        .collect();
+    order.sort_unstable();
+    let mut at = 0usize;
+    for (s, end, name) in order {
+        if s != at {
+            return Err(bad(
+                name,
+                format!("data starts at {s}, expected {at} (tensors must tile the data without gaps or overlaps)"),
+            ));
+        }
+        at = end;
+    }
+    Ok(at)
+}
+
 /// Checks the declared shapes of the tensors this reader decodes against the limits, from the
 /// header alone (so a hostile header cannot make the reader allocate or loop over its claims).
-fn check_declared_shapes(header: &Metadata) -> Result<(), BundleError> {
+fn check_declared_shapes(entries: &[Entry]) -> Result<(), BundleError> {
     let too_large = |what: &str, found: usize, limit: usize| BundleError::TooLarge {
         what: what.into(),
         found: found as u64,
         limit: limit as u64,
     };
-    for (name, info) in header.tensors() {
+    for info in entries {
+        let name = &info.name;
         if info.shape.len() > limits::MAX_RANK {
             return Err(too_large(
                 &format!("rank of tensor '{name}'"),
@@ -211,12 +299,17 @@ impl Container<'_> {
         &self.metadata
     }
 
+    /// Moves the metadata out (call after the digest and format checks, which read it).
+    pub fn take_metadata(&mut self) -> BTreeMap<String, String> {
+        std::mem::take(&mut self.metadata)
+    }
+
     /// Length of the header JSON in bytes.
     pub fn header_len(&self) -> usize {
         self.data_start - LEN_PREFIX
     }
 
-    /// Every tensor, in file order.
+    /// Every tensor, in ascending byte order of name (the digest's order).
     pub fn tensors(&self) -> impl Iterator<Item = Result<Tensor<'_>, BundleError>> {
         self.entries.iter().map(|e| self.view(e))
     }

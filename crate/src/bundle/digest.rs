@@ -50,7 +50,8 @@ fn lp(h: &mut Sha256, bytes: &[u8]) {
 }
 
 /// The digest string (`sha256:<hex>`) of metadata + tensors. `metadata`'s `digest` key, if any,
-/// is ignored; tensors may come in any order.
+/// is ignored; `tensors` must be in ascending byte order of name (the container keeps them so;
+/// the writer sorts).
 pub(crate) fn digest_of(metadata: &BTreeMap<String, String>, tensors: &[TensorRef<'_>]) -> String {
     let mut h = Sha256::new();
     h.update(DOMAIN);
@@ -61,10 +62,8 @@ pub(crate) fn digest_of(metadata: &BTreeMap<String, String>, tensors: &[TensorRe
         lp(&mut h, k.as_bytes());
         lp(&mut h, v.as_bytes());
     }
-    let mut order: Vec<&TensorRef<'_>> = tensors.iter().collect();
-    order.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
-    h.update((order.len() as u64).to_le_bytes());
-    for t in order {
+    h.update((tensors.len() as u64).to_le_bytes());
+    for t in tensors {
         lp(&mut h, t.name.as_bytes());
         lp(&mut h, dtype_name(t.dtype).as_bytes());
         h.update((t.shape.len() as u64).to_le_bytes());

@@ -158,6 +158,8 @@ pub struct TensorSummary {
     pub shape: Vec<usize>,
     /// Size of the data in bytes.
     pub bytes: usize,
+    /// Offset of the data in the file.
+    pub offset: usize,
     /// Whether this reader understands the tensor (unknown ones are skipped).
     pub known: bool,
 }
@@ -418,7 +420,8 @@ impl Bundle {
         self.row(i).iter().map(|&q| f32::from(q) * s).collect()
     }
 
-    /// Every tensor of the file, in file order (unknown ones included, with `known: false`).
+    /// Every tensor of the file, in ascending byte order of name (unknown ones included, with
+    /// `known: false`; `offset` gives the file order).
     pub fn tensors(&self) -> &[TensorSummary] {
         &self.tensors
     }

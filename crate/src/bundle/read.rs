@@ -3,7 +3,7 @@
 //! per-item vectors are decoded to f32 here; the embedding matrix and the neighbour lists are only
 //! validated, and later read in place.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use safetensors::Dtype;
@@ -40,13 +40,13 @@ pub(super) struct Parsed {
 }
 
 pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, BundleError> {
-    let c = container::parse(bytes)?;
-    let metadata = c.metadata().clone();
-    check_format(&metadata)?;
-    check_required(&c, &metadata)?;
+    let mut c = container::parse(bytes)?;
+    check_format(c.metadata())?;
+    check_required(&c, c.metadata())?;
     if options.verify_digest {
         digest::verify(&c)?;
     }
+    let metadata = c.take_metadata();
 
     let emb = c.require("item_emb")?;
     expect_dtype(&emb, &[Dtype::I8])?;
@@ -62,20 +62,14 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     check_count_key(&metadata, "n_items", n)?;
     check_count_key(&metadata, "dim", dim)?;
 
-    let scale = per_item_floats(&c, "item_scale", n, |x| x >= 0.0, "a scale ≥ 0")?;
-    let pop = per_item_floats(&c, "item_pop", n, |x| x >= 0.0, "a popularity ≥ 0")?;
+    let scale = per_item_floats(&c, "item_scale", n, Valid::NonNegative)?;
+    let pop = per_item_floats(&c, "item_pop", n, Valid::NonNegative)?;
     let (ids, index) = read_ids(&c, n)?;
     let params = read_params(&metadata)?;
     let categories = read_categories(&c, n)?;
     let prices = match c.get("item_price")? {
         None => None,
-        Some(t) => Some(floats(
-            &t,
-            &[Dtype::F32],
-            &[n],
-            |x| x >= 0.0 || x == -1.0,
-            "a price ≥ 0, or −1 for unknown",
-        )?),
+        Some(t) => Some(floats(&t, &[Dtype::F32], &[n], Valid::PriceOrUnknown)?),
     };
     let neighbours = read_neighbours(&c, &metadata, n)?;
     let session_pos_weights = match c.get("session_pos_weights")? {
@@ -90,7 +84,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
                     ))
                 }
             };
-            Some(floats(&t, &[Dtype::F32], &[len], |_| true, "finite")?)
+            Some(floats(&t, &[Dtype::F32], &[len], Valid::Finite)?)
         }
     };
     let session_readout = match c.get("session_readout")? {
@@ -99,7 +93,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
             if *t.shape != [dim, dim] {
                 return Err(shape_error(&t, format!("[{dim}, {dim}] (d × d)")));
             }
-            Some(floats(&t, &[Dtype::F32], &[dim, dim], |_| true, "finite")?)
+            Some(floats(&t, &[Dtype::F32], &[dim, dim], Valid::Finite)?)
         }
     };
     let head = read_head(&c, &metadata)?;
@@ -114,6 +108,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
                 dtype: digest::dtype_name(t.dtype),
                 shape: t.shape.to_vec(),
                 bytes: t.data.len(),
+                offset: t.range.0,
                 known: KNOWN_TENSORS.contains(&t.name),
             })
         })
@@ -199,11 +194,14 @@ fn check_count_key(
 }
 
 fn dtype_list(dtypes: &[Dtype]) -> String {
-    dtypes
-        .iter()
-        .map(|d| digest::dtype_name(*d))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    let mut out = String::new();
+    for (i, d) in dtypes.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" or ");
+        }
+        out.push_str(&digest::dtype_name(*d));
+    }
+    out
 }
 
 fn expect_dtype(t: &Tensor<'_>, allowed: &[Dtype]) -> Result<(), BundleError> {
@@ -234,13 +232,40 @@ fn le<const N: usize>(chunk: &[u8]) -> [u8; N] {
     a
 }
 
-/// Decodes a float tensor of exactly `shape` to f32, checking every value is finite and `valid`.
+/// What a float value must be, besides finite (an enum rather than closures: one copy of the
+/// decoding loop in the wasm binary).
+#[derive(Clone, Copy)]
+enum Valid {
+    Finite,
+    NonNegative,
+    PriceOrUnknown,
+}
+
+impl Valid {
+    fn ok(self, x: f32) -> bool {
+        x.is_finite()
+            && match self {
+                Valid::Finite => true,
+                Valid::NonNegative => x >= 0.0,
+                Valid::PriceOrUnknown => x >= 0.0 || x == -1.0,
+            }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Valid::Finite => "finite",
+            Valid::NonNegative => "finite and ≥ 0",
+            Valid::PriceOrUnknown => "a finite price ≥ 0, or −1 for unknown",
+        }
+    }
+}
+
+/// Decodes a float tensor of exactly `shape` to f32, checking every value is `valid`.
 fn floats(
     t: &Tensor<'_>,
     allowed: &[Dtype],
     shape: &[usize],
-    valid: impl Fn(f32) -> bool,
-    what: &str,
+    valid: Valid,
 ) -> Result<Vec<f32>, BundleError> {
     expect_dtype(t, allowed)?;
     if t.shape != shape {
@@ -258,15 +283,11 @@ fn floats(
             .map(|c| f32::from_le_bytes(le(c)))
             .collect(),
     };
-    if let Some((i, x)) = values
-        .iter()
-        .enumerate()
-        .find(|(_, &x)| !x.is_finite() || !valid(x))
-    {
+    if let Some((i, x)) = values.iter().enumerate().find(|(_, &x)| !valid.ok(x)) {
         return Err(BundleError::Value {
             name: t.name.into(),
             index: i,
-            why: format!("{x} is not {what} (finite)"),
+            why: format!("{x} is not {}", valid.what()),
         });
     }
     Ok(values)
@@ -276,14 +297,13 @@ fn per_item_floats(
     c: &Container<'_>,
     name: &'static str,
     n: usize,
-    valid: impl Fn(f32) -> bool,
-    what: &str,
+    valid: Valid,
 ) -> Result<Vec<f32>, BundleError> {
     let t = c.require(name)?;
     if t.shape != [n] {
         return Err(shape_error(&t, format!("[{n}] (one per item)")));
     }
-    floats(&t, &[Dtype::F32, Dtype::F16], &[n], valid, what)
+    floats(&t, &[Dtype::F32, Dtype::F16], &[n], valid)
 }
 
 /// A `\n`-joined UTF-8 list from a 1-D U8 tensor. `count` is the number of entries if known;
@@ -357,20 +377,20 @@ fn read_ids(c: &Container<'_>, n: usize) -> Result<(Vec<String>, IdIndex), Bundl
 }
 
 fn unique_names(what: &str, names: &[String]) -> Result<(), BundleError> {
-    let mut seen = HashSet::with_capacity(names.len());
-    for (i, name) in names.iter().enumerate() {
-        if !seen.insert(name.as_str()) {
-            return Err(BundleError::Value {
-                name: what.into(),
-                index: i,
-                why: format!(
-                    "duplicate name '{}'",
-                    name.chars().take(80).collect::<String>()
-                ),
-            });
-        }
+    match IdIndex::build(names) {
+        Ok(_) => Ok(()),
+        Err((_, i)) => Err(BundleError::Value {
+            name: what.into(),
+            index: i,
+            why: format!(
+                "duplicate name '{}'",
+                names
+                    .get(i)
+                    .map(|n| n.chars().take(80).collect::<String>())
+                    .unwrap_or_default()
+            ),
+        }),
     }
-    Ok(())
 }
 
 fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, BundleError> {
@@ -549,8 +569,8 @@ fn feature_names(
     if let Some(i) = names.iter().position(String::is_empty) {
         return Err(bad(format!("name {i} is empty")));
     }
-    let mut seen = HashSet::with_capacity(names.len());
-    if let Some(dup) = names.iter().find(|n| !seen.insert(n.as_str())) {
+    if let Err((_, i)) = IdIndex::build(&names) {
+        let dup = names.get(i).map(String::as_str).unwrap_or_default();
         return Err(bad(format!("name '{dup}' appears twice")));
     }
     Ok(names)
@@ -575,7 +595,7 @@ fn read_head(
             ))
         }
     };
-    let weights = floats(&t, &[Dtype::F32], &[f], |_| true, "finite")?;
+    let weights = floats(&t, &[Dtype::F32], &[f], Valid::Finite)?;
     let features = feature_names(metadata, "head.features", f)?;
     Ok(Some(RankingHead { features, weights }))
 }
@@ -604,7 +624,7 @@ fn read_ctx(
             ))
         }
     };
-    let weights = floats(&t, &[Dtype::F32], &[rows, k], |_| true, "finite")?;
+    let weights = floats(&t, &[Dtype::F32], &[rows, k], Valid::Finite)?;
     let features = feature_names(metadata, "ctx.features", rows)?;
     Ok(Some(ContextWeights {
         features,

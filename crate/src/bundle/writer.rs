@@ -401,7 +401,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     meta.insert("n_items".into(), n.to_string());
     meta.insert("dim".into(), d.to_string());
     meta.remove(digest::DIGEST_KEY);
-    let refs: Vec<TensorRef<'_>> = tensors
+    let mut refs: Vec<TensorRef<'_>> = tensors
         .iter()
         .map(|t| TensorRef {
             name: t.name,
@@ -410,6 +410,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             data: &t.data,
         })
         .collect();
+    refs.sort_by(|a, b| a.name.cmp(b.name));
     let digest = digest::digest_of(&meta, &refs);
     meta.insert(digest::DIGEST_KEY.into(), digest);
 
