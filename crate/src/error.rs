@@ -91,11 +91,32 @@ pub enum RequestError {
     #[error("unknown item id '{0}' (not in the bundle's catalog)")]
     UnknownItem(String),
     /// The event type is not one we know.
-    #[error("unknown event type '{0}' (expected one of: view, click, add_to_cart, remove_from_cart, purchase)")]
+    #[error("unknown event type '{0}' (expected one of: view, click, add_to_cart, remove_from_cart, purchase, search)")]
     UnknownEventType(String),
+    /// An event field is missing, not allowed for the event's type, or out of range.
+    #[error("invalid event field '{field}': {why}")]
+    InvalidEvent { field: &'static str, why: String },
+    /// A context value is malformed (e.g. `hour: 25`, `weekday: "x"`).
+    #[error("invalid context '{key}': {why}")]
+    InvalidContext { key: String, why: String },
     /// An option is outside its valid range.
     #[error("invalid option '{name}': {why}")]
     InvalidOption { name: &'static str, why: String },
+}
+
+/// Why a stored session state could not be restored. The session is left as it was; the caller
+/// can start a fresh one (e.g. `reset()`) and overwrite the stored copy.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum StateError {
+    /// Not JSON, or JSON that does not follow the schema it claims.
+    #[error("saved session state is corrupt: {0}")]
+    Corrupt(String),
+    /// JSON written by something else (its `format` is not `vitrine-session`).
+    #[error("saved state is not a Vitrine session (format '{0}')")]
+    Foreign(String),
+    /// Written by a newer engine whose schema this one does not know.
+    #[error("saved session state has version {found}, newer than this engine supports ({supported}); start a fresh session")]
+    TooNew { found: u64, supported: u32 },
 }
 
 /// Every error the engine can return.
@@ -105,4 +126,25 @@ pub enum VitrineError {
     Bundle(#[from] BundleError),
     #[error(transparent)]
     Request(#[from] RequestError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+impl VitrineError {
+    /// A stable machine-readable code for the error's kind (the wasm layer sets it as the JS
+    /// `Error`'s `code`): `bundle`, `unknown_item`, `unknown_event_type`, `invalid_event`,
+    /// `invalid_context`, `invalid_option`, `state_corrupt`, `state_foreign`, `state_too_new`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Bundle(_) => "bundle",
+            Self::Request(RequestError::UnknownItem(_)) => "unknown_item",
+            Self::Request(RequestError::UnknownEventType(_)) => "unknown_event_type",
+            Self::Request(RequestError::InvalidEvent { .. }) => "invalid_event",
+            Self::Request(RequestError::InvalidContext { .. }) => "invalid_context",
+            Self::Request(RequestError::InvalidOption { .. }) => "invalid_option",
+            Self::State(StateError::Corrupt(_)) => "state_corrupt",
+            Self::State(StateError::Foreign(_)) => "state_foreign",
+            Self::State(StateError::TooNew { .. }) => "state_too_new",
+        }
+    }
 }

@@ -4,11 +4,13 @@
 //! and the browser; the `web` module (wasm32 only) is a thin wasm-bindgen layer over [`Engine`].
 //!
 //! ```text
-//! bytes ─► bundle ─┐
-//! events ─► session ┼─► rank::recommend (profile · int8 kernels · popularity prior · top-k) ─► ids + scores
+//! bytes ─► bundle (validated, zero-copy) ──────────┐
+//! events ─► session (bounded log, weights, decay) ─┼─► score (profile · int8 kernels · prior)
+//! context ─► context (features → category bias) ──┘        └─► rank (rules, diversity, top-k, why)
 //! ```
 
 pub mod bundle;
+pub mod context;
 pub mod engine;
 pub mod error;
 pub mod kernels;
@@ -20,7 +22,10 @@ pub mod session;
 pub mod web;
 
 pub use bundle::{Bundle, BundleOptions, BundleParts};
-pub use engine::{Engine, Recommendation};
-pub use error::{BundleError, RequestError, VitrineError};
-pub use rank::{recommend, RecommendRequest};
-pub use session::{Event, EventKind, SessionLog};
+pub use context::{ContextInput, ValidContext};
+pub use engine::{Engine, ItemExplanation, Recommendation};
+pub use error::{BundleError, RequestError, StateError, VitrineError};
+pub use rank::{
+    recommend, RankOptions, RankResponse, RankedItem, RecommendRequest, ValidRankOptions,
+};
+pub use session::{Event, EventInput, EventKind, SessionLog, SessionOptions};

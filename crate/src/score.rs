@@ -2,13 +2,14 @@
 //! (rules, diversity, top-k) lives in `rank` and only reads these scores.
 //!
 //! Score of item `i` for a session: `sim(profile, i) + pop_weight · prior(i)`, where the profile is
-//! the recency- and type-weighted sum of the session's unit-normalized item vectors, normalized to
-//! unit length, and `sim` is the int8 dot product (a cosine when the bundle's vectors are unit
-//! length). With an empty session the score is `prior(i)`.
+//! the sum of the session's unit-normalized item vectors weighted by
+//! `SessionLog::effective_weights` (type × position × time decay × dwell), mapped through the
+//! bundle's readout when it has one, normalized to unit length, and `sim` is the int8 dot product (a
+//! cosine when the bundle's vectors are unit length). With an empty session the score is `prior(i)`.
 
 use crate::bundle::Bundle;
-use crate::kernels::dot_i8;
-use crate::session::SessionLog;
+use crate::kernels::{dot_i8, dot_i8_rows};
+use crate::session::{SessionLog, SignalPolicy, WeightedEvent};
 
 /// One named additive part of an item's score (for explanations).
 #[derive(Debug, Clone, PartialEq)]
@@ -28,9 +29,18 @@ pub struct Scorer<'a> {
 }
 
 impl<'a> Scorer<'a> {
-    /// Prepares scoring for `session` (O(session length · d)).
+    /// Prepares scoring for `session` (O(session length · d)) with the bundle's signal policy,
+    /// weighting events as of the session's newest event.
     pub fn new(bundle: &'a Bundle, session: &SessionLog) -> Self {
-        let query = session_profile(bundle, session).map(|p| quantize_query(&p));
+        let policy = SignalPolicy::from_bundle(bundle);
+        let now = session.latest_ts_ms().unwrap_or(0.0);
+        Self::with_events(bundle, &session.effective_weights(&policy, now))
+    }
+
+    /// Prepares scoring for events already weighted by [`SessionLog::effective_weights`] (the
+    /// engine passes its own policy and the request's time).
+    pub fn with_events(bundle: &'a Bundle, events: &[WeightedEvent]) -> Self {
+        let query = session_profile(bundle, events).map(|p| quantize_query(&p));
         Self { bundle, query }
     }
 
@@ -54,10 +64,25 @@ impl<'a> Scorer<'a> {
         }
     }
 
-    /// Scores every item into `out` (`out.len() == n_items`).
+    /// Scores every item into `out` (`out.len() == n_items`) with the batched kernel; equal to
+    /// [`Scorer::score`] for each item.
     pub fn score_all(&self, out: &mut [f32]) {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = self.score(i as u32);
+        let bundle = self.bundle;
+        let prior = bundle.prior();
+        let matrix = bundle.embeddings().ok().and_then(|m| m.to_slice());
+        match (&self.query, matrix) {
+            (Some((q, q_scale)), Some(rows)) => {
+                dot_i8_rows(q, rows, out);
+                let pop_weight = bundle.params().pop_weight;
+                for ((o, &s), &p) in out.iter_mut().zip(bundle.scales()).zip(prior) {
+                    *o = q_scale * s * *o + pop_weight * p;
+                }
+            }
+            _ => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = self.score(i as u32);
+                }
+            }
         }
     }
 
@@ -86,29 +111,21 @@ impl<'a> Scorer<'a> {
     }
 }
 
-/// The session profile: the position- and type-weighted sum of the session's unit-normalized item
-/// vectors, mapped through the bundle's readout `W` when it has one, normalized to unit length.
-/// `None` when the session is empty or its weights cancel out.
-pub fn session_profile(bundle: &Bundle, session: &SessionLog) -> Option<Vec<f32>> {
-    let params = bundle.params();
-    let pos_weights = bundle.session_pos_weights();
+/// The session profile: the sum of the session's unit-normalized item vectors, each times its
+/// effective weight (type × position × time decay × dwell, see [`SessionLog::effective_weights`]:
+/// the bundle's learned position weights live there), mapped through the bundle's readout `W` when
+/// it has one, normalized to unit length. `None` when there are no events or their weights cancel
+/// out.
+pub fn session_profile(bundle: &Bundle, events: &[WeightedEvent]) -> Option<Vec<f32>> {
     let mut profile = vec![0.0f32; bundle.dim()];
-    let mut recency = 1.0f32;
-    for (k, event) in session.events().rev().enumerate() {
-        // Learned per-position weights when the bundle has them (0 beyond the last position),
-        // else a geometric decay.
-        let position_weight = match pos_weights {
-            Some(w) => match w.get(k) {
-                Some(&w) => w,
-                None => break,
-            },
-            None => recency,
-        };
-        let w = event.kind.weight(&params.event_weights) * position_weight;
-        recency *= params.recency_decay;
-        let v = bundle.dequantized_row(event.item as usize);
+    for e in events {
+        let w = e.weight;
+        if w == 0.0 || !w.is_finite() {
+            continue;
+        }
+        let v = bundle.dequantized_row(e.event.item as usize);
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 && w != 0.0 {
+        if norm > 0.0 {
             for (p, x) in profile.iter_mut().zip(&v) {
                 *p += w * x / norm;
             }

@@ -1,7 +1,10 @@
-//! The wasm API in headless Chromium: JS values in, JS values (or JS `Error`s) out.
+//! The wasm API in headless Chromium: JS values in, JS values (or JS `Error`s) out. Every request
+//! option is exercised at least once through this layer; the kernels' `simd128` paths are checked
+//! against the scalar ones.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+mod shop;
 
 use common::*;
 use js_sys::{Array, Reflect};
@@ -16,16 +19,35 @@ fn js(json: &str) -> JsValue {
     js_sys::JSON::parse(json).expect("test JSON")
 }
 
+fn get(v: &JsValue, key: &str) -> JsValue {
+    Reflect::get(v, &key.into()).expect("property")
+}
+
 fn error_message(err: JsValue) -> String {
     let err: js_sys::Error = err.dyn_into().expect("a JS Error");
     String::from(err.message())
 }
 
+fn error_code(err: &JsValue) -> String {
+    get(err, "code").as_string().unwrap_or_default()
+}
+
 fn ids(result: &JsValue) -> Vec<String> {
     Array::from(result)
         .iter()
-        .map(|r| Reflect::get(&r, &"id".into()).unwrap().as_string().unwrap())
+        .map(|r| get(&r, "id").as_string().unwrap())
         .collect()
+}
+
+fn strings(v: &JsValue) -> Vec<String> {
+    Array::from(v)
+        .iter()
+        .map(|s| s.as_string().unwrap())
+        .collect()
+}
+
+fn shop_rec() -> Recommender {
+    Recommender::from_bytes(&shop::shop_bundle()).unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -35,13 +57,17 @@ fn recommends_popular_then_personal() {
     let cold = rec.recommend(js(r#"{"k":3}"#)).unwrap();
     assert_eq!(ids(&cold), ["c0-i0", "c0-i1", "c0-i2"]);
     let first = Array::from(&cold).get(0);
-    assert!(Reflect::get(&first, &"score".into())
-        .unwrap()
-        .as_f64()
-        .is_some());
+    assert!(get(&first, "score").as_f64().is_some());
+    assert_eq!(get(&first, "rank").as_f64(), Some(1.0));
+    assert!(get(&first, "pinned").is_undefined(), "flags only when set");
+    assert_eq!(strings(&get(&cold, "unknownIds")).len(), 0);
+    assert_eq!(strings(&get(&cold, "warnings")).len(), 0);
 
-    rec.track(js(r#"{"type":"click","item":"c2-i1","ts":1700000000000}"#))
-        .unwrap();
+    let ts = js_sys::Date::now() - 60_000.0;
+    rec.track(js(&format!(
+        r#"{{"type":"click","item":"c2-i1","ts":{ts}}}"#
+    )))
+    .unwrap();
     rec.track(js(r#"{"type":"view","item":"c2-i3"}"#)).unwrap();
     assert_eq!(rec.session_length(), 2);
     let warm = rec.recommend(js(r#"{"k":3,"excludeSeen":true}"#)).unwrap();
@@ -52,6 +78,8 @@ fn recommends_popular_then_personal() {
             .all(|id| cluster_of(id) == 2 && id != "c2-i1" && id != "c2-i3"),
         "{warm:?}"
     );
+    // No options: the defaults (k = 10).
+    assert_eq!(ids(&rec.recommend(JsValue::UNDEFINED).unwrap()).len(), 10);
 
     rec.reset();
     assert_eq!(rec.session_length(), 0);
@@ -59,13 +87,10 @@ fn recommends_popular_then_personal() {
 
 #[wasm_bindgen_test]
 fn garbage_bytes_throw_a_clear_error() {
-    let err = error_message(
-        Recommender::from_bytes(b"definitely not a bundle")
-            .err()
-            .unwrap()
-            .into(),
-    );
-    assert!(err.contains("not a valid bundle"), "{err}");
+    let err = Recommender::from_bytes(b"definitely not a bundle")
+        .err()
+        .unwrap();
+    assert!(error_message(err.into()).contains("not a valid bundle"));
     let good = clustered_bundle(2, 2, 4);
     let err = error_message(
         Recommender::from_bytes(&good[..good.len() - 3])
@@ -74,45 +99,233 @@ fn garbage_bytes_throw_a_clear_error() {
             .into(),
     );
     assert!(err.contains("not a valid bundle"), "{err}");
+    let mut rec = Recommender::from_bytes(&good).unwrap();
+    let err = rec.configure(js(r#"{"maxEvents":0}"#)).err().unwrap();
+    assert_eq!(error_code(&err), "invalid_option");
+    assert!(error_message(err).contains("maxEvents"));
 }
 
 #[wasm_bindgen_test]
 fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     let mut rec = Recommender::from_bytes(&clustered_bundle(2, 2, 4)).unwrap();
-    let err = error_message(
-        rec.track(js(r#"{"type":"view","item":"ghost"}"#))
-            .err()
-            .unwrap()
-            .into(),
-    );
-    assert!(err.contains("unknown item id 'ghost'"), "{err}");
+    let err = rec
+        .track(js(r#"{"type":"view","item":"ghost"}"#))
+        .err()
+        .unwrap();
+    assert_eq!(error_code(&err), "unknown_item");
+    assert!(error_message(err).contains("unknown item id 'ghost'"));
     let err = error_message(
         rec.track(js(r#"{"type":"levitate","item":"c0-i0"}"#))
             .err()
-            .unwrap()
-            .into(),
+            .unwrap(),
     );
     assert!(err.contains("unknown event type 'levitate'"), "{err}");
-    let err = error_message(rec.track(js(r#"{"item":"c0-i0"}"#)).err().unwrap().into());
+    let err = error_message(rec.track(js(r#"{"item":"c0-i0"}"#)).err().unwrap());
     assert!(err.contains("invalid event"), "{err}");
-    let err = error_message(rec.recommend(js(r#"{"k":0}"#)).err().unwrap().into());
-    assert!(err.contains("'k'"), "{err}");
-    let err = error_message(rec.recommend(JsValue::UNDEFINED).err().unwrap().into());
+    let err = error_message(rec.track(JsValue::UNDEFINED).err().unwrap());
+    assert!(err.contains("invalid event"), "{err}");
+    let err = error_message(rec.track(js("42")).err().unwrap());
+    assert!(err.contains("invalid event"), "{err}");
+    let err = rec
+        .track(js(r#"{"type":"add_to_cart","item":"c0-i0","quantity":-2}"#))
+        .err()
+        .unwrap();
+    assert_eq!(error_code(&err), "invalid_event");
+    let err = rec.recommend(js(r#"{"k":0}"#)).err().unwrap();
+    assert_eq!(error_code(&err), "invalid_option");
+    assert!(error_message(err).contains("'k'"));
+    let err = error_message(rec.recommend(js(r#"{"k":"ten"}"#)).err().unwrap());
     assert!(err.contains("recommend options"), "{err}");
+    let err = error_message(rec.recommend(js(r#"{"kay":3}"#)).err().unwrap());
+    assert!(err.contains("kay"), "{err}");
+    // NaN is an error, not a silent default.
+    let nan = js_sys::Object::new();
+    Reflect::set(&nan, &"k".into(), &JsValue::from_f64(f64::NAN)).unwrap();
+    let err = error_message(rec.recommend(nan.into()).err().unwrap());
+    assert!(err.contains("NaN"), "{err}");
+    let err = rec
+        .recommend(js(r#"{"context":{"hour":25}}"#))
+        .err()
+        .unwrap();
+    assert_eq!(error_code(&err), "invalid_context");
+    let err = error_message(rec.similar(js("7"), JsValue::UNDEFINED).err().unwrap());
+    assert!(err.contains("'id'"), "{err}");
+    let err = error_message(
+        rec.rerank(js(r#"{"a":1}"#), JsValue::UNDEFINED)
+            .err()
+            .unwrap(),
+    );
+    assert!(err.contains("invalid candidates"), "{err}");
     assert_eq!(rec.session_length(), 0);
     assert_eq!(ids(&rec.recommend(js(r#"{"k":2}"#)).unwrap()).len(), 2);
 }
 
-/// The wasm `simd128` dot product agrees with the scalar reference (random and edge inputs).
 #[wasm_bindgen_test]
-fn simd128_dot_matches_scalar() {
-    use vitrine::kernels::{dot_i8, scalar};
+fn every_request_option_through_js() {
+    let mut rec = shop_rec();
+    assert_eq!(rec.categories(), shop::CATEGORIES);
+    assert_eq!(rec.context_features().len(), shop::CTX_FEATURES.len());
+    rec.track(js(
+        r#"{"type":"purchase","item":"shoes-1","quantity":1,"price":20}"#,
+    ))
+    .unwrap();
+    rec.track(js(r#"{"type":"add_to_cart","item":"shoes-2"}"#))
+        .unwrap();
+    rec.track(js(r#"{"type":"view","item":"shoes-0","dwellMs":4000}"#))
+        .unwrap();
+    rec.track(js(r#"{"type":"search","query":"boots"}"#))
+        .unwrap();
+    assert_eq!(rec.session_length(), 4);
+
+    // Defaults leave out purchased and in-cart items; the options bring them back.
+    let r = ids(&rec.recommend(js(r#"{"k":24}"#)).unwrap());
+    assert!(!r.contains(&"shoes-1".into()) && !r.contains(&"shoes-2".into()));
+    let r = ids(&rec
+        .recommend(js(
+            r#"{"k":24,"excludePurchased":false,"excludeInCart":false}"#,
+        ))
+        .unwrap());
+    assert!(r.contains(&"shoes-1".into()) && r.contains(&"shoes-2".into()));
+    let r = ids(&rec.recommend(js(r#"{"k":24,"excludeSeen":true}"#)).unwrap());
+    assert!(!r.contains(&"shoes-0".into()) && !r.contains(&"shoes-1".into()));
+
+    // Context, filters, exclude, boosts, pins, diversity and explanations in one request.
+    let r = rec
+        .recommend(js(r#"{
+            "k": 6,
+            "context": {"hour": 13, "device": "desktop", "mood": "x"},
+            "filters": {"excludeCategories": ["bags"], "priceMax": 50, "deny": ["socks-1"]},
+            "exclude": ["hats-0", "ghost"],
+            "boosts": [{"categories": ["hats"], "weight": 0.5}],
+            "pins": [{"item": "shoes-4", "rank": 2}],
+            "diversity": {"maxPerCategory": 2, "lambda": 0.7},
+            "explain": true,
+            "now": 1800000000000
+        }"#))
+        .unwrap();
+    let got = ids(&r);
+    assert_eq!(got.len(), 6, "{got:?}");
+    assert_eq!(got[1], "shoes-4");
+    assert!(got
+        .iter()
+        .all(|id| !id.starts_with("bags") && id != "socks-1" && id != "hats-0"));
+    for c in ["shoes", "hats", "socks"] {
+        let n = got
+            .iter()
+            .filter(|id| id.starts_with(c) && id.as_str() != "socks-5")
+            .count();
+        assert!(n <= 2, "{c}: {got:?}");
+    }
+    assert_eq!(strings(&get(&r, "unknownIds")), ["ghost"]);
+    assert_eq!(
+        strings(&get(&r, "warnings")),
+        ["context key 'mood' ignored (not a context key)"]
+    );
+    let pinned = Array::from(&r).get(1);
+    assert_eq!(get(&pinned, "pinned").as_bool(), Some(true));
+    let why = get(&pinned, "why");
+    assert!(Array::is_array(&get(&why, "contributions")));
+    assert!(Array::is_array(&get(&why, "events")));
+    let hat = Array::from(&r)
+        .iter()
+        .find(|x| get(x, "id").as_string().unwrap().starts_with("hats"))
+        .expect("a hat");
+    assert_eq!(get(&hat, "boosted").as_bool(), Some(true));
+
+    // rerank, similar and explain.
+    let r = rec
+        .rerank(
+            js(r#"["hats-1","nope","socks-2","hats-1"]"#),
+            js(r#"{"k":5}"#),
+        )
+        .unwrap();
+    assert_eq!(ids(&r).len(), 2);
+    assert_eq!(strings(&get(&r, "unknownIds")), ["nope"]);
+    assert_eq!(strings(&get(&r, "warnings")).len(), 1);
+    let r = rec.similar(js(r#""bags-2""#), js(r#"{"k":3}"#)).unwrap();
+    assert!(ids(&r).iter().all(|id| id.starts_with("bags")));
+    let r = rec.similar(js(r#""gone""#), JsValue::UNDEFINED).unwrap();
+    assert_eq!(strings(&get(&r, "unknownIds")), ["gone"]);
+    let e = rec
+        .explain(js(r#""shoes-3""#), js(r#"{"context":{"hour":13}}"#))
+        .unwrap();
+    assert_eq!(get(&e, "id").as_string().unwrap(), "shoes-3");
+    assert!(get(&e, "score").as_f64().is_some());
+    let events = Array::from(&get(&e, "events"));
+    assert!(events.length() >= 1);
+    let first = get(&events.get(0), "item").as_string().unwrap();
+    assert!(first.starts_with("shoes-"), "{first}");
+    assert!(get(&events.get(0), "contribution").as_f64().is_some());
+    let err = rec
+        .explain(js(r#""ghost""#), JsValue::UNDEFINED)
+        .err()
+        .unwrap();
+    assert_eq!(error_code(&err), "unknown_item");
+}
+
+#[wasm_bindgen_test]
+fn state_exports_imports_and_rejects_bad_states() {
+    let mut rec = shop_rec();
+    rec.track(js(r#"{"type":"view","item":"hats-1"}"#)).unwrap();
+    rec.track(js(r#"{"type":"search","query":"hat"}"#)).unwrap();
+    let state = rec.export_state();
+    assert!(state.contains("vitrine-session"), "{state}");
+    let mut other = shop_rec();
+    let report = other.import_state(JsValue::from_str(&state)).unwrap();
+    assert_eq!(get(&report, "imported").as_f64(), Some(2.0));
+    assert_eq!(get(&report, "unknownItems").as_f64(), Some(0.0));
+    assert_eq!(other.export_state(), state);
+    for (bad, code) in [
+        (JsValue::from_str("{oops"), "state_corrupt"),
+        (
+            JsValue::from_str(r#"{"format":"x","version":1}"#),
+            "state_foreign",
+        ),
+        (
+            JsValue::from_str(r#"{"format":"vitrine-session","version":99,"events":[]}"#),
+            "state_too_new",
+        ),
+        (JsValue::from_f64(3.0), "state_corrupt"),
+    ] {
+        let err = other.import_state(bad).err().unwrap();
+        assert_eq!(error_code(&err), code);
+        assert_eq!(other.session_length(), 2, "unchanged");
+    }
+    assert_eq!(other.forget(), 2);
+    assert_eq!(other.session_length(), 0);
+    // Session settings.
+    let mut small = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+    small
+        .configure(js(
+            r#"{"maxEvents":1,"halfLifeS":60,"weights":{"view":0.5}}"#,
+        ))
+        .unwrap();
+    small
+        .track(js(r#"{"type":"view","item":"hats-1"}"#))
+        .unwrap();
+    small
+        .track(js(r#"{"type":"view","item":"hats-2"}"#))
+        .unwrap();
+    assert_eq!(small.session_length(), 1);
+    small.configure(js(r#"{"maxEvents":5}"#)).unwrap();
+    let err = small
+        .configure(js(r#"{"weights":{"view":"heavy"}}"#))
+        .err()
+        .unwrap();
+    assert!(error_message(err).contains("recommender options"));
+}
+
+/// The wasm `simd128` kernels agree with the scalar references (random and edge inputs).
+#[wasm_bindgen_test]
+fn simd128_kernels_match_scalar() {
+    use vitrine::kernels::{self, dot_i8, dot_i8_rows, scalar, top_k, top_k_with};
     const {
         assert!(
             cfg!(target_feature = "simd128"),
             "the wasm build must enable simd128 (.cargo/config.toml)"
         )
     };
+    assert_eq!(kernels::active_isa(), "simd128");
     let mut state = 0x2545_f491_u32;
     let mut next = move || {
         state ^= state << 13;
@@ -130,6 +343,41 @@ fn simd128_dot_matches_scalar() {
                 dot_i8(&a, &b),
                 scalar::dot_i8(&a, &b),
                 "extremes {x}·{y}, len {len}"
+            );
+        }
+        // Batched rows.
+        if len > 0 {
+            let rows: Vec<i8> = (0..len * 9).map(|_| next()).collect();
+            let (mut got, mut want) = (vec![0.0f32; 9], vec![0.0f32; 9]);
+            dot_i8_rows(&a, &rows, &mut got);
+            scalar::dot_i8_rows(&a, &rows, &mut want);
+            assert_eq!(got, want, "rows, len {len}");
+        }
+    }
+    // Top-k with the simd128 block test equals the scalar one, NaN, ±0 and ties included.
+    let special = [0.0f32, -0.0, f32::NAN, 1.0, 1.0, -1.0, f32::INFINITY, 0.5];
+    let scores: Vec<f32> = (0..203)
+        .map(|i| {
+            special[i % special.len()]
+                + if i % 3 == 0 {
+                    0.0
+                } else {
+                    (i % 7) as f32 / 8.0
+                }
+        })
+        .collect();
+    for k in [0, 1, 5, 16, 40, 250] {
+        assert_eq!(
+            top_k(&scores, k),
+            top_k_with(&scores, k, scalar::any_ge),
+            "k {k}"
+        );
+    }
+    for t in [0.0f32, -0.0, 0.5, f32::NEG_INFINITY] {
+        for block in [&scores[..16], &scores[16..19], &[-1.0f32; 16][..]] {
+            assert_eq!(
+                kernels::wasm_simd::any_ge(block, t),
+                scalar::any_ge(block, t)
             );
         }
     }
