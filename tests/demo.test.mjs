@@ -2,10 +2,12 @@
 //
 //   node --test tests/demo.test.mjs        (scripts/test builds the wasm package and bundle first)
 //
-// Checks that the page loads the wasm recommender, that clicking products of one category pulls
-// that category onto the "Recommended for you" shelf, that Reset restores the popularity shelf,
-// that nothing errors, and that every request stays on the local server. Screenshots for people
-// to look at are written to target/e2e/.
+// Checks that the page loads the wasm recommender through the `vitrine` package, that opening
+// products of one category pulls that category onto the "Recommended for you" shelf (a
+// <vitrine-shelf>, whose cards live in its shadow root: Playwright's CSS selectors pierce it), that
+// "Forget me" restores the popularity shelf, that the other pages (category, product with similar
+// items, cart, transparency) render, that nothing errors, and that every request stays on the local
+// server. Screenshots for people to look at are written to target/e2e/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,10 +47,18 @@ function countBy(items, key) {
   return counts;
 }
 
-/** Waits until every image matched by `selector` has loaded (and decoded to a real size). */
+/** Waits until every image matched by `selector` (in the page or in open shadow roots) has loaded. */
 async function waitForImages(page, selector) {
   await page.waitForFunction(
-    (sel) => [...document.querySelectorAll(sel)].every((img) => img.complete && img.naturalWidth > 0),
+    (sel) => {
+      const roots = [document, ...[...document.querySelectorAll('vitrine-shelf')].map((s) => s.shadowRoot)];
+      const inView = (img) => {
+        const r = img.getBoundingClientRect();
+        return img.checkVisibility() && r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth;
+      };
+      const imgs = roots.flatMap((r) => [...r.querySelectorAll(sel)]).filter(inView);
+      return imgs.every((img) => img.complete && img.naturalWidth > 0);
+    },
     selector,
     { timeout: 15_000 },
   );
@@ -64,8 +74,7 @@ async function clickAndWaitForShelf(page, locator) {
 async function screenshot(page, name) {
   await page.mouse.move(0, 0); // no hover effect in the picture
   await page.evaluate(() => window.scrollTo(0, 0));
-  await waitForImages(page, '#shelf img');
-  await waitForImages(page, '#grid .card:nth-child(-n+10) img');
+  await waitForImages(page, 'img');
   await page.waitForTimeout(500); // let the "fresh card" animation settle
   await page.screenshot({ path: path.join(SHOTS, name) });
 }
@@ -143,15 +152,22 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
     const beforeShare = counts.get(target) ?? 0;
     st.diagnostic(`target category: ${target} (${beforeShare}/${SHELF_SIZE} on the initial shelf)`);
 
-    await page.locator(`#filters [data-filter="${target}"]`).click();
-    const cards = page.locator(`#grid .card[data-category="${target}"]`);
-    assert.ok((await cards.count()) >= 3, `at least three ${target} products in the grid`);
-    const clicked = [];
-    for (let i = 0; i < 3; i++) {
-      const card = cards.nth(i);
-      clicked.push(await card.getAttribute('data-id'));
-      await clickAndWaitForShelf(page, card.locator('.card-main'));
+    // Open the category page, then three of its products (each product page records a view).
+    await page.locator(`#cat-nav a[data-cat="${target}"]`).click();
+    await page.waitForSelector('#view-category:not([hidden])');
+    const clicked = await page.$$eval(`#cat-grid .card[data-category="${target}"]`, (els) =>
+      els.slice(0, 3).map((e) => e.dataset.id),
+    );
+    assert.equal(clicked.length, 3, `at least three ${target} products on the category page`);
+    for (const id of clicked) {
+      await clickAndWaitForShelf(page, page.locator(`#cat-grid .card[data-id="${id}"] .card-main`));
+      assert.equal(await page.evaluate(() => location.hash), `#/p/${id}`);
+      await page.waitForSelector('#view-product:not([hidden])');
+      await page.goBack();
+      await page.waitForSelector('#view-category:not([hidden])');
     }
+    await page.locator('.brand').click();
+    await page.waitForSelector('#view-home:not([hidden])');
 
     const after = await shelfCards(page);
     assert.equal(after.length, SHELF_SIZE);
@@ -161,19 +177,51 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
     assert.ok(afterShare >= SHELF_SIZE / 2, `at least half the shelf is ${target} (got ${afterShare})`);
 
     const logged = await page.$$eval('#session-list li', (els) => els.map((e) => e.dataset.id));
-    assert.deepEqual(logged, [...clicked].reverse(), 'session panel lists the clicks, newest first');
+    assert.deepEqual(logged, [...clicked].reverse(), 'the transparency panel lists the views, newest first');
     await screenshot(page, 'demo-after.png');
   });
 
-  await t.test('Reset restores the popularity shelf', async () => {
-    await clickAndWaitForShelf(page, page.locator('#reset'));
+  await t.test('the other pages render: category, product with similar items, cart, transparency', async () => {
+    const some = catalog.products[7];
+    await page.locator(`#cat-nav a[data-cat="${some.category}"]`).click();
+    await page.waitForSelector('#view-category:not([hidden]) #cat-grid .card');
+    await screenshot(page, 'demo-category.png');
+
+    await page.goto(`${server.url}#/p/${some.id}`);
+    await page.waitForSelector('#view-product:not([hidden])');
+    await page.waitForFunction(() => document.querySelector('#similar-shelf').renderCount > 0, null, { timeout: 5_000 });
+    const similar = await page.$$eval('#similar-shelf .card', (els) => els.map((e) => e.dataset.id));
+    assert.ok(similar.length > 0, 'the product page has a similar-items shelf');
+    assert.ok(!similar.includes(some.id), 'similar items do not include the product itself');
+    await page.locator('#prod-add').click();
+    await page.waitForFunction(() => document.querySelector('#cart-count').textContent === '1');
+    await screenshot(page, 'demo-product.png');
+
+    await page.locator('.cart-link').click();
+    await page.waitForSelector('#view-cart:not([hidden]) .cart-line');
+    await screenshot(page, 'demo-cart.png');
+
+    await page.locator('#privacy-link').click();
+    await page.waitForSelector('#view-privacy:not([hidden]) #rank-after li');
+    const before = await page.$$eval('#rank-before li', (els) => els.length);
+    const after = await page.$$eval('#rank-after li', (els) => els.length);
+    assert.equal(before, 10);
+    assert.equal(after, 10);
+    assert.match(await page.textContent('#state-json'), /"format": "vitrine-session"/);
+    await screenshot(page, 'demo-transparency.png');
+  });
+
+  await t.test('"Forget me" restores the popularity shelf', async () => {
+    await page.locator('.brand').click();
+    await page.waitForSelector('#view-home:not([hidden])');
+    await clickAndWaitForShelf(page, page.locator('#forget'));
     const shelf = await shelfCards(page);
     assert.deepEqual(
       shelf.map((c) => c.id),
       initial.map((c) => c.id),
-      'after Reset the shelf is the same popularity ranking as on first load',
+      'after "Forget me" the shelf is the same popularity ranking as on first load',
     );
-    assert.equal(await page.locator('#session-list li').count(), 0, 'session panel is empty');
+    await page.waitForFunction(() => document.querySelectorAll('#session-list li').length === 0);
   });
 
   await t.test('no page errors, console errors or failed requests', () => {

@@ -1,33 +1,42 @@
-// Vitrine demo store: loads the generated catalog and the model bundle, runs the recommender in
-// this tab (WebAssembly), and re-ranks the "Recommended for you" shelf on every shopper action.
+// Vitrine demo store: a small shop (home, categories, products, cart) built on the `vitrine` package
+// in lib/ — the same files the npm package ships. The engine runs in this tab (or in a Web Worker
+// with ?worker), shelves are <vitrine-shelf> elements, and the side panel shows exactly what the
+// device remembers.
 //
-// Test hooks: window.vitrineReady (true after the first shelf render), window.vitrineShelfRenders
-// (incremented on every shelf render), window.vitrineError (message, if loading failed).
+// Test hooks: window.vitrineReady (true once the engine is loaded and the current page rendered),
+// window.vitrineShelfRenders (renders of the home shelf #shelf), window.vitrineError (message, if
+// loading failed), window.vitrine (the Vitrine instance).
 
-const SHELF_SIZE = 12;
-const ENGINE_URL = './pkg/vitrine.js';
+import { Vitrine, globalPrivacyControl } from './lib/index.js';
+import { defineVitrineShelf } from './lib/shelf.js';
+
+defineVitrineShelf();
+
 const BUNDLE_URL = 'data/store.vtr';
 const CATALOG_URL = 'data/catalog.json';
+const CONSENT_KEY = 'vitrine-demo:consent'; // the store's own record of the shopper's choice (like a CMP's)
+const params = new URLSearchParams(location.search);
+const WORKER = params.has('worker');
 
 const state = {
-  rec: null, // the engine's Recommender
-  products: [], // catalog products, in catalog order
+  v: null, // the Vitrine instance
+  baseline: null, // a second instance with no history, for "before personalization"
+  products: [],
   byId: new Map(),
-  categories: [], // [{id, name, color}]
-  categoryName: new Map(),
+  categories: [],
+  catById: new Map(),
+  cart: new Map(), // id -> quantity (the store's cart; not Vitrine's memory)
   filter: 'all',
-  events: [], // what this tab has tracked: {type, item, ts}
-  lastShelf: new Set(),
+  route: { view: 'home' },
+  localLog: [], // what this page tracked (shown when the engine cannot export its state)
 };
 
 const $ = (sel) => document.querySelector(sel);
-const priceFormat = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+const gpc = globalPrivacyControl();
 
 window.vitrineReady = false;
 window.vitrineShelfRenders = 0;
-
-// ---------------------------------------------------------------------------------------------
-// Small DOM helper: h('div', {class: 'x', dataset: {id: 1}}, child, 'text')
 
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -41,104 +50,84 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Loading
-
-async function fetchOk(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`Could not load ${url} (HTTP ${res.status}).`);
-  return res;
-}
-
-async function loadCatalog() {
-  const data = await (await fetchOk(CATALOG_URL)).json();
-  const products = Array.isArray(data) ? data : data.products;
-  if (!Array.isArray(products) || products.length === 0) throw new Error(`${CATALOG_URL} has no products.`);
-  const categories =
-    data.categories ?? [...new Set(products.map((p) => p.category))].map((id) => ({ id, name: id }));
-  return { products, categories };
-}
-
-async function loadEngine() {
-  let mod;
-  try {
-    mod = await import(ENGINE_URL);
-    await mod.default(); // fetches and instantiates pkg/vitrine_bg.wasm
-  } catch (err) {
-    throw new Error(
-      `Could not load the recommender engine (${ENGINE_URL}): ${err.message}. ` +
-        'Build it first with scripts/demo.',
-    );
-  }
-  const bytes = new Uint8Array(await (await fetchOk(BUNDLE_URL)).arrayBuffer());
-  try {
-    return mod.Recommender.fromBytes(bytes);
-  } catch (err) {
-    throw new Error(`The model bundle ${BUNDLE_URL} was rejected: ${err.message ?? err}`);
-  }
+/** What the page tells the engine about this visit (used on the device only). */
+function requestContext() {
+  const now = new Date();
+  return {
+    hour: now.getHours(),
+    weekday: now.getDay(),
+    device: matchMedia('(pointer: coarse)').matches ? 'mobile' : 'desktop',
+    locale: navigator.language || 'en-US',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Rendering
+// Consent (the store's banner; the package enforces the policy, including Global Privacy Control)
 
-function productCard(p, { lazy = true, score = null, fresh = false, compact = false } = {}) {
-  const catName = state.categoryName.get(p.category) ?? p.category;
+function storedConsent() {
+  try {
+    const c = localStorage.getItem(CONSENT_KEY);
+    return c === 'granted' || c === 'denied' ? c : 'pending';
+  } catch {
+    return 'pending';
+  }
+}
+
+function renderConsentBanner() {
+  const banner = $('#consent');
+  if (gpc || !state.v || state.v.consent !== 'pending') {
+    banner.hidden = true;
+    return;
+  }
+  $('#consent-text').innerHTML = '';
+  $('#consent-text').append(
+    h('strong', {}, 'Keep your recommendations next time? '),
+    'Vitrine can remember what you browse in this browser’s storage for 30 days. ',
+    'It is never sent anywhere — you can see it and erase it at any time.',
+  );
+  banner.hidden = false;
+}
+
+async function chooseConsent(choice) {
+  try {
+    localStorage.setItem(CONSENT_KEY, choice);
+  } catch {
+    /* the choice then lasts for this visit */
+  }
+  await state.v.setConsent(choice);
+  renderConsentBanner();
+  renderPanel();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cards and grids
+
+function productCard(p) {
   return h(
     'article',
-    {
-      class: `card${fresh ? ' fresh' : ''}`,
-      dataset: { id: p.id, category: p.category },
-      title: score == null ? null : `score ${score.toFixed(3)}`,
-    },
+    { class: 'card', dataset: { id: p.id, category: p.category } },
     h(
-      'button',
-      { class: 'card-main', type: 'button', 'aria-label': `${p.name}, ${priceFormat.format(p.price)}` },
-      h('img', { src: p.image, alt: '', width: 240, height: 180, loading: lazy ? 'lazy' : null, decoding: 'async' }),
+      'a',
+      { class: 'card-main', href: `#/p/${p.id}`, 'aria-label': `${p.name}, ${money.format(p.price)}` },
+      h('img', { src: p.image, alt: '', width: 240, height: 180, loading: 'lazy', decoding: 'async' }),
       h(
         'span',
         { class: 'card-body' },
-        h('span', { class: 'card-cat' }, catName),
+        h('span', { class: 'card-cat' }, state.catById.get(p.category)?.name ?? p.category),
         h('span', { class: 'card-name' }, p.name),
       ),
     ),
     h(
       'span',
       { class: 'card-foot' },
-      h('span', { class: 'price' }, priceFormat.format(p.price)),
-      h('button', { class: 'add', type: 'button', 'aria-label': `Add ${p.name} to cart` }, compact ? 'Add' : 'Add to cart'),
+      h('span', { class: 'price' }, money.format(p.price)),
+      h('button', { class: 'add', type: 'button', 'aria-label': `Add ${p.name} to cart` }, 'Add to cart'),
     ),
   );
 }
 
-function renderShelf() {
-  const t0 = performance.now();
-  // Items the shopper already interacted with are left out: the shelf is for discovery.
-  const recs = state.rec.recommend({ k: SHELF_SIZE, excludeSeen: true });
-  const ms = performance.now() - t0;
-
-  const cards = [];
-  for (const { id, score } of recs) {
-    const p = state.byId.get(id);
-    if (!p) continue; // in the model but not in the catalog: nothing to show
-    const fresh = state.events.length > 0 && !state.lastShelf.has(id);
-    cards.push(productCard(p, { lazy: false, score, fresh, compact: true }));
-  }
-  state.lastShelf = new Set(recs.map((r) => r.id));
-  const shelf = $('#shelf');
-  shelf.replaceChildren(...cards);
-  shelf.scrollLeft = 0;
-  shelf.setAttribute('aria-busy', 'false');
-
-  const n = state.events.length;
-  $('#shelf-note').textContent =
-    n === 0
-      ? `Popular right now. Click any product to personalise — ranked on this device in ${ms.toFixed(1)} ms.`
-      : `Based on your ${n} action${n === 1 ? '' : 's'} in this session — ranked on this device in ${ms.toFixed(1)} ms.`;
-  window.vitrineShelfRenders += 1;
-}
-
 function renderFilters() {
-  const buttons = [{ id: 'all', name: 'All' }, ...state.categories].map((c) =>
+  const chips = [{ id: 'all', name: 'All' }, ...state.categories].map((c) =>
     h(
       'button',
       {
@@ -151,34 +140,285 @@ function renderFilters() {
       c.name,
     ),
   );
-  $('#filters').replaceChildren(...buttons);
+  $('#filters').replaceChildren(...chips);
 }
 
-function renderGrid() {
+function renderHomeGrid() {
   const items = state.filter === 'all' ? state.products : state.products.filter((p) => p.category === state.filter);
-  $('#grid').replaceChildren(...items.map((p) => productCard(p)));
-  const label = state.filter === 'all' ? 'All products' : state.categoryName.get(state.filter);
-  $('#catalog-title').textContent = label;
+  $('#grid').replaceChildren(...items.map(productCard));
+  $('#catalog-title').textContent = state.filter === 'all' ? 'All products' : state.catById.get(state.filter).name;
   $('#catalog-count').textContent = `${items.length} products`;
 }
 
-const EVENT_LABEL = { view: 'Viewed', click: 'Clicked', add_to_cart: 'Added to cart', purchase: 'Bought' };
+function renderCatNav() {
+  $('#cat-nav').replaceChildren(
+    ...state.categories.map((c) =>
+      h('a', { href: `#/c/${c.id}`, dataset: { cat: c.id }, style: `--chip-color: ${c.color}` }, c.name),
+    ),
+  );
+}
 
-function renderSession() {
-  const items = [...state.events].reverse().map((e) => {
+// ---------------------------------------------------------------------------------------------
+// Views
+
+const VIEWS = ['home', 'category', 'product', 'cart', 'privacy'];
+
+function parseRoute() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  if (parts[0] === 'c' && state.catById.has(parts[1])) return { view: 'category', id: parts[1] };
+  if (parts[0] === 'p' && state.byId.has(parts[1])) return { view: 'product', id: parts[1] };
+  if (parts[0] === 'cart') return { view: 'cart' };
+  if (parts[0] === 'privacy') return { view: 'privacy' };
+  return { view: 'home' };
+}
+
+async function showRoute({ initial = false } = {}) {
+  const route = parseRoute();
+  const changed = route.view !== state.route.view || route.id !== state.route.id;
+  state.route = route;
+  for (const v of VIEWS) $(`#view-${v}`).hidden = v !== route.view;
+  for (const a of document.querySelectorAll('#cat-nav a')) {
+    if (route.view === 'category' && a.dataset.cat === route.id) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  if (route.view === 'category') await renderCategory(route.id);
+  if (route.view === 'product') await renderProduct(route.id, changed);
+  if (route.view === 'cart') renderCart();
+  if (route.view === 'privacy') await renderPrivacy();
+  document.title = `${viewTitle(route)} — Vitrine demo store`;
+  if (!initial && changed) {
+    window.scrollTo(0, 0);
+    $('#main').focus({ preventScroll: true });
+  }
+}
+
+function viewTitle(route) {
+  if (route.view === 'category') return state.catById.get(route.id).name;
+  if (route.view === 'product') return state.byId.get(route.id).name;
+  if (route.view === 'cart') return 'Cart';
+  if (route.view === 'privacy') return 'What this device knows';
+  return 'Home';
+}
+
+async function renderCategory(id) {
+  const cat = state.catById.get(id);
+  $('#cat-title').textContent = cat.name;
+  $('#cat-crumb').textContent = cat.name;
+  let items = state.products.filter((p) => p.category === id);
+  $('#cat-count').textContent = `${items.length} products`;
+  const sort = $('#cat-sort').value;
+  let note = '';
+  if (sort === 'personal' && state.v?.supports('rerank')) {
+    const t0 = performance.now();
+    const ranked = await state.v.rerank(
+      items.map((p) => p.id),
+      { context: requestContext() },
+    );
+    const ms = performance.now() - t0;
+    const order = new Map(ranked.map((r, i) => [r.id, i]));
+    items = [...items].sort((a, b) => (order.get(a.id) ?? 1e9) - (order.get(b.id) ?? 1e9));
+    const n = sessionSize();
+    note = n
+      ? `Reordered for you on this device with rerank() in ${ms.toFixed(1)} ms.`
+      : `Most popular first (you have no history yet) — rerank() on this device in ${ms.toFixed(1)} ms.`;
+  } else if (sort === 'price-asc') items = [...items].sort((a, b) => a.price - b.price);
+  else if (sort === 'price-desc') items = [...items].sort((a, b) => b.price - a.price);
+  $('#cat-note').textContent = note;
+  $('#cat-grid').replaceChildren(...items.map(productCard));
+}
+
+const DESCRIPTIONS = {
+  view: 'A generated product for the Vitrine demo.',
+};
+
+async function renderProduct(id, arrived) {
+  const p = state.byId.get(id);
+  const cat = state.catById.get(p.category);
+  $('#prod-img').src = p.image;
+  $('#prod-img').alt = p.name;
+  $('#prod-cat').textContent = cat?.name ?? p.category;
+  $('#prod-name').textContent = p.name;
+  $('#prod-price').textContent = money.format(p.price);
+  $('#prod-desc').textContent = `${DESCRIPTIONS.view} Part of our ${cat?.name ?? ''} range; complements ${
+    state.catById.get(cat?.complement)?.name ?? 'the rest of the store'
+  }.`;
+  $('#prod-crumb').textContent = cat?.name ?? p.category;
+  $('#prod-crumb').href = `#/c/${p.category}`;
+  $('#prod-added').textContent = '';
+  $('#prod-add').dataset.id = id;
+  const similar = $('#similar-shelf');
+  similar.setAttribute('item', id);
+  similar.options = { context: requestContext() };
+  $('#product-shelf').options = { context: requestContext(), exclude: [id], excludeSeen: true };
+  if (arrived) await track('view', id);
+}
+
+function renderCart() {
+  const lines = [...state.cart].map(([id, qty]) => {
+    const p = state.byId.get(id);
+    return h(
+      'div',
+      { class: 'cart-line', dataset: { id } },
+      h('img', { src: p.image, alt: '', width: 96, height: 72 }),
+      h('a', { href: `#/p/${id}`, class: 'cart-name' }, p.name),
+      h('span', { class: 'muted' }, `× ${qty}`),
+      h('span', { class: 'price' }, money.format(p.price * qty)),
+      h('button', { class: 'btn btn-small', type: 'button', dataset: { remove: id }, 'aria-label': `Remove ${p.name}` }, 'Remove'),
+    );
+  });
+  $('#cart-lines').replaceChildren(...lines);
+  $('#cart-empty').hidden = lines.length > 0;
+  $('#cart-total-row').hidden = lines.length === 0;
+  const total = [...state.cart].reduce((s, [id, q]) => s + state.byId.get(id).price * q, 0);
+  $('#cart-total').textContent = money.format(total);
+  $('#cart-count').textContent = String([...state.cart.values()].reduce((a, b) => a + b, 0));
+}
+
+async function renderPrivacy() {
+  const v = state.v;
+  if (!v) return;
+  const opts = { k: 10, excludeSeen: true, context: requestContext() };
+  if (!state.baseline) {
+    state.baseline = Vitrine.load(BUNDLE_URL, { storage: false, worker: WORKER });
+  }
+  const [before, after] = await Promise.all([state.baseline.then((b) => b.recommend(opts)), v.recommend(opts)]);
+  const beforeRank = new Map(before.map((r, i) => [r.id, i]));
+  const afterRank = new Map(after.map((r, i) => [r.id, i]));
+  const item = (r, i, other, isAfter) => {
+    const p = state.byId.get(r.id);
+    let move = null;
+    if (isAfter) {
+      const was = other.get(r.id);
+      move =
+        was === undefined
+          ? h('span', { class: 'move new' }, 'new')
+          : was > i
+            ? h('span', { class: 'move up' }, `▲ ${was - i}`)
+            : was < i
+              ? h('span', { class: 'move down' }, `▼ ${i - was}`)
+              : h('span', { class: 'move same' }, '=');
+    } else if (!other.has(r.id)) {
+      move = h('span', { class: 'move gone' }, 'dropped');
+    }
+    return h(
+      'li',
+      { dataset: { id: r.id, category: p?.category ?? '' } },
+      h('img', { src: p?.image ?? '', alt: '', width: 48, height: 36 }),
+      h('span', { class: 'rank-name' }, p?.name ?? r.id, h('span', { class: 'muted tiny' }, ` ${state.catById.get(p?.category)?.name ?? ''}`)),
+      move,
+    );
+  };
+  $('#rank-before').replaceChildren(...before.map((r, i) => item(r, i, afterRank, false)));
+  $('#rank-after').replaceChildren(...after.map((r, i) => item(r, i, beforeRank, true)));
+  const json = v.supports('exportState') ? await v.exportState() : null;
+  $('#state-json').textContent = json ? JSON.stringify(JSON.parse(json), null, 2) : '(this engine build cannot export its state)';
+  $('#state-where').textContent =
+    v.storageMode === 'persistent'
+      ? 'Saved in this browser’s localStorage (key “vitrine:session”, expires after 30 days unused). Nothing else is stored.'
+      : 'Kept in this tab’s memory only: it is gone when you close the tab.';
+}
+
+// ---------------------------------------------------------------------------------------------
+// The transparency panel
+
+const EVENT_LABEL = {
+  view: 'Viewed',
+  click: 'Clicked',
+  add_to_cart: 'Added to cart',
+  remove_from_cart: 'Removed',
+  purchase: 'Bought',
+  search: 'Searched',
+};
+
+let sessionCount = 0;
+const sessionSize = () => sessionCount;
+
+async function rememberedEvents() {
+  const v = state.v;
+  if (v.supports('exportState')) {
+    try {
+      const parsed = JSON.parse(await v.exportState());
+      if (Array.isArray(parsed.events)) return parsed.events;
+    } catch {
+      /* fall through */
+    }
+  }
+  return state.localLog;
+}
+
+async function renderPanel() {
+  const v = state.v;
+  if (!v) return;
+  const events = await rememberedEvents();
+  sessionCount = events.length;
+  const items = [...events].reverse().map((e) => {
     const p = state.byId.get(e.item);
     const time = new Date(e.ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
     return h(
       'li',
-      { dataset: { type: e.type, id: e.item } },
+      { dataset: { type: e.type, id: e.item ?? '' } },
       h('span', { class: `ev ev-${e.type}` }, EVENT_LABEL[e.type] ?? e.type),
-      h('span', { class: 'ev-name' }, p ? p.name : e.item),
-      h('time', { class: 'ev-time' }, time),
+      h('span', { class: 'ev-name' }, p ? p.name : (e.item ?? e.query ?? '')),
+      h('time', { class: 'ev-time', datetime: new Date(e.ts).toISOString() }, time),
     );
   });
   $('#session-list').replaceChildren(...items);
   $('#session-empty').hidden = items.length > 0;
-  $('#reset').disabled = items.length === 0;
+  $('#forget').disabled = items.length === 0 && v.storageMode !== 'persistent';
+
+  const mode = $('#storage-mode');
+  mode.replaceChildren();
+  if (v.storageMode === 'persistent') mode.append(h('span', { class: 'pill pill-on' }, 'Saved on this device'), ' for 30 days');
+  else if (gpc) mode.append(h('span', { class: 'pill' }, 'Memory only'), ' — your browser sends Global Privacy Control, so nothing is stored');
+  else if (v.consent === 'denied') mode.append(h('span', { class: 'pill' }, 'Memory only'), ' — you chose not to store anything');
+  else mode.append(h('span', { class: 'pill' }, 'Memory only'), ' until you choose');
+
+  const eps = $('#epsilon');
+  if (v.supports('privacyStatus')) {
+    try {
+      const s = await v.privacyStatus();
+      eps.textContent = formatPrivacy(s);
+    } catch (err) {
+      eps.textContent = `unavailable (${err.message})`;
+    }
+  } else {
+    eps.textContent = 'not reported by this engine build';
+  }
+  const ctx = requestContext();
+  const used = v.info.contextFeatures?.length ? 'shapes scores' : 'the model has no context weights: ignored';
+  $('#context-used').textContent = `${String(ctx.hour).padStart(2, '0')}:00, ${
+    ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][ctx.weekday]
+  }, ${ctx.device}, ${ctx.locale} (${used})`;
+}
+
+function formatPrivacy(s) {
+  const num = (x) => (x === Infinity || x === 'Infinity' ? '∞' : typeof x === 'number' ? x.toFixed(2) : String(x));
+  const spent = s.epsilonSpent ?? s.spent ?? s.epsilon_spent;
+  const left = s.epsilonRemaining ?? s.remaining ?? s.epsilon_remaining;
+  const parts = [];
+  if (spent !== undefined) parts.push(`ε ${num(spent)} spent`);
+  if (left !== undefined) parts.push(`${num(left)} left`);
+  if (s.mechanism) parts.push(`(${s.mechanism})`);
+  return parts.length ? parts.join(', ') : JSON.stringify(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shopper actions
+
+async function track(type, item, extra = {}) {
+  const event = { type, item, ts: Date.now(), ...extra };
+  try {
+    await state.v.track(event);
+    state.localLog.push(event);
+  } catch (err) {
+    showError(`Could not track ${type} on ${item}: ${err.message ?? err}`);
+  }
+}
+
+async function addToCart(id) {
+  state.cart.set(id, (state.cart.get(id) ?? 0) + 1);
+  renderCart();
+  await track('add_to_cart', id, { quantity: 1 });
 }
 
 function showError(message) {
@@ -189,76 +429,136 @@ function showError(message) {
   console.error(`[vitrine demo] ${message}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shopper actions
-
-function track(type, item) {
-  const event = { type, item, ts: Date.now() };
-  try {
-    state.rec.track(event);
-  } catch (err) {
-    showError(`Could not track ${type} on ${item}: ${err.message ?? err}`);
-    return;
-  }
-  state.events.push(event);
-  renderSession();
-  renderShelf();
-}
-
-function onCardClick(e) {
-  const card = e.target.closest('.card');
-  if (!card) return;
-  track(e.target.closest('.add') ? 'add_to_cart' : 'click', card.dataset.id);
-}
-
-function onFilterClick(e) {
-  const chip = e.target.closest('[data-filter]');
-  if (!chip || chip.dataset.filter === state.filter) return;
-  state.filter = chip.dataset.filter;
-  renderFilters();
-  renderGrid();
-}
-
-function onReset() {
-  state.rec.reset();
-  state.events = [];
-  state.lastShelf = new Set();
-  renderSession();
-  renderShelf();
+function onGridClick(e) {
+  const add = e.target.closest('.add');
+  if (!add) return;
+  const card = add.closest('.card');
+  addToCart(card.dataset.id);
+  add.textContent = 'Added ✓';
+  setTimeout(() => (add.textContent = 'Add to cart'), 1200);
 }
 
 // ---------------------------------------------------------------------------------------------
+
+async function loadCatalog() {
+  const res = await fetch(CATALOG_URL);
+  if (!res.ok) throw new Error(`Could not load ${CATALOG_URL} (HTTP ${res.status}).`);
+  const data = await res.json();
+  if (!Array.isArray(data.products) || data.products.length === 0) throw new Error(`${CATALOG_URL} has no products.`);
+  return data;
+}
+
+function onProgress({ phase, loaded, total }) {
+  const bar = $('#load-progress');
+  const pct = phase === 'bundle' && total ? Math.round((80 * loaded) / total) : phase === 'ready' ? 100 : 85;
+  bar.setAttribute('aria-valuenow', String(pct));
+  bar.firstElementChild.style.width = `${pct}%`;
+  if (phase === 'ready') bar.hidden = true;
+}
 
 async function main() {
-  // Load both at once; if only the engine fails, the catalog is still shown (without a shelf).
-  const [catalog, engine] = await Promise.allSettled([loadCatalog(), loadEngine()]);
-  if (catalog.status === 'rejected') throw catalog.reason;
-  const { products, categories } = catalog.value;
-  state.products = products;
-  state.byId = new Map(products.map((p) => [p.id, p]));
-  state.categories = categories;
-  state.categoryName = new Map(categories.map((c) => [c.id, c.name]));
-  $('#filters').addEventListener('click', onFilterClick);
+  const consent = gpc ? 'denied' : storedConsent();
+  const [catalogResult, engineResult] = await Promise.allSettled([
+    loadCatalog(),
+    Vitrine.load(BUNDLE_URL, {
+      worker: WORKER,
+      consent,
+      onProgress,
+      onStorageIssue: (issue) => console.warn(`[vitrine demo] storage: ${issue.message}`),
+    }),
+  ]);
+  if (catalogResult.status === 'rejected') throw catalogResult.reason;
+  const catalog = catalogResult.value;
+  state.products = catalog.products;
+  state.byId = new Map(catalog.products.map((p) => [p.id, p]));
+  state.categories = catalog.categories;
+  state.catById = new Map(catalog.categories.map((c) => [c.id, c]));
+  renderCatNav();
   renderFilters();
-  renderGrid();
-  if (engine.status === 'rejected') throw engine.reason;
+  renderHomeGrid();
+  $('#filters').addEventListener('click', (e) => {
+    const chip = e.target.closest('[data-filter]');
+    if (!chip || chip.dataset.filter === state.filter) return;
+    state.filter = chip.dataset.filter;
+    renderFilters();
+    renderHomeGrid();
+  });
+  for (const grid of ['#grid', '#cat-grid']) $(grid).addEventListener('click', onGridClick);
+  if (engineResult.status === 'rejected') throw engineResult.reason;
 
-  const rec = engine.value;
-  state.rec = rec;
-  $('#shelf').addEventListener('click', onCardClick);
-  $('#grid').addEventListener('click', onCardClick);
-  $('#reset').addEventListener('click', onReset);
-  renderSession();
-  renderShelf();
+  const v = engineResult.value;
+  state.v = v;
+  window.vitrine = v;
+
+  const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
+  const home = $('#shelf');
+  home.options = { excludeSeen: true, context: requestContext() };
+  $('#cart-shelf').options = { context: requestContext() };
+  home.addEventListener('vitrine:render', (e) => {
+    window.vitrineShelfRenders += 1;
+    const n = sessionSize();
+    $('#shelf-note').textContent =
+      n === 0
+        ? `Popular right now. Open any product to personalise — ranked on this device in ${e.detail.ms.toFixed(1)} ms.`
+        : `Based on what you did here — ranked on this device in ${e.detail.ms.toFixed(1)} ms.`;
+  });
+  for (const s of shelves) {
+    s.catalog = catalog;
+    s.vitrine = v;
+    s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
+    s.addEventListener('vitrine:error', (e) => console.warn(`[vitrine demo] ${s.id}: ${e.detail.message}`));
+  }
+
+  v.addEventListener('change', async () => {
+    await renderPanel();
+    if (state.route.view === 'category') renderCategory(state.route.id);
+    if (state.route.view === 'privacy') renderPrivacy();
+  });
+  v.addEventListener('consentchange', () => renderPanel());
+
+  $('#prod-add').addEventListener('click', async (e) => {
+    await addToCart(e.currentTarget.dataset.id);
+    $('#prod-added').textContent = 'Added to your cart.';
+  });
+  $('#cart-lines').addEventListener('click', async (e) => {
+    const id = e.target.closest('[data-remove]')?.dataset.remove;
+    if (!id) return;
+    state.cart.delete(id);
+    renderCart();
+    await track('remove_from_cart', id);
+  });
+  $('#checkout').addEventListener('click', async () => {
+    const lines = [...state.cart];
+    state.cart.clear();
+    renderCart();
+    for (const [id, quantity] of lines) await track('purchase', id, { quantity });
+    $('#order-done').hidden = false;
+    $('#order-done').textContent = `Thanks! ${lines.length} item${lines.length === 1 ? '' : 's'} “bought” (demo — nothing was sent anywhere).`;
+  });
+  $('#cat-sort').addEventListener('change', () => renderCategory(state.route.id));
+  $('#forget').addEventListener('click', async () => {
+    await v.forget();
+    state.localLog = [];
+    await renderPanel();
+  });
+  $('#consent-grant').addEventListener('click', () => chooseConsent('granted'));
+  $('#consent-deny').addEventListener('click', () => chooseConsent('denied'));
+
+  window.addEventListener('hashchange', () => showRoute().catch((err) => showError(err.message)));
+  renderConsentBanner();
+  renderCart();
+  await renderPanel();
+  await showRoute({ initial: true });
+  if (state.route.view === 'home') await home.ready;
   $('#engine-info').textContent =
-    `Model: ${rec.itemCount} items · catalog: ${products.length} products in ${categories.length} categories.`;
+    `Model: ${v.itemCount} items · engine: ${v.mode === 'worker' ? 'Web Worker' : 'main thread'}` +
+    `${v.info.kernel ? `, ${v.info.kernel}` : ''} · catalog: ${state.products.length} products.`;
   window.vitrineReady = true;
 }
 
 window.addEventListener('unhandledrejection', (e) => showError(String(e.reason?.message ?? e.reason)));
 main().catch((err) => {
-  $('#shelf').setAttribute('aria-busy', 'false');
-  $('#shelf').classList.add('unavailable');
   $('#shelf-note').textContent = 'Recommendations are unavailable.';
+  $('#load-progress').hidden = true;
   showError(err.message ?? String(err));
 });

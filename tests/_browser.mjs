@@ -1,0 +1,82 @@
+// Shared helpers for the browser tests: Chromium launch options, a loopback static server, and
+// page instrumentation (errors, requests). Not a test file itself.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer } from '../scripts/serve.mjs';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const WWW = path.join(REPO, 'www');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const STRICT_CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'";
+
+export const LAUNCH_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
+
+/** Fails (never skips) when the build outputs the pages need are missing. */
+export function preflight() {
+  const missing = REQUIRED.filter((f) => !fs.existsSync(path.join(REPO, f)));
+  if (missing.length) {
+    throw new Error(
+      `missing build outputs: ${missing.join(', ')}. Run scripts/demo or scripts/test first ` +
+        '(they build the wasm package, the demo data and the model bundle).',
+    );
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (run scripts/setup, or set CHROMIUM_PATH).`);
+}
+
+export function launch() {
+  return chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+}
+
+/** Starts the loopback server on `root` (default www/) and registers its shutdown with `t`. */
+export async function serve(t, opts = {}) {
+  const server = await startServer({ root: WWW, port: 0, ...opts });
+  t.after(() => server.close());
+  return server;
+}
+
+/** Records what could go wrong on a page (or a whole context). */
+export function instrument(target) {
+  const log = { errors: [], requests: [] };
+  const ctx = target.context ? target.context() : target;
+  const watch = (page) => {
+    page.on('pageerror', (err) => log.errors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => msg.type() === 'error' && log.errors.push(`console.error: ${msg.text()}`));
+  };
+  if (target.context) watch(target);
+  else target.on('page', watch);
+  ctx.on('request', (req) => log.requests.push(req));
+  ctx.on('requestfailed', (req) => log.errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  ctx.on('response', (res) => res.status() >= 400 && log.errors.push(`HTTP ${res.status()}: ${res.url()}`));
+  return log;
+}
+
+/** Copies www/{lib,pkg,data(catalog, bundle, images)} and extra files into a fresh directory to serve. */
+export function makeSite(dir, extra = {}) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  fs.cpSync(path.join(WWW, 'lib'), path.join(dir, 'lib'), { recursive: true });
+  fs.cpSync(path.join(WWW, 'pkg'), path.join(dir, 'pkg'), { recursive: true });
+  for (const f of ['catalog.json', 'store.vtr']) fs.copyFileSync(path.join(WWW, 'data', f), path.join(dir, 'data', f));
+  fs.cpSync(path.join(WWW, 'data', 'img'), path.join(dir, 'data', 'img'), { recursive: true });
+  for (const [name, content] of Object.entries(extra)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}

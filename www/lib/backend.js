@@ -1,0 +1,124 @@
+// Where the engine runs: in this thread (`MainThreadBackend`) or in a dedicated module Web Worker
+// (`WorkerBackend`). Both expose `start(bytes) -> info` and `call(method, args) -> Promise`, and both
+// run the same `EngineCore`, so results are identical.
+
+import init, { Recommender } from '../pkg/vitrine.js';
+import { EngineCore, fromWire } from './core.js';
+import { VitrineError, errorFromWire } from './errors.js';
+
+let glueReady = null;
+
+/** Instantiates the wasm engine once per page (or worker). `wasm` overrides where it comes from. */
+function initGlue(wasm) {
+  if (!glueReady) {
+    // The literal `new URL('…', import.meta.url)` lets bundlers (Vite, webpack, Rollup) find and
+    // emit the .wasm next to the code; plain <script type="module"> pages resolve it as is.
+    const source = wasm ?? new URL('../pkg/vitrine_bg.wasm', import.meta.url);
+    glueReady = init({ module_or_path: source }).catch((err) => {
+      glueReady = null;
+      throw new VitrineError(
+        'engine_load_failed',
+        `could not load the WebAssembly engine (${typeof source === 'string' || source instanceof URL ? source : 'given module'}): ${err?.message ?? err}`,
+        { cause: err },
+      );
+    });
+  }
+  return glueReady;
+}
+
+export class MainThreadBackend {
+  constructor({ wasm } = {}) {
+    this.wasm = wasm;
+    this.mode = 'main';
+    this.core = null;
+  }
+
+  async start(bytes) {
+    await initGlue(this.wasm);
+    this.core = new EngineCore({ Recommender }, bytes);
+    return this.core.info();
+  }
+
+  async call(method, args = []) {
+    if (!this.core) throw new VitrineError('destroyed', 'this Vitrine instance was destroyed');
+    return fromWire(this.core.call(method, args));
+  }
+
+  destroy() {
+    this.core?.free();
+    this.core = null;
+  }
+}
+
+export class WorkerBackend {
+  constructor({ wasm, workerUrl } = {}) {
+    this.mode = 'worker';
+    this.wasm = wasm;
+    this.workerUrl = workerUrl;
+    this.pending = new Map();
+    this.nextId = 1;
+    this.worker = null;
+    this.dead = null;
+  }
+
+  #spawn() {
+    try {
+      // Written out literally so that bundlers recognise and bundle the worker entry.
+      this.worker = this.workerUrl
+        ? new Worker(this.workerUrl, { type: 'module', name: 'vitrine-engine' })
+        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'vitrine-engine' });
+    } catch (err) {
+      throw new VitrineError('worker_failed', `could not start the engine worker: ${err?.message ?? err}`, {
+        cause: err,
+      });
+    }
+    this.worker.onmessage = (e) => {
+      const { id, ok, value, error } = e.data ?? {};
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      if (ok) p.resolve(fromWire(value));
+      else p.reject(errorFromWire(error));
+    };
+    const die = (why) => {
+      this.dead = new VitrineError('worker_failed', `the engine worker failed: ${why}`);
+      for (const p of this.pending.values()) p.reject(this.dead);
+      this.pending.clear();
+    };
+    this.worker.onerror = (e) => {
+      e.preventDefault?.();
+      die(e.message || 'it could not be loaded (check the worker URL and the Content-Security-Policy worker-src)');
+    };
+    this.worker.onmessageerror = () => die('a message could not be deserialized');
+  }
+
+  #send(msg, transfer = []) {
+    if (this.dead) return Promise.reject(this.dead);
+    if (!this.worker) return Promise.reject(new VitrineError('destroyed', 'this Vitrine instance was destroyed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...msg }, transfer);
+    });
+  }
+
+  async start(bytes) {
+    this.#spawn();
+    // Copy into a buffer of our own and transfer it (no second copy, the caller's bytes untouched).
+    const copy = bytes.slice();
+    const wasm = this.wasm instanceof URL ? this.wasm.href : this.wasm;
+    return this.#send({ op: 'init', bytes: copy.buffer, wasm }, [copy.buffer]);
+  }
+
+  call(method, args = []) {
+    return this.#send({ op: 'call', method, args });
+  }
+
+  destroy() {
+    this.worker?.terminate();
+    this.worker = null;
+    const err = new VitrineError('destroyed', 'this Vitrine instance was destroyed');
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,100 @@
+// The engine side of the package: one wasm `Recommender` and the calls it supports. The same code
+// runs on the main thread and inside the Web Worker, so both modes return identical results.
+// No logic beyond conversion lives here: the wasm engine does the work.
+
+import { VitrineError, fromEngineError, unsupported } from './errors.js';
+
+/** Methods the JS API forwards to the wasm engine when the engine build has them. */
+export const ENGINE_METHODS = Object.freeze([
+  'track',
+  'recommend',
+  'rerank',
+  'similar',
+  'explain',
+  'privacyStatus',
+  'exportState',
+  'importState',
+  'forget',
+  'reset',
+  'configure',
+]);
+
+const GETTERS = ['itemCount', 'sessionLength', 'categories', 'contextFeatures', 'kernel'];
+
+/** Results cross postMessage as `{list, unknownIds, warnings}` (arrays lose extra properties). */
+export function toWire(value) {
+  if (Array.isArray(value)) {
+    return {
+      $list: Array.from(value),
+      unknownIds: Array.isArray(value.unknownIds) ? [...value.unknownIds] : [],
+      warnings: Array.isArray(value.warnings) ? [...value.warnings] : [],
+    };
+  }
+  return value;
+}
+
+/** The inverse of `toWire`: an array of results with `unknownIds` and `warnings` properties. */
+export function fromWire(value) {
+  if (value && typeof value === 'object' && Array.isArray(value.$list)) {
+    const list = value.$list;
+    list.unknownIds = value.unknownIds;
+    list.warnings = value.warnings;
+    return list;
+  }
+  return value;
+}
+
+export class EngineCore {
+  /**
+   * @param {{Recommender: any}} glue the wasm-bindgen module (already initialized)
+   * @param {Uint8Array} bytes the bundle
+   */
+  constructor(glue, bytes) {
+    try {
+      this.rec = glue.Recommender.fromBytes(bytes);
+    } catch (err) {
+      throw new VitrineError('bad_bundle', `the model bundle was rejected: ${fromEngineError(err).message}`, {
+        cause: err,
+      });
+    }
+    this.capabilities = ENGINE_METHODS.filter((m) => typeof this.rec[m] === 'function');
+  }
+
+  /** Static facts plus what this build supports. */
+  info() {
+    const info = { capabilities: this.capabilities };
+    for (const g of GETTERS) {
+      try {
+        const v = this.rec[g];
+        if (v !== undefined && typeof v !== 'function') info[g] = Array.isArray(v) ? [...v] : v;
+      } catch {
+        /* a getter this build does not have */
+      }
+    }
+    return info;
+  }
+
+  /** Calls `method(...args)` on the engine; returns a structured-clone-safe value. */
+  call(method, args) {
+    if (method === 'info') return this.info();
+    if (!ENGINE_METHODS.includes(method)) {
+      throw new VitrineError('invalid_argument', `unknown engine method ${method}`);
+    }
+    if (!this.capabilities.includes(method)) throw unsupported(method);
+    let out;
+    try {
+      out = this.rec[method](...args);
+    } catch (err) {
+      throw fromEngineError(err);
+    }
+    return toWire(out);
+  }
+
+  free() {
+    try {
+      this.rec.free();
+    } catch {
+      /* already freed */
+    }
+  }
+}

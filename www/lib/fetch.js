@@ -1,0 +1,91 @@
+// Fetching the bundle: progress, content-type and HTTP checks, and Subresource-Integrity-style
+// verification with crypto.subtle before any byte reaches the engine.
+
+import { VitrineError } from './errors.js';
+
+// Servers answer a missing file with an HTML page surprisingly often (SPA fallbacks, CDNs' error
+// pages): those types are refused with a message saying so. Anything else (octet-stream, no type,
+// a custom application/* type) is accepted and left to the engine's own validation.
+const NOT_A_BUNDLE = /^(text\/|application\/(json|javascript|ecmascript|xml|xhtml\+xml)\b|image\/|audio\/|video\/)/i;
+
+/** Checks `bytes` against an SRI string: "sha256-<base64>" (several, space-separated: any may match). */
+export async function verifyIntegrity(bytes, integrity) {
+  const wanted = String(integrity).trim().split(/\s+/).filter(Boolean);
+  if (wanted.length === 0) throw new VitrineError('invalid_argument', 'integrity is empty');
+  const algos = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
+  const digests = new Map();
+  for (const w of wanted) {
+    const m = /^(sha256|sha384|sha512)-([A-Za-z0-9+/]+={0,2})(\?.*)?$/.exec(w);
+    if (!m) {
+      throw new VitrineError('invalid_argument', `integrity must look like "sha256-<base64>", got "${w}"`);
+    }
+    if (!globalThis.crypto?.subtle) {
+      throw new VitrineError('integrity', 'cannot check integrity: crypto.subtle is unavailable (the page is not a secure context)');
+    }
+    if (!digests.has(m[1])) {
+      const d = new Uint8Array(await crypto.subtle.digest(algos[m[1]], bytes));
+      let s = '';
+      for (const b of d) s += String.fromCharCode(b);
+      digests.set(m[1], btoa(s));
+    }
+    if (digests.get(m[1]) === m[2]) return true;
+  }
+  const [algo] = digests.keys();
+  throw new VitrineError(
+    'integrity',
+    `the bundle does not match its integrity hash (expected ${wanted.join(' ')}, got ${algo}-${digests.get(algo)})`,
+  );
+}
+
+/**
+ * Fetches `url` into bytes, calling onProgress({phase: 'bundle', loaded, total}) as chunks arrive.
+ * @returns {Promise<Uint8Array>}
+ */
+export async function fetchBundle(url, { onProgress, fetchOptions } = {}) {
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin', ...fetchOptions });
+  } catch (err) {
+    throw new VitrineError('fetch_failed', `could not fetch the bundle ${url}: ${err?.message ?? err}`, { cause: err });
+  }
+  if (!res.ok) {
+    throw new VitrineError('http_error', `could not fetch the bundle ${url}: HTTP ${res.status} ${res.statusText}`.trim());
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (NOT_A_BUNDLE.test(type)) {
+    throw new VitrineError(
+      'content_type',
+      `${url} is served as "${type}", not as a model bundle (expected application/octet-stream): ` +
+        'is the URL right? A server often answers a missing file with an HTML page.',
+    );
+  }
+  const header = Number(res.headers.get('content-length'));
+  const total = Number.isFinite(header) && header > 0 && !res.headers.get('content-encoding') ? header : null;
+  onProgress?.({ phase: 'bundle', loaded: 0, total });
+  if (!res.body?.getReader) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    onProgress?.({ phase: 'bundle', loaded: bytes.length, total: bytes.length });
+    return bytes;
+  }
+  const reader = res.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      onProgress?.({ phase: 'bundle', loaded, total });
+    }
+  } catch (err) {
+    throw new VitrineError('fetch_failed', `the download of ${url} broke off after ${loaded} bytes: ${err?.message ?? err}`, { cause: err });
+  }
+  const bytes = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return bytes;
+}

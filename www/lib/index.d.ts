@@ -1,0 +1,236 @@
+// Types for the `vitrine` package. Every method is async and identical in main-thread and worker mode.
+
+export type ConsentState = 'granted' | 'denied' | 'pending';
+export type StorageMode = 'persistent' | 'memory';
+
+export type EventType = 'view' | 'click' | 'add_to_cart' | 'remove_from_cart' | 'purchase' | 'search' | (string & {});
+
+/** A shopper event. `ts` is milliseconds since the Unix epoch (default: now). */
+export interface TrackEvent {
+  type: EventType;
+  item?: string;
+  ts?: number;
+  dwellMs?: number;
+  quantity?: number;
+  price?: number;
+  query?: string;
+}
+
+/** Context the page passes per request (the bundle decides what matters). */
+export interface RequestContext {
+  hour?: number;
+  weekday?: number | string;
+  device?: 'mobile' | 'tablet' | 'desktop' | 'tv' | 'other' | (string & {});
+  locale?: string;
+  country?: string;
+  channel?: string;
+  referrer?: string;
+  weather?: string;
+  custom?: Record<string, string | number | boolean>;
+}
+
+export interface RequestOptions {
+  /** How many results (1–10,000). */
+  k?: number;
+  context?: RequestContext;
+  filters?: {
+    categories?: string[];
+    excludeCategories?: string[];
+    priceMin?: number;
+    priceMax?: number;
+    allow?: string[];
+    deny?: string[];
+  };
+  exclude?: string[];
+  boosts?: Array<{ items?: string[]; categories?: string[]; weight: number }>;
+  pins?: Array<{ item: string; rank: number }>;
+  diversity?: { maxPerCategory?: number; lambda?: number; pool?: number };
+  excludeSeen?: boolean;
+  excludePurchased?: boolean;
+  excludeInCart?: boolean;
+  /** Attach `why` to each result. */
+  explain?: boolean;
+  /** Request time in ms (decay). */
+  now?: number;
+  [option: string]: unknown;
+}
+
+export interface EventReason {
+  type: EventType;
+  item: string;
+  ts: number;
+  weight: number;
+  similarity: number;
+  contribution: number;
+}
+
+export interface Explanation {
+  id?: string;
+  score?: number;
+  contributions: Array<{ feature: string; value: number }>;
+  events: EventReason[];
+  context: Array<{ feature: string; value: number }>;
+  personalized: boolean;
+  pinned: boolean;
+  [key: string]: unknown;
+}
+
+export interface Recommendation {
+  id: string;
+  score: number;
+  /** 1-based position. */
+  rank?: number;
+  pinned?: boolean;
+  boosted?: boolean;
+  why?: Explanation;
+}
+
+/** Results, best first, plus the ids the request named that the bundle does not know, and warnings. */
+export interface Recommendations extends Array<Recommendation> {
+  unknownIds: string[];
+  warnings: string[];
+}
+
+export interface PrivacyStatus {
+  epsilonSpent?: number;
+  epsilonRemaining?: number;
+  [key: string]: unknown;
+}
+
+export interface ImportReport {
+  imported?: number;
+  unknownItems?: number;
+  expired?: number;
+  overLimit?: number;
+  [key: string]: unknown;
+}
+
+export interface LoadProgress {
+  phase: 'bundle' | 'verify' | 'engine' | 'ready';
+  loaded: number;
+  /** null when the server did not say how big the bundle is. */
+  total: number | null;
+}
+
+/** A key/value store for the session (bring your own). `set` may throw QuotaExceededError. */
+export interface StorageAdapter {
+  name?: string;
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
+export interface StorageIssue {
+  kind: 'corrupt' | 'expired' | 'schema' | 'quota' | 'unavailable' | 'write_failed' | 'rejected' | 'unsupported';
+  message: string;
+  code?: string;
+}
+
+export interface LoadOptions {
+  /** Subresource-Integrity string, e.g. "sha256-…" (checked with crypto.subtle before the engine sees a byte). */
+  integrity?: string;
+  /** Run the engine in a module Web Worker (same async API, same results). */
+  worker?: boolean;
+  /** Default 'pending': in memory only until the shopper decides. */
+  consent?: ConsentState;
+  /** Where the session goes once consent is granted. Default 'localStorage'; false = never store. */
+  storage?: 'localStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
+  /** Storage key (default 'vitrine:session'). */
+  storageKey?: string;
+  /** Time to live of a stored session in ms (default 30 days). */
+  ttl?: number;
+  /** Where the engine's .wasm comes from (default: next to the package's glue, via import.meta.url). */
+  wasm?: string | URL | BufferSource | WebAssembly.Module;
+  /** Where the worker script comes from (default: the package's lib/worker.js). */
+  workerUrl?: string | URL;
+  /** Session settings passed to the engine's configure() (maxEvents, halfLifeS, weights, …). */
+  settings?: Record<string, unknown>;
+  /** Extra options for fetch() of the bundle. */
+  fetchOptions?: RequestInit;
+  onProgress?: (progress: LoadProgress) => void;
+  /** Storage problems found while loading (also dispatched later as 'storageissue'). */
+  onStorageIssue?: (issue: StorageIssue) => void;
+}
+
+export type VitrineErrorCode =
+  | 'fetch_failed'
+  | 'http_error'
+  | 'content_type'
+  | 'integrity'
+  | 'bad_bundle'
+  | 'engine_load_failed'
+  | 'worker_failed'
+  | 'unsupported'
+  | 'invalid_argument'
+  | 'destroyed'
+  | 'unknown_item'
+  | 'unknown_event_type'
+  | 'invalid_event'
+  | 'invalid_context'
+  | 'invalid_option'
+  | 'state_corrupt'
+  | 'state_foreign'
+  | 'state_too_new'
+  | (string & {});
+
+export class VitrineError extends Error {
+  readonly name: 'VitrineError';
+  readonly code: VitrineErrorCode;
+  constructor(code: VitrineErrorCode, message: string, options?: { cause?: unknown });
+}
+
+export interface VitrineEventMap {
+  change: CustomEvent<{ reason: 'track' | 'import' | 'forget'; event?: TrackEvent }>;
+  consentchange: CustomEvent<{ consent: ConsentState; previous: ConsentState; storageMode: StorageMode; globalPrivacyControl: boolean }>;
+  storageissue: CustomEvent<StorageIssue>;
+}
+
+export type EngineMethod =
+  | 'track' | 'recommend' | 'rerank' | 'similar' | 'explain' | 'privacyStatus'
+  | 'exportState' | 'importState' | 'forget' | 'reset' | 'configure';
+
+export class Vitrine extends EventTarget {
+  private constructor();
+  static load(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Vitrine>;
+
+  readonly mode: 'main' | 'worker';
+  readonly itemCount: number;
+  readonly capabilities: EngineMethod[];
+  readonly info: { itemCount: number; capabilities: EngineMethod[]; sessionLength?: number; categories?: string[]; contextFeatures?: string[]; kernel?: string };
+  readonly consent: ConsentState;
+  readonly globalPrivacyControl: boolean;
+  readonly storageMode: StorageMode;
+  readonly storageIssues: StorageIssue[];
+  /** The engine's report for the session restored at load, if any. */
+  readonly lastImport?: ImportReport;
+
+  supports(method: EngineMethod): boolean;
+  setConsent(consent: ConsentState): Promise<void>;
+  flush(): Promise<void>;
+
+  track(event: TrackEvent): Promise<void>;
+  recommend(options?: RequestOptions): Promise<Recommendations>;
+  rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;
+  similar(id: string, options?: RequestOptions): Promise<Recommendations>;
+  explain(id: string, options?: RequestOptions): Promise<Explanation>;
+  privacyStatus(): Promise<PrivacyStatus>;
+  exportState(): Promise<string>;
+  importState(json: string): Promise<ImportReport>;
+  /** Erases the session in memory and on this device; resolves to how many entries were erased (or null). */
+  forget(): Promise<number | null>;
+  destroy(): void;
+
+  addEventListener<K extends keyof VitrineEventMap>(type: K, listener: (ev: VitrineEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof VitrineEventMap>(type: K, listener: (ev: VitrineEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** "Because you viewed Trail Runner 2", "Popular right now", or null. */
+export function reasonText(why: Explanation | null | undefined, nameOf?: (id: string) => string | undefined): string | null;
+export function globalPrivacyControl(nav?: Navigator): boolean;
+export function memoryAdapter(): StorageAdapter;
+export function localStorageAdapter(options?: { storage?: Storage }): StorageAdapter;
+export function indexedDBAdapter(options?: { dbName?: string; storeName?: string; indexedDB?: IDBFactory }): StorageAdapter;
+export const STORAGE_SCHEMA: number;
+export const VERSION: string;

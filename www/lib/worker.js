@@ -1,0 +1,35 @@
+// The engine in a dedicated module Web Worker. Started by `Vitrine.load(…, {worker: true})`; speaks
+// a tiny request/response protocol: {id, op: 'init'|'call', …} -> {id, ok, value | error}.
+
+import init, { Recommender } from '../pkg/vitrine.js';
+import { EngineCore } from './core.js';
+import { VitrineError, errorToWire } from './errors.js';
+
+let core = null;
+
+async function handle(msg) {
+  if (msg.op === 'init') {
+    try {
+      await init({ module_or_path: msg.wasm ?? new URL('../pkg/vitrine_bg.wasm', import.meta.url) });
+    } catch (err) {
+      throw new VitrineError('engine_load_failed', `could not load the WebAssembly engine in the worker: ${err?.message ?? err}`);
+    }
+    core = new EngineCore({ Recommender }, new Uint8Array(msg.bytes));
+    return core.info();
+  }
+  if (msg.op === 'call') {
+    if (!core) throw new VitrineError('invalid_argument', 'the engine worker was not initialised');
+    return core.call(msg.method, msg.args ?? []);
+  }
+  throw new VitrineError('invalid_argument', `unknown worker op ${msg.op}`);
+}
+
+self.onmessage = async (e) => {
+  const msg = e.data ?? {};
+  try {
+    const value = await handle(msg);
+    self.postMessage({ id: msg.id, ok: true, value });
+  } catch (err) {
+    self.postMessage({ id: msg.id, ok: false, error: errorToWire(err) });
+  }
+};
