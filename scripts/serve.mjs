@@ -68,7 +68,7 @@ function send(res, status, body, headers = {}) {
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-async function handle(root, req, res) {
+async function handle(root, req, res, extraHeaders = {}) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return send(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
   }
@@ -110,6 +110,7 @@ async function handle(root, req, res) {
     'Content-Length': stat.size,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
+    ...extraHeaders,
   });
   if (req.method === 'HEAD') return res.end();
   fs.createReadStream(file)
@@ -118,10 +119,11 @@ async function handle(root, req, res) {
 }
 
 /**
- * Starts the server. `port: 0` picks a free port.
+ * Starts the server. `port: 0` picks a free port. `headers` are added to every file response
+ * (tests use it to serve a Content-Security-Policy).
  * @returns {Promise<{url: string, port: number, host: string, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1' } = {}) {
+export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1', headers = {} } = {}) {
   if (!LOOPBACK_HOSTS.has(host)) {
     throw new Error(`refusing to bind to ${host}: this server only listens on loopback (127.0.0.1)`);
   }
@@ -131,7 +133,7 @@ export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1
   if (!(await fsp.stat(realRoot)).isDirectory()) throw new Error(`root is not a directory: ${root}`);
 
   const server = http.createServer((req, res) => {
-    handle(realRoot, req, res).catch((err) => {
+    handle(realRoot, req, res, headers).catch((err) => {
       if (!res.headersSent) send(res, 500, 'Internal Server Error\n');
       else res.destroy(err);
     });
