@@ -44,6 +44,7 @@ function h(tag, attrs = {}, ...children) {
     if (v == null || v === false) continue;
     if (k === 'class') el.className = v;
     else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'style') el.style.cssText = v; // CSSOM: allowed under a strict style-src
     else el.setAttribute(k, v === true ? '' : v);
   }
   el.append(...children.filter((c) => c != null));

@@ -1,0 +1,143 @@
+// The packed npm tarball (scripts/pack-npm) installs into a scratch project and recommends, from a
+// plain page (<script type="module"> + an import map) and from a Vite 7 build, on the main thread
+// and in a Web Worker, with identical results.
+//
+//   node --test tests/npm.test.mjs     (needs the build: scripts/build; installs vite@7 from the npm
+//                                       registry into target/npm-scratch once)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { REPO, WWW, preflight, launch, serve, instrument } from './_browser.mjs';
+
+const SCRATCH = path.join(REPO, 'target', 'npm-scratch');
+const run = (cmd, args, opts = {}) =>
+  execFileSync(cmd, args, { cwd: SCRATCH, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000, ...opts });
+
+const APP_JS = `
+import { Vitrine } from 'vitrine';
+import { defineVitrineShelf } from 'vitrine/shelf';
+
+defineVitrineShelf();
+
+async function main() {
+  const worker = new URLSearchParams(location.search).has('worker');
+  const v = await Vitrine.load(new URL('store.vtr', document.baseURI).href, { worker });
+  const cold = await v.recommend({ k: 5 });
+  for (const item of ['p0100', 'p0101', 'p0102']) await v.track({ type: 'view', item, ts: 1700000000000 });
+  const warm = await v.recommend({ k: 8, now: 1700000060000 });
+  const shelf = document.querySelector('vitrine-shelf');
+  shelf.vitrine = v;
+  shelf.catalog = await (await fetch(new URL('catalog.json', document.baseURI))).json();
+  await shelf.ready;
+  window.result = { mode: v.mode, cold: cold.map((r) => r.id), warm: warm.map((r) => r.id), cards: shelf.items.length };
+}
+main().catch((e) => (window.result = { error: String(e.message ?? e) }));
+`;
+
+const page = (head) => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vitrine scratch</title><link rel="icon" href="data:,">
+${head}
+</head><body><vitrine-shelf k="4" href-template="#{id}"></vitrine-shelf></body></html>
+`;
+
+async function resultOf(browser, url) {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const log = instrument(p);
+  await p.goto(url);
+  await p.waitForFunction(() => window.result, null, { timeout: 30_000 });
+  const result = await p.evaluate(() => window.result);
+  await context.close();
+  return { result, errors: log.errors };
+}
+
+test('the npm tarball installs and recommends (plain page and Vite build)', { timeout: 300_000 }, async (t) => {
+  preflight();
+
+  const tarball = execFileSync(path.join(REPO, 'scripts', 'pack-npm'), { encoding: 'utf8' }).trim().split('\n').at(-1);
+  assert.ok(fs.existsSync(tarball), `pack-npm wrote ${tarball}`);
+  const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
+  const size = fs.statSync(tarball).size;
+  t.diagnostic(`${path.basename(tarball)}: ${size} bytes, ${files.length} files`);
+  for (const f of files) {
+    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
+  }
+  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/pkg/vitrine_bg.wasm']) {
+    assert.ok(files.includes(f), `tarball has ${f}`);
+  }
+  assert.ok(size < 400_000, `tarball stays small (${size} bytes)`);
+
+  // The scratch project: vite@7 once (kept between runs), the tarball every time.
+  fs.mkdirSync(SCRATCH, { recursive: true });
+  fs.writeFileSync(path.join(SCRATCH, 'package.json'), JSON.stringify({ name: 'vitrine-scratch', private: true, type: 'module' }, null, 2));
+  let viteOk = false;
+  try {
+    viteOk = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'node_modules', 'vite', 'package.json'), 'utf8')).version.startsWith('7.');
+  } catch {
+    /* not installed yet */
+  }
+  const npmFlags = ['--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
+  if (!viteOk) run('npm', ['install', ...npmFlags, 'vite@7']);
+  run('npm', ['install', ...npmFlags, '--prefer-offline', 'vite@7', tarball]);
+  const installed = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'node_modules', 'vitrine', 'package.json'), 'utf8'));
+  assert.equal(installed.name, 'vitrine');
+  assert.equal(installed.type, 'module');
+  assert.equal(installed.sideEffects, false);
+
+  // Data the pages load: the demo bundle and a catalog without images.
+  const catalog = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
+  const slim = JSON.stringify({ products: catalog.products.map(({ image, ...p }) => p), categories: catalog.categories });
+  for (const dir of ['plain', 'app/public']) {
+    fs.mkdirSync(path.join(SCRATCH, dir), { recursive: true });
+    fs.copyFileSync(path.join(WWW, 'data', 'store.vtr'), path.join(SCRATCH, dir, 'store.vtr'));
+    fs.writeFileSync(path.join(SCRATCH, dir, 'catalog.json'), slim);
+  }
+
+  // A plain page: an import map points the bare specifiers at node_modules.
+  fs.writeFileSync(path.join(SCRATCH, 'plain', 'app.js'), APP_JS);
+  fs.writeFileSync(
+    path.join(SCRATCH, 'plain', 'index.html'),
+    page(`<script type="importmap">{"imports": {"vitrine": "/node_modules/vitrine/lib/index.js", "vitrine/shelf": "/node_modules/vitrine/lib/shelf.js"}}</script>
+<script type="module" src="app.js"></script>`),
+  );
+
+  // A Vite app, built for production.
+  fs.writeFileSync(path.join(SCRATCH, 'app', 'main.js'), APP_JS);
+  fs.writeFileSync(path.join(SCRATCH, 'app', 'index.html'), page('<script type="module" src="./main.js"></script>'));
+  fs.rmSync(path.join(SCRATCH, 'app', 'dist'), { recursive: true, force: true });
+  const out = run(process.execPath, [path.join(SCRATCH, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', 'app', '--logLevel', 'warn'], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const assets = fs.readdirSync(path.join(SCRATCH, 'app', 'dist', 'assets'));
+  t.diagnostic(`vite build: ${assets.join(', ')}${out.trim() ? `\n${out.trim()}` : ''}`);
+  assert.ok(assets.some((f) => f.endsWith('.wasm')), 'Vite emitted the engine .wasm as an asset');
+  assert.ok(assets.some((f) => /^worker.*\.js$/.test(f)), 'Vite bundled the worker');
+
+  const plainServer = await serve(t, { root: SCRATCH });
+  const viteServer = await serve(t, { root: path.join(SCRATCH, 'app', 'dist') });
+  const browser = await launch();
+  t.after(() => browser.close());
+
+  const results = {};
+  for (const [name, url] of [
+    ['plain', `${plainServer.url}plain/`],
+    ['plain worker', `${plainServer.url}plain/?worker`],
+    ['vite', viteServer.url],
+    ['vite worker', `${viteServer.url}?worker`],
+  ]) {
+    const { result, errors } = await resultOf(browser, url);
+    assert.equal(result.error, undefined, `${name}: ${result.error}`);
+    assert.deepEqual(errors, [], name);
+    assert.equal(result.mode, name.endsWith('worker') ? 'worker' : 'main', name);
+    assert.equal(result.cold.length, 5, name);
+    assert.equal(result.warm.length, 8, name);
+    assert.equal(result.cards, 4, `${name}: the shelf rendered`);
+    results[name] = { cold: result.cold, warm: result.warm };
+  }
+  for (const name of ['plain worker', 'vite', 'vite worker']) assert.deepEqual(results[name], results.plain, `${name} = plain`);
+  assert.notDeepEqual(results.plain.warm.slice(0, 5), results.plain.cold, 'tracking changed the recommendations');
+});
