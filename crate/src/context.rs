@@ -229,15 +229,32 @@ fn whole(key: &str, v: &Value, lo: i64, hi: i64) -> Result<i64, RequestError> {
         Some(x) if x.fract() == 0.0 && x >= lo as f64 && x <= hi as f64 => Ok(x as i64),
         _ => Err(bad(
             key,
-            format!("expected a whole number from {lo} to {hi}, got {v}"),
+            format!(
+                "expected a whole number from {lo} to {hi}, got {}",
+                describe(v)
+            ),
         )),
+    }
+}
+
+/// A short description of a value for error messages (without a JSON serializer).
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| "a number".into(), |x| x.to_string()),
+        Value::String(s) => format!("'{s}'"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
     }
 }
 
 fn str_value<'a>(key: &str, v: &'a Value) -> Result<&'a str, RequestError> {
     v.as_str()
         .map(str::trim)
-        .ok_or_else(|| bad(key, format!("expected a string, got {v}")))
+        .ok_or_else(|| bad(key, format!("expected a string, got {}", describe(v))))
 }
 
 fn lower_str(key: &str, v: &Value) -> Result<String, RequestError> {

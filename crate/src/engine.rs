@@ -163,6 +163,19 @@ impl Engine {
         Ok(self.session.import_json(json, &self.bundle, now_ms)?)
     }
 
+    /// [`Engine::import_state`] for a state already parsed by the caller (the wasm layer uses the
+    /// browser's `JSON.parse`): checks the envelope, then replaces the session.
+    pub fn import_state_parts(
+        &mut self,
+        format: Option<&str>,
+        version: Option<f64>,
+        events: &[EventInput],
+        now_ms: f64,
+    ) -> Result<ImportReport, VitrineError> {
+        crate::session::check_state_envelope(format, version)?;
+        Ok(self.session.import_events(events, &self.bundle, now_ms)?)
+    }
+
     /// Forgets the session (every event, search and cart line). Returns how many entries were
     /// erased.
     pub fn forget(&mut self) -> usize {

@@ -178,11 +178,15 @@ impl TopK {
         }
     }
 
-    /// The kept candidates, best first.
+    /// The kept candidates, best first (the heap's own heapsort: O(k log k), and no extra sort
+    /// code in the wasm).
     pub fn into_sorted(self) -> Vec<Scored> {
-        let mut v: Vec<Scored> = self.heap.into_iter().map(|r| r.0).collect();
-        v.sort_unstable_by(|a, b| b.cmp(a));
-        v
+        // Ascending `Reverse<Scored>` is descending `Scored`: best first.
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.0)
+            .collect()
     }
 }
 

@@ -768,9 +768,21 @@ impl SessionLog {
         now_ms: f64,
     ) -> Result<ImportReport, StateError> {
         let state = SessionState::parse(json)?;
+        self.import_events(&state.events, bundle, now_ms)
+    }
+
+    /// [`SessionLog::import_json`] after parsing: replaces the entries with `events` (from a state
+    /// whose envelope passed [`check_state_envelope`]). An invalid event is
+    /// [`StateError::Corrupt`] and leaves the log unchanged.
+    pub fn import_events(
+        &mut self,
+        events: &[EventInput],
+        bundle: &Bundle,
+        now_ms: f64,
+    ) -> Result<ImportReport, StateError> {
         let mut report = ImportReport::default();
-        let mut entries = VecDeque::with_capacity(state.events.len().min(self.max_events));
-        for (i, stored) in state.events.iter().enumerate() {
+        let mut entries = VecDeque::with_capacity(events.len().min(self.max_events));
+        for (i, stored) in events.iter().enumerate() {
             match stored.validate(bundle) {
                 Ok(entry) => entries.push_back(entry),
                 Err(RequestError::UnknownItem(_)) => report.unknown_items += 1,
@@ -824,28 +836,36 @@ impl SessionState {
         #[derive(Deserialize)]
         struct Envelope {
             format: Option<String>,
-            version: Option<u64>,
+            version: Option<f64>,
         }
         let corrupt = |e: serde_json::Error| StateError::Corrupt(e.to_string());
         if !json.trim_start().starts_with('{') {
             return Err(StateError::Corrupt("not a JSON object".into()));
         }
         let env: Envelope = serde_json::from_str(json).map_err(corrupt)?;
-        match env.format.as_deref() {
-            Some(STATE_FORMAT) => {}
-            Some(other) => return Err(StateError::Foreign(other.to_owned())),
-            None => return Err(StateError::Foreign("(none)".to_owned())),
-        }
-        match env.version {
-            Some(v) if v > u64::from(STATE_VERSION) => Err(StateError::TooNew {
-                found: v,
-                supported: STATE_VERSION,
-            }),
-            Some(0) | None => Err(StateError::Corrupt(
-                "'version' must be a whole number ≥ 1".into(),
-            )),
-            Some(_) => serde_json::from_str(json).map_err(corrupt),
-        }
+        check_state_envelope(env.format.as_deref(), env.version)?;
+        serde_json::from_str(json).map_err(corrupt)
+    }
+}
+
+/// Checks a stored state's `format` and `version` before its events are read: another format →
+/// [`StateError::Foreign`]; a newer version → [`StateError::TooNew`]; no whole version ≥ 1 →
+/// [`StateError::Corrupt`].
+pub fn check_state_envelope(format: Option<&str>, version: Option<f64>) -> Result<(), StateError> {
+    match format {
+        Some(STATE_FORMAT) => {}
+        Some(other) => return Err(StateError::Foreign(other.to_owned())),
+        None => return Err(StateError::Foreign("(none)".to_owned())),
+    }
+    match version {
+        Some(v) if v.fract() == 0.0 && v > f64::from(STATE_VERSION) => Err(StateError::TooNew {
+            found: if v < 1e18 { v as u64 } else { u64::MAX },
+            supported: STATE_VERSION,
+        }),
+        Some(v) if v.fract() == 0.0 && v >= 1.0 => Ok(()),
+        _ => Err(StateError::Corrupt(
+            "'version' must be a whole number ≥ 1".into(),
+        )),
     }
 }
 

@@ -1,33 +1,31 @@
-//! The wasm-bindgen API. No logic lives here: it converts JS values, calls the [`Engine`], and turns
-//! every error into a JS `Error` whose `message` is the core's text and whose `code` names the
-//! kind (see [`VitrineError::code`]). Nothing here panics on JS input.
+//! The wasm-bindgen API. No logic lives here: it converts JS values to the core's plain option and
+//! event types (field by field, so that the wasm needs no JSON (de)serializer), calls the
+//! [`Engine`], converts the results back, and turns every error into a JS `Error` whose `message`
+//! is the core's text and whose `code` names the kind (see [`VitrineError::code`]). Unknown field
+//! names and non-finite numbers are rejected here, as the core's serde derives do natively. Nothing
+//! here panics on JS input.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use js_sys::{Array, Object, Reflect};
+use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 
-use crate::engine::Engine;
-use crate::error::{RequestError, VitrineError};
-use crate::rank::{RankOptions, RankResponse, ValidRankOptions};
-use crate::session::{EventInput, SessionOptions};
-
-// Values cross the boundary as JSON text: one (de)serializer (serde_json, which the bundle reader
-// needs anyway) keeps the wasm small, and unknown option names are caught (`deny_unknown_fields`).
-// The replacer turns non-finite numbers into strings so that `NaN` or `Infinity` is an error
-// rather than JSON.stringify's silent `null`.
-#[wasm_bindgen(inline_js = "export function vitrineToJson(v) { \
-    return JSON.stringify(v, (k, x) => (typeof x === 'number' && !Number.isFinite(x)) ? String(x) : x); }")]
-extern "C" {
-    #[wasm_bindgen(catch, js_name = vitrineToJson)]
-    fn to_json(value: &JsValue) -> Result<JsValue, JsValue>;
-}
+use crate::context::ContextInput;
+use crate::engine::{Engine, ItemExplanation};
+use crate::error::{StateError, VitrineError};
+use crate::rank::{
+    BoostOption, DiversityOptions, EventReason, Explanation, FilterOptions, Part, PinOption,
+    RankOptions, RankResponse, RankedItem, ValidRankOptions,
+};
+use crate::session::{EventInput, ImportReport, SessionOptions, WeightOverrides};
 
 /// A JS `Error` with `message` and `code`.
 fn js_error(message: &str, code: &str) -> JsValue {
     let err = js_sys::Error::new(message);
     err.set_name("VitrineError");
     // Setting a property on a fresh Error cannot fail; ignore the impossible error.
-    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
     err.into()
 }
 
@@ -35,46 +33,401 @@ fn fail(e: VitrineError) -> JsValue {
     js_error(&e.to_string(), e.code())
 }
 
-/// Converts a JS value (`undefined`/`null` = all defaults) into `T`.
-fn parse<T: DeserializeOwned + Default>(value: &JsValue, what: &str) -> Result<T, JsValue> {
-    if value.is_undefined() || value.is_null() {
-        return Ok(T::default());
-    }
-    let bad = |why: String| js_error(&format!("invalid {what}: {why}"), "invalid_option");
-    let json = to_json(value)
-        .map_err(|e| bad(js_sys::Error::from(e).message().into()))?
-        .as_string()
-        .ok_or_else(|| bad("not representable as JSON".into()))?;
-    serde_json::from_str(&json).map_err(|e| bad(e.to_string()))
+/// Reads the fields of one JS object, naming it (`what`) in every error.
+struct Fields<'a> {
+    obj: JsValue,
+    what: &'a str,
+    code: &'static str,
 }
 
-fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsValue> {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|s| js_sys::JSON::parse(&s).ok())
-        .ok_or_else(|| js_error("could not convert the result to JS", "internal"))
+impl<'a> Fields<'a> {
+    /// `value` must be an object whose keys are all in `known`; `undefined`/`null` is an empty one.
+    fn new(value: JsValue, what: &'a str, known: &[&str]) -> Result<Self, JsValue> {
+        Self::with_code(value, what, known, "invalid_option")
+    }
+
+    fn with_code(
+        value: JsValue,
+        what: &'a str,
+        known: &[&str],
+        code: &'static str,
+    ) -> Result<Self, JsValue> {
+        let f = Fields {
+            obj: if value.is_undefined() || value.is_null() {
+                Object::new().into()
+            } else {
+                value
+            },
+            what,
+            code,
+        };
+        if !f.obj.is_object() || Array::is_array(&f.obj) {
+            return Err(f.err("expected an object"));
+        }
+        for key in Object::keys(f.obj.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !known.contains(&key.as_str()) {
+                return Err(f.err(&format!(
+                    "unknown field `{key}`, expected one of {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(f)
+    }
+
+    fn err(&self, why: &str) -> JsValue {
+        js_error(&format!("invalid {}: {why}", self.what), self.code)
+    }
+
+    /// The value at `key`, `None` when `undefined` or `null`.
+    fn get(&self, key: &str) -> Option<JsValue> {
+        Reflect::get(&self.obj, &key.into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                Some(x) => Err(self.err(&format!("`{key}` must be a finite number, got {x}"))),
+                None => Err(self.err(&format!("`{key}` must be a number"))),
+            },
+        }
+    }
+
+    fn f32(&self, key: &str) -> Result<Option<f32>, JsValue> {
+        Ok(self.number(key)?.map(|x| x as f32))
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, JsValue> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| self.err(&format!("`{key}` must be true or false"))),
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, JsValue> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_string()
+                .map(Some)
+                .ok_or_else(|| self.err(&format!("`{key}` must be a string"))),
+        }
+    }
+
+    fn strings(&self, key: &str) -> Result<Option<Vec<String>>, JsValue> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => strings(&v)
+                .map(Some)
+                .ok_or_else(|| self.err(&format!("`{key}` must be an array of strings"))),
+        }
+    }
+
+    fn list(&self, key: &str) -> Result<Vec<JsValue>, JsValue> {
+        match self.get(key) {
+            None => Ok(Vec::new()),
+            Some(v) if Array::is_array(&v) => Ok(Array::from(&v).iter().collect()),
+            Some(_) => Err(self.err(&format!("`{key}` must be an array"))),
+        }
+    }
+}
+
+/// An array of strings, or `None`.
+fn strings(v: &JsValue) -> Option<Vec<String>> {
+    if !Array::is_array(v) {
+        return None;
+    }
+    Array::from(v).iter().map(|s| s.as_string()).collect()
+}
+
+/// A context value as the core's JSON value (numbers must be finite; arrays are kept as such so
+/// the core reports them).
+fn to_value(v: &JsValue) -> Result<Value, String> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Value::Null);
+    }
+    if let Some(b) = v.as_bool() {
+        return Ok(Value::Bool(b));
+    }
+    if let Some(x) = v.as_f64() {
+        return Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{x} is not a finite number"));
+    }
+    if let Some(s) = v.as_string() {
+        return Ok(Value::String(s));
+    }
+    if Array::is_array(v) {
+        return Ok(Value::Array(Vec::new()));
+    }
+    if v.is_object() {
+        let mut map = Map::new();
+        for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+            let k = key.as_string().unwrap_or_default();
+            let inner = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
+            map.insert(k, to_value(&inner)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    Err("unsupported value".into())
+}
+
+fn rank_options(value: JsValue, what: &str) -> Result<RankOptions, JsValue> {
+    let f = Fields::new(
+        value,
+        what,
+        &[
+            "k",
+            "context",
+            "filters",
+            "exclude",
+            "boosts",
+            "pins",
+            "diversity",
+            "excludeSeen",
+            "excludePurchased",
+            "excludeInCart",
+            "explain",
+            "now",
+        ],
+    )?;
+    let context = match f.get("context") {
+        None => None,
+        Some(c) if c.is_object() && !Array::is_array(&c) => match to_value(&c) {
+            Ok(Value::Object(map)) => {
+                Some(ContextInput(map.into_iter().collect::<BTreeMap<_, _>>()))
+            }
+            Ok(_) => None,
+            Err(why) => return Err(f.err(&format!("`context`: {why}"))),
+        },
+        Some(_) => return Err(f.err("`context` must be an object")),
+    };
+    let filters = match f.get("filters") {
+        None => None,
+        Some(v) => {
+            let g = Fields::new(
+                v,
+                "filters",
+                &[
+                    "categories",
+                    "excludeCategories",
+                    "priceMin",
+                    "priceMax",
+                    "allow",
+                    "deny",
+                ],
+            )?;
+            Some(FilterOptions {
+                categories: g.strings("categories")?,
+                exclude_categories: g.strings("excludeCategories")?,
+                price_min: g.number("priceMin")?,
+                price_max: g.number("priceMax")?,
+                allow: g.strings("allow")?,
+                deny: g.strings("deny")?,
+            })
+        }
+    };
+    let mut boosts = Vec::new();
+    for b in f.list("boosts")? {
+        let g = Fields::new(b, "boost", &["items", "categories", "weight"])?;
+        boosts.push(BoostOption {
+            items: g.strings("items")?,
+            categories: g.strings("categories")?,
+            weight: g
+                .number("weight")?
+                .ok_or_else(|| g.err("`weight` is required"))?,
+        });
+    }
+    let mut pins = Vec::new();
+    for p in f.list("pins")? {
+        let g = Fields::new(p, "pin", &["item", "id", "rank"])?;
+        pins.push(PinOption {
+            item: g
+                .string("item")?
+                .or(g.string("id")?)
+                .ok_or_else(|| g.err("`item` is required"))?,
+            rank: g
+                .number("rank")?
+                .ok_or_else(|| g.err("`rank` is required"))?,
+        });
+    }
+    let diversity = match f.get("diversity") {
+        None => None,
+        Some(v) => {
+            let g = Fields::new(v, "diversity", &["maxPerCategory", "lambda", "pool"])?;
+            Some(DiversityOptions {
+                max_per_category: g.number("maxPerCategory")?,
+                lambda: g.number("lambda")?,
+                pool: g.number("pool")?,
+            })
+        }
+    };
+    Ok(RankOptions {
+        k: f.number("k")?,
+        context,
+        filters,
+        exclude: f.strings("exclude")?,
+        boosts: (!boosts.is_empty()).then_some(boosts),
+        pins: (!pins.is_empty()).then_some(pins),
+        diversity,
+        exclude_seen: f.bool("excludeSeen")?,
+        exclude_purchased: f.bool("excludePurchased")?,
+        exclude_in_cart: f.bool("excludeInCart")?,
+        explain: f.bool("explain")?,
+        now: f.number("now")?,
+    })
+}
+
+const EVENT_FIELDS: [&str; 8] = [
+    "type", "item", "ts", "dwellMs", "dwell", "quantity", "price", "query",
+];
+
+fn event_input(f: &Fields<'_>) -> Result<EventInput, JsValue> {
+    Ok(EventInput {
+        kind: f
+            .string("type")?
+            .ok_or_else(|| f.err("`type` is required"))?,
+        item: f.string("item")?,
+        ts: f.number("ts")?,
+        dwell_ms: f.number("dwellMs")?.or(f.number("dwell")?),
+        quantity: f.number("quantity")?,
+        price: f.number("price")?,
+        query: f.string("query")?,
+    })
+}
+
+fn session_options(value: JsValue) -> Result<SessionOptions, JsValue> {
+    let what = "recommender options";
+    let f = Fields::new(
+        value,
+        what,
+        &[
+            "maxEvents",
+            "maxAgeS",
+            "halfLifeS",
+            "dwellFullMs",
+            "weights",
+        ],
+    )?;
+    let weights = match f.get("weights") {
+        None => None,
+        Some(v) => {
+            let g = Fields::new(
+                v,
+                "recommender options (weights)",
+                &[
+                    "view",
+                    "click",
+                    "add_to_cart",
+                    "remove_from_cart",
+                    "purchase",
+                ],
+            )?;
+            Some(WeightOverrides {
+                view: g.f32("view")?,
+                click: g.f32("click")?,
+                add_to_cart: g.f32("add_to_cart")?,
+                remove_from_cart: g.f32("remove_from_cart")?,
+                purchase: g.f32("purchase")?,
+            })
+        }
+    };
+    Ok(SessionOptions {
+        max_events: f.number("maxEvents")?,
+        max_age_s: f.number("maxAgeS")?,
+        half_life_s: f.number("halfLifeS")?,
+        dwell_full_ms: f.number("dwellFullMs")?,
+        weights,
+    })
+}
+
+/// A plain JS object from `(key, value)` pairs.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in fields {
+        let _ = Reflect::set(&o, &JsValue::from_str(k), v);
+    }
+    o.into()
+}
+
+fn array<T>(items: &[T], f: impl Fn(&T) -> JsValue) -> JsValue {
+    items.iter().map(f).collect::<Array>().into()
+}
+
+fn str_array(items: &[String]) -> JsValue {
+    array(items, |s| JsValue::from_str(s))
+}
+
+fn part(p: &Part) -> JsValue {
+    object(&[
+        ("feature", p.feature.as_str().into()),
+        ("value", f64::from(p.value).into()),
+    ])
+}
+
+fn reason(r: &EventReason) -> JsValue {
+    object(&[
+        ("type", r.kind.into()),
+        ("item", r.item.as_str().into()),
+        ("ts", r.ts.into()),
+        ("weight", f64::from(r.weight).into()),
+        ("similarity", f64::from(r.similarity).into()),
+        ("contribution", f64::from(r.contribution).into()),
+    ])
+}
+
+fn explanation(why: &Explanation, head: &[(&str, JsValue)]) -> JsValue {
+    let mut fields: Vec<(&str, JsValue)> = head.to_vec();
+    fields.extend([
+        ("contributions", array(&why.contributions, part)),
+        ("events", array(&why.events, reason)),
+        ("context", array(&why.context, part)),
+        ("personalized", why.personalized.into()),
+        ("pinned", why.pinned.into()),
+    ]);
+    object(&fields)
+}
+
+fn item(r: &RankedItem) -> JsValue {
+    let mut fields: Vec<(&str, JsValue)> = vec![
+        ("id", r.id.as_str().into()),
+        ("score", f64::from(r.score).into()),
+        ("rank", r.rank.into()),
+    ];
+    if r.pinned {
+        fields.push(("pinned", true.into()));
+    }
+    if r.boosted {
+        fields.push(("boosted", true.into()));
+    }
+    if let Some(why) = &r.why {
+        fields.push(("why", explanation(why, &[])));
+    }
+    object(&fields)
 }
 
 /// A response as a JS array of results with `unknownIds` and `warnings` properties (like the
 /// array `RegExp.exec` returns with `index` and `groups`).
-fn response(r: &RankResponse) -> Result<JsValue, JsValue> {
-    let obj = to_js(r)?;
-    let items = js_sys::Reflect::get(&obj, &"items".into())?;
-    for key in ["unknownIds", "warnings"] {
-        let key = JsValue::from_str(key);
-        js_sys::Reflect::set(&items, &key, &js_sys::Reflect::get(&obj, &key)?)?;
-    }
-    Ok(items)
+fn response(r: &RankResponse) -> JsValue {
+    let items = array(&r.items, item);
+    let _ = Reflect::set(&items, &"unknownIds".into(), &str_array(&r.unknown_ids));
+    let _ = Reflect::set(&items, &"warnings".into(), &str_array(&r.warnings));
+    items
 }
 
-fn string_arg(value: &JsValue, what: &'static str) -> Result<String, JsValue> {
+fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
-        fail(
-            RequestError::InvalidOption {
-                name: what,
-                why: "expected a string".into(),
-            }
-            .into(),
+        js_error(
+            &format!("invalid option '{what}': expected a string"),
+            "invalid_option",
         )
     })
 }
@@ -88,7 +441,7 @@ pub struct Recommender {
 impl Recommender {
     /// Validates request options, with `Date.now()` as the request time unless they give one.
     fn options(&self, value: JsValue, what: &str) -> Result<ValidRankOptions, JsValue> {
-        let raw: RankOptions = parse(&value, what)?;
+        let raw = rank_options(value, what)?;
         Ok(self
             .engine
             .validate(&raw)
@@ -113,7 +466,7 @@ impl Recommender {
     /// click, add_to_cart, remove_from_cart, purchase}}` (absent keys: the defaults and the
     /// bundle's values). The session is kept; smaller limits evict its oldest entries.
     pub fn configure(&mut self, options: JsValue) -> Result<(), JsValue> {
-        let options: SessionOptions = parse(&options, "recommender options")?;
+        let options = session_options(options)?;
         self.engine.configure(&options).map_err(fail)
     }
 
@@ -121,13 +474,15 @@ impl Recommender {
     /// `Date.now()`). Throws for an unknown item id or event type or a bad field; the session is
     /// then unchanged.
     pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
+        let what = "event (expected {type, item, ts?})";
         if event.is_undefined() || event.is_null() {
             return Err(js_error(
-                "invalid event (expected {type, item, ts?}): got nothing",
+                &format!("invalid {what}: got nothing"),
                 "invalid_event",
             ));
         }
-        let mut input: EventInput = parse(&event, "event (expected {type, item, ts?})")?;
+        let f = Fields::with_code(event, what, &EVENT_FIELDS, "invalid_event")?;
+        let mut input = event_input(&f)?;
         input.ts.get_or_insert_with(js_sys::Date::now);
         self.engine.track_event(&input).map_err(fail)
     }
@@ -137,27 +492,26 @@ impl Recommender {
     /// boosts, pins, diversity, excludeSeen, excludePurchased, excludeInCart, explain, now}`.
     pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsValue> {
         let opts = self.options(options, "recommend options")?;
-        response(&self.engine.recommend(&opts))
+        Ok(response(&self.engine.recommend(&opts)))
     }
 
     /// The page's candidate ids reordered (same options and result shape as `recommend`).
     pub fn rerank(&self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        if !js_sys::Array::is_array(&ids) {
-            return Err(js_error(
+        let ids = strings(&ids).ok_or_else(|| {
+            js_error(
                 "invalid candidates: expected an array of item ids",
                 "invalid_option",
-            ));
-        }
-        let ids: Vec<String> = parse(&ids, "candidates (expected an array of item ids)")?;
+            )
+        })?;
         let opts = self.options(options, "rerank options")?;
-        response(&self.engine.rerank(&ids, &opts).map_err(fail)?)
+        Ok(response(&self.engine.rerank(&ids, &opts).map_err(fail)?))
     }
 
     /// Items like `id` (same options and result shape as `recommend`).
     pub fn similar(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let id = string_arg(&id, "id")?;
         let opts = self.options(options, "similar options")?;
-        response(&self.engine.similar(&id, &opts))
+        Ok(response(&self.engine.similar(&id, &opts)))
     }
 
     /// Why item `id` gets its score under these (`recommend`) options: `{id, score,
@@ -165,13 +519,41 @@ impl Recommender {
     pub fn explain(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let id = string_arg(&id, "id")?;
         let opts = self.options(options, "explain options")?;
-        to_js(&self.engine.explain(&id, &opts).map_err(fail)?)
+        let ItemExplanation { id, score, why } = self.engine.explain(&id, &opts).map_err(fail)?;
+        Ok(explanation(
+            &why,
+            &[("id", id.into()), ("score", f64::from(score).into())],
+        ))
     }
 
     /// The session as a versioned JSON string, to store on the device.
     #[wasm_bindgen(js_name = exportState)]
     pub fn export_state(&self) -> String {
-        self.engine.export_state()
+        let state = self.engine.session().to_state(self.engine.bundle());
+        let events = array(&state.events, |e| {
+            let mut fields: Vec<(&str, JsValue)> = vec![("type", e.kind.as_str().into())];
+            let mut opt = |k, v: Option<JsValue>| {
+                if let Some(v) = v {
+                    fields.push((k, v));
+                }
+            };
+            opt("item", e.item.as_deref().map(JsValue::from_str));
+            opt("ts", e.ts.map(JsValue::from_f64));
+            opt("dwellMs", e.dwell_ms.map(JsValue::from_f64));
+            opt("quantity", e.quantity.map(JsValue::from_f64));
+            opt("price", e.price.map(JsValue::from_f64));
+            opt("query", e.query.as_deref().map(JsValue::from_str));
+            object(&fields)
+        });
+        let obj = object(&[
+            ("format", state.format.as_str().into()),
+            ("version", state.version.into()),
+            ("events", events),
+        ]);
+        js_sys::JSON::stringify(&obj)
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default()
     }
 
     /// Replaces the session with a stored one; returns `{imported, unknownItems, expired,
@@ -179,18 +561,45 @@ impl Recommender {
     /// the session as it was for a state it cannot use.
     #[wasm_bindgen(js_name = importState)]
     pub fn import_state(&mut self, json: JsValue) -> Result<JsValue, JsValue> {
-        let json = json.as_string().ok_or_else(|| {
-            js_error(
-                "saved session state is corrupt: expected a JSON string",
-                "state_corrupt",
-            )
-        })?;
-        to_js(
-            &self
-                .engine
-                .import_state(&json, js_sys::Date::now())
-                .map_err(fail)?,
-        )
+        let corrupt = |why: &str| fail(StateError::Corrupt(why.to_owned()).into());
+        let json = json
+            .as_string()
+            .ok_or_else(|| corrupt("expected a JSON string"))?;
+        let state = js_sys::JSON::parse(&json).map_err(|_| corrupt("not JSON"))?;
+        if !state.is_object() || Array::is_array(&state) {
+            return Err(corrupt("not a JSON object"));
+        }
+        let get = |k: &str| Reflect::get(&state, &k.into()).unwrap_or(JsValue::UNDEFINED);
+        let format = get("format").as_string();
+        let version = get("version").as_f64();
+        crate::session::check_state_envelope(format.as_deref(), version)
+            .map_err(|e| fail(e.into()))?;
+        let list = get("events");
+        if !Array::is_array(&list) {
+            return Err(corrupt("'events' must be an array"));
+        }
+        let mut events = Vec::new();
+        for (i, e) in Array::from(&list).iter().enumerate() {
+            let what = format!("event {i}");
+            let f = Fields::with_code(e, &what, &EVENT_FIELDS, "state_corrupt")
+                .map_err(|_| corrupt(&format!("event {i} is malformed")))?;
+            events.push(event_input(&f).map_err(|_| corrupt(&format!("event {i} is malformed")))?);
+        }
+        let ImportReport {
+            imported,
+            unknown_items,
+            expired,
+            over_limit,
+        } = self
+            .engine
+            .import_state_parts(format.as_deref(), version, &events, js_sys::Date::now())
+            .map_err(fail)?;
+        Ok(object(&[
+            ("imported", (imported as f64).into()),
+            ("unknownItems", (unknown_items as f64).into()),
+            ("expired", (expired as f64).into()),
+            ("overLimit", (over_limit as f64).into()),
+        ]))
     }
 
     /// Forgets the session.
