@@ -92,6 +92,12 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
     if let Some(w) = b.session_pos_weights() {
         parts.insert("session_pos_weights".into(), json!(w));
     }
+    if b.session_readout().is_some() {
+        parts.insert(
+            "session_readout".into(),
+            json!({"shape": [b.dim(), b.dim()]}),
+        );
+    }
     if let Some((names, weights)) = b.head() {
         let head: serde_json::Map<String, Value> = names
             .iter()
