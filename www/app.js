@@ -122,7 +122,7 @@ function productCard(p) {
       'span',
       { class: 'card-foot' },
       h('span', { class: 'price' }, money.format(p.price)),
-      h('button', { class: 'add', type: 'button', 'aria-label': `Add ${p.name} to cart` }, 'Add to cart'),
+      h('button', { class: 'add', type: 'button', 'aria-label': `Add ${p.name} to cart` }, 'Add'),
     ),
   );
 }
@@ -436,7 +436,7 @@ function onGridClick(e) {
   const card = add.closest('.card');
   addToCart(card.dataset.id);
   add.textContent = 'Added ✓';
-  setTimeout(() => (add.textContent = 'Add to cart'), 1200);
+  setTimeout(() => (add.textContent = 'Add'), 1200);
 }
 
 // ---------------------------------------------------------------------------------------------

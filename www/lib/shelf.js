@@ -364,6 +364,10 @@ export class VitrineShelf extends HTMLElement {
       if (!product) continue; // in the model but not in the catalog: nothing to show
       items.push({ ...r, product, reason: wantReasons ? reasonText(r.why, nameOf) : null });
     }
+    // A reason shared by every card ("Popular right now" on a cold start) says nothing per card.
+    if (items.length > 1 && items.every((i) => i.reason === items[0].reason && !i.why?.personalized)) {
+      for (const i of items) i.reason = null;
+    }
     this.#paint(items);
     this.#list.setAttribute('aria-busy', 'false');
     this.renderCount += 1;
