@@ -38,6 +38,44 @@ async function main() {
 main().catch((e) => (window.result = { error: String(e.message ?? e) }));
 `;
 
+const TYPES_TS = `
+import { Vitrine, VitrineError, reasonText, memoryAdapter, type Recommendations, type StorageAdapter } from 'vitrine';
+import { defineVitrineShelf, VitrineShelf } from 'vitrine/shelf';
+
+export async function check(): Promise<string[]> {
+  const adapter: StorageAdapter = memoryAdapter();
+  const v = await Vitrine.load('/store.vtr', {
+    integrity: 'sha256-abc', worker: true, consent: 'pending', storage: adapter, ttl: 1000,
+    onProgress: (p) => console.log(p.phase, p.loaded, p.total ?? 0),
+    onStorageIssue: (i) => console.log(i.kind, i.message),
+  });
+  await v.track({ type: 'view', item: 'p1', dwellMs: 3000 });
+  const recs: Recommendations = await v.recommend({ k: 12, excludeSeen: true, explain: true, context: { hour: 13, device: 'mobile' } });
+  const ids: string[] = recs.map((r) => r.id).concat(recs.unknownIds, recs.warnings);
+  const reranked = await v.rerank(ids, { diversity: { maxPerCategory: 2 } });
+  const similar = await v.similar('p1', { k: 4 });
+  const why = await v.explain('p1');
+  const reason: string | null = reasonText(why, (id) => id.toUpperCase());
+  const state: string = await v.exportState();
+  await v.importState(state);
+  const erased: number | null = await v.forget();
+  await v.setConsent('granted');
+  const mode: 'persistent' | 'memory' = v.storageMode;
+  v.addEventListener('storageissue', (e) => console.log(e.detail.kind));
+  v.addEventListener('change', (e) => console.log(e.detail.reason));
+  if (v.supports('privacyStatus')) console.log((await v.privacyStatus()).budget?.remainingEpsilon);
+  try { await v.track({ type: 'view', item: 'x' }); } catch (e) { if (e instanceof VitrineError) console.log(e.code); }
+  defineVitrineShelf();
+  const shelf = document.createElement('vitrine-shelf');
+  const same: VitrineShelf = shelf;
+  same.vitrine = v;
+  same.catalog = [{ id: 'p1', name: 'One', price: 1 }];
+  shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.id, e.detail.rank));
+  await shelf.ready;
+  return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount)];
+}
+`;
+
 const page = (head) => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vitrine scratch</title><link rel="icon" href="data:,">
 ${head}
@@ -81,12 +119,22 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
     /* not installed yet */
   }
   const npmFlags = ['--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
-  if (!viteOk) run('npm', ['install', ...npmFlags, 'vite@7']);
-  run('npm', ['install', ...npmFlags, '--prefer-offline', 'vite@7', tarball]);
+  const tsOk = fs.existsSync(path.join(SCRATCH, 'node_modules', 'typescript', 'bin', 'tsc'));
+  if (!viteOk || !tsOk) run('npm', ['install', ...npmFlags, 'vite@7', 'typescript@5']);
+  run('npm', ['install', ...npmFlags, '--prefer-offline', 'vite@7', 'typescript@5', tarball]);
   const installed = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'node_modules', 'vitrine', 'package.json'), 'utf8'));
   assert.equal(installed.name, 'vitrine');
   assert.equal(installed.type, 'module');
   assert.equal(installed.sideEffects, false);
+
+  // The shipped types describe the whole API: a strict TypeScript program using it type-checks.
+  fs.mkdirSync(path.join(SCRATCH, 'types'), { recursive: true });
+  fs.writeFileSync(path.join(SCRATCH, 'types', 'check.ts'), TYPES_TS);
+  run(process.execPath, [
+    path.join(SCRATCH, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '--noEmit', '--strict', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--lib', 'es2022,dom,dom.iterable', '--skipLibCheck', 'false', path.join('types', 'check.ts'),
+  ]);
 
   // Data the pages load: the demo bundle and a catalog without images.
   const catalog = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));

@@ -230,6 +230,10 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     });
     assert.ok(r, 'the engine build has privacyStatus()');
     assert.equal(typeof r, 'object');
+    if (r.private !== false) {
+      assert.equal(typeof r.budget?.spentEpsilon, 'number', 'ε spent is reported');
+      assert.equal(typeof r.budget?.remainingEpsilon, 'number', 'ε left is reported');
+    }
   });
 
   await t.test('storage: nothing stored until consent; granted survives a "reload"; denied deletes', async () => {

@@ -392,15 +392,17 @@ async function renderPanel() {
   }, ${ctx.device}, ${ctx.locale} (${used})`;
 }
 
+/** privacyStatus() → "ε 1.20 of 4 spent, 2.80 left (gaussian)"; shapes of other builds are shown as JSON. */
 function formatPrivacy(s) {
-  const num = (x) => (x === Infinity || x === 'Infinity' ? '∞' : typeof x === 'number' ? x.toFixed(2) : String(x));
-  const spent = s.epsilonSpent ?? s.spent ?? s.epsilon_spent;
-  const left = s.epsilonRemaining ?? s.remaining ?? s.epsilon_remaining;
-  const parts = [];
-  if (spent !== undefined) parts.push(`ε ${num(spent)} spent`);
-  if (left !== undefined) parts.push(`${num(left)} left`);
-  if (s.mechanism) parts.push(`(${s.mechanism})`);
-  return parts.length ? parts.join(', ') : JSON.stringify(s);
+  const num = (x) => (x === Infinity || x === 'Infinity' || x == null ? '∞' : Number(x).toFixed(2).replace(/\.?0+$/, ''));
+  if (s.private === false) return 'off: ε = ∞, this build ranks with the raw history (not private)';
+  const b = s.budget;
+  if (b && typeof b === 'object') {
+    const left = s.releasesLeft != null ? `; ${s.releasesLeft} fresh ranking${s.releasesLeft === 1 ? '' : 's'} left` : '';
+    return `ε ${num(b.spentEpsilon)} of ${num(b.epsilon)} spent, ${num(b.remainingEpsilon)} left (${s.mechanism ?? 'private'})${left}`;
+  }
+  if (s.epsilon != null) return `ε ${num(s.epsilon)} per ranking (${s.mechanism ?? 'private'})`;
+  return JSON.stringify(s);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,9 +91,28 @@ export interface Recommendations extends Array<Recommendation> {
   warnings: string[];
 }
 
+/** What the engine's privacyStatus() reports (differential privacy; see docs/PRIVACY.md). */
 export interface PrivacyStatus {
-  epsilonSpent?: number;
-  epsilonRemaining?: number;
+  /** False only in the explicit non-private mode (epsilon: Infinity). */
+  private?: boolean;
+  mechanism?: string;
+  unit?: string;
+  /** ε and δ of one release. */
+  epsilon?: number | null;
+  delta?: number | null;
+  budget?: {
+    epsilon: number;
+    delta: number;
+    periodMs?: number | null;
+    spentEpsilon: number;
+    spentDelta?: number;
+    remainingEpsilon: number;
+    releases?: number;
+    periodEndsMs?: number | null;
+    [key: string]: unknown;
+  } | null;
+  releasesLeft?: number | null;
+  lastSource?: 'fresh' | 'cached' | 'public' | 'notPrivate' | null;
   [key: string]: unknown;
 }
 
