@@ -209,6 +209,14 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
     assert.equal(after, 10);
     assert.match(await page.textContent('#state-json'), /"format": "vitrine-session"/);
     await screenshot(page, 'demo-transparency.png');
+
+    // A phone-sized viewport: no horizontal overflow.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('.brand').click();
+    await page.waitForSelector('#view-home:not([hidden])');
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no horizontal scroll on a phone');
+    await screenshot(page, 'demo-mobile.png');
+    await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   await t.test('"Forget me" restores the popularity shelf', async () => {
