@@ -64,11 +64,29 @@ async function waitForImages(page, selector) {
   );
 }
 
-/** Clicks `locator` and waits until the shelf has re-rendered. */
+/** Waits until every visible shelf has rendered what it owes (hidden shelves catch up when shown). */
+async function shelvesSettled(page) {
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('vitrine-shelf')].filter((s) => s.checkVisibility()).every((s) => s.renderCount > 0 && !s.pending),
+    null,
+    { timeout: 5_000 },
+  );
+}
+
+/** Clicks `locator` and waits until a shelf has re-rendered and the visible ones have settled. */
 async function clickAndWaitForShelf(page, locator) {
+  await shelvesSettled(page);
   const before = await page.evaluate(() => window.vitrineShelfRenders);
   await locator.click();
   await page.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
+  await shelvesSettled(page);
+}
+
+/** Goes to the home page and waits for its shelf. */
+async function goHome(page) {
+  await page.locator('.brand').click();
+  await page.waitForSelector('#view-home:not([hidden])');
+  await shelvesSettled(page);
 }
 
 async function screenshot(page, name) {
@@ -166,8 +184,7 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
       await page.goBack();
       await page.waitForSelector('#view-category:not([hidden])');
     }
-    await page.locator('.brand').click();
-    await page.waitForSelector('#view-home:not([hidden])');
+    await goHome(page);
 
     const after = await shelfCards(page);
     assert.equal(after.length, SHELF_SIZE);
@@ -189,7 +206,7 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
 
     await page.goto(`${server.url}#/p/${some.id}`);
     await page.waitForSelector('#view-product:not([hidden])');
-    await page.waitForFunction(() => document.querySelector('#similar-shelf').renderCount > 0, null, { timeout: 5_000 });
+    await shelvesSettled(page);
     const similar = await page.$$eval('#similar-shelf .card', (els) => els.map((e) => e.dataset.id));
     assert.ok(similar.length > 0, 'the product page has a similar-items shelf');
     assert.ok(!similar.includes(some.id), 'similar items do not include the product itself');
@@ -212,16 +229,14 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
 
     // A phone-sized viewport: no horizontal overflow.
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.locator('.brand').click();
-    await page.waitForSelector('#view-home:not([hidden])');
+    await goHome(page);
     assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no horizontal scroll on a phone');
     await screenshot(page, 'demo-mobile.png');
     await page.setViewportSize({ width: 1440, height: 900 });
   });
 
   await t.test('"Forget me" restores the popularity shelf', async () => {
-    await page.locator('.brand').click();
-    await page.waitForSelector('#view-home:not([hidden])');
+    await goHome(page);
     await clickAndWaitForShelf(page, page.locator('#forget'));
     const shelf = await shelfCards(page);
     assert.deepEqual(

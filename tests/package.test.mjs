@@ -438,6 +438,32 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     );
   });
 
+  await t.test('<vitrine-shelf> does not rank while hidden, and catches up when shown', async () => {
+    const r = await page.evaluate(async () => {
+      const v = await V.Vitrine.load('data/store.vtr');
+      const catalog = await (await fetch('data/catalog.json')).json();
+      document.querySelector('#root').innerHTML = '<div id="box" hidden><vitrine-shelf k="5"></vitrine-shelf></div>';
+      const shelf = document.querySelector('#box vitrine-shelf');
+      shelf.catalog = catalog;
+      shelf.vitrine = v;
+      const frames = (n) => new Promise((res) => {
+        const step = () => (n-- <= 0 ? res() : requestAnimationFrame(step));
+        step();
+      });
+      await frames(3);
+      await v.track({ type: 'view', item: 'p0200' });
+      await frames(3);
+      const hidden = { renders: shelf.renderCount, pending: shelf.pending };
+      document.querySelector('#box').hidden = false;
+      await shelf.ready;
+      await frames(2);
+      const shown = { renders: shelf.renderCount, pending: shelf.pending, cards: shelf.shadowRoot.querySelectorAll('.card').length };
+      return { hidden, shown };
+    });
+    assert.deepEqual(r.hidden, { renders: 0, pending: true });
+    assert.deepEqual(r.shown, { renders: 1, pending: false, cards: 5 });
+  });
+
   await t.test('<vitrine-shelf> makes no requests beyond its src, catalog and images', async () => {
     const p2 = await context.newPage();
     const l2 = instrument(p2);

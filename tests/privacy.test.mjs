@@ -39,6 +39,10 @@ async function viewProducts(page, ids) {
     await page.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
   }
   await page.evaluate(() => (location.hash = '#/'));
+  await page.waitForFunction(() => {
+    const home = document.querySelector('#shelf');
+    return home.checkVisibility() && home.renderCount > 0 && !home.pending;
+  });
 }
 
 const remembered = (page) => page.$$eval('#session-list li', (els) => els.map((e) => e.dataset.id));

@@ -4,7 +4,7 @@
 // device remembers.
 //
 // Test hooks: window.vitrineReady (true once the engine is loaded and the current page rendered),
-// window.vitrineShelfRenders (renders of the home shelf #shelf), window.vitrineError (message, if
+// window.vitrineShelfRenders (renders of any shelf; hidden shelves render when shown), window.vitrineError (message, if
 // loading failed), window.vitrine (the Vitrine instance).
 
 import { Vitrine, globalPrivacyControl } from './lib/index.js';
@@ -498,7 +498,6 @@ async function main() {
   home.options = { excludeSeen: true, context: requestContext() };
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', (e) => {
-    window.vitrineShelfRenders += 1;
     const n = sessionSize();
     $('#shelf-note').textContent =
       n === 0
@@ -509,6 +508,7 @@ async function main() {
     s.catalog = catalog;
     s.vitrine = v;
     s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
+    s.addEventListener('vitrine:render', () => (window.vitrineShelfRenders += 1));
     s.addEventListener('vitrine:error', (e) => console.warn(`[vitrine demo] ${s.id}: ${e.detail.message}`));
   }
 

@@ -40,6 +40,8 @@ export class VitrineShelf extends HTMLElement {
   /** Resolves after the first render. */
   readonly ready: Promise<void>;
   readonly renderCount: number;
+  /** True while a render is scheduled, running, or deferred until the shelf is visible. */
+  readonly pending: boolean;
   refresh(): Promise<void>;
   addEventListener<K extends keyof ShelfEventMap>(type: K, listener: (ev: ShelfEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (ev: HTMLElementEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;

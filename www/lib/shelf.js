@@ -169,6 +169,9 @@ export class VitrineShelf extends HTMLElement {
   #observer = null;
   #frame = 0;
   #token = 0;
+  #stale = false; // a render was skipped while hidden
+  #inflight = 0;
+  #resize = null;
   #connected = false;
   #readyResolve;
   #onChange = () => this.#schedule();
@@ -238,6 +241,11 @@ export class VitrineShelf extends HTMLElement {
     return this.getAttribute('mode') === 'similar' ? 'similar' : 'recommend';
   }
 
+  /** True while a render is scheduled, running, or deferred until the shelf is visible. */
+  get pending() {
+    return this.#frame !== 0 || this.#stale || this.#inflight > 0;
+  }
+
   /** Re-renders now (e.g. after the page changed something the shelf cannot see). */
   refresh() {
     return this.#render();
@@ -249,6 +257,13 @@ export class VitrineShelf extends HTMLElement {
     this.#connected = true;
     this.#vitrine?.addEventListener('change', this.#onChange);
     this.#list.setAttribute('aria-label', this.getAttribute('label') ?? 'Recommended products');
+    // A hidden shelf does not rank (each ranking may spend privacy budget): it catches up when shown.
+    if ('ResizeObserver' in globalThis && !this.#resize) {
+      this.#resize = new ResizeObserver(() => {
+        if (this.#stale && this.#visible()) this.#schedule();
+      });
+      this.#resize.observe(this);
+    }
     if ('IntersectionObserver' in globalThis && !this.#observer) {
       this.#observer = new IntersectionObserver((entries) => this.#onIntersect(entries), { threshold: 0.5 });
     }
@@ -262,6 +277,8 @@ export class VitrineShelf extends HTMLElement {
     this.#vitrine?.removeEventListener('change', this.#onChange);
     this.#observer?.disconnect();
     this.#observer = null;
+    this.#resize?.disconnect();
+    this.#resize = null;
     cancelAnimationFrame(this.#frame);
     this.#frame = 0;
   }
@@ -334,9 +351,28 @@ export class VitrineShelf extends HTMLElement {
     this.#list.replaceChildren(...Array.from({ length: Math.min(this.k, 8) }, () => h('div', { class: 'placeholder', 'aria-hidden': 'true' })));
   }
 
+  #visible() {
+    if (typeof this.checkVisibility === 'function') return this.checkVisibility();
+    return this.getClientRects().length > 0;
+  }
+
   async #render() {
     const vitrine = this.#vitrine;
     if (!vitrine || this.#index.byId.size === 0) return;
+    if (!this.#visible()) {
+      this.#stale = true;
+      return;
+    }
+    this.#stale = false;
+    this.#inflight += 1;
+    try {
+      await this.#renderNow(vitrine);
+    } finally {
+      this.#inflight -= 1;
+    }
+  }
+
+  async #renderNow(vitrine) {
     const token = ++this.#token;
     const t0 = performance.now();
     const opts = { ...this.#options, k: this.k };
