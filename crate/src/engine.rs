@@ -4,7 +4,8 @@
 use crate::bundle::Bundle;
 use crate::error::VitrineError;
 use crate::rank::{
-    item_norms, Explanation, RankEnv, RankOptions, RankResponse, RankedItem, ValidRankOptions,
+    item_norms, Explanation, ProfileSource, RankEnv, RankOptions, RankResponse, RankedItem,
+    ValidRankOptions,
 };
 use crate::session::{
     EventInput, ImportReport, SessionConfig, SessionLog, SessionOptions, SignalPolicy,
@@ -116,6 +117,7 @@ impl Engine {
             session: &self.session,
             signals: &self.config.signals,
             norms: &self.norms,
+            profile: ProfileSource::Raw,
         }
     }
 

@@ -119,6 +119,27 @@ pub enum StateError {
     TooNew { found: u64, supported: u32 },
 }
 
+/// Why a privacy option, a privacy state or a noisy release failed. A release that fails is never
+/// replaced by an un-noised one.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum PrivacyError {
+    /// A privacy option is outside its valid range.
+    #[error("invalid privacy option '{name}': {why}")]
+    InvalidOption { name: &'static str, why: String },
+    /// The operating system's (the browser's) random number generator failed.
+    #[error("no randomness for the privacy noise: {0}")]
+    Entropy(String),
+    /// A sampler was called outside its domain (a bug; nothing was released).
+    #[error("privacy sampler failed: {0}")]
+    Sampler(&'static str),
+    /// A stored privacy state is malformed.
+    #[error("saved privacy state is corrupt: {0}")]
+    State(String),
+    /// An internal invariant failed (a bug; nothing was released).
+    #[error("privacy mechanism refused to release: {0}")]
+    Internal(String),
+}
+
 /// Every error the engine can return.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum VitrineError {
@@ -128,12 +149,15 @@ pub enum VitrineError {
     Request(#[from] RequestError),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Privacy(#[from] PrivacyError),
 }
 
 impl VitrineError {
     /// A stable machine-readable code for the error's kind (the wasm layer sets it as the JS
     /// `Error`'s `code`): `bundle`, `unknown_item`, `unknown_event_type`, `invalid_event`,
-    /// `invalid_context`, `invalid_option`, `state_corrupt`, `state_foreign`, `state_too_new`.
+    /// `invalid_context`, `invalid_option`, `state_corrupt`, `state_foreign`, `state_too_new`,
+    /// `invalid_option` (privacy options too), `privacy` (no randomness, or a refused release).
     pub fn code(&self) -> &'static str {
         match self {
             Self::Bundle(_) => "bundle",
@@ -145,6 +169,9 @@ impl VitrineError {
             Self::State(StateError::Corrupt(_)) => "state_corrupt",
             Self::State(StateError::Foreign(_)) => "state_foreign",
             Self::State(StateError::TooNew { .. }) => "state_too_new",
+            Self::Privacy(PrivacyError::InvalidOption { .. }) => "invalid_option",
+            Self::Privacy(PrivacyError::State(_)) => "state_corrupt",
+            Self::Privacy(_) => "privacy",
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod kernels;
+pub mod privacy;
 pub mod rank;
 pub mod score;
 pub mod session;
@@ -24,7 +25,7 @@ pub mod web;
 pub use bundle::{Bundle, BundleOptions, BundleParts};
 pub use context::{ContextInput, ValidContext};
 pub use engine::{Engine, ItemExplanation, Recommendation};
-pub use error::{BundleError, RequestError, StateError, VitrineError};
+pub use error::{BundleError, PrivacyError, RequestError, StateError, VitrineError};
 pub use rank::{
     recommend, RankOptions, RankResponse, RankedItem, RecommendRequest, ValidRankOptions,
 };

@@ -661,8 +661,8 @@ impl std::ops::Deref for RankResponse {
     }
 }
 
-/// Everything a request ranks against: the bundle, the session, its signal policy and the items'
-/// vector norms (for cosines).
+/// Everything a request ranks against: the bundle, the session, its signal policy, the items'
+/// vector norms (for cosines) and where the session profile comes from.
 #[derive(Debug, Clone, Copy)]
 pub struct RankEnv<'a> {
     pub bundle: &'a Bundle,
@@ -670,6 +670,26 @@ pub struct RankEnv<'a> {
     pub signals: &'a SignalPolicy,
     /// ‖item vector‖ per row (dequantized); see [`item_norms`].
     pub norms: &'a [f32],
+    /// The session's raw history, or a private release of its profile.
+    pub profile: ProfileSource<'a>,
+}
+
+/// Where a request's session profile comes from.
+///
+/// With [`ProfileSource::Released`] or [`ProfileSource::Public`] nothing in the request reads the
+/// raw history: scores come from the released vector (or the popularity prior), the session-based
+/// exclusions (`excludeSeen`, `excludePurchased`, `excludeInCart`) are off, and explanations list
+/// no events — all of it is post-processing of what was released (see `docs/PRIVACY.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProfileSource<'a> {
+    /// The raw history (privacy off: `epsilon: Infinity`).
+    Raw,
+    /// A differentially private release of the pre-readout profile (`privacy::ProfileMechanism`).
+    Released(&'a [f32]),
+    /// An anchor item released by the exponential mechanism (`privacy::AnchorMechanism`).
+    Anchor(u32),
+    /// No session information at all (the budget allowed no release yet).
+    Public,
 }
 
 /// ‖row i‖ of the dequantized embeddings, for every item (computed once per bundle).
@@ -717,8 +737,17 @@ impl<'a> Prepared<'a> {
             .now_ms
             .or_else(|| env.session.latest_ts_ms())
             .unwrap_or(0.0);
-        let weighted = env.session.effective_weights(env.signals, now_ms);
-        let scorer = Scorer::with_events(bundle, &weighted);
+        let private = env.profile != ProfileSource::Raw;
+        let (weighted, scorer) = match env.profile {
+            ProfileSource::Raw => {
+                let weighted = env.session.effective_weights(env.signals, now_ms);
+                let scorer = Scorer::with_events(bundle, &weighted);
+                (weighted, scorer)
+            }
+            ProfileSource::Released(p) => (Vec::new(), Scorer::from_released(bundle, p)),
+            ProfileSource::Anchor(j) => (Vec::new(), Scorer::from_anchor(bundle, j)),
+            ProfileSource::Public => (Vec::new(), Scorer::public(bundle)),
+        };
         let effect = opts.context.effect(bundle);
         let n_cat = bundle.n_categories();
         let mut cat_boost = Vec::new();
@@ -749,13 +778,15 @@ impl<'a> Prepared<'a> {
             Kind::Recommend | Kind::Similar(_) => (true, true),
         };
         let mut excluded = opts.excluded.clone();
-        if opts.exclude_seen.unwrap_or(false) {
+        // Session-based exclusions read the raw history: never in private mode (the engine
+        // rejects them when asked for explicitly).
+        if !private && opts.exclude_seen.unwrap_or(false) {
             excluded.extend(env.session.seen_items(now_ms));
         }
-        if opts.exclude_purchased.unwrap_or(def_purchased) {
+        if !private && opts.exclude_purchased.unwrap_or(def_purchased) {
             excluded.extend(env.session.purchased_items(now_ms));
         }
-        if opts.exclude_in_cart.unwrap_or(def_cart) {
+        if !private && opts.exclude_in_cart.unwrap_or(def_cart) {
             excluded.extend(env.session.in_cart_items(now_ms));
         }
         let mut neighbours = Vec::new();
@@ -1497,12 +1528,24 @@ fn quote_list(ids: &[String]) -> String {
 /// Ranks the whole catalog for `session` with the bundle's own signal policy (the path `vitrine
 /// eval` measures): the best `k`, best first, under the request's rules.
 pub fn recommend(bundle: &Bundle, session: &SessionLog, request: &ValidRankOptions) -> Vec<Scored> {
+    recommend_from(bundle, session, request, ProfileSource::Raw)
+}
+
+/// [`recommend`] with the session profile taken from `profile` (a private release, or nothing):
+/// the path `vitrine eval --epsilon` measures, and what the engine runs in private mode.
+pub fn recommend_from(
+    bundle: &Bundle,
+    session: &SessionLog,
+    request: &ValidRankOptions,
+    profile: ProfileSource<'_>,
+) -> Vec<Scored> {
     let signals = SignalPolicy::from_bundle(bundle);
     let env = RankEnv {
         bundle,
         session,
         signals: &signals,
         norms: &[],
+        profile,
     };
     let p = Prepared::new(env, request, Kind::Recommend);
     let mut warnings = Vec::new();

@@ -44,6 +44,53 @@ impl<'a> Scorer<'a> {
         Self { bundle, query }
     }
 
+    /// Prepares scoring from a differentially private release of the pre-readout profile (see
+    /// `privacy::ProfileMechanism`): the readout, normalization and int8 quantization are
+    /// post-processing of the released vector alone, so every score derived from this scorer is
+    /// as private as the release. An all-zero release scores by the popularity prior.
+    pub fn from_released(bundle: &'a Bundle, released: &[f32]) -> Self {
+        let query = if released.len() == bundle.dim() {
+            readout_unit(bundle, released.to_vec()).map(|p| quantize_query(&p))
+        } else {
+            None
+        };
+        Self { bundle, query }
+    }
+
+    /// Prepares scoring from a raw pre-readout profile (`score::raw_profile`), exactly as
+    /// [`Scorer::with_events`] does from the events behind it. Reads the history: not private.
+    pub fn from_raw_profile(bundle: &'a Bundle, profile: &[f32]) -> Self {
+        let query = readout_unit(bundle, profile.to_vec()).map(|p| quantize_query(&p));
+        Self { bundle, query }
+    }
+
+    /// Prepares scoring around an anchor item released by the exponential mechanism
+    /// (`privacy::AnchorMechanism`): `sim(i)` is the cosine between item `i` and the anchor
+    /// (the anchor itself scores highest), plus the popularity prior as usual. Post-processing of
+    /// the released item alone. An anchor with a zero vector scores by the prior.
+    pub fn from_anchor(bundle: &'a Bundle, anchor: u32) -> Self {
+        let j = anchor as usize;
+        let query = (j < bundle.n_items())
+            .then(|| {
+                let row = bundle.row(j);
+                let norm = (dot_i8(row, row) as f32).sqrt();
+                // q · v_i · scale_j / ‖q‖ = cos(v_j, v_i) · ‖v_i‖ (the item vectors are unit length
+                // in bundles `vitrine train` writes).
+                (norm > 0.0).then(|| (row.to_vec(), 1.0 / norm))
+            })
+            .flatten();
+        Self { bundle, query }
+    }
+
+    /// Prepares scoring from no session information at all: the popularity prior (what a
+    /// private engine shows before its first release when the budget allows none).
+    pub fn public(bundle: &'a Bundle) -> Self {
+        Self {
+            bundle,
+            query: None,
+        }
+    }
+
     /// True when the session contributed (false: popularity only).
     pub fn is_personalized(&self) -> bool {
         self.query.is_some()
@@ -115,8 +162,14 @@ impl<'a> Scorer<'a> {
 /// effective weight (type × position × time decay × dwell, see [`SessionLog::effective_weights`]:
 /// the bundle's learned position weights live there), mapped through the bundle's readout `W` when
 /// it has one, normalized to unit length. `None` when there are no events or their weights cancel
-/// out.
+/// out. Equal to `readout_unit(bundle, raw_profile(bundle, events))`.
 pub fn session_profile(bundle: &Bundle, events: &[WeightedEvent]) -> Option<Vec<f32>> {
+    readout_unit(bundle, raw_profile(bundle, events))
+}
+
+/// The pre-readout profile `h = Σ weight · v / ‖v‖` over the events' item vectors `v` (length
+/// `dim`). This is what the privacy mechanism clips and noises (see `privacy::profile`).
+pub fn raw_profile(bundle: &Bundle, events: &[WeightedEvent]) -> Vec<f32> {
     let mut profile = vec![0.0f32; bundle.dim()];
     for e in events {
         let w = e.weight;
@@ -131,6 +184,12 @@ pub fn session_profile(bundle: &Bundle, events: &[WeightedEvent]) -> Option<Vec<
             }
         }
     }
+    profile
+}
+
+/// The query direction of a pre-readout profile: `W · h` (the bundle's readout, when it has one),
+/// normalized to unit length; `None` when it is (numerically) zero. Pure post-processing of `h`.
+pub fn readout_unit(bundle: &Bundle, mut profile: Vec<f32>) -> Option<Vec<f32>> {
     if let Some(w) = bundle.session_readout() {
         // The learned readout: query = W · profile (W is d × d, row-major, checked on load).
         let d = profile.len();
