@@ -380,15 +380,32 @@ pub fn fit(
 
 /// HR@k and MRR@k of the float model on the next-item protocol over `sessions` (a fast check used
 /// for validation during training; reported figures come from `vitrine eval` on the bundle).
-pub fn evaluate_float(model: &Model, sessions: &[Vec<u32>], k: usize) -> (f64, f64) {
+/// Items are rows, `None` for an item the model does not know: skipped in a prefix, a miss as a
+/// target (as `vitrine eval` counts them). With `prior = Some((prior, w))` the score is the
+/// engine's `cos(query, item) + w · prior(item)`.
+pub fn evaluate_float(
+    model: &Model,
+    sessions: &[Vec<Option<u32>>],
+    k: usize,
+    prior: Option<(&[f32], f32)>,
+) -> (f64, f64) {
     let d = model.dim;
     let e = model.normalized();
     let n_items = e.len() / d;
-    let emb = ndarray::ArrayView2::from_shape((n_items, d), &e[..]).expect("embedding shape");
-    let mut prefixes: Vec<(&[u32], u32)> = Vec::new();
+    let Ok(emb) = ndarray::ArrayView2::from_shape((n_items, d), &e[..]) else {
+        return (0.0, 0.0);
+    };
+    let Ok(w) = ArrayView2::from_shape((d, d), &model.readout[..]) else {
+        return (0.0, 0.0);
+    };
+    let mut prefixes: Vec<(Vec<u32>, u32)> = Vec::new();
+    let mut predictions = 0usize;
     for s in sessions {
         for t in 1..s.len() {
-            prefixes.push((&s[..t], s[t]));
+            predictions += 1;
+            if let Some(target) = s[t] {
+                prefixes.push((s[..t].iter().flatten().copied().collect(), target));
+            }
         }
     }
     let (mut hits, mut rr) = (0u64, 0f64);
@@ -402,15 +419,25 @@ pub fn evaluate_float(model: &Model, sessions: &[Vec<u32>], k: usize) -> (f64, f
                 .take(model.pos_weights.len())
                 .enumerate()
             {
-                let w = model.pos_weights[kpos];
+                let wk = model.pos_weights[kpos];
                 hb.iter_mut()
                     .zip(emb.row(item as usize))
-                    .for_each(|(x, y)| *x += w * y);
+                    .for_each(|(x, y)| *x += wk * y);
             }
         }
-        let w = ArrayView2::from_shape((d, d), &model.readout[..]).expect("d×d readout");
-        let q = h.dot(&w.t());
-        let scores = q.dot(&emb.t());
+        let mut q = h.dot(&w.t());
+        for mut r in q.axis_iter_mut(Axis(0)) {
+            let n = r.dot(&r).sqrt();
+            if n > 1e-12 {
+                r /= n;
+            }
+        }
+        let mut scores = q.dot(&emb.t());
+        if let Some((prior, pw)) = prior {
+            for mut r in scores.axis_iter_mut(Axis(0)) {
+                r.iter_mut().zip(prior).for_each(|(x, p)| *x += pw * p);
+            }
+        }
         for (b, (_, target)) in chunk.iter().enumerate() {
             let r = scores.row(b);
             let ts = r[*target as usize];
@@ -421,6 +448,6 @@ pub fn evaluate_float(model: &Model, sessions: &[Vec<u32>], k: usize) -> (f64, f
             }
         }
     }
-    let n = prefixes.len().max(1) as f64;
+    let n = predictions.max(1) as f64;
     (hits as f64 / n, rr / n)
 }

@@ -17,6 +17,8 @@ pub struct TrainParams {
     pub valid_fraction: f64,
     /// Stop after this many epochs without a better validation MRR.
     pub patience: usize,
+    /// After early stopping, train again on every session for the chosen number of epochs.
+    pub refit: bool,
 }
 
 impl TrainParams {
@@ -60,6 +62,9 @@ pub struct Trained {
     pub report: Vec<String>,
 }
 
+/// Popularity weights tried on the validation split.
+const POP_WEIGHT_GRID: [f32; 7] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
+
 /// Trains popularity and the session model on `log`.
 pub fn train(
     log: &EventLog,
@@ -77,14 +82,22 @@ pub fn train(
             counts[e.item as usize] += 1.0;
         }
     }
-    let sequences: Vec<Vec<u32>> = log
-        .sessions
-        .iter()
+    // Sessions in the order they started (first event's ts, then file order), so that the
+    // validation split is the end of the log in time.
+    let mut by_start: Vec<&Vec<crate::events::LogEvent>> =
+        log.sessions.iter().filter(|s| !s.is_empty()).collect();
+    by_start.sort_by(|a, b| a[0].ts.total_cmp(&b[0].ts).then(a[0].seq.cmp(&b[0].seq)));
+    let sequences: Vec<Vec<u32>> = by_start
+        .into_iter()
         .map(|s| s.iter().filter(positive).map(|e| e.item).collect())
         .filter(|s: &Vec<u32>| s.len() > 1)
         .collect();
     let n_valid = (sequences.len() as f64 * params.valid_fraction).round() as usize;
     let (fit_part, valid_part) = sequences.split_at(sequences.len() - n_valid);
+    let valid_rows: Vec<Vec<Option<u32>>> = valid_part
+        .iter()
+        .map(|s| s.iter().map(|&i| Some(i)).collect())
+        .collect();
 
     let mut report = Vec::new();
     let mut best: Option<(f64, usize)> = None;
@@ -99,7 +112,7 @@ pub fn train(
         );
         let mut go_on = true;
         if !valid_part.is_empty() {
-            let (hr, mrr) = model::evaluate_float(m, valid_part, 20);
+            let (hr, mrr) = model::evaluate_float(m, &valid_rows, 20, None);
             line += &format!(
                 ", validation HR@20 {:.2} % MRR@20 {:.2} %",
                 100.0 * hr,
@@ -119,8 +132,29 @@ pub fn train(
         go_on
     };
     let last = model::fit(fit_part, n, &counts, &params.model, &mut hook);
-    // Early stopping: ship the epoch with the best validation MRR.
-    let trained = best_model.unwrap_or(last);
+    // Early stopping: the epoch with the best validation MRR; then, with --refit, the same
+    // schedule again on every session (the held-out sessions are the most recent ones).
+    let mut trained = best_model.unwrap_or(last);
+    if let (true, Some((_, epochs))) = (params.refit, best) {
+        let refit_params = ModelParams {
+            epochs,
+            ..params.model.clone()
+        };
+        let started = std::time::Instant::now();
+        let mut quiet = |epoch: usize, loss: f64, _: &model::Model| {
+            eprintln!(
+                "refit epoch {:>2}: loss {loss:.4} ({:.0}s)",
+                epoch + 1,
+                started.elapsed().as_secs_f64()
+            );
+            true
+        };
+        trained = model::fit(&sequences, n, &counts, &refit_params, &mut quiet);
+        report.push(format!(
+            "refit on all {} sessions for {epochs} epochs",
+            sequences.len()
+        ));
+    }
     if let Some((mrr, epoch)) = best {
         report.push(format!(
             "best validation MRR@20 {:.2} % at epoch {epoch}",
@@ -128,25 +162,52 @@ pub fn train(
         ));
     }
 
+    // The popularity blend `cos + w · prior`: w tuned on the validation split (HR@20 + MRR@20),
+    // with the prior computed from the fitted part only.
+    let mut pop_weight = 0.0f32;
+    if !valid_rows.is_empty() {
+        let mut fit_counts = vec![0f32; n];
+        for s in fit_part {
+            for &i in s {
+                fit_counts[i as usize] += 1.0;
+            }
+        }
+        let fit_prior = vitrine::bundle::popularity_prior(&fit_counts);
+        let mut best_objective = f64::NEG_INFINITY;
+        for w in POP_WEIGHT_GRID {
+            let (hr, mrr) = model::evaluate_float(&trained, &valid_rows, 20, Some((&fit_prior, w)));
+            report.push(format!(
+                "popularity weight {w}: validation HR@20 {:.2} % MRR@20 {:.2} %",
+                100.0 * hr,
+                100.0 * mrr
+            ));
+            if hr + mrr > best_objective {
+                best_objective = hr + mrr;
+                pop_weight = w;
+            }
+        }
+        report.push(format!("chosen popularity weight: {pop_weight}"));
+    }
     if let Some(test) = unquantized_test {
-        // Map the test log's items onto the training vocabulary; unknown items end a prefix.
+        // The test log's items on the training vocabulary (None: unknown, as `vitrine eval` has it).
         let index: std::collections::HashMap<&str, u32> = log
             .items
             .iter()
             .enumerate()
             .map(|(i, id)| (id.as_str(), i as u32))
             .collect();
-        let test_seqs: Vec<Vec<u32>> = test
+        let test_rows: Vec<Vec<Option<u32>>> = test
             .sessions
             .iter()
             .map(|s| {
                 s.iter()
                     .filter(positive)
-                    .map_while(|e| index.get(test.items[e.item as usize].as_str()).copied())
+                    .map(|e| index.get(test.items[e.item as usize].as_str()).copied())
                     .collect()
             })
             .collect();
-        let (hr, mrr) = model::evaluate_float(&trained, &test_seqs, 20);
+        let prior = vitrine::bundle::popularity_prior(&counts);
+        let (hr, mrr) = model::evaluate_float(&trained, &test_rows, 20, Some((&prior, pop_weight)));
         report.push(format!(
             "unquantized model on the test log: HR@20 {:.2} % MRR@20 {:.2} %",
             100.0 * hr,
@@ -160,7 +221,7 @@ pub fn train(
     metadata.insert("train.events".into(), log.n_events.to_string());
     metadata.insert("train.validation_sessions".into(), n_valid.to_string());
     metadata.insert("train.seed".into(), params.model.seed.to_string());
-    metadata.insert("score.pop_weight".into(), "0".into());
+    metadata.insert("score.pop_weight".into(), pop_weight.to_string());
     Ok(Trained {
         parts: BundleParts {
             ids: log.items.clone(),

@@ -544,7 +544,8 @@ impl Bundle {
     }
 }
 
-fn popularity_prior(pop: &[f32]) -> Vec<f32> {
+/// The popularity prior in [0, 1] the engine adds to scores: `ln(1 + pop) / ln(1 + max pop)`.
+pub fn popularity_prior(pop: &[f32]) -> Vec<f32> {
     let max = pop.iter().copied().fold(0.0f32, f32::max);
     let denom = (1.0 + max).ln();
     if denom <= 0.0 || !denom.is_finite() {
