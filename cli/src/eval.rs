@@ -1,14 +1,165 @@
 //! `vitrine eval`: the next-item protocol. For every test session s and every t in 1..|s|, the
 //! prefix s[..t] goes through the same session → scores → top-k code the browser runs, and the true
 //! next item s[t] is looked up in the result.
+//!
+//! With `--epsilon E`, every prediction is a private release, made by the same core functions the
+//! engine calls (`privacy::release_session` with the OS CSPRNG, then `rank::recommend_from`):
+//! by default each prefix gets a fresh (ε, δ) release (the per-release curve); with
+//! `--budget-epsilon B` each test session has one accountant with a budget of (B, δ) for the
+//! whole session, and once it is spent the session's predictions are post-processing of its last
+//! release, as in the browser.
 
 use std::time::Instant;
 
+use anyhow::{bail, Context};
 use rayon::prelude::*;
 use serde::Serialize;
+use vitrine::privacy::{
+    self, Calibrated, EpsilonInput, OsRandom, PeriodInput, PrivacyConfig, PrivacyOptions,
+    PrivacyState, PrivacyUnit, ReleaseSource, Released,
+};
+use vitrine::rank::ProfileSource;
+use vitrine::session::SignalPolicy;
 use vitrine::{Bundle, Event, RecommendRequest, SessionLog};
 
 use crate::events::EventLog;
+
+/// `--epsilon`, `--delta`, `--budget-epsilon`, `--unit` of `vitrine eval`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PrivacyArgs {
+    /// Make every prediction a differentially private release with this ε (a number, or `inf`
+    /// for the explicit non-private path through the same code). Absent: the raw history.
+    #[arg(long)]
+    pub epsilon: Option<String>,
+    /// δ of each release (and of the session budget).
+    #[arg(long, default_value_t = privacy::DEFAULT_DELTA)]
+    pub delta: f64,
+    /// A budget of this ε per test session (composed in zCDP); once spent, predictions reuse the
+    /// session's last release. Absent: every prediction is a fresh release at --epsilon.
+    #[arg(long)]
+    pub budget_epsilon: Option<f64>,
+    /// What a release protects: `history` (any two histories: the engine's unit) or `event`
+    /// (one item event more or less; weaker, Gaussian only, for comparison).
+    #[arg(long, default_value = "history")]
+    pub unit: String,
+    /// The mechanism: `exponential` (one anchor item, pure ε-DP) or `gaussian` (noisy profile).
+    #[arg(long, default_value = "exponential")]
+    pub mechanism: String,
+    /// The exponential mechanism's top-set size m (default: the engine's rule).
+    #[arg(long)]
+    pub top_m: Option<usize>,
+}
+
+/// The privacy settings of an evaluation, as reported.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EvalPrivacy {
+    pub epsilon: f64,
+    pub delta: f64,
+    pub mechanism: &'static str,
+    pub unit: &'static str,
+    /// The exponential mechanism's top-set size and top-set probability.
+    pub top_m: Option<usize>,
+    pub top_p: Option<f64>,
+    /// zCDP ρ of one release.
+    pub rho: f64,
+    /// ε per test session, when a session budget was set.
+    pub budget_epsilon: Option<f64>,
+    /// Gaussian: noise σ per coordinate relative to the signal's norm R (history unit: the
+    /// normalized profile's radius).
+    pub sigma_over_radius: Option<f64>,
+    pub fresh_releases: u64,
+    pub cached_releases: u64,
+    pub public_releases: u64,
+}
+
+/// The settings an evaluation runs with.
+enum Mode {
+    Raw,
+    Private {
+        config: Box<PrivacyConfig>,
+        mechanism: Option<Box<Calibrated>>,
+        per_session_budget: bool,
+        report: EvalPrivacy,
+    },
+}
+
+impl PrivacyArgs {
+    fn mode(&self, bundle: &Bundle) -> anyhow::Result<Mode> {
+        let Some(eps) = &self.epsilon else {
+            if self.budget_epsilon.is_some() {
+                bail!("--budget-epsilon needs --epsilon");
+            }
+            return Ok(Mode::Raw);
+        };
+        let epsilon = match eps.trim() {
+            "inf" | "Infinity" | "infinity" => f64::INFINITY,
+            x => x
+                .parse::<f64>()
+                .with_context(|| format!("--epsilon must be a number or inf, got '{x}'"))?,
+        };
+        let unit = match self.unit.as_str() {
+            "history" => PrivacyUnit::History,
+            "event" => PrivacyUnit::Event,
+            u => bail!("--unit must be history or event, got '{u}'"),
+        };
+        let options = PrivacyOptions {
+            epsilon: Some(EpsilonInput(epsilon)),
+            delta: epsilon.is_finite().then_some(self.delta),
+            budget: epsilon.is_finite().then(|| privacy::BudgetOptions {
+                // Without a session budget, every prediction gets a fresh state: the budget only
+                // has to allow one release.
+                epsilon: Some(EpsilonInput(self.budget_epsilon.unwrap_or(epsilon))),
+                period: Some(PeriodInput(None)),
+            }),
+            mechanism: Some(self.mechanism.clone()),
+        };
+        let mut config = options.validate()?;
+        if let PrivacyConfig::On(c) = &mut config {
+            c.unit = unit;
+            c.top_m = self.top_m;
+            if unit == PrivacyUnit::Event && c.mechanism != privacy::Mechanism::GaussianProfile {
+                bail!("--unit event is defined for --mechanism gaussian only");
+            }
+        }
+        let signals = SignalPolicy::from_bundle(bundle);
+        let bounds = privacy::ProfileBounds::of(&signals, vitrine::session::DEFAULT_MAX_EVENTS);
+        let mechanism = config.mechanism(bundle, &bounds)?;
+        let (top_m, top_p) = match &mechanism {
+            Some(Calibrated::Anchor(a)) => (Some(a.m()), Some(a.p())),
+            _ => (None, None),
+        };
+        let report = EvalPrivacy {
+            epsilon,
+            delta: self.delta,
+            mechanism: match &mechanism {
+                Some(Calibrated::Anchor(_)) => "exponential",
+                Some(Calibrated::Gaussian(_)) => "gaussian",
+                None => "none",
+            },
+            top_m,
+            top_p,
+            unit: unit.as_str(),
+            rho: match &config {
+                PrivacyConfig::On(c) => c.rho,
+                PrivacyConfig::Off => f64::INFINITY,
+            },
+            budget_epsilon: self.budget_epsilon,
+            sigma_over_radius: match &mechanism {
+                Some(Calibrated::Gaussian(m)) => Some(m.sigma() / privacy::GRID_RADIUS as f64),
+                _ => None,
+            },
+            fresh_releases: 0,
+            cached_releases: 0,
+            public_releases: 0,
+        };
+        Ok(Mode::Private {
+            config: Box::new(config),
+            mechanism: mechanism.map(Box::new),
+            per_session_budget: self.budget_epsilon.is_some(),
+            report,
+        })
+    }
+}
 
 /// Metrics of one evaluation, as fractions in [0, 1] (printed as %).
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -24,10 +175,18 @@ pub struct Metrics {
     pub ndcg10: f64,
     /// Share of the catalog that appeared in at least one top-k list.
     pub coverage: f64,
-    /// Predictions whose target is unknown to the bundle (counted as misses). Unknown items in a
-    /// prefix are skipped, as a storefront's rejected `track()` leaves the session unchanged.
+    /// Predictions whose prefix or target held an item unknown to the bundle (counted as misses).
     pub unknown_items: u64,
     pub predictions_per_second: f64,
+    /// HR@k of the best fixed list (the k most frequent test targets): an oracle that reads the
+    /// test labels, reported because no (ε, δ)-DP recommender can beat `e^ε · this + δ` when any
+    /// two histories are neighbours (see docs/PRIVACY.md).
+    pub best_fixed_list_hit_rate: f64,
+    /// MRR@k of the best fixed list (targets ranked by frequency), likewise.
+    pub best_fixed_list_mrr: f64,
+    /// The privacy settings (absent: the raw history, as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<EvalPrivacy>,
 }
 
 /// Accumulates metrics from the rank (1-based) of each true next item.
@@ -38,6 +197,9 @@ pub struct Accumulator {
     pub rr_sum: f64,
     pub ndcg_sum: f64,
     pub unknown: u64,
+    pub fresh: u64,
+    pub cached: u64,
+    pub public: u64,
 }
 
 impl Accumulator {
@@ -61,6 +223,9 @@ impl Accumulator {
         self.rr_sum += other.rr_sum;
         self.ndcg_sum += other.ndcg_sum;
         self.unknown += other.unknown;
+        self.fresh += other.fresh;
+        self.cached += other.cached;
+        self.public += other.public;
         self
     }
 
@@ -75,39 +240,88 @@ impl Accumulator {
             coverage,
             unknown_items: self.unknown,
             predictions_per_second: self.predictions as f64 / seconds.max(1e-9),
+            best_fixed_list_hit_rate: 0.0,
+            best_fixed_list_mrr: 0.0,
+            privacy: None,
         }
     }
 }
 
-/// Runs the protocol over `test` with `k` (≥ 10 so NDCG@10 is defined on the same lists).
+/// Runs the protocol over `test` with `k` (≥ 10 so NDCG@10 is defined on the same lists), through
+/// the raw history or, with `privacy.epsilon`, through private releases.
 pub fn evaluate(
     bundle: &Bundle,
     test: &EventLog,
     k: usize,
-    exclude_seen: bool,
+    privacy: &PrivacyArgs,
 ) -> anyhow::Result<Metrics> {
     let list_len = k.max(10);
-    // The standard protocol keeps the prefix's items among the candidates: the storefront
-    // defaults (leave out what is in the cart or purchased) are turned off unless asked for.
-    let request = RecommendRequest::new(list_len)?
-        .exclude_seen(exclude_seen)
-        .exclude_in_cart(exclude_seen)
-        .exclude_purchased(exclude_seen);
+    let request = RecommendRequest::new(list_len)?;
+    let mode = privacy.mode(bundle)?;
+    let signals = SignalPolicy::from_bundle(bundle);
     // Map the test log's interned items to bundle rows once.
     let rows: Vec<Option<u32>> = test.items.iter().map(|id| bundle.index_of(id)).collect();
     let started = Instant::now();
     let (acc, seen) = test
         .sessions
         .par_iter()
-        .map(|session| {
+        .map(|session| -> anyhow::Result<(Accumulator, Vec<bool>)> {
             let mut acc = Accumulator::default();
             let mut seen = vec![false; bundle.n_items()];
             let mut log = SessionLog::default();
+            let mut prefix_known = true;
+            let mut state = PrivacyState::default();
             for (t, event) in session.iter().enumerate() {
                 if t > 0 {
-                    match rows[event.item as usize] {
+                    match rows[event.item as usize].filter(|_| prefix_known) {
                         Some(target) => {
-                            let top = vitrine::recommend(bundle, &log, &request);
+                            let top = match &mode {
+                                Mode::Raw => vitrine::recommend(bundle, &log, &request),
+                                Mode::Private {
+                                    config,
+                                    mechanism,
+                                    per_session_budget,
+                                    ..
+                                } => {
+                                    if !per_session_budget {
+                                        state = PrivacyState::default();
+                                    }
+                                    let now = log.latest_ts_ms().unwrap_or(0.0);
+                                    let released = privacy::release_session(
+                                        &mut state,
+                                        config,
+                                        mechanism.as_deref(),
+                                        bundle,
+                                        &log,
+                                        &signals,
+                                        now,
+                                        0.0,
+                                        &mut OsRandom::new(),
+                                    )?;
+                                    let source = match released {
+                                        Released::Profile(p, src) => {
+                                            match src {
+                                                ReleaseSource::Cached => acc.cached += 1,
+                                                _ => acc.fresh += 1,
+                                            }
+                                            ProfileSource::Released(p)
+                                        }
+                                        Released::Anchor(j, src) => {
+                                            match src {
+                                                ReleaseSource::Cached => acc.cached += 1,
+                                                _ => acc.fresh += 1,
+                                            }
+                                            ProfileSource::Anchor(j)
+                                        }
+                                        Released::Public => {
+                                            acc.public += 1;
+                                            ProfileSource::Public
+                                        }
+                                        Released::NotPrivate => ProfileSource::Raw,
+                                    };
+                                    vitrine::rank::recommend_from(bundle, &log, &request, source)
+                                }
+                            };
                             for s in top.iter().take(k) {
                                 seen[s.index as usize] = true;
                             }
@@ -119,27 +333,66 @@ pub fn evaluate(
                         }
                     }
                 }
-                // An item the bundle does not know is skipped, as a storefront's track() that
-                // rejected it would leave the session unchanged.
-                if let Some(item) = rows[event.item as usize] {
-                    log.push(Event {
+                match rows[event.item as usize] {
+                    Some(item) => log.push(Event {
                         kind: event.kind,
                         item,
                         ts_ms: event.ts * 1000.0,
-                    });
+                    }),
+                    None => prefix_known = false,
                 }
             }
-            (acc, seen)
+            Ok((acc, seen))
         })
-        .reduce(
+        .try_reduce(
             || (Accumulator::default(), vec![false; bundle.n_items()]),
             |(a, mut sa), (b, sb)| {
                 sa.iter_mut().zip(&sb).for_each(|(x, y)| *x |= *y);
-                (a.merge(b), sa)
+                Ok((a.merge(b), sa))
             },
-        );
+        )?;
     let coverage = seen.iter().filter(|&&s| s).count() as f64 / bundle.n_items() as f64;
-    Ok(acc.finish(k, coverage, started.elapsed().as_secs_f64()))
+    let mut m = acc.finish(k, coverage, started.elapsed().as_secs_f64());
+    let (hr, mrr) = best_fixed_list(test, &rows, k);
+    m.best_fixed_list_hit_rate = hr;
+    m.best_fixed_list_mrr = mrr;
+    if let Mode::Private { mut report, .. } = mode {
+        report.fresh_releases = acc.fresh;
+        report.cached_releases = acc.cached;
+        report.public_releases = acc.public;
+        m.privacy = Some(report);
+    }
+    Ok(m)
+}
+
+/// HR@k and MRR@k of the single best fixed ranking for the protocol's predictions: the targets
+/// sorted by how often they are the next item (an oracle on the test labels; the bound of
+/// docs/PRIVACY.md). Predictions with unknown items count in the denominator, as misses.
+pub fn best_fixed_list(test: &EventLog, rows: &[Option<u32>], k: usize) -> (f64, f64) {
+    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let mut predictions = 0u64;
+    for session in &test.sessions {
+        for (t, event) in session.iter().enumerate() {
+            if t > 0 {
+                predictions += 1;
+                if let Some(r) = rows[event.item as usize] {
+                    *counts.entry(r).or_default() += 1;
+                }
+            }
+        }
+    }
+    let mut c: Vec<u64> = counts.into_values().collect();
+    c.sort_unstable_by(|a, b| b.cmp(a));
+    let n = predictions.max(1) as f64;
+    let hr = c.iter().take(k).sum::<u64>() as f64 / n;
+    let mrr = c
+        .iter()
+        .take(k)
+        .enumerate()
+        .map(|(r, &x)| x as f64 / (r + 1) as f64)
+        .sum::<f64>()
+        / n;
+    (hr, mrr)
 }
 
 #[cfg(test)]

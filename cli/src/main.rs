@@ -44,11 +44,6 @@ struct EvalArgs {
     /// The bundle (.vtr).
     #[arg(long)]
     bundle: PathBuf,
-    /// Leave the prefix's items out of each ranking (seen, in the cart, purchased: the shelf's
-    /// defaults). The standard protocol keeps them (a shopper often returns to an item): report
-    /// both when you use this.
-    #[arg(long)]
-    exclude_seen: bool,
     /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column).
     #[arg(long)]
     test: PathBuf,
@@ -58,6 +53,8 @@ struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    privacy: eval::PrivacyArgs,
 }
 
 #[derive(clap::Args)]
@@ -111,11 +108,6 @@ struct TrainArgs {
     /// Epochs without a better validation MRR before stopping.
     #[arg(long, default_value_t = 2)]
     patience: usize,
-    /// Ship the model fitted on the training part only. By default, after early stopping on the
-    /// validation split, training runs again on all sessions for the chosen number of epochs, so
-    /// the shipped model has seen the most recent sessions too.
-    #[arg(long)]
-    no_refit: bool,
     /// Random seed: the same log, flags and seed give the same bundle.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -157,7 +149,6 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         },
         valid_fraction: args.valid_fraction,
         patience: args.patience,
-        refit: !args.no_refit,
     };
     params.validate()?;
     let started = std::time::Instant::now();
@@ -199,7 +190,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let bundle =
         vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let test = events::EventLog::read(&args.test)?;
-    let m = eval::evaluate(&bundle, &test, args.k, args.exclude_seen)?;
+    let m = eval::evaluate(&bundle, &test, args.k, &args.privacy)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
@@ -211,6 +202,44 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         println!("| coverage@{} | {:.2} % |", m.k, 100.0 * m.coverage);
         println!("| unknown items | {} |", m.unknown_items);
         println!("| predictions/s | {:.0} |", m.predictions_per_second);
+        println!(
+            "| best fixed list (oracle) HR@{k} / MRR@{k} | {:.2} % / {:.2} % |",
+            100.0 * m.best_fixed_list_hit_rate,
+            100.0 * m.best_fixed_list_mrr,
+            k = m.k
+        );
+        if let Some(p) = &m.privacy {
+            println!(
+                "| privacy | {} mechanism, ε = {} per {}, δ = {}, unit = {} |",
+                p.mechanism,
+                p.epsilon,
+                if p.budget_epsilon.is_some() {
+                    "release"
+                } else {
+                    "release (fresh every prediction)"
+                },
+                p.delta,
+                p.unit,
+            );
+            if let Some(s) = p.sigma_over_radius {
+                println!(
+                    "| gaussian noise | ρ = {:.4} per release, σ/R = {s:.3} |",
+                    p.rho
+                );
+            }
+            if let (Some(m), Some(pr)) = (p.top_m, p.top_p) {
+                println!(
+                    "| exponential mechanism | top set m = {m}, P(anchor in top set) = {pr:.3} |"
+                );
+            }
+            if let Some(b) = p.budget_epsilon {
+                println!("| session budget | ε = {b} per test session |");
+            }
+            println!(
+                "| releases | {} fresh, {} cached, {} public |",
+                p.fresh_releases, p.cached_releases, p.public_releases
+            );
+        }
     }
     Ok(())
 }
