@@ -175,7 +175,8 @@ pub struct Metrics {
     pub ndcg10: f64,
     /// Share of the catalog that appeared in at least one top-k list.
     pub coverage: f64,
-    /// Predictions whose prefix or target held an item unknown to the bundle (counted as misses).
+    /// Predictions whose target is unknown to the bundle (counted as misses). Unknown items in a
+    /// prefix are skipped, as a storefront's rejected `track()` leaves the session unchanged.
     pub unknown_items: u64,
     pub predictions_per_second: f64,
     /// HR@k of the best fixed list (the k most frequent test targets): an oracle that reads the
@@ -254,9 +255,15 @@ pub fn evaluate(
     test: &EventLog,
     k: usize,
     privacy: &PrivacyArgs,
+    exclude_seen: bool,
 ) -> anyhow::Result<Metrics> {
     let list_len = k.max(10);
-    let request = RecommendRequest::new(list_len)?;
+    // The standard protocol keeps the prefix's items among the candidates: the storefront
+    // defaults (leave out what is in the cart or purchased) are turned off unless asked for.
+    let request = RecommendRequest::new(list_len)?
+        .exclude_seen(exclude_seen)
+        .exclude_in_cart(exclude_seen)
+        .exclude_purchased(exclude_seen);
     let mode = privacy.mode(bundle)?;
     let signals = SignalPolicy::from_bundle(bundle);
     // Map the test log's interned items to bundle rows once.
@@ -269,11 +276,10 @@ pub fn evaluate(
             let mut acc = Accumulator::default();
             let mut seen = vec![false; bundle.n_items()];
             let mut log = SessionLog::default();
-            let mut prefix_known = true;
             let mut state = PrivacyState::default();
             for (t, event) in session.iter().enumerate() {
                 if t > 0 {
-                    match rows[event.item as usize].filter(|_| prefix_known) {
+                    match rows[event.item as usize] {
                         Some(target) => {
                             let top = match &mode {
                                 Mode::Raw => vitrine::recommend(bundle, &log, &request),
@@ -333,13 +339,14 @@ pub fn evaluate(
                         }
                     }
                 }
-                match rows[event.item as usize] {
-                    Some(item) => log.push(Event {
+                // An item the bundle does not know is skipped, as a storefront's track() that
+                // rejected it would leave the session unchanged.
+                if let Some(item) = rows[event.item as usize] {
+                    log.push(Event {
                         kind: event.kind,
                         item,
                         ts_ms: event.ts * 1000.0,
-                    }),
-                    None => prefix_known = false,
+                    });
                 }
             }
             Ok((acc, seen))

@@ -44,6 +44,11 @@ struct EvalArgs {
     /// The bundle (.vtr).
     #[arg(long)]
     bundle: PathBuf,
+    /// Leave the prefix's items out of each ranking (seen, in the cart, purchased: the shelf's
+    /// defaults). The standard protocol keeps them (a shopper often returns to an item): report
+    /// both when you use this.
+    #[arg(long)]
+    exclude_seen: bool,
     /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column).
     #[arg(long)]
     test: PathBuf,
@@ -108,6 +113,11 @@ struct TrainArgs {
     /// Epochs without a better validation MRR before stopping.
     #[arg(long, default_value_t = 2)]
     patience: usize,
+    /// Ship the model fitted on the training part only. By default, after early stopping on the
+    /// validation split, training runs again on all sessions for the chosen number of epochs, so
+    /// the shipped model has seen the most recent sessions too.
+    #[arg(long)]
+    no_refit: bool,
     /// Random seed: the same log, flags and seed give the same bundle.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -149,6 +159,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         },
         valid_fraction: args.valid_fraction,
         patience: args.patience,
+        refit: !args.no_refit,
     };
     params.validate()?;
     let started = std::time::Instant::now();
@@ -190,7 +201,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let bundle =
         vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let test = events::EventLog::read(&args.test)?;
-    let m = eval::evaluate(&bundle, &test, args.k, &args.privacy)?;
+    let m = eval::evaluate(&bundle, &test, args.k, &args.privacy, args.exclude_seen)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
