@@ -163,6 +163,27 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     assert.equal(r.errs.track.code, 'unknown_item');
   });
 
+  await t.test('configure() reaches the engine and re-renders (change event)', async () => {
+    const r = await page.evaluate(async () => {
+      const v = await V.Vitrine.load('data/store.vtr', { settings: { maxEvents: 5 } });
+      const changes = [];
+      v.addEventListener('change', (e) => changes.push(e.detail.reason));
+      await v.configure({ maxEvents: 2 });
+      for (const item of ['p0001', 'p0002', 'p0003']) await v.track({ type: 'view', item });
+      const kept = JSON.parse(await v.exportState()).events.map((e) => e.item);
+      let bad;
+      try {
+        await v.configure({ maxEvnts: 2 });
+      } catch (e) {
+        bad = e.code;
+      }
+      return { kept, changes, bad };
+    });
+    assert.deepEqual(r.kept, ['p0002', 'p0003'], 'maxEvents: 2 keeps the newest two');
+    assert.deepEqual(r.changes, ['configure', 'track', 'track', 'track']);
+    assert.equal(r.bad, 'invalid_option');
+  });
+
   await t.test('worker mode gives the same results as main-thread mode', async () => {
     const picks = ['p0010', 'p0200', 'p0201', 'p0333'];
     const r = await page.evaluate(async (picks) => {

@@ -199,7 +199,7 @@ export class VitrineError extends Error {
 }
 
 export interface VitrineEventMap {
-  change: CustomEvent<{ reason: 'track' | 'import' | 'forget'; event?: TrackEvent }>;
+  change: CustomEvent<{ reason: 'track' | 'import' | 'forget' | 'configure'; event?: TrackEvent }>;
   consentchange: CustomEvent<{ consent: ConsentState; previous: ConsentState; storageMode: StorageMode; globalPrivacyControl: boolean }>;
   storageissue: CustomEvent<StorageIssue>;
 }
@@ -227,6 +227,8 @@ export class Vitrine extends EventTarget {
   setConsent(consent: ConsentState): Promise<void>;
   flush(): Promise<void>;
 
+  /** Session and privacy settings (maxEvents, halfLifeS, weights, privacy: {epsilon, delta, budget}, …). */
+  configure(settings: Record<string, unknown>): Promise<void>;
   track(event: TrackEvent): Promise<void>;
   recommend(options?: RequestOptions): Promise<Recommendations>;
   rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;

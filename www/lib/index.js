@@ -263,6 +263,15 @@ export class Vitrine extends EventTarget {
     this.#emit('change', { reason, ...detail });
   }
 
+  /**
+   * Session and privacy settings (`{maxEvents, halfLifeS, weights, privacy: {epsilon, delta, budget}, …}`,
+   * see the engine's docs). Shelves re-render with the new settings.
+   */
+  async configure(settings) {
+    await this.#call('configure', [settings]);
+    this.#changed('configure');
+  }
+
   /** Records a shopper event: {type: 'view'|'click'|'add_to_cart'|'remove_from_cart'|'purchase'|…, item, ts?}. */
   async track(event) {
     await this.#call('track', [event]);
