@@ -9,6 +9,8 @@ use std::ops::Range;
 use safetensors::Dtype;
 
 use super::limits;
+
+mod header;
 use crate::error::BundleError;
 
 /// Length of the little-endian u64 that starts every safetensors file.
@@ -92,7 +94,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
     let Header {
         metadata,
         mut entries,
-    } = serde_json::from_str(text).map_err(|e| BundleError::Container(format!("header: {e}")))?;
+    } = header::parse(text).map_err(|e| BundleError::Container(format!("header: {e}")))?;
     // Name order: what the digest hashes in, and duplicates become adjacent.
     entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     if let Some(w) = entries
@@ -127,59 +129,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
     })
 }
 
-/// The header JSON: `__metadata__` (string → string) and one entry per tensor. Parsed with a
-/// small visitor rather than safetensors' own `Metadata` (whose flattened map costs ~10 KB of wasm);
-/// [`check_layout`] then applies safetensors' rules.
+/// The header JSON: `__metadata__` (string → string) and one entry per tensor, read by
+/// [`header::parse`] (a parser for exactly this grammar: serde_json's generic deserializer cost
+/// ~16 KB of gzipped wasm); [`check_layout`] then applies safetensors' rules.
 struct Header {
     metadata: BTreeMap<String, String>,
     entries: Vec<Entry>,
-}
-
-#[derive(serde::Deserialize)]
-struct RawEntry {
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data_offsets: (usize, usize),
-}
-
-impl<'de> serde::Deserialize<'de> for Header {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Header;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object of tensor entries and __metadata__")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Header, A::Error> {
-                let mut metadata = None;
-                let mut entries = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    if key == "__metadata__" {
-                        if metadata.is_some() {
-                            return Err(serde::de::Error::custom("__metadata__ appears twice"));
-                        }
-                        metadata = Some(map.next_value::<BTreeMap<String, String>>()?);
-                    } else {
-                        let raw: RawEntry = map.next_value()?;
-                        entries.push(Entry {
-                            name: key,
-                            dtype: raw.dtype,
-                            shape: raw.shape,
-                            offsets: raw.data_offsets,
-                        });
-                    }
-                }
-                Ok(Header {
-                    metadata: metadata.unwrap_or_default(),
-                    entries,
-                })
-            }
-        }
-        d.deserialize_map(Visitor)
-    }
 }
 
 /// safetensors' layout rules: each tensor's byte length is dtype size × product(shape) (checked
