@@ -256,6 +256,7 @@ pub fn evaluate(
     k: usize,
     privacy: &PrivacyArgs,
     exclude_seen: bool,
+    contexts: Option<&[vitrine::context::ContextInput]>,
 ) -> anyhow::Result<Metrics> {
     let list_len = k.max(10);
     // The standard protocol keeps the prefix's items among the candidates: the storefront
@@ -272,85 +273,107 @@ pub fn evaluate(
     let (acc, seen) = test
         .sessions
         .par_iter()
-        .map(|session| -> anyhow::Result<(Accumulator, Vec<bool>)> {
-            let mut acc = Accumulator::default();
-            let mut seen = vec![false; bundle.n_items()];
-            let mut log = SessionLog::default();
-            let mut state = PrivacyState::default();
-            for (t, event) in session.iter().enumerate() {
-                if t > 0 {
-                    match rows[event.item as usize] {
-                        Some(target) => {
-                            let top = match &mode {
-                                Mode::Raw => vitrine::recommend(bundle, &log, &request),
-                                Mode::Private {
-                                    config,
-                                    mechanism,
-                                    per_session_budget,
-                                    ..
-                                } => {
-                                    if !per_session_budget {
-                                        state = PrivacyState::default();
-                                    }
-                                    let now = log.latest_ts_ms().unwrap_or(0.0);
-                                    let released = privacy::release_session(
-                                        &mut state,
+        .enumerate()
+        .map(
+            |(s_index, session)| -> anyhow::Result<(Accumulator, Vec<bool>)> {
+                // With contexts, each session's request carries its own (validated once).
+                let request = match contexts.and_then(|c| c.get(s_index)) {
+                    None => request.clone(),
+                    Some(ctx) => vitrine::rank::RankOptions {
+                        k: Some(list_len as f64),
+                        context: Some(ctx.clone()),
+                        exclude_seen: Some(exclude_seen),
+                        exclude_in_cart: Some(exclude_seen),
+                        exclude_purchased: Some(exclude_seen),
+                        ..Default::default()
+                    }
+                    .validate(bundle)
+                    .with_context(|| format!("the context of test session {}", s_index + 1))?,
+                };
+                let mut acc = Accumulator::default();
+                let mut seen = vec![false; bundle.n_items()];
+                let mut log = SessionLog::default();
+                let mut state = PrivacyState::default();
+                for (t, event) in session.iter().enumerate() {
+                    if t > 0 {
+                        match rows[event.item as usize] {
+                            Some(target) => {
+                                let top = match &mode {
+                                    Mode::Raw => vitrine::recommend(bundle, &log, &request),
+                                    Mode::Private {
                                         config,
-                                        mechanism.as_deref(),
-                                        bundle,
-                                        &log,
-                                        &signals,
-                                        now,
-                                        0.0,
-                                        &mut OsRandom::new(),
-                                    )?;
-                                    let source = match released {
-                                        Released::Profile(p, src) => {
-                                            match src {
-                                                ReleaseSource::Cached => acc.cached += 1,
-                                                _ => acc.fresh += 1,
+                                        mechanism,
+                                        per_session_budget,
+                                        ..
+                                    } => {
+                                        if !per_session_budget {
+                                            state = PrivacyState::default();
+                                        }
+                                        let now = log.latest_ts_ms().unwrap_or(0.0);
+                                        let released = privacy::release_session(
+                                            &mut state,
+                                            config,
+                                            mechanism.as_deref(),
+                                            bundle,
+                                            &log,
+                                            &signals,
+                                            now,
+                                            0.0,
+                                            &mut OsRandom::new(),
+                                        )?;
+                                        let source = match released {
+                                            Released::Profile(p, src) => {
+                                                match src {
+                                                    ReleaseSource::Cached => acc.cached += 1,
+                                                    _ => acc.fresh += 1,
+                                                }
+                                                ProfileSource::Released(p)
                                             }
-                                            ProfileSource::Released(p)
-                                        }
-                                        Released::Anchor(j, src) => {
-                                            match src {
-                                                ReleaseSource::Cached => acc.cached += 1,
-                                                _ => acc.fresh += 1,
+                                            Released::Anchor(j, src) => {
+                                                match src {
+                                                    ReleaseSource::Cached => acc.cached += 1,
+                                                    _ => acc.fresh += 1,
+                                                }
+                                                ProfileSource::Anchor(j)
                                             }
-                                            ProfileSource::Anchor(j)
-                                        }
-                                        Released::Public => {
-                                            acc.public += 1;
-                                            ProfileSource::Public
-                                        }
-                                        Released::NotPrivate => ProfileSource::Raw,
-                                    };
-                                    vitrine::rank::recommend_from(bundle, &log, &request, source)
+                                            Released::Public => {
+                                                acc.public += 1;
+                                                ProfileSource::Public
+                                            }
+                                            Released::NotPrivate => ProfileSource::Raw,
+                                        };
+                                        vitrine::rank::recommend_from(
+                                            bundle, &log, &request, source,
+                                        )
+                                    }
+                                };
+                                for s in top.iter().take(k) {
+                                    seen[s.index as usize] = true;
                                 }
-                            };
-                            for s in top.iter().take(k) {
-                                seen[s.index as usize] = true;
+                                acc.add(
+                                    top.iter().position(|s| s.index == target).map(|p| p + 1),
+                                    k,
+                                );
                             }
-                            acc.add(top.iter().position(|s| s.index == target).map(|p| p + 1), k);
-                        }
-                        None => {
-                            acc.add(None, k);
-                            acc.unknown += 1;
+                            None => {
+                                acc.add(None, k);
+                                acc.unknown += 1;
+                            }
                         }
                     }
+                    // An item the bundle does not know is skipped, as a storefront's track() that
+                    // rejected it would leave the session unchanged.
+                    if let Some(item) = rows[event.item as usize] {
+                        log.push(Event {
+                            kind: event.kind,
+                            item,
+                            ts_ms: event.ts * 1000.0,
+                        });
+                    }
                 }
-                // An item the bundle does not know is skipped, as a storefront's track() that
-                // rejected it would leave the session unchanged.
-                if let Some(item) = rows[event.item as usize] {
-                    log.push(Event {
-                        kind: event.kind,
-                        item,
-                        ts_ms: event.ts * 1000.0,
-                    });
-                }
-            }
-            Ok((acc, seen))
-        })
+                Ok((acc, seen))
+            },
+        )
         .try_reduce(
             || (Accumulator::default(), vec![false; bundle.n_items()]),
             |(a, mut sa), (b, sb)| {

@@ -26,19 +26,37 @@ pub struct EventLog {
     /// Session ids as in the file, indexed like `sessions`.
     pub session_ids: Vec<String>,
     pub n_events: usize,
+    /// Values of the extra columns asked for (`read_with`), one row per event, indexed by
+    /// `LogEvent::seq`; empty when none were asked for.
+    pub extra: Vec<Vec<String>>,
 }
 
 impl EventLog {
     /// Reads `path`: header required with `session_id` and `item_id`; `ts` (number) and
     /// `event_type` (view, click, add_to_cart, remove_from_cart, purchase) optional.
     pub fn read(path: &Path) -> Result<Self> {
+        Self::read_with(path, &[])
+    }
+
+    /// Like [`EventLog::read`], also keeping the values of the `extra` columns (which must exist).
+    pub fn read_with(path: &Path, extra: &[String]) -> Result<Self> {
         let file = std::fs::File::open(path)
             .with_context(|| format!("cannot open event log {}", path.display()))?;
-        Self::from_reader(file, &path.display().to_string())
+        Self::from_reader_with(file, &path.display().to_string(), extra)
     }
 
     /// Like [`EventLog::read`], from any reader; `name` is used in error messages.
+    #[cfg(test)]
     pub fn from_reader<R: std::io::Read>(reader: R, name: &str) -> Result<Self> {
+        Self::from_reader_with(reader, name, &[])
+    }
+
+    /// Like [`EventLog::read_with`], from any reader.
+    pub fn from_reader_with<R: std::io::Read>(
+        reader: R,
+        name: &str,
+        extra: &[String],
+    ) -> Result<Self> {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(reader);
@@ -53,6 +71,17 @@ impl EventLog {
                 headers.iter().collect::<Vec<_>>().join(",")
             );
         };
+        let c_extra = extra
+            .iter()
+            .map(|c| {
+                col(c).ok_or_else(|| {
+                    anyhow!(
+                        "{name}:1: no column '{c}' in the header (found: {})",
+                        headers.iter().collect::<Vec<_>>().join(",")
+                    )
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
         let c_ts = col("ts");
         let c_type = col("event_type");
 
@@ -105,6 +134,14 @@ impl EventLog {
                     log.sessions.push(Vec::new());
                     next_session
                 });
+            if !c_extra.is_empty() {
+                log.extra.push(
+                    c_extra
+                        .iter()
+                        .map(|&c| record.get(c).unwrap_or("").trim().to_owned())
+                        .collect(),
+                );
+            }
             log.sessions[session as usize].push(LogEvent {
                 item,
                 ts,

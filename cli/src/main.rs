@@ -1,5 +1,6 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
+mod catalog_ctx;
 mod eval;
 mod events;
 mod inspect;
@@ -49,6 +50,11 @@ struct EvalArgs {
     /// both when you use this.
     #[arg(long)]
     exclude_seen: bool,
+    /// Context columns as KEY=COLUMN pairs (e.g. `weekday=order_dow,hour=order_hour_of_day`):
+    /// each test session's requests carry the context read from its first event, as a page would
+    /// pass it. Bundles without context weights ignore it.
+    #[arg(long, value_delimiter = ',')]
+    context: Vec<String>,
     /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column).
     #[arg(long)]
     test: PathBuf,
@@ -125,6 +131,15 @@ struct TrainArgs {
     /// int8 quantization against `vitrine eval` on the bundle). Never used for tuning.
     #[arg(long)]
     unquantized_test: Option<PathBuf>,
+    /// Column of the event log holding each event's item category (e.g. `department_id`): the
+    /// bundle gets `item_cat` (each item's most frequent value), for filters, diversity, context.
+    #[arg(long)]
+    category_column: Option<String>,
+    /// Context columns as KEY=COLUMN pairs (e.g. `weekday=order_dow,hour=order_hour_of_day`),
+    /// read from each session's first event: the bundle gets context × category weights
+    /// (smoothed log-lifts). Needs --category-column.
+    #[arg(long, value_delimiter = ',')]
+    context: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -163,12 +178,40 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     };
     params.validate()?;
     let started = std::time::Instant::now();
-    let log = events::EventLog::read(&args.events)?;
+    let context = catalog_ctx::parse_context_spec(&args.context)?;
+    if !context.is_empty() && args.category_column.is_none() {
+        anyhow::bail!("--context needs --category-column (context weights are per category)");
+    }
+    let extra: Vec<String> = args
+        .category_column
+        .iter()
+        .cloned()
+        .chain(context.iter().map(|(_, c)| c.clone()))
+        .collect();
+    let log = events::EventLog::read_with(&args.events, &extra)?;
     let unquantized_test = match &args.unquantized_test {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
-    let trained = train::train(&log, &params, unquantized_test.as_ref())?;
+    let mut trained = train::train(&log, &params, unquantized_test.as_ref())?;
+    if args.category_column.is_some() {
+        let categories = catalog_ctx::item_categories(&log, 0);
+        if !context.is_empty() {
+            let cols: Vec<(String, usize)> = context
+                .iter()
+                .enumerate()
+                .map(|(i, (k, _))| (k.clone(), i + 1))
+                .collect();
+            let ctx = catalog_ctx::context_weights(&log, &categories, &cols, params.model.scale);
+            trained.report.push(format!(
+                "context weights: {} features × {} categories",
+                ctx.features.len(),
+                categories.names.len()
+            ));
+            trained.parts.context = Some(ctx);
+        }
+        trained.parts.categories = Some(categories);
+    }
     let bytes =
         vitrine::bundle::write_bundle(&trained.parts).context("could not build the bundle")?;
     write_atomically(&args.out, &bytes)?;
@@ -200,8 +243,18 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
     let bundle =
         vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
-    let test = events::EventLog::read(&args.test)?;
-    let m = eval::evaluate(&bundle, &test, args.k, &args.privacy, args.exclude_seen)?;
+    let context = catalog_ctx::parse_context_spec(&args.context)?;
+    let columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
+    let test = events::EventLog::read_with(&args.test, &columns)?;
+    let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context));
+    let m = eval::evaluate(
+        &bundle,
+        &test,
+        args.k,
+        &args.privacy,
+        args.exclude_seen,
+        contexts.as_deref(),
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
