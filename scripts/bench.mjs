@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// Runs the in-browser benchmark (www/bench/) in headless Chromium, one fresh page per catalog (so
+// each catalog's wasm memory figure starts from a new instance), and prints markdown tables:
+// the environment, the package sizes, latencies with their ratio to the plain-JS baseline and the
+// budgets, and memory. Writes the JSON to target/bench/browser-<time>.json and
+// target/bench/browser-latest.json. Usually started by scripts/bench (which builds first).
+//
+//   node scripts/bench.mjs [--sizes 10000,43097,100000,1000000] [--runs 50] [--warmup 5] [--seed 1]
+//                          [--out target/bench] [--quiet]
+//
+// The page is served on 127.0.0.1 with COOP/COEP headers (cross-origin isolated), which gives
+// performance.now() its finest resolution; the measured resolution is reported either way.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+import { startServer } from './serve.mjs';
+import { markdownTable, markdownSizes, fmtBytes, BUDGETS, budgetFor } from '../www/bench/report.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+function parseArgs(argv) {
+  const o = { sizes: '10000,43097,100000,1000000', runs: 50, warmup: 5, seed: 1, out: 'target/bench', quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--sizes') o.sizes = val();
+    else if (a === '--runs') o.runs = Number(val());
+    else if (a === '--warmup') o.warmup = Number(val());
+    else if (a === '--seed') o.seed = Number(val());
+    else if (a === '--out') o.out = val();
+    else if (a === '--quiet') o.quiet = true;
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/bench.mjs [--sizes N,N…] [--runs 50] [--warmup 5] [--seed 1] [--out DIR] [--quiet]');
+      process.exit(0);
+    } else throw new Error(`unknown argument: ${a}`);
+  }
+  o.sizes = o.sizes.split(',').map(Number);
+  if (o.sizes.some((n) => !Number.isInteger(n) || n < 300)) throw new Error('--sizes: whole numbers ≥ 300');
+  if (!(o.runs >= 1) || !(o.warmup >= 0)) throw new Error('--runs ≥ 1, --warmup ≥ 0');
+  return o;
+}
+
+/** Sizes of the shipped files: the wasm raw / gzip -9 / brotli 11, and the JS glue. */
+export function packageSizes(pkg = path.join(REPO, 'www/pkg')) {
+  const wasm = fs.readFileSync(path.join(pkg, 'vitrine_bg.wasm'));
+  const glue = fs.readFileSync(path.join(pkg, 'vitrine.js'));
+  const gz = (b) => zlib.gzipSync(b, { level: 9 }).length;
+  const br = (b) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+  return {
+    wasm: { raw: wasm.length, gzip: gz(wasm), brotli: br(wasm) },
+    glue: { raw: glue.length, gzip: gz(glue), brotli: br(glue) },
+  };
+}
+
+function machine() {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    cpu = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpu;
+  } catch {
+    /* not Linux */
+  }
+  return { cpu, nproc: os.cpus().length, memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1), platform: `${os.platform()} ${os.release()}` };
+}
+
+/** Runs the bench page for each size; returns the merged result. `onLine` gets progress lines. */
+export async function runBench({ sizes, runs, warmup, seed = 1, onLine = () => {}, root = path.join(REPO, 'www') }) {
+  const server = await startServer({ root, port: 0, headers: ISOLATION });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+  });
+  const loadBefore = os.loadavg();
+  const pages = [];
+  try {
+    for (const n of sizes) {
+      const page = await browser.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      await page.goto(`${server.url}bench/?n=${n}&runs=${runs}&warmup=${warmup}&seed=${seed}`);
+      let shown = 0;
+      for (;;) {
+        const s = await page.evaluate(() => {
+          const b = window.vitrineBench;
+          return b && { state: b.state, progress: b.progress, error: b.error };
+        });
+        for (const line of s?.progress.slice(shown) ?? []) if (!line.startsWith('\n')) onLine(line);
+        shown = s?.progress.length ?? shown;
+        if (s?.state === 'error') throw new Error(`bench page failed for ${n}: ${s.error}`);
+        if (errors.length) throw new Error(`bench page error for ${n}: ${errors.join('; ')}`);
+        if (s?.state === 'done') break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      pages.push(await page.evaluate(() => window.vitrineBench.result));
+      await page.close();
+    }
+    const first = pages[0];
+    return {
+      date: first.date,
+      browser: `Chromium ${browser.version()}`,
+      userAgent: first.userAgent,
+      machine: machine(),
+      loadAverage: { before: loadBefore, after: os.loadavg() },
+      crossOriginIsolated: first.crossOriginIsolated,
+      timerResolutionUs: first.timerResolutionUs,
+      runs,
+      warmup,
+      seed,
+      package: packageSizes(path.join(root, 'pkg')),
+      budgets: BUDGETS,
+      catalogs: pages.flatMap((p) => p.catalogs),
+    };
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}
+
+/** The whole report as markdown. */
+export function markdownReport(r) {
+  const la = (l) => l.map((x) => x.toFixed(2)).join(' ');
+  const p = r.package;
+  const wasmMet = p.wasm.gzip <= 100 * 1024;
+  const lines = [
+    `${r.date.slice(0, 10)} · ${r.browser} (headless) · ${r.machine.cpu}, ${r.machine.nproc} cores · load average ${la(r.loadAverage.before)} → ${la(r.loadAverage.after)}`,
+    `performance.now() resolution ${r.timerResolutionUs.median.toFixed(1)} µs (cross-origin isolated: ${r.crossOriginIsolated}); ${r.runs} runs after ${r.warmup} warm-up calls per job`,
+    '',
+    '| file | raw | gzip -9 | brotli 11 | budget |',
+    '| --- | ---: | ---: | ---: | --- |',
+    `| vitrine_bg.wasm | ${fmtBytes(p.wasm.raw)} | ${fmtBytes(p.wasm.gzip)} | ${fmtBytes(p.wasm.brotli)} | ${wasmMet ? '✅' : '❌'} ≤ 100 KiB gzip |`,
+    `| vitrine.js (glue) | ${fmtBytes(p.glue.raw)} | ${fmtBytes(p.glue.gzip)} | ${fmtBytes(p.glue.brotli)} | |`,
+    '',
+    markdownTable(r.catalogs),
+    '',
+    markdownSizes(r.catalogs),
+  ];
+  const missing = BUDGETS.filter((b) => !r.catalogs.some((c) => c.n === b.n && Object.keys(c.jobs).some((j) => budgetFor(c.n, j) === b)));
+  if (missing.length) lines.push('', `(budgets not measured in this run: ${missing.map((b) => `${b.job} at ${b.n}`).join(', ')})`);
+  return lines.join('\n');
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const result = await runBench({ ...o, onLine: (l) => o.quiet || console.error(`bench: ${l}`) });
+  const dir = path.resolve(REPO, o.out);
+  fs.mkdirSync(dir, { recursive: true });
+  const stamp = result.date.replace(/[:.]/g, '-').slice(0, 19);
+  const json = JSON.stringify(result, null, 2) + '\n';
+  fs.writeFileSync(path.join(dir, `browser-${stamp}.json`), json);
+  fs.writeFileSync(path.join(dir, 'browser-latest.json'), json);
+  console.log(markdownReport(result));
+  console.error(`bench: wrote ${path.relative(REPO, path.join(dir, `browser-${stamp}.json`))} (and browser-latest.json)`);
+}
+
+const direct = process.argv[1] && fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+if (direct) {
+  main().catch((err) => {
+    console.error(`bench: error: ${err.message}`);
+    process.exit(1);
+  });
+}

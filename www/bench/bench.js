@@ -1,0 +1,208 @@
+// The in-browser benchmark (scripts/bench drives it in headless Chromium; open
+// /bench/?n=43097 in any browser to run it by hand). For each synthetic catalog it times, in this
+// page, the wasm engine and the plain-JS baseline (baseline.js) on the same jobs:
+//   load (verified) / load (no digest check)  Recommender.fromBytes vs JsBaseline.load
+//   recommend top-20                          over the whole catalog, a 10-click session
+//   rerank 200                                200 candidate ids of the catalog
+//   track + recommend                         one click logged, then top-20
+// The engine runs with its default settings (private: rankings read a differentially private
+// release of the session) and, for the jobs that read the session, again with
+// `privacy: {epsilon: Infinity}` (the explicit non-private mode the baseline mirrors).
+// Every job: `warmup` untimed calls, then `runs` samples; calls are batched so that one sample
+// lasts ≥ 50 timer ticks (performance.now() is coarse outside cross-origin isolation); a sample is
+// the batch's mean per call. Results: window.vitrineBench = {state, result, error}.
+//
+// Query parameters: sizes=10000,43097 (or n=43097), runs=50, warmup=5, seed=1, d=64.
+
+import init, { Recommender } from '../pkg/vitrine.js';
+import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
+import { JsBaseline } from './baseline.js';
+import { stats, markdownTable, markdownSizes } from './report.js';
+
+const status = window.vitrineBench = { state: 'running', progress: [], result: null, error: null };
+const out = document.getElementById('out');
+const log = (line) => {
+  status.progress.push(line);
+  if (out) out.textContent = status.progress.join('\n');
+};
+
+const params = new URLSearchParams(location.search);
+const num = (k, def) => (params.has(k) ? Number(params.get(k)) : def);
+const SIZES = (params.get('sizes') ?? params.get('n') ?? '10000,43097,100000,1000000').split(',').map(Number);
+const RUNS = num('runs', 50);
+const WARMUP = num('warmup', 5);
+const SEED = num('seed', 1);
+const DIM = num('d', 64);
+const SESSION = 10; // clicks before `recommend`
+const K = 20;
+const RERANK = 200;
+const T0 = 1_700_000_000_000; // event times (ms), fixed so runs repeat
+
+/** performance.now()'s resolution: the median of 200 successive distinct readings' gaps (ms). */
+function timerResolution() {
+  const gaps = [];
+  let last = performance.now();
+  while (gaps.length < 200) {
+    const t = performance.now();
+    if (t !== last) {
+      gaps.push(t - last);
+      last = t;
+    }
+  }
+  return { median: stats(gaps).p50, min: stats(gaps).min };
+}
+
+/**
+ * Times `fn` (sync, or async when `isAsync`): warm-up, then a batch size making a sample last
+ * ≥ max(50 ticks, 1 ms), then `runs` samples of the batch's mean per call. Returns stats (ms).
+ */
+async function measure(fn, { res, isAsync = false, runs = RUNS, warmup = WARMUP } = {}) {
+  const call = isAsync ? fn : () => fn();
+  for (let i = 0; i < warmup; i++) await call();
+  const target = Math.max(50 * res, 1);
+  let batch = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let b = 0; b < batch; b++) await call();
+    const dt = performance.now() - t0;
+    if (dt >= target || batch >= 1 << 16) break;
+    batch = dt <= 0 ? batch * 16 : Math.min(batch * 16, Math.ceil((batch * target * 1.2) / dt));
+  }
+  const samples = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    if (isAsync) for (let b = 0; b < batch; b++) await fn();
+    else for (let b = 0; b < batch; b++) fn();
+    samples.push((performance.now() - t0) / batch);
+  }
+  return { ...stats(samples), runs, batch };
+}
+
+/** Whether this engine build has privacy settings (`configure({privacy})`). */
+function supportsPrivacy(rec) {
+  try {
+    rec.configure({ privacy: { epsilon: Infinity } });
+    rec.configure({});
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function benchCatalog(n, wasm, res) {
+  const t0 = performance.now();
+  const catalog = syntheticCatalog({ n, d: DIM, seed: SEED });
+  const bytes = await writeBundle(catalog, { seed: SEED });
+  const genMs = performance.now() - t0;
+  log(`catalog ${n} × ${DIM}: ${bytes.length} bytes, generated in ${genMs.toFixed(0)} ms`);
+  const rand = prng(SEED + n);
+  const pick = () => catalog.ids[rand() % n];
+  const session = Array.from({ length: SESSION }, (_, i) => ({ type: 'click', item: pick(), ts: T0 + i * 60_000 }));
+  const now = T0 + SESSION * 60_000;
+  const candidates = Array.from({ length: RERANK }, pick);
+  const stream = Array.from({ length: 512 }, pick);
+
+  const memory = { initial: wasm.memory.buffer.byteLength };
+  const rec = Recommender.fromBytes(bytes);
+  memory.afterLoad = wasm.memory.buffer.byteLength;
+  const kernel = rec.kernel;
+  const privacy = supportsPrivacy(rec);
+  const canSkipDigest = Recommender.fromBytes.length >= 2;
+  const jobs = {};
+
+  log('  load');
+  jobs['load (verified)'] = {
+    wasm: await measure(() => Recommender.fromBytes(bytes).free(), { res }),
+    js: await measure(() => JsBaseline.load(bytes, { verifyDigest: true }), { res, isAsync: true }),
+  };
+  if (canSkipDigest) {
+    jobs['load (no digest check)'] = {
+      wasm: await measure(() => Recommender.fromBytes(bytes, { verifyDigest: false }).free(), { res }),
+      js: await measure(() => JsBaseline.load(bytes, { verifyDigest: false }), { res, isAsync: true }),
+    };
+  }
+  const js = await JsBaseline.load(bytes);
+
+  const modes = privacy ? [['', {}], [' (ε = ∞)', { privacy: { epsilon: Infinity } }]] : [['', {}]];
+  let overlap = null;
+  for (const [suffix, settings] of modes) {
+    log(`  requests${suffix || ' (default settings)'}`);
+    rec.reset();
+    rec.configure(settings);
+    js.events = [];
+    for (const e of session) {
+      rec.track(e);
+      js.track(e);
+    }
+    const wasmTop = rec.recommend({ k: K, now });
+    if (suffix || !privacy) {
+      const jsTop = new Set(js.recommend({ k: K, now }).map((r) => r.id));
+      overlap = `${wasmTop.filter((r) => jsTop.has(r.id)).length}/${K}`;
+    }
+    jobs[`recommend top-${K}${suffix}`] = {
+      wasm: await measure(() => rec.recommend({ k: K, now }), { res }),
+      js: await measure(() => js.recommend({ k: K, now }), { res }),
+    };
+    jobs[`rerank ${RERANK}${suffix}`] = {
+      wasm: await measure(() => rec.rerank(candidates, { now }), { res }),
+      js: await measure(() => js.rerank(candidates, { now }), { res }),
+    };
+    let i = 0;
+    let j = 0;
+    jobs[`track + recommend${suffix}`] = {
+      wasm: await measure(() => {
+        const ts = now + ++i * 1000;
+        rec.track({ type: 'click', item: stream[i % stream.length], ts });
+        return rec.recommend({ k: K, now: ts });
+      }, { res }),
+      js: await measure(() => {
+        const ts = now + ++j * 1000;
+        js.track({ item: stream[j % stream.length], ts });
+        return js.recommend({ k: K, now: ts });
+      }, { res }),
+    };
+  }
+  const privacyAtEnd = privacy ? rec.privacyStatus?.() : undefined;
+  rec.free();
+  memory.atEnd = wasm.memory.buffer.byteLength;
+  return {
+    n,
+    d: DIM,
+    bundleBytes: bytes.length,
+    bytesPerItem: bytes.length / n,
+    generateMs: genMs,
+    kernel,
+    memory,
+    overlap,
+    privacyAtEnd: privacyAtEnd ?? null,
+    jobs,
+  };
+}
+
+async function main() {
+  const wasm = await init();
+  const res = timerResolution();
+  log(`performance.now() resolution: ${(res.median * 1000).toFixed(1)} µs (cross-origin isolated: ${self.crossOriginIsolated})`);
+  const catalogs = [];
+  for (const n of SIZES) catalogs.push(await benchCatalog(n, wasm, res.median));
+  const result = {
+    date: new Date().toISOString(),
+    userAgent: navigator.userAgent,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    crossOriginIsolated: self.crossOriginIsolated,
+    timerResolutionUs: { median: res.median * 1000, min: res.min * 1000 },
+    runs: RUNS,
+    warmup: WARMUP,
+    seed: SEED,
+    catalogs,
+  };
+  log('\n' + markdownTable(catalogs) + '\n\n' + markdownSizes(catalogs));
+  status.result = result;
+  status.state = 'done';
+}
+
+main().catch((err) => {
+  status.error = String(err?.stack ?? err);
+  status.state = 'error';
+  log(`error: ${status.error}`);
+});

@@ -1,0 +1,77 @@
+// Statistics, budgets and the markdown table of the benchmark. No DOM: the page and the Node
+// driver (scripts/bench.mjs) both import it.
+
+/** The latency budgets of issues 3 and 4, in ms, by catalog size and job. */
+export const BUDGETS = [
+  { n: 43097, job: 'load (verified)', ms: 20, source: 'bundle parse + validate incl. digest (issue 3)' },
+  { n: 43097, job: 'recommend top-20', ms: 0.5, source: 'engine (issue 4), p50' },
+  { n: 43097, job: 'rerank 200', ms: 0.05, source: 'engine (issue 4), p50' },
+  { n: 43097, job: 'track + recommend', ms: 1, source: 'engine (issue 4), p50' },
+  { n: 1000000, job: 'recommend top-20', ms: 15, source: 'engine (issue 4), p50' },
+];
+
+/** The budget of a job (its `(ε = ∞)` variant has the same one). */
+export function budgetFor(n, job) {
+  return BUDGETS.find((b) => b.n === n && (job === b.job || job.startsWith(`${b.job} (ε`)));
+}
+
+/** Median, p95, mean, min and max of per-call times (ms). */
+export function stats(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  return {
+    p50: q(0.5),
+    p95: q(0.95),
+    mean: s.reduce((a, b) => a + b, 0) / s.length,
+    min: s[0],
+    max: s[s.length - 1],
+  };
+}
+
+/** A duration in ms, printed with about 3 significant digits (µs below 1 ms). */
+export function fmtMs(ms) {
+  if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
+  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`;
+  return `${ms.toPrecision(3)} ms`;
+}
+
+export function fmtBytes(b) {
+  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
+  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;
+  return `${b} B`;
+}
+
+/** The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS. */
+export function markdownTable(catalogs) {
+  const rows = [
+    '| catalog | job | wasm p50 | wasm p95 | plain JS p50 | plain JS p95 | wasm ÷ JS (p50) | budget (p50) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const c of catalogs) {
+    for (const [job, r] of Object.entries(c.jobs)) {
+      const b = budgetFor(c.n, job);
+      const met = b ? `${r.wasm.p50 <= b.ms ? '✅' : '❌'} ≤ ${fmtMs(b.ms)}` : '';
+      const ratio = r.js ? `${(r.wasm.p50 / r.js.p50).toFixed(2)}×` : '–';
+      rows.push(
+        `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${job} | ${fmtMs(r.wasm.p50)} | ${fmtMs(r.wasm.p95)} | ` +
+          `${fmtMs(r.js?.p50)} | ${fmtMs(r.js?.p95)} | ${ratio} | ${met} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+/** Per-catalog sizes: bundle bytes, bytes per item, wasm memory. */
+export function markdownSizes(catalogs) {
+  const rows = [
+    '| catalog | bundle | bytes / item | wasm memory after load | wasm memory at the end | top-20 overlap with JS (ε = ∞) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const c of catalogs) {
+    rows.push(
+      `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${fmtBytes(c.bundleBytes)} | ${c.bytesPerItem.toFixed(1)} | ` +
+        `${fmtBytes(c.memory.afterLoad)} | ${fmtBytes(c.memory.atEnd)} | ${c.overlap ?? '–'} |`,
+    );
+  }
+  return rows.join('\n');
+}
