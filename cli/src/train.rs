@@ -135,6 +135,33 @@ pub fn train(
     // Early stopping: the epoch with the best validation MRR; then, with --refit, the same
     // schedule again on every session (the held-out sessions are the most recent ones).
     let mut trained = best_model.unwrap_or(last);
+    // The popularity blend `cos + w · prior`: w tuned on the validation split (HR@20 + MRR@20)
+    // with the early-stopped model (before any refit has seen those sessions) and a prior from
+    // the fitted part only.
+    let mut pop_weight = 0.0f32;
+    if !valid_rows.is_empty() {
+        let mut fit_counts = vec![0f32; n];
+        for s in fit_part {
+            for &i in s {
+                fit_counts[i as usize] += 1.0;
+            }
+        }
+        let fit_prior = vitrine::bundle::popularity_prior(&fit_counts);
+        let mut best_objective = f64::NEG_INFINITY;
+        for w in POP_WEIGHT_GRID {
+            let (hr, mrr) = model::evaluate_float(&trained, &valid_rows, 20, Some((&fit_prior, w)));
+            report.push(format!(
+                "popularity weight {w}: validation HR@20 {:.2} % MRR@20 {:.2} %",
+                100.0 * hr,
+                100.0 * mrr
+            ));
+            if hr + mrr > best_objective {
+                best_objective = hr + mrr;
+                pop_weight = w;
+            }
+        }
+        report.push(format!("chosen popularity weight: {pop_weight}"));
+    }
     if let (true, Some((_, epochs))) = (params.refit, best) {
         let refit_params = ModelParams {
             epochs,
@@ -162,32 +189,6 @@ pub fn train(
         ));
     }
 
-    // The popularity blend `cos + w · prior`: w tuned on the validation split (HR@20 + MRR@20),
-    // with the prior computed from the fitted part only.
-    let mut pop_weight = 0.0f32;
-    if !valid_rows.is_empty() {
-        let mut fit_counts = vec![0f32; n];
-        for s in fit_part {
-            for &i in s {
-                fit_counts[i as usize] += 1.0;
-            }
-        }
-        let fit_prior = vitrine::bundle::popularity_prior(&fit_counts);
-        let mut best_objective = f64::NEG_INFINITY;
-        for w in POP_WEIGHT_GRID {
-            let (hr, mrr) = model::evaluate_float(&trained, &valid_rows, 20, Some((&fit_prior, w)));
-            report.push(format!(
-                "popularity weight {w}: validation HR@20 {:.2} % MRR@20 {:.2} %",
-                100.0 * hr,
-                100.0 * mrr
-            ));
-            if hr + mrr > best_objective {
-                best_objective = hr + mrr;
-                pop_weight = w;
-            }
-        }
-        report.push(format!("chosen popularity weight: {pop_weight}"));
-    }
     if let Some(test) = unquantized_test {
         // The test log's items on the training vocabulary (None: unknown, as `vitrine eval` has it).
         let index: std::collections::HashMap<&str, u32> = log
