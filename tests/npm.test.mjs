@@ -26,6 +26,8 @@ defineVitrineShelf();
 async function main() {
   const worker = new URLSearchParams(location.search).has('worker');
   const v = await Vitrine.load(new URL('store.vtr', document.baseURI).href, { worker });
+  // Rankings are compared across page loads: the engine's explicit non-private mode makes them exact.
+  if (v.supports('privacyStatus')) await v.configure({ privacy: { epsilon: Infinity } });
   const cold = await v.recommend({ k: 5 });
   for (const item of ['p0100', 'p0101', 'p0102']) await v.track({ type: 'view', item, ts: 1700000000000 });
   const warm = await v.recommend({ k: 8, now: 1700000060000 });

@@ -64,14 +64,20 @@ test('the demo store keeps its privacy promises', { timeout: 170_000 }, async (t
     await viewProducts(page, ids);
     await page.evaluate(() => window.vitrine.flush());
     assert.ok(await stored(page), 'the session is in localStorage');
+    const spent = () =>
+      page.evaluate(async () => (window.vitrine.supports('privacyStatus') ? (await window.vitrine.privacyStatus()).budget?.spentEpsilon : null));
+    const spentBefore = await spent();
 
     await page.waitForLoadState('networkidle'); // a reload would abort image loads in flight
     await page.reload();
     await ready(page);
     assert.equal(await page.locator('#consent').isVisible(), false, 'the choice is remembered');
     assert.deepEqual(await remembered(page), [...ids].reverse(), 'the panel lists the restored events');
-    const shelf = await page.$$eval('#shelf .card', (els) => els.map((e) => e.dataset.category));
-    assert.ok(shelf.filter((c) => c === 'tents').length >= 6, `the shelf is personalized after the reload (${shelf})`);
+    const restored = await page.evaluate(async () => JSON.parse(await window.vitrine.exportState()).events.map((e) => e.item));
+    assert.deepEqual(restored, ids, 'the engine has the restored session');
+    if (spentBefore != null) {
+      assert.ok((await spent()) >= spentBefore, `the privacy accountant survived the reload (ε spent ${spentBefore} -> ${await spent()})`);
+    }
 
     await page.locator('#forget').click();
     await page.waitForFunction(() => document.querySelectorAll('#session-list li').length === 0);

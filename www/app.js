@@ -17,6 +17,9 @@ const CATALOG_URL = 'data/catalog.json';
 const CONSENT_KEY = 'vitrine-demo:consent'; // the store's own record of the shopper's choice (like a CMP's)
 const params = new URLSearchParams(location.search);
 const WORKER = params.has('worker');
+// ?epsilon=Infinity: the engine's explicit NON-private mode (rankings read the raw history), for
+// comparison and deterministic tests; the panel says so. Default: the engine's private defaults.
+const NOT_PRIVATE = params.get('epsilon') === 'Infinity';
 
 const state = {
   v: null, // the Vitrine instance
@@ -280,7 +283,12 @@ async function renderPrivacy() {
   if (!v) return;
   const opts = { k: 10, excludeSeen: true, context: requestContext() };
   if (!state.baseline) {
-    state.baseline = Vitrine.load(BUNDLE_URL, { storage: false, worker: WORKER });
+    // The baseline never sees an event, so it has nothing to protect: it ranks without noise
+    // (a private engine would otherwise spend budget and randomize even an empty history).
+    state.baseline = Vitrine.load(BUNDLE_URL, { storage: false, worker: WORKER }).then(async (b) => {
+      if (b.supports('privacyStatus')) await b.configure({ privacy: { epsilon: Infinity } });
+      return b;
+    });
   }
   const [before, after] = await Promise.all([state.baseline.then((b) => b.recommend(opts)), v.recommend(opts)]);
   const beforeRank = new Map(before.map((r, i) => [r.id, i]));
@@ -330,6 +338,15 @@ const EVENT_LABEL = {
   purchase: 'Bought',
   search: 'Searched',
 };
+
+let panelFrame = 0;
+function schedulePanel() {
+  if (panelFrame) return;
+  panelFrame = requestAnimationFrame(() => {
+    panelFrame = 0;
+    renderPanel();
+  });
+}
 
 let sessionCount = 0;
 const sessionSize = () => sessionCount;
@@ -492,23 +509,34 @@ async function main() {
   const v = engineResult.value;
   state.v = v;
   window.vitrine = v;
+  if (NOT_PRIVATE && v.supports('privacyStatus')) await v.configure({ privacy: { epsilon: Infinity } });
 
   const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
   const home = $('#shelf');
   home.options = { excludeSeen: true, context: requestContext() };
   $('#cart-shelf').options = { context: requestContext() };
-  home.addEventListener('vitrine:render', (e) => {
+  home.addEventListener('vitrine:render', async (e) => {
     const n = sessionSize();
-    $('#shelf-note').textContent =
-      n === 0
-        ? `Popular right now. Open any product to personalise — ranked on this device in ${e.detail.ms.toFixed(1)} ms.`
-        : `Based on what you did here — ranked on this device in ${e.detail.ms.toFixed(1)} ms.`;
+    const ms = `ranked on this device in ${e.detail.ms.toFixed(1)} ms`;
+    let note =
+      n === 0 ? `Popular right now. Open any product to personalise — ${ms}.` : `Based on what you did here — ${ms}.`;
+    if (n > 0 && v.supports('privacyStatus')) {
+      const s = await v.privacyStatus();
+      const spent = s.releasesLeft === 0;
+      if (spent && s.lastSource === 'cached') note = `Today's privacy budget is spent: this is your last private ranking — ${ms}.`;
+      else if (spent && s.lastSource === 'public') note = `Today's privacy budget is spent: popular items — ${ms}.`;
+      else if (s.private) note = `Based on what you did here, through a differentially private release (ε ${s.epsilon}) — ${ms}.`;
+    }
+    $('#shelf-note').textContent = note;
   });
   for (const s of shelves) {
     s.catalog = catalog;
     s.vitrine = v;
     s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
-    s.addEventListener('vitrine:render', () => (window.vitrineShelfRenders += 1));
+    s.addEventListener('vitrine:render', () => {
+      window.vitrineShelfRenders += 1;
+      schedulePanel(); // a ranking may have spent privacy budget
+    });
     s.addEventListener('vitrine:error', (e) => console.warn(`[vitrine demo] ${s.id}: ${e.detail.message}`));
   }
 
