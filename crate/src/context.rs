@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use crate::bundle::Bundle;
 use crate::error::RequestError;
+use crate::numfmt::Num;
 
 /// Device classes accepted for `device`.
 pub const DEVICES: [&str; 5] = ["mobile", "tablet", "desktop", "tv", "other"];
@@ -58,7 +59,10 @@ impl ContextInput {
                 "device" => {
                     let d = lower_str(key, value)?;
                     if !DEVICES.contains(&d.as_str()) {
-                        return Err(bad(key, format!("expected one of {DEVICES:?}, got '{d}'")));
+                        return Err(bad(
+                            key,
+                            format!("expected one of {}, got '{d}'", DEVICES.join(", ")),
+                        ));
                     }
                     features.push(format!("device={d}"));
                 }
@@ -107,7 +111,14 @@ impl ContextInput {
                         check_token("custom key", k)?;
                         let v = match v {
                             Value::String(s) => s.clone(),
-                            Value::Number(n) => n.to_string(),
+                            // Whole numbers without a fraction, however they arrived (a JS
+                            // number is always a float: `3` must name the same feature as
+                            // JSON's `3`).
+                            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                                (Some(i), _) => i.to_string(),
+                                (_, Some(u)) => u.to_string(),
+                                _ => Num(n.as_f64().unwrap_or(f64::NAN)).to_string(),
+                            },
                             Value::Bool(b) => b.to_string(),
                             _ => {
                                 return Err(bad(
@@ -244,7 +255,7 @@ fn describe(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n
             .as_f64()
-            .map_or_else(|| "a number".into(), |x| x.to_string()),
+            .map_or_else(|| "a number".into(), |x| Num(x).to_string()),
         Value::String(s) => format!("'{s}'"),
         Value::Array(_) => "an array".into(),
         Value::Object(_) => "an object".into(),
@@ -275,7 +286,8 @@ fn check_token(key: &str, t: &str) -> Result<(), RequestError> {
             key,
             format!(
                 "expected 1 to {MAX_TOKEN_CHARS} characters without '=', control characters or \
-                 surrounding spaces, got {t:?}"
+                 surrounding spaces, got {}",
+                quoted(t)
             ),
         ))
     }
@@ -357,6 +369,25 @@ fn locale(v: &Value) -> Result<(String, String, Option<String>), RequestError> {
     }
     Ok((out, lang, region))
 }
+/// `s` in double quotes with quotes, backslashes and control characters escaped (what `{:?}`
+/// shows for these strings, without the Unicode tables `Debug` pulls into the wasm).
+fn quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 /// A referrer URL or host (`document.referrer`) → (host without `www.`, channel class). An empty
 /// referrer is a direct visit.
@@ -368,7 +399,7 @@ fn referrer(v: &Value) -> Result<(Option<String>, &'static str), RequestError> {
     if raw.chars().any(|c| c.is_whitespace() || c.is_control()) || raw.len() > 2048 {
         return Err(bad(
             "referrer",
-            format!("expected a URL or host name, got {raw:?}"),
+            format!("expected a URL or host name, got {}", quoted(raw)),
         ));
     }
     let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
@@ -388,7 +419,7 @@ fn referrer(v: &Value) -> Result<(Option<String>, &'static str), RequestError> {
     {
         return Err(bad(
             "referrer",
-            format!("expected a URL or host name, got {raw:?}"),
+            format!("expected a URL or host name, got {}", quoted(raw)),
         ));
     }
     let class = referrer_class(&host);
@@ -437,6 +468,20 @@ fn referrer_class(host: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    #[test]
+    fn quoted_shows_what_debug_shows() {
+        for s in [
+            "",
+            "red shoes",
+            "a\"b\\c",
+            "tab\there\nnew\rline",
+            "\u{1}\u{7f}\u{9f}",
+            "é 😀",
+        ] {
+            assert_eq!(quoted(s), format!("{s:?}"));
+        }
+    }
+
     fn features(json: &str) -> Vec<String> {
         let input: ContextInput = serde_json::from_str(json).unwrap();
         let mut f = input.validate().unwrap().features;
@@ -447,6 +492,25 @@ mod tests {
     fn error(json: &str) -> String {
         let input: ContextInput = serde_json::from_str(json).unwrap();
         input.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn custom_numbers_name_the_same_feature_from_js_and_json() {
+        // A JS number reaches the core as a float (web.rs): 3 must be `3`, as JSON's 3 is.
+        for (x, want) in [
+            (3.0, "custom:visits=3"),
+            (2.5, "custom:visits=2.5"),
+            (-0.125, "custom:visits=-0.125"),
+        ] {
+            let mut custom = serde_json::Map::new();
+            custom.insert("visits".into(), Value::from(x));
+            let input = ContextInput(
+                [("custom".to_owned(), Value::Object(custom))]
+                    .into_iter()
+                    .collect(),
+            );
+            assert_eq!(input.validate().unwrap().features, [want]);
+        }
     }
 
     #[test]

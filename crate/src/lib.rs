@@ -14,6 +14,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod kernels;
+pub mod numfmt;
 pub mod privacy;
 pub mod rank;
 pub mod score;

@@ -16,6 +16,7 @@ use super::{
     ScoringParams, TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
 };
 use crate::error::BundleError;
+use crate::numfmt::Num32;
 
 /// Everything decoded from a valid bundle (byte ranges refer to the input).
 pub(super) struct Parsed {
@@ -287,7 +288,7 @@ fn floats(
         return Err(BundleError::Value {
             name: t.name.into(),
             index: i,
-            why: format!("{x} is not {}", valid.what()),
+            why: format!("{} is not {}", Num32(*x), valid.what()),
         });
     }
     Ok(values)

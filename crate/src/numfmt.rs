@@ -1,0 +1,264 @@
+//! Numbers in messages: [`Num`] and [`Num32`] print a float as Rust's `{}` does (the shortest
+//! decimal that reads back as the same value, never in exponent form; `NaN`, `inf`, `-inf`)
+//! without core's float formatting (Grisu/Dragon and their tables: ~10 KB of gzipped wasm).
+//! Every error and warning that shows a float goes through these.
+//!
+//! Exactness: for magnitudes from about 1e-22 to 1e37 the digits are found with one correctly
+//! rounded multiplication or division by an exact power of ten, so the result is the shortest
+//! round-trip decimal; beyond that range the last digits may differ from `{}` (still a faithful
+//! approximation). Messages only: nothing parses these strings back.
+
+use std::fmt;
+
+/// An `f64` shown as `{}` shows it.
+#[derive(Clone, Copy, PartialEq)]
+pub struct Num(pub f64);
+
+/// An `f32` shown as `{}` shows it (the shortest decimal that reads back as the same `f32`).
+#[derive(Clone, Copy, PartialEq)]
+pub struct Num32(pub f32);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        f.write_str(&format_float(x, 17, 9_007_199_254_740_992.0, |c| {
+            c == x.abs()
+        }))
+    }
+}
+
+impl fmt::Display for Num32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let x = self.0;
+        f.write_str(&format_float(f64::from(x), 9, 16_777_216.0, |c| {
+            c as f32 == x.abs()
+        }))
+    }
+}
+
+/// 10^k, exact for k ≤ 22.
+fn pow10(k: u32) -> f64 {
+    let mut p = 1.0f64;
+    for _ in 0..k {
+        p *= 10.0;
+    }
+    p
+}
+
+/// A double-double: `hi + lo` with |lo| ≤ ulp(hi) / 2 (about 106 bits).
+#[derive(Clone, Copy)]
+struct Dd(f64, f64);
+
+/// Veltkamp split of `a` into two halves of 26 bits.
+fn split(a: f64) -> (f64, f64) {
+    let c = 134_217_729.0 * a;
+    let hi = c - (c - a);
+    (hi, a - hi)
+}
+
+/// `a × b` exactly, as a double-double (Dekker).
+fn two_prod(a: f64, b: f64) -> Dd {
+    let p = a * b;
+    let ((ah, al), (bh, bl)) = (split(a), split(b));
+    Dd(p, ((ah * bh - p) + ah * bl + al * bh) + al * bl)
+}
+
+fn renorm(hi: f64, lo: f64) -> Dd {
+    let s = hi + lo;
+    Dd(s, lo - (s - hi))
+}
+
+impl Dd {
+    /// × 10^k (|k| ≤ 22 per step, where 10^k is exact).
+    fn scale10(self, k: i32) -> Dd {
+        let mut x = self;
+        let mut k = k;
+        while k != 0 {
+            let step = k.clamp(-22, 22);
+            let d = pow10(step.unsigned_abs());
+            x = if step > 0 {
+                let p = two_prod(x.0, d);
+                renorm(p.0, p.1 + x.1 * d)
+            } else {
+                let q = x.0 / d;
+                let p = two_prod(q, d);
+                renorm(q, (((x.0 - p.0) - p.1) + x.1) / d)
+            };
+            k -= step;
+        }
+        x
+    }
+
+    /// The nearest integer (ties up, as `{}` rounds) of a non-negative value below 2^100.
+    fn round(self) -> i128 {
+        // `hi` may have no fraction bits left (above 2^52): the rest of the value is in `lo`.
+        let r = self.0.floor();
+        r as i128 + ((self.0 - r) + self.1 + 0.5).floor() as i128
+    }
+}
+
+/// `n` as a double-double (exact for |n| < 2^106).
+fn dd_from(n: i128) -> Dd {
+    let hi = n as f64;
+    renorm(hi, (n - hi as i128) as f64)
+}
+
+/// Shortest digits (at most `max_digits`) whose value `same` accepts, in plain decimal notation;
+/// integers below `exact_ints` print all their digits.
+fn format_float(x: f64, max_digits: i32, exact_ints: f64, same: impl Fn(f64) -> bool) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sign = if x.is_sign_negative() { "-" } else { "" };
+    let a = x.abs();
+    if a == 0.0 {
+        return format!("{sign}0");
+    }
+    if a < exact_ints && a.fract() == 0.0 {
+        return format!("{sign}{}", a as u64);
+    }
+    // Decimal exponent: 10^e ≤ a < 10^(e+1) (the estimate is corrected below).
+    if !(1e-250..1e250).contains(&a) {
+        // The double-double steps below could overflow: 17 digits by plain scaling, unchecked.
+        let (mut m, mut e) = (a, 0);
+        while m >= 10.0 {
+            m /= 10.0;
+            e += 1;
+        }
+        while m < 1.0 {
+            m *= 10.0;
+            e -= 1;
+        }
+        return plain(sign, (m * 1e16).round() as i128, e);
+    }
+    let binary_exp = ((a.to_bits() >> 52) as i32 - 1023).max(-1074);
+    let mut e = (f64::from(binary_exp) * std::f64::consts::LOG10_2).floor() as i32;
+    let mut best = (0i128, e);
+    for p in 1..=max_digits {
+        // `p` significant digits: the integer nearest a × 10^(p − 1 − e).
+        let mut n = Dd(a, 0.0).scale10(p - 1 - e).round();
+        let limit = 10i128.pow(p as u32);
+        if n >= limit {
+            // 10^e was an underestimate, or 9.99… rounded up to 10.0…
+            e += 1;
+            n = Dd(a, 0.0).scale10(p - 1 - e).round();
+        } else if n < limit / 10 {
+            e -= 1;
+            n = Dd(a, 0.0).scale10(p - 1 - e).round();
+        }
+        best = (n, e);
+        let v = dd_from(n).scale10(-(p - 1 - e));
+        if same(v.0 + v.1) {
+            break;
+        }
+    }
+    plain(sign, best.0, best.1)
+}
+
+/// `digits` (the first one worth 10^exp) in plain decimal notation.
+fn plain(sign: &str, digits: i128, exp: i32) -> String {
+    let mut s = digits.to_string();
+    // Trailing zeros of the digits are not significant (the padding below restores the integer
+    // part's).
+    while s.len() > 1 && s.ends_with('0') {
+        s.pop();
+    }
+    let n = s.len() as i32;
+    let body = if exp < 0 {
+        format!("0.{}{s}", "0".repeat((-exp - 1) as usize))
+    } else if exp + 1 >= n {
+        format!("{s}{}", "0".repeat((exp + 1 - n) as usize))
+    } else {
+        let (int, frac) = s.split_at((exp + 1) as usize);
+        format!("{int}.{frac}")
+    };
+    format!("{sign}{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn prints_what_display_prints() {
+        for x in [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            25.5,
+            -0.25,
+            1e-3,
+            1e-9,
+            123456.789,
+            1e15,
+            1e16,
+            1e21,
+            9007199254740993.0,
+            0.3,
+            2.0 / 3.0,
+            1.0 / 3.0,
+            f64::MIN_POSITIVE,
+            1e-300,
+            1e300,
+            86_400.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            let ours = Num(x).to_string();
+            if (1e-22..1e37).contains(&x.abs()) || x == 0.0 || !x.is_finite() {
+                assert_eq!(ours, x.to_string(), "{x:e}");
+            } else {
+                // Out of the exact range: a faithful approximation.
+                let back: f64 = ours.parse().unwrap();
+                assert!(((back - x) / x).abs() < 1e-12, "{x:e} → {ours}");
+            }
+        }
+        for x in [
+            0.1f32,
+            0.7,
+            1.5,
+            3.4028235e38,
+            1e-7,
+            16.0,
+            -2.5e-3,
+            f32::NAN,
+        ] {
+            let ours = Num32(x).to_string();
+            if x.abs() < 1e37 || x.is_nan() {
+                assert_eq!(ours, x.to_string(), "{x:e}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn f64_in_range_matches_display(m in 1u64..(1 << 53), e in -70i32..120) {
+            let x = m as f64 * 2f64.powi(e - 52);
+            prop_assume!((1e-22..1e37).contains(&x));
+            prop_assert_eq!(Num(x).to_string(), x.to_string());
+            prop_assert_eq!(Num(-x).to_string(), (-x).to_string());
+        }
+
+        #[test]
+        fn f32_in_range_matches_display(bits in 0x1b00_0000u32..0x7b00_0000) {
+            let x = f32::from_bits(bits);
+            prop_assume!(x.is_finite() && (x == 0.0 || (1e-22..1e37).contains(&x.abs())));
+            prop_assert_eq!(Num32(x).to_string(), x.to_string());
+        }
+
+        #[test]
+        fn decimals_in_messages_match_display(n in -1_000_000i64..1_000_000, d in 0u32..8) {
+            let x = n as f64 / 10f64.powi(d as i32);
+            prop_assert_eq!(Num(x).to_string(), x.to_string());
+        }
+    }
+}
