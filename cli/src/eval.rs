@@ -48,6 +48,10 @@ pub struct PrivacyArgs {
     /// The exponential mechanism's top-set size m (default: the engine's rule).
     #[arg(long)]
     pub top_m: Option<usize>,
+    /// The exponential mechanism's candidates: the N most popular items (0: the whole catalog;
+    /// default: the engine's).
+    #[arg(long)]
+    pub candidates: Option<usize>,
 }
 
 /// The privacy settings of an evaluation, as reported.
@@ -57,7 +61,8 @@ pub struct EvalPrivacy {
     pub delta: f64,
     pub mechanism: &'static str,
     pub unit: &'static str,
-    /// The exponential mechanism's top-set size and top-set probability.
+    /// The exponential mechanism's candidates, top-set size and top-set probability.
+    pub candidates: Option<usize>,
     pub top_m: Option<usize>,
     pub top_p: Option<f64>,
     /// zCDP ρ of one release.
@@ -112,11 +117,15 @@ impl PrivacyArgs {
                 period: Some(PeriodInput(None)),
             }),
             mechanism: Some(self.mechanism.clone()),
+            candidates: None,
         };
         let mut config = options.validate()?;
         if let PrivacyConfig::On(c) = &mut config {
             c.unit = unit;
             c.top_m = self.top_m;
+            if let Some(n) = self.candidates {
+                c.candidates = (n > 0).then_some(n);
+            }
             if unit == PrivacyUnit::Event && c.mechanism != privacy::Mechanism::GaussianProfile {
                 bail!("--unit event is defined for --mechanism gaussian only");
             }
@@ -124,9 +133,9 @@ impl PrivacyArgs {
         let signals = SignalPolicy::from_bundle(bundle);
         let bounds = privacy::ProfileBounds::of(&signals, vitrine::session::DEFAULT_MAX_EVENTS);
         let mechanism = config.mechanism(bundle, &bounds)?;
-        let (top_m, top_p) = match &mechanism {
-            Some(Calibrated::Anchor(a)) => (Some(a.m()), Some(a.p())),
-            _ => (None, None),
+        let (candidates, top_m, top_p) = match &mechanism {
+            Some(Calibrated::Anchor(a)) => (Some(a.candidates()), Some(a.m()), Some(a.p())),
+            _ => (None, None, None),
         };
         let report = EvalPrivacy {
             epsilon,
@@ -136,6 +145,7 @@ impl PrivacyArgs {
                 Some(Calibrated::Gaussian(_)) => "gaussian",
                 None => "none",
             },
+            candidates,
             top_m,
             top_p,
             unit: unit.as_str(),

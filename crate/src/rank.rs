@@ -328,6 +328,25 @@ impl ValidRankOptions {
     pub fn wants_explanations(&self) -> bool {
         self.explain
     }
+
+    /// The request time the options carry, if any (ms since the Unix epoch).
+    pub fn request_time_ms(&self) -> Option<f64> {
+        self.now_ms
+    }
+
+    /// The session-based exclusions asked for explicitly (`excludeSeen`, `excludePurchased`,
+    /// `excludeInCart` set to true), by name.
+    pub fn session_exclusions_requested(&self) -> Vec<&'static str> {
+        [
+            ("excludeSeen", self.exclude_seen),
+            ("excludePurchased", self.exclude_purchased),
+            ("excludeInCart", self.exclude_in_cart),
+        ]
+        .into_iter()
+        .filter(|(_, v)| *v == Some(true))
+        .map(|(name, _)| name)
+        .collect()
+    }
 }
 
 /// Resolves ids to rows, collecting unknown ones.

@@ -38,7 +38,9 @@ pub const MAX_QUANTITY: u32 = 1_000_000;
 /// The `format` of an exported session state.
 pub const STATE_FORMAT: &str = "vitrine-session";
 /// The state schema version this engine writes and reads (older ones would be migrated here).
-pub const STATE_VERSION: u32 = 1;
+/// Version 2 added the privacy accountant and last release (`privacy`); version 1 states are read
+/// with a fresh accountant.
+pub const STATE_VERSION: u32 = 2;
 
 /// What the shopper did to an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -400,6 +402,10 @@ pub struct SessionOptions {
     /// Per-type weights (each finite; default: the bundle's).
     #[serde(default)]
     pub weights: Option<WeightOverrides>,
+    /// Differential privacy (`{epsilon, delta, budget: {epsilon, period}, mechanism}`; absent:
+    /// the private defaults of `privacy`). Validated by the engine.
+    #[serde(default)]
+    pub privacy: Option<crate::privacy::PrivacyOptions>,
 }
 
 /// Per-type weight overrides.
@@ -746,6 +752,7 @@ impl SessionLog {
                     },
                 })
                 .collect(),
+            privacy: None,
         }
     }
 
@@ -826,6 +833,9 @@ pub struct SessionState {
     pub version: u32,
     /// Entries, oldest first (each with its `ts`).
     pub events: Vec<EventInput>,
+    /// The privacy accountant and the last release (version ≥ 2; absent: a fresh accountant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::privacy::PrivacySnapshot>,
 }
 
 impl SessionState {

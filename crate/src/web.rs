@@ -14,6 +14,10 @@ use wasm_bindgen::prelude::*;
 use crate::context::ContextInput;
 use crate::engine::{Engine, ItemExplanation};
 use crate::error::{StateError, VitrineError};
+use crate::privacy::{
+    AccountantState, BudgetOptions, CandidatesInput, EpsilonInput, PeriodInput, PrivacyOptions,
+    PrivacySnapshot, PrivacyStatus, ReleaseSource,
+};
 use crate::rank::{
     BoostOption, DiversityOptions, EventReason, Explanation, FilterOptions, Part, PinOption,
     RankOptions, RankResponse, RankedItem, ValidRankOptions,
@@ -304,6 +308,73 @@ fn event_input(f: &Fields<'_>) -> Result<EventInput, JsValue> {
     })
 }
 
+/// `epsilon`: a number, or `Infinity` (the explicit non-private mode).
+fn epsilon_field(f: &Fields<'_>, key: &str) -> Result<Option<EpsilonInput>, JsValue> {
+    match f.get(key) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() || x == f64::INFINITY => Ok(Some(EpsilonInput(x))),
+            _ if v.as_string().as_deref() == Some("Infinity") => {
+                Ok(Some(EpsilonInput(f64::INFINITY)))
+            }
+            _ => Err(f.err(&format!("`{key}` must be a number or Infinity"))),
+        },
+    }
+}
+
+/// `privacy: {epsilon, delta, budget: {epsilon, period}, mechanism}`.
+fn privacy_options(value: JsValue) -> Result<PrivacyOptions, JsValue> {
+    let f = Fields::new(
+        value,
+        "recommender options (privacy)",
+        &["epsilon", "delta", "budget", "mechanism", "candidates"],
+    )?;
+    let candidates = match f.get("candidates") {
+        None => None,
+        Some(c) if c.as_string().as_deref() == Some("all") => Some(CandidatesInput(None)),
+        Some(_) => match f.number("candidates") {
+            Ok(Some(n)) => Some(CandidatesInput(Some(n))),
+            _ => return Err(f.err("`candidates` must be a number of items or \"all\"")),
+        },
+    };
+    let budget = match f.get("budget") {
+        None => None,
+        Some(v) => {
+            let g = Fields::new(
+                v,
+                "recommender options (privacy.budget)",
+                &["epsilon", "period"],
+            )?;
+            let period = match g.get("period") {
+                None => None,
+                Some(p) if p.as_string().as_deref() == Some("session") => Some(PeriodInput(None)),
+                Some(_) => match g.number("period") {
+                    Ok(Some(ms)) => Some(PeriodInput(Some(ms))),
+                    _ => {
+                        return Err(g.err("`period` must be milliseconds or \"session\""));
+                    }
+                },
+            };
+            if let Some(EpsilonInput(e)) = epsilon_field(&g, "epsilon")? {
+                if !e.is_finite() {
+                    return Err(g.err("`epsilon` of a budget must be finite"));
+                }
+            }
+            Some(BudgetOptions {
+                epsilon: epsilon_field(&g, "epsilon")?,
+                period,
+            })
+        }
+    };
+    Ok(PrivacyOptions {
+        epsilon: epsilon_field(&f, "epsilon")?,
+        delta: f.number("delta")?,
+        budget,
+        mechanism: f.string("mechanism")?,
+        candidates,
+    })
+}
+
 fn session_options(value: JsValue) -> Result<SessionOptions, JsValue> {
     let what = "recommender options";
     let f = Fields::new(
@@ -315,8 +386,13 @@ fn session_options(value: JsValue) -> Result<SessionOptions, JsValue> {
             "halfLifeS",
             "dwellFullMs",
             "weights",
+            "privacy",
         ],
     )?;
+    let privacy = match f.get("privacy") {
+        None => None,
+        Some(v) => Some(privacy_options(v)?),
+    };
     let weights = match f.get("weights") {
         None => None,
         Some(v) => {
@@ -346,6 +422,125 @@ fn session_options(value: JsValue) -> Result<SessionOptions, JsValue> {
         half_life_s: f.number("halfLifeS")?,
         dwell_full_ms: f.number("dwellFullMs")?,
         weights,
+        privacy,
+    })
+}
+
+/// `privacyStatus()` as a plain object.
+fn privacy_status(s: &PrivacyStatus) -> JsValue {
+    let num = |x: Option<f64>| x.map_or(JsValue::NULL, JsValue::from_f64);
+    let budget = match &s.budget {
+        None => JsValue::NULL,
+        Some(b) => object(&[
+            ("epsilon", b.epsilon.into()),
+            ("delta", b.delta.into()),
+            ("periodMs", num(b.period_ms)),
+            ("spentEpsilon", b.spent_epsilon.into()),
+            ("spentDelta", b.spent_delta.into()),
+            ("remainingEpsilon", b.remaining_epsilon.into()),
+            ("spentRho", b.spent_rho.into()),
+            ("releases", (b.releases as f64).into()),
+            ("periodEndsMs", num(b.period_ends_ms)),
+        ]),
+    };
+    let source = s.last_source.map_or(JsValue::NULL, |src| {
+        match src {
+            ReleaseSource::Fresh => "fresh",
+            ReleaseSource::Cached => "cached",
+            ReleaseSource::Public => "public",
+            ReleaseSource::NotPrivate => "notPrivate",
+        }
+        .into()
+    });
+    object(&[
+        ("private", s.private.into()),
+        ("mechanism", s.mechanism.into()),
+        ("unit", s.unit.into()),
+        ("epsilon", num(s.epsilon)),
+        ("delta", num(s.delta)),
+        ("budget", budget),
+        ("releasesLeft", num(s.releases_left.map(|n| n as f64))),
+        ("lastSource", source),
+    ])
+}
+
+/// The stored privacy state (`privacy` of an exported session) as a plain object.
+fn privacy_snapshot(p: &PrivacySnapshot) -> JsValue {
+    let a = &p.accountant;
+    let mut fields: Vec<(&str, JsValue)> = vec![(
+        "accountant",
+        object(&[
+            ("rhoUnits", (a.rho_units as f64).into()),
+            ("gaussianRhoUnits", (a.gaussian_rho_units as f64).into()),
+            ("pureEpsilonUnits", (a.pure_epsilon_units as f64).into()),
+            (
+                "periodStartMs",
+                a.period_start_ms.map_or(JsValue::NULL, JsValue::from_f64),
+            ),
+            ("releases", (a.releases as f64).into()),
+        ]),
+    )];
+    if let Some(v) = &p.last_profile {
+        fields.push(("lastProfile", array(v, |x| f64::from(*x).into())));
+    }
+    if let Some(id) = &p.last_anchor {
+        fields.push(("lastAnchor", id.as_str().into()));
+    }
+    object(&fields)
+}
+
+/// Reads a stored privacy state; anything malformed is `state_corrupt`.
+fn privacy_snapshot_from(value: JsValue) -> Result<PrivacySnapshot, JsValue> {
+    let what = "saved session state (privacy)";
+    let f = Fields::with_code(
+        value,
+        what,
+        &["accountant", "lastProfile", "lastAnchor"],
+        "state_corrupt",
+    )?;
+    let a = Fields::with_code(
+        f.get("accountant").unwrap_or(JsValue::UNDEFINED),
+        what,
+        &[
+            "rhoUnits",
+            "gaussianRhoUnits",
+            "pureEpsilonUnits",
+            "periodStartMs",
+            "releases",
+        ],
+        "state_corrupt",
+    )?;
+    let units = |key: &str| -> Result<u64, JsValue> {
+        match a.number(key)? {
+            None => Ok(0),
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_992.0 => Ok(x as u64),
+            Some(x) => Err(a.err(&format!("`{key}` must be a whole number ≥ 0, got {x}"))),
+        }
+    };
+    let last_profile = match f.get("lastProfile") {
+        None => None,
+        Some(v) if Array::is_array(&v) => {
+            let mut out = Vec::new();
+            for x in Array::from(&v).iter() {
+                match x.as_f64() {
+                    Some(x) if x.is_finite() => out.push(x as f32),
+                    _ => return Err(f.err("`lastProfile` must be an array of finite numbers")),
+                }
+            }
+            Some(out)
+        }
+        Some(_) => return Err(f.err("`lastProfile` must be an array")),
+    };
+    Ok(PrivacySnapshot {
+        accountant: AccountantState {
+            rho_units: units("rhoUnits")?,
+            gaussian_rho_units: units("gaussianRhoUnits")?,
+            pure_epsilon_units: units("pureEpsilonUnits")?,
+            period_start_ms: a.number("periodStartMs")?,
+            releases: units("releases")?,
+        },
+        last_profile,
+        last_anchor: f.string("lastAnchor")?,
     })
 }
 
@@ -490,13 +685,13 @@ impl Recommender {
     /// The top `k` of the catalog: `[{id, score, rank, pinned?, boosted?, why?}]`, best first,
     /// with `unknownIds` and `warnings` properties. Options: `{k, context, filters, exclude,
     /// boosts, pins, diversity, excludeSeen, excludePurchased, excludeInCart, explain, now}`.
-    pub fn recommend(&self, options: JsValue) -> Result<JsValue, JsValue> {
+    pub fn recommend(&mut self, options: JsValue) -> Result<JsValue, JsValue> {
         let opts = self.options(options, "recommend options")?;
         Ok(response(&self.engine.recommend(&opts)))
     }
 
     /// The page's candidate ids reordered (same options and result shape as `recommend`).
-    pub fn rerank(&self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    pub fn rerank(&mut self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let ids = strings(&ids).ok_or_else(|| {
             js_error(
                 "invalid candidates: expected an array of item ids",
@@ -516,7 +711,7 @@ impl Recommender {
 
     /// Why item `id` gets its score under these (`recommend`) options: `{id, score,
     /// contributions, events, context, personalized, pinned}`.
-    pub fn explain(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+    pub fn explain(&mut self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let id = string_arg(&id, "id")?;
         let opts = self.options(options, "explain options")?;
         let ItemExplanation { id, score, why } = self.engine.explain(&id, &opts).map_err(fail)?;
@@ -549,6 +744,7 @@ impl Recommender {
             ("format", state.format.as_str().into()),
             ("version", state.version.into()),
             ("events", events),
+            ("privacy", privacy_snapshot(&self.engine.privacy_snapshot())),
         ]);
         js_sys::JSON::stringify(&obj)
             .ok()
@@ -590,16 +786,29 @@ impl Recommender {
             unknown_items,
             expired,
             over_limit,
-        } = self
-            .engine
-            .import_state_parts(format.as_deref(), version, &events, js_sys::Date::now())
-            .map_err(fail)?;
+        } = {
+            let privacy = match get("privacy") {
+                p if p.is_undefined() || p.is_null() => None,
+                p => Some(privacy_snapshot_from(p)?),
+            };
+            self.engine
+                .import_state_with_privacy(&events, privacy, js_sys::Date::now())
+                .map_err(fail)?
+        };
         Ok(object(&[
             ("imported", (imported as f64).into()),
             ("unknownItems", (unknown_items as f64).into()),
             ("expired", (expired as f64).into()),
             ("overLimit", (over_limit as f64).into()),
         ]))
+    }
+
+    /// Differential privacy: `{private, mechanism, unit, epsilon, delta, budget: {epsilon, delta,
+    /// periodMs, spentEpsilon, spentDelta, remainingEpsilon, spentRho, releases, periodEndsMs},
+    /// releasesLeft, lastSource}` now (see docs/PRIVACY.md).
+    #[wasm_bindgen(js_name = privacyStatus)]
+    pub fn privacy_status(&self) -> JsValue {
+        privacy_status(&self.engine.privacy_status(js_sys::Date::now()))
     }
 
     /// Forgets the session.

@@ -3,11 +3,11 @@
 mod common;
 
 use common::*;
-use vitrine::{Engine, RecommendRequest, RequestError, VitrineError};
+use vitrine::{RecommendRequest, RequestError, VitrineError};
 
 #[test]
 fn empty_session_ranks_by_popularity() {
-    let engine = Engine::from_bytes(clustered_bundle(4, 5, 8)).unwrap();
+    let mut engine = not_private(clustered_bundle(4, 5, 8));
     let recs = engine.recommend(&RecommendRequest::new(5).unwrap());
     let ids: Vec<&str> = recs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["c0-i0", "c0-i1", "c0-i2", "c0-i3", "c0-i4"]);
@@ -16,7 +16,7 @@ fn empty_session_ranks_by_popularity() {
 
 #[test]
 fn session_moves_recommendations_toward_its_cluster() {
-    let mut engine = Engine::from_bytes(clustered_bundle(4, 5, 8)).unwrap();
+    let mut engine = not_private(clustered_bundle(4, 5, 8));
     engine.track("click", "c3-i4", 1.0).unwrap();
     engine.track("view", "c3-i2", 2.0).unwrap();
     let recs = engine.recommend(&RecommendRequest::new(5).unwrap());
@@ -29,7 +29,7 @@ fn session_moves_recommendations_toward_its_cluster() {
 
 #[test]
 fn exclude_seen_drops_session_items() {
-    let mut engine = Engine::from_bytes(clustered_bundle(2, 3, 4)).unwrap();
+    let mut engine = not_private(clustered_bundle(2, 3, 4));
     engine.track("view", "c1-i0", 1.0).unwrap();
     let all = engine.recommend(&RecommendRequest::new(6).unwrap());
     assert!(all.iter().any(|r| r.id == "c1-i0"));
@@ -40,7 +40,7 @@ fn exclude_seen_drops_session_items() {
 
 #[test]
 fn bad_requests_are_typed_errors_and_leave_the_session_alone() {
-    let mut engine = Engine::from_bytes(clustered_bundle(2, 3, 4)).unwrap();
+    let mut engine = not_private(clustered_bundle(2, 3, 4));
     assert_eq!(
         engine.track("view", "no-such-item", 1.0),
         Err(VitrineError::Request(RequestError::UnknownItem(

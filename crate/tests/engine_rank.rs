@@ -8,7 +8,7 @@ use shop::*;
 use vitrine::{Engine, RankOptions, RankResponse, RequestError, ValidRankOptions, VitrineError};
 
 fn engine() -> Engine {
-    Engine::from_bytes(shop_bundle()).unwrap()
+    not_private(shop_bundle())
 }
 
 fn opts(e: &Engine, json: &str) -> ValidRankOptions {
@@ -31,7 +31,7 @@ fn cats(r: &RankResponse) -> Vec<usize> {
 
 #[test]
 fn cold_start_is_popularity_with_ranks_and_default_k() {
-    let e = engine();
+    let mut e = engine();
     let r = e.recommend(&opts(&e, "{}"));
     assert_eq!(r.len(), 10, "default k");
     assert_eq!(&ids(&r)[..3], ["shoes-0", "shoes-1", "shoes-2"]);
@@ -66,7 +66,7 @@ fn session_personalizes_and_k_is_validated() {
 
 #[test]
 fn context_shapes_cold_start_through_the_bundle_weights() {
-    let e = engine();
+    let mut e = engine();
     // hour=13 lifts socks by 2: more than any popularity difference.
     let r = e.recommend(&opts(&e, r#"{"k":3,"context":{"hour":13}}"#));
     assert_eq!(cats(&r), [3, 3, 3], "{r:?}");
@@ -111,7 +111,7 @@ fn context_shapes_cold_start_through_the_bundle_weights() {
         );
     }
     // A bundle without context weights ignores context.
-    let plain = Engine::from_bytes(plain_shop_bundle()).unwrap();
+    let mut plain = not_private(plain_shop_bundle());
     let a = plain.recommend(&opts(&plain, r#"{"k":5,"context":{"hour":13}}"#));
     let b = plain.recommend(&opts(&plain, r#"{"k":5}"#));
     assert_eq!(a, b);
@@ -143,7 +143,7 @@ fn context_also_shapes_a_personal_session() {
 
 #[test]
 fn filters_by_category_price_allow_and_deny() {
-    let e = engine();
+    let mut e = engine();
     let r = e.recommend(&opts(
         &e,
         r#"{"k":24,"filters":{"categories":["bags","socks"]}}"#,
@@ -195,7 +195,7 @@ fn filters_by_category_price_allow_and_deny() {
     assert!(err.is_err(), "categories are names");
     assert!(opts_err(&e, r#"{"filters":{"priceMin":30,"priceMax":20}}"#).contains("priceMin"));
     // A bundle without categories or prices rejects those filters.
-    let plain = Engine::from_bytes(plain_shop_bundle()).unwrap();
+    let plain = not_private(plain_shop_bundle());
     assert!(
         opts_err(&plain, r#"{"filters":{"categories":["hats"]}}"#).contains("no item categories")
     );
@@ -211,38 +211,36 @@ fn exclusions_seen_purchased_in_cart_and_exclude_list() {
     e.track("view", "shoes-0", 1.0).unwrap();
     e.track("add_to_cart", "shoes-1", 2.0).unwrap();
     e.track("purchase", "shoes-2", 3.0).unwrap();
-    let all = |e: &Engine, json: &str| -> Vec<String> {
-        e.recommend(&opts(e, json))
-            .iter()
-            .map(|x| x.id.clone())
-            .collect()
+    let all = |e: &mut Engine, json: &str| -> Vec<String> {
+        let o = opts(e, json);
+        e.recommend(&o).iter().map(|x| x.id.clone()).collect()
     };
     let has = |v: &[String], id: &str| v.iter().any(|x| x == id);
     // Defaults: purchased and in-cart out, seen in.
-    let r = all(&e, r#"{"k":24}"#);
+    let r = all(&mut e, r#"{"k":24}"#);
     assert!(has(&r, "shoes-0") && !has(&r, "shoes-1") && !has(&r, "shoes-2"));
     let r = all(
-        &e,
+        &mut e,
         r#"{"k":24,"excludePurchased":false,"excludeInCart":false}"#,
     );
     assert!(has(&r, "shoes-1") && has(&r, "shoes-2") && r.len() == 24);
     let r = all(
-        &e,
+        &mut e,
         r#"{"k":24,"excludeSeen":true,"excludePurchased":false,"excludeInCart":false}"#,
     );
     assert!(!has(&r, "shoes-0") && !has(&r, "shoes-1") && !has(&r, "shoes-2"));
-    let r = all(&e, r#"{"k":24,"exclude":["hats-0","bags-1","nope"]}"#);
+    let r = all(&mut e, r#"{"k":24,"exclude":["hats-0","bags-1","nope"]}"#);
     assert!(!has(&r, "hats-0") && !has(&r, "bags-1"));
     let resp = e.recommend(&opts(&e, r#"{"k":24,"exclude":["hats-0","nope","nope"]}"#));
     assert_eq!(resp.unknown_ids, ["nope"]);
     // Removing from the cart brings the item back.
     e.track("remove_from_cart", "shoes-1", 4.0).unwrap();
-    assert!(has(&all(&e, r#"{"k":24}"#), "shoes-1"));
+    assert!(has(&all(&mut e, r#"{"k":24}"#), "shoes-1"));
 }
 
 #[test]
 fn boosts_are_additive_by_item_and_category() {
-    let e = engine();
+    let mut e = engine();
     let base = e.recommend(&opts(&e, r#"{"k":24}"#));
     let score = |r: &RankResponse, id: &str| r.iter().find(|x| x.id == id).unwrap().score;
     let r = e.recommend(&opts(
@@ -328,7 +326,7 @@ fn pins_take_their_slots_after_filters_and_before_session_rules() {
 
 #[test]
 fn category_cap_limits_each_category_and_counts_pins() {
-    let e = engine();
+    let mut e = engine();
     let r = e.recommend(&opts(&e, r#"{"k":8,"diversity":{"maxPerCategory":2}}"#));
     assert_eq!(r.len(), 8);
     for c in 0..4 {
@@ -463,7 +461,7 @@ fn similar_uses_vectors_and_neighbour_lists() {
         .iter()
         .any(|p| p.feature == "neighbour" && (p.value - 1.0).abs() < 0.01));
     // Without neighbour lists, pure similarity.
-    let plain = Engine::from_bytes(plain_shop_bundle()).unwrap();
+    let plain = not_private(plain_shop_bundle());
     let r = plain.similar("shoes-0", &opts(&plain, r#"{"k":5}"#));
     assert_eq!(cats(&r), [0; 5]);
     // Rules apply to similar too.
@@ -664,7 +662,7 @@ fn explanations_follow_learned_position_weights_and_readout() {
             .collect(),
     );
     parts.session_pos_weights = Some(vec![1.0, 0.5]);
-    let mut e = Engine::from_bytes(vitrine::bundle::write_bundle(&parts).unwrap()).unwrap();
+    let mut e = not_private(vitrine::bundle::write_bundle(&parts).unwrap());
     e.track("view", "socks-2", 1.0).unwrap();
     e.track("view", "hats-1", 2.0).unwrap();
     e.track("click", "bags-2", 3.0).unwrap();

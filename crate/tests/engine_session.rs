@@ -12,11 +12,12 @@ use vitrine::{
 };
 
 fn engine() -> Engine {
-    Engine::from_bytes(shop_bundle()).unwrap()
+    not_private(shop_bundle())
 }
 
 fn engine_with(options: &str) -> Engine {
-    let o: SessionOptions = serde_json::from_str(options).unwrap();
+    let mut o: SessionOptions = serde_json::from_str(options).unwrap();
+    o.privacy = o.privacy.or(not_private_options().privacy);
     Engine::from_bundle(vitrine::Bundle::from_bytes(shop_bundle()).unwrap(), &o).unwrap()
 }
 
@@ -29,8 +30,9 @@ fn opts(e: &Engine, json: &str) -> ValidRankOptions {
     e.validate(&raw).unwrap()
 }
 
-fn top_cats(e: &Engine, k: usize) -> Vec<usize> {
-    let r: RankResponse = e.recommend(&opts(e, &format!(r#"{{"k":{k}}}"#)));
+fn top_cats(e: &mut Engine, k: usize) -> Vec<usize> {
+    let o = opts(e, &format!(r#"{{"k":{k}}}"#));
+    let r: RankResponse = e.recommend(&o);
     r.iter().map(|x| cat_of(&x.id)).collect()
 }
 
@@ -82,7 +84,7 @@ fn a_search_is_stored_and_counted_but_does_not_change_scores() {
     let mut cold = engine();
     cold.track_event(&event(r#"{"type":"search","query":"x","ts":1}"#))
         .unwrap();
-    assert_eq!(top_cats(&cold, 3), [0, 0, 0]);
+    assert_eq!(top_cats(&mut cold, 3), [0, 0, 0]);
     // Long queries are truncated.
     let long = "a".repeat(500);
     cold.track_event(&event(&format!(
@@ -213,14 +215,14 @@ fn time_decay_fades_old_events_and_weights_can_be_overridden() {
     let mut slow = engine_with(r#"{"halfLifeS":1e12}"#);
     track(&mut slow);
     assert_eq!(
-        top_cats(&slow, 1),
+        top_cats(&mut slow, 1),
         [1],
         "without decay, the newest position wins"
     );
     let mut fast = engine_with(r#"{"halfLifeS":3600}"#);
     track(&mut fast);
     assert_eq!(
-        top_cats(&fast, 1),
+        top_cats(&mut fast, 1),
         [2],
         "24 half-lives later bags-1 is forgotten"
     );
@@ -234,9 +236,9 @@ fn time_decay_fades_old_events_and_weights_can_be_overridden() {
     // Per-type weights: views weigh nothing → the shelf is cold.
     let mut e = engine_with(r#"{"weights":{"view":0}}"#);
     e.track("view", "hats-1", 1.0).unwrap();
-    assert_eq!(top_cats(&e, 3), [0, 0, 0]);
+    assert_eq!(top_cats(&mut e, 3), [0, 0, 0]);
     e.track("click", "hats-1", 2.0).unwrap();
-    assert_eq!(top_cats(&e, 3), [2, 2, 2]);
+    assert_eq!(top_cats(&mut e, 3), [2, 2, 2]);
     // A short dwell counts less than a long one.
     let mut d = engine();
     d.track_event(&event(
@@ -257,7 +259,7 @@ fn time_decay_fades_old_events_and_weights_can_be_overridden() {
     parts
         .metadata
         .insert("score.half_life_s".into(), "60".into());
-    let e = Engine::from_bytes(write_bundle(&parts).unwrap()).unwrap();
+    let e = not_private(write_bundle(&parts).unwrap());
     assert_eq!(e.config().signals.half_life_s, 60.0);
     parts
         .metadata
@@ -313,7 +315,7 @@ fn state_round_trips_and_bad_states_are_typed_errors() {
         ),
         (r#"{"events":[]}"#, "state_foreign"),
         (
-            r#"{"format":"vitrine-session","version":2,"events":[]}"#,
+            r#"{"format":"vitrine-session","version":3,"events":[]}"#,
             "state_too_new",
         ),
     ] {
@@ -347,11 +349,13 @@ fn state_round_trips_and_bad_states_are_typed_errors() {
     assert_eq!(report.expired, 1);
     assert_eq!(report.over_limit, 1);
     assert_eq!(report.imported, 2);
-    // forget() erases everything.
+    // forget() erases everything (the privacy accountant starts over with the history).
     assert_eq!(g.forget(), 2);
     assert!(g.session().is_empty());
     assert_eq!(
         g.export_state(),
-        format!(r#"{{"format":"vitrine-session","version":{STATE_VERSION},"events":[]}}"#)
+        format!(
+            r#"{{"format":"vitrine-session","version":{STATE_VERSION},"events":[],"privacy":{{"accountant":{{"rhoUnits":0,"gaussianRhoUnits":0,"pureEpsilonUnits":0,"periodStartMs":null,"releases":0}}}}}}"#
+        )
     );
 }

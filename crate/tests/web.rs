@@ -46,13 +46,22 @@ fn strings(v: &JsValue) -> Vec<String> {
         .collect()
 }
 
+/// A recommender with privacy off (`privacy.epsilon: Infinity`): these tests check the API's
+/// conversions and the ranking logic; the private mode has its own tests below.
+fn open(bytes: &[u8]) -> Recommender {
+    let mut rec = Recommender::from_bytes(bytes).unwrap();
+    rec.configure(js(r#"{"privacy":{"epsilon":"Infinity"}}"#))
+        .unwrap();
+    rec
+}
+
 fn shop_rec() -> Recommender {
-    Recommender::from_bytes(&shop::shop_bundle()).unwrap()
+    open(&shop::shop_bundle())
 }
 
 #[wasm_bindgen_test]
 fn recommends_popular_then_personal() {
-    let mut rec = Recommender::from_bytes(&clustered_bundle(4, 5, 8)).unwrap();
+    let mut rec = open(&clustered_bundle(4, 5, 8));
     assert_eq!(rec.item_count(), 20);
     let cold = rec.recommend(js(r#"{"k":3}"#)).unwrap();
     assert_eq!(ids(&cold), ["c0-i0", "c0-i1", "c0-i2"]);
@@ -107,7 +116,7 @@ fn garbage_bytes_throw_a_clear_error() {
 
 #[wasm_bindgen_test]
 fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
-    let mut rec = Recommender::from_bytes(&clustered_bundle(2, 2, 4)).unwrap();
+    let mut rec = open(&clustered_bundle(2, 2, 4));
     let err = rec
         .track(js(r#"{"type":"view","item":"ghost"}"#))
         .err()
@@ -380,5 +389,93 @@ fn simd128_kernels_match_scalar() {
                 scalar::any_ge(block, t)
             );
         }
+    }
+}
+
+/// The default recommender is private: it draws its noise from `crypto.getRandomValues`, reports
+/// its accountant, stores it with the session, and takes `Infinity` only as an explicit option.
+#[wasm_bindgen_test]
+fn private_by_default_with_status_budget_and_state() {
+    let mut rec = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+    let status = rec.privacy_status();
+    assert_eq!(get(&status, "private").as_bool(), Some(true));
+    assert_eq!(
+        get(&status, "mechanism").as_string().unwrap(),
+        "exponential"
+    );
+    assert_eq!(get(&status, "unit").as_string().unwrap(), "history");
+    assert!(get(&status, "lastSource").is_null());
+    rec.configure(js(
+        r#"{"privacy":{"epsilon":2,"budget":{"epsilon":4,"period":"session"},"mechanism":"exponential"}}"#,
+    ))
+    .unwrap();
+    rec.track(js(r#"{"type":"view","item":"hats-1"}"#)).unwrap();
+    // Fresh releases draw from the browser's CSPRNG: two recommenders with the same history
+    // disagree on some of 40 anchors (they would never all agree by chance).
+    let first = ids(&rec.recommend(js(r#"{"k":1}"#)).unwrap());
+    let status = rec.privacy_status();
+    assert_eq!(get(&status, "lastSource").as_string().unwrap(), "fresh");
+    let budget = get(&status, "budget");
+    assert_eq!(get(&budget, "spentEpsilon").as_f64(), Some(2.0));
+    assert_eq!(get(&budget, "remainingEpsilon").as_f64(), Some(2.0));
+    assert_eq!(get(&status, "releasesLeft").as_f64(), Some(1.0));
+    let mut differ = false;
+    for _ in 0..40 {
+        let mut other = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+        other
+            .configure(js(r#"{"privacy":{"epsilon":0.5}}"#))
+            .unwrap();
+        other
+            .track(js(r#"{"type":"view","item":"hats-1"}"#))
+            .unwrap();
+        differ |= ids(&other.recommend(js(r#"{"k":1}"#)).unwrap()) != first;
+    }
+    assert!(differ);
+    // Unchanged history: the same release again, nothing spent.
+    assert_eq!(ids(&rec.recommend(js(r#"{"k":1}"#)).unwrap()), first);
+    assert_eq!(
+        get(&rec.privacy_status(), "lastSource")
+            .as_string()
+            .unwrap(),
+        "cached"
+    );
+    // The accountant and the last release travel with the stored session.
+    let saved = rec.export_state();
+    assert!(
+        saved.contains(r#""privacy":{"accountant":{"rhoUnits""#),
+        "{saved}"
+    );
+    let mut restored = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+    restored
+        .configure(js(
+            r#"{"privacy":{"epsilon":2,"budget":{"epsilon":4,"period":"session"}}}"#,
+        ))
+        .unwrap();
+    restored.import_state(JsValue::from_str(&saved)).unwrap();
+    let b = get(&restored.privacy_status(), "budget");
+    assert_eq!(get(&b, "spentEpsilon").as_f64(), Some(2.0));
+    let corrupt = saved.replace(r#""releases":1"#, r#""releases":"one""#);
+    let err = restored
+        .import_state(JsValue::from_str(&corrupt))
+        .err()
+        .unwrap();
+    assert_eq!(error_code(&err), "state_corrupt");
+    // Infinity (a JS number) is the explicit non-private mode; bad options are errors.
+    let opts = js(r#"{"privacy":{}}"#);
+    Reflect::set(
+        &get(&opts, "privacy"),
+        &"epsilon".into(),
+        &f64::INFINITY.into(),
+    )
+    .unwrap();
+    rec.configure(opts).unwrap();
+    assert_eq!(get(&rec.privacy_status(), "private").as_bool(), Some(false));
+    for bad in [
+        r#"{"privacy":{"epsilon":-1}}"#,
+        r#"{"privacy":{"epsilon":1,"budget":{"period":"week"}}}"#,
+        r#"{"privacy":{"epsilon":1,"colour":1}}"#,
+    ] {
+        let err = rec.configure(js(bad)).err().unwrap();
+        assert_eq!(error_code(&err), "invalid_option", "{bad}");
     }
 }

@@ -4,14 +4,17 @@
 //!
 //! # Mechanism
 //!
-//! Let `S(H)` be the m best items of the catalog under the **non-private** score of history H
-//! (the model's ranking; ties broken by row, so `S` is a deterministic function of H with exactly
-//! m elements for every H, including the empty history, whose ranking is the popularity order).
-//! With n items, output item j with probability
+//! The candidates are a fixed, public set C of n items: the whole catalog, or its n most popular
+//! items by the bundle's (public) popularity — the mechanism's price grows with ln(n / m), so a
+//! smaller pool makes each ε go further, at the cost of never *anchoring* on an item outside it
+//! (such items can still appear on the shelf as the anchor's neighbours). Let `S(H)` be the m best
+//! candidates under the **non-private** score of history H (the model's ranking; ties broken by
+//! row, so `S` is a deterministic function of H with exactly m elements for every H, including
+//! the empty history, whose ranking is the popularity order). Output candidate j with probability
 //!
 //! ```text
 //! P(j | H) = p / m              if j ∈ S(H)
-//!          = (1 − p) / (n − m)  otherwise
+//!          = (1 − p) / (n − m)  if j ∈ C \ S(H)        (and 0 outside C, for every H)
 //! ```
 //!
 //! This is the exponential mechanism with utility `u_j(H) = 1[j ∈ S(H)]` (sensitivity 1 for any
@@ -52,9 +55,14 @@ use crate::score::Scorer;
 /// The precision of `p`: a multiple of 2⁻⁵³.
 const P_DENOMINATOR: u128 = 1 << 53;
 
-/// A calibrated top-m exponential mechanism for a catalog of `n` items.
+/// A calibrated top-m exponential mechanism over `n` candidate items.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnchorMechanism {
+    /// Items in the catalog.
+    n_items: usize,
+    /// The candidate rows, ascending (`None`: every row).
+    pool: Option<Vec<u32>>,
+    /// Number of candidates.
     n: usize,
     m: usize,
     /// p = p_num / 2⁵³: the probability of answering from the top-m set.
@@ -67,6 +75,39 @@ impl AnchorMechanism {
     /// Calibrates for `n` items, ε and a top set of `m` items (`1 ≤ m < n`; `None`: the default
     /// [`AnchorMechanism::default_m`]).
     pub fn calibrate(n: usize, epsilon: f64, m: Option<usize>) -> Result<Self, PrivacyError> {
+        Self::calibrate_pool(n, None, epsilon, m)
+    }
+
+    /// Calibrates with the `candidates` most popular items of `bundle` as the pool (ties by row;
+    /// `None` or ≥ the catalog: every item).
+    pub fn for_bundle(
+        bundle: &Bundle,
+        candidates: Option<usize>,
+        epsilon: f64,
+        m: Option<usize>,
+    ) -> Result<Self, PrivacyError> {
+        let n_items = bundle.n_items();
+        let pool = match candidates {
+            Some(c) if c < n_items => {
+                let mut rows: Vec<u32> = top_k(bundle.prior(), c)
+                    .into_iter()
+                    .map(|s| s.index)
+                    .collect();
+                rows.sort_unstable();
+                Some(rows)
+            }
+            _ => None,
+        };
+        Self::calibrate_pool(n_items, pool, epsilon, m)
+    }
+
+    fn calibrate_pool(
+        n_items: usize,
+        pool: Option<Vec<u32>>,
+        epsilon: f64,
+        m: Option<usize>,
+    ) -> Result<Self, PrivacyError> {
+        let n = pool.as_ref().map_or(n_items, Vec::len);
         if n < 2 {
             return Err(PrivacyError::InvalidOption {
                 name: "privacy",
@@ -95,6 +136,8 @@ impl AnchorMechanism {
         let p_num = ((p_max * (1.0 - 1e-9)) * P_DENOMINATOR as f64).floor() as u128;
         let p_num = p_num.min(P_DENOMINATOR - 1);
         Ok(Self {
+            n_items,
+            pool,
             n,
             m,
             p_num,
@@ -120,6 +163,11 @@ impl AnchorMechanism {
         self.m
     }
 
+    /// The number of candidates.
+    pub fn candidates(&self) -> usize {
+        self.n
+    }
+
     /// The probability of answering from the top set.
     pub fn p(&self) -> f64 {
         self.p_num as f64 / P_DENOMINATOR as f64
@@ -139,20 +187,28 @@ impl AnchorMechanism {
     /// The top set S(H) for a pre-readout profile: the m best rows under the model's
     /// (non-private) score, ties broken by row (sorted ascending).
     pub fn top_set(&self, bundle: &Bundle, profile: &[f32]) -> Result<Vec<u32>, PrivacyError> {
-        if bundle.n_items() != self.n {
+        if bundle.n_items() != self.n_items {
             return Err(PrivacyError::Internal(format!(
                 "catalog has {} items, the mechanism was calibrated for {}",
                 bundle.n_items(),
-                self.n
+                self.n_items
             )));
         }
         let scorer = Scorer::from_raw_profile(bundle, profile);
-        let mut scores = vec![0.0f32; self.n];
+        let mut scores = vec![0.0f32; self.n_items];
         scorer.score_all(&mut scores);
         scores
             .iter_mut()
             .filter(|s| s.is_nan())
             .for_each(|s| *s = f32::NEG_INFINITY);
+        if let Some(pool) = &self.pool {
+            // Only candidates compete (NaN never enters a top-k).
+            let mut masked = vec![f32::NAN; self.n_items];
+            for &r in pool {
+                masked[r as usize] = scores[r as usize];
+            }
+            scores = masked;
+        }
         let mut set: Vec<u32> = top_k(&scores, self.m)
             .into_iter()
             .map(|s| s.index)
@@ -193,17 +249,27 @@ impl AnchorMechanism {
                 .copied()
                 .ok_or_else(|| PrivacyError::Internal("empty top set".into()));
         }
-        // The r-th row (0-based) not in the set.
+        // The r-th candidate (0-based, ascending) not in the set.
         let r = uniform_below(rng, (self.n - set.len()) as u128)? as u64;
-        let mut j = r;
-        for &s in set {
-            if u64::from(s) <= j {
-                j += 1;
-            } else {
-                break;
+        match &self.pool {
+            None => {
+                let mut j = r;
+                for &s in set {
+                    if u64::from(s) <= j {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                u32::try_from(j).map_err(|_| PrivacyError::Internal("row beyond u32".into()))
             }
+            Some(pool) => pool
+                .iter()
+                .filter(|row| set.binary_search(row).is_err())
+                .nth(r as usize)
+                .copied()
+                .ok_or_else(|| PrivacyError::Internal("candidate index out of range".into())),
         }
-        u32::try_from(j).map_err(|_| PrivacyError::Internal("row beyond u32".into()))
     }
 }
 
@@ -233,6 +299,29 @@ mod tests {
         assert_eq!(AnchorMechanism::default_m(43_097, 8.0), 15);
         assert_eq!(AnchorMechanism::default_m(43_097, 20.0), 1);
         assert_eq!(AnchorMechanism::default_m(43_097, 0.1), 20_472);
+    }
+
+    /// With a pool, every output is a candidate, with the two-level probabilities.
+    #[test]
+    fn pool_outputs_only_candidates() {
+        let a = AnchorMechanism::calibrate_pool(20, Some(vec![1, 4, 6, 9, 13, 17]), 1.0, Some(2))
+            .unwrap();
+        assert_eq!(a.candidates(), 6);
+        let set = [4u32, 13];
+        let mut rng = SeededRng::from_seed(6);
+        let mut counts = [0u64; 20];
+        for _ in 0..30_000 {
+            counts[a.sample(&set, &mut rng).unwrap() as usize] += 1;
+        }
+        for (j, &c) in counts.iter().enumerate() {
+            let candidate = [1, 4, 6, 9, 13, 17].contains(&j);
+            assert_eq!(c > 0, candidate, "row {j}: {c}");
+        }
+        let p = a.p();
+        let expect_in = p / 2.0 * 30_000.0;
+        assert!((counts[4] as f64 - expect_in).abs() < 5.0 * expect_in.sqrt());
+        let expect_out = (1.0 - p) / 4.0 * 30_000.0;
+        assert!((counts[9] as f64 - expect_out).abs() < 5.0 * expect_out.sqrt());
     }
 
     /// χ² of the sampler against the two-level distribution (n = 12, m = 3, ε = 1).

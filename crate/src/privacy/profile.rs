@@ -215,10 +215,8 @@ impl ProfileMechanism {
             .filter(|&s2| s2 <= MAX_SIGMA2)
             .ok_or_else(|| PrivacyError::InvalidOption {
                 name: "epsilon",
-                why: format!(
-                    "too small: the noise it needs (σ² = {:.3e} grid units²) exceeds the sampler's range; use ε ≥ 0.001",
-                    sensitivity * sensitivity / (2.0 * rho)
-                ),
+                why: "too small: the noise it needs exceeds the sampler's range (use ε ≥ 0.001)"
+                    .into(),
             })?;
         Ok(Self {
             unit,
@@ -293,9 +291,9 @@ impl ProfileMechanism {
         let n2: i128 = z.iter().map(|&x| i128::from(x) * i128::from(x)).sum();
         if n2 > r2 {
             // Unreachable by the argument in the module docs; never release if it were.
-            return Err(PrivacyError::Internal(format!(
-                "embedded profile has squared norm {n2} > R² = {r2}"
-            )));
+            return Err(PrivacyError::Internal(
+                "embedded profile outside the grid ball".into(),
+            ));
         }
         Ok(z)
     }

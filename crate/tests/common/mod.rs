@@ -55,3 +55,25 @@ pub fn raw_safetensors(header_json: &str, data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out
 }
+
+/// An engine with privacy off (`privacy.epsilon = Infinity`): these tests check the ranking and
+/// session logic itself, which the private mode only feeds a noisy release (its own tests are in
+/// `privacy_engine.rs` and `privacy_audit.rs`).
+pub fn not_private(bytes: Vec<u8>) -> vitrine::Engine {
+    vitrine::Engine::from_bundle(
+        vitrine::Bundle::from_bytes(bytes).expect("fixture bundle"),
+        &not_private_options(),
+    )
+    .expect("fixture engine")
+}
+
+/// Session options with privacy off.
+pub fn not_private_options() -> vitrine::session::SessionOptions {
+    vitrine::session::SessionOptions {
+        privacy: Some(vitrine::privacy::PrivacyOptions {
+            epsilon: Some(vitrine::privacy::EpsilonInput(f64::INFINITY)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
