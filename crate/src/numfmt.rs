@@ -3,6 +3,10 @@
 //! without core's float formatting (Grisu/Dragon and their tables: ~10 KB of gzipped wasm).
 //! Every error and warning that shows a float goes through these.
 //!
+//! [`parse_f64`] and [`parse_f32`] read a decimal as `str::parse` does (sign, digits, `.`,
+//! exponent, `inf`/`infinity`/`nan` in any case), without core's float parser and its tables, for
+//! the few numbers that arrive as text (bundle metadata, privacy options).
+//!
 //! Exactness: for magnitudes from about 1e-22 to 1e37 the digits are found with one correctly
 //! rounded multiplication or division by an exact power of ten, so the result is the shortest
 //! round-trip decimal; beyond that range the last digits may differ from `{}` (still a faithful
@@ -178,6 +182,113 @@ fn plain(sign: &str, digits: i128, exp: i32) -> String {
     format!("{sign}{body}")
 }
 
+/// A decimal number in `s` as `s.parse::<f64>()` reads it, or `None` where that fails. Values
+/// with at most 19 significant digits and magnitudes from 1e-290 to 1e290 are correctly rounded
+/// (computed in double-double from an exact integer and exact powers of ten); beyond, within an
+/// ulp.
+pub fn parse_f64(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let sign = |x: f64| if neg { -x } else { x };
+    if body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity") {
+        return Some(sign(f64::INFINITY));
+    }
+    if body.eq_ignore_ascii_case("nan") {
+        return Some(f64::NAN);
+    }
+    let b = body.as_bytes();
+    let mut i = 0;
+    let (mut mantissa, mut digits, mut exp10) = (0u64, 0u32, 0i64);
+    let mut any = false;
+    let mut frac = false;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'0'..=b'9' => {
+                any = true;
+                if digits < 19 {
+                    if mantissa > 0 || c != b'0' {
+                        mantissa = mantissa * 10 + u64::from(c - b'0');
+                        digits += u32::from(mantissa > 0);
+                    }
+                    if frac {
+                        exp10 -= 1;
+                    }
+                } else if !frac {
+                    // Digits past the 19th are dropped (their place value kept).
+                    exp10 += 1;
+                }
+            }
+            b'.' if !frac => frac = true,
+            _ => break,
+        }
+        i += 1;
+    }
+    if !any {
+        return None;
+    }
+    if let Some(&(b'e' | b'E')) = b.get(i) {
+        i += 1;
+        let eneg = match b.get(i) {
+            Some(b'-') => {
+                i += 1;
+                true
+            }
+            Some(b'+') => {
+                i += 1;
+                false
+            }
+            _ => false,
+        };
+        let start = i;
+        let mut e = 0i64;
+        while let Some(&c) = b.get(i).filter(|c| c.is_ascii_digit()) {
+            e = (e * 10 + i64::from(c - b'0')).min(1 << 40);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp10 += if eneg { -e } else { e };
+    }
+    if i != b.len() {
+        return None;
+    }
+    if mantissa == 0 {
+        return Some(sign(0.0));
+    }
+    // The value is mantissa × 10^exp10, with 10^(digits − 1) ≤ mantissa < 10^digits.
+    let magnitude = exp10 + i64::from(digits) - 1;
+    if magnitude > 308 {
+        return Some(sign(f64::INFINITY));
+    }
+    if magnitude < -330 {
+        return Some(sign(0.0));
+    }
+    let v = if magnitude > 290 {
+        // Stay clear of the double-double's overflow: the last step in plain f64 (within an ulp).
+        let d = dd_from(mantissa.into()).scale10((exp10 - 20) as i32);
+        (d.0 + d.1) * 1e20
+    } else if magnitude < -290 {
+        // Subnormal territory: the last step in plain f64 (within an ulp).
+        let d = dd_from(mantissa.into()).scale10((exp10 + 40) as i32);
+        (d.0 + d.1) / 1e40
+    } else {
+        let d = dd_from(mantissa.into()).scale10(exp10 as i32);
+        d.0 + d.1
+    };
+    Some(sign(v))
+}
+
+/// A decimal number in `s` as `s.parse::<f32>()` reads it (see [`parse_f64`]; rounded once more,
+/// from the double-double's `f64`, which differs from direct rounding only within 2^-53 of an
+/// `f32` tie).
+pub fn parse_f32(s: &str) -> Option<f32> {
+    parse_f64(s).map(|x| x as f32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,8 +349,94 @@ mod tests {
         }
     }
 
+    #[test]
+    fn parses_what_str_parse_parses() {
+        for t in [
+            "0",
+            "-0",
+            "+0",
+            "1",
+            "-1",
+            "0.1",
+            ".5",
+            "5.",
+            "1e5",
+            "1E-3",
+            "+2.5e+2",
+            "00012.500",
+            "86400",
+            "1e-7",
+            "0.30000000000000004",
+            "1.7976931348623157e308",
+            "2.2250738585072014e-308",
+            "5e-324",
+            "1e309",
+            "-1e400",
+            "1e-400",
+            "123456789012345678901234567890",
+            "0.000000000000000000000000001234",
+            "inf",
+            "-Infinity",
+            "INF",
+            "NaN",
+            "nan",
+            "",
+            ".",
+            "-",
+            "+",
+            "e5",
+            "1e",
+            "1e+",
+            "1.2.3",
+            "1,5",
+            " 1",
+            "1 ",
+            "0x10",
+            "infinit",
+            "1_000",
+            "--1",
+        ] {
+            let want = t.parse::<f64>().ok();
+            let got = parse_f64(t);
+            match (got, want) {
+                (Some(g), Some(w)) if w.is_nan() => assert!(g.is_nan(), "{t}"),
+                // Beyond 1e290: within an ulp.
+                (Some(g), Some(w)) if w.abs() > 1e290 && w.is_finite() => {
+                    assert!(g.to_bits().abs_diff(w.to_bits()) <= 1, "{t}: {g} vs {w}")
+                }
+                (Some(g), Some(w)) => assert_eq!(g.to_bits(), w.to_bits(), "{t}: {g} vs {w}"),
+                (g, w) => assert_eq!(g.is_some(), w.is_some(), "{t}: {g:?} vs {w:?}"),
+            }
+            assert_eq!(
+                parse_f32(t)
+                    .map(f32::to_bits)
+                    .filter(|_| !t.to_ascii_lowercase().contains("nan")),
+                t.parse::<f32>()
+                    .ok()
+                    .map(f32::to_bits)
+                    .filter(|_| !t.to_ascii_lowercase().contains("nan")),
+                "{t} as f32"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn parse_matches_str_parse(m in 0u64..10_000_000_000_000_000, e in -270i32..270, neg in any::<bool>()) {
+            let t = format!("{}{m}e{e}", if neg { "-" } else { "" });
+            prop_assert_eq!(parse_f64(&t).map(f64::to_bits), t.parse::<f64>().ok().map(f64::to_bits), "{}", t);
+            prop_assert_eq!(parse_f32(&t).map(f32::to_bits), t.parse::<f32>().ok().map(f32::to_bits), "{}", t);
+        }
+
+        #[test]
+        fn parse_reads_back_what_display_prints(bits in 0x05e0_0000_0000_0000u64..0x7a00_0000_0000_0000) {
+            let x = f64::from_bits(bits);
+            prop_assume!(x.is_finite() && (x == 0.0 || (1e-280..1e280).contains(&x.abs())));
+            prop_assert_eq!(parse_f64(&x.to_string()).map(f64::to_bits), Some(x.to_bits()));
+        }
+
         #[test]
         fn f64_in_range_matches_display(m in 1u64..(1 << 53), e in -70i32..120) {
             let x = m as f64 * 2f64.powi(e - 52);

@@ -16,7 +16,7 @@ use super::{
     ScoringParams, TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
 };
 use crate::error::BundleError;
-use crate::numfmt::Num32;
+use crate::numfmt::{parse_f32, Num32};
 
 /// Everything decoded from a valid bundle (byte ranges refer to the input).
 pub(super) struct Parsed {
@@ -439,8 +439,8 @@ fn metadata_f32(
     let Some(v) = metadata.get(key) else {
         return Ok(None);
     };
-    match v.trim().parse::<f32>() {
-        Ok(x) if x.is_finite() && valid(x) => Ok(Some(x)),
+    match parse_f32(v.trim()) {
+        Some(x) if x.is_finite() && valid(x) => Ok(Some(x)),
         _ => Err(BundleError::Metadata {
             key: key.into(),
             value: v.chars().take(80).collect(),
