@@ -13,6 +13,7 @@ use crate::bundle::Bundle;
 use crate::context::{ContextEffect, ContextInput, ValidContext};
 use crate::error::RequestError;
 use crate::kernels::{dot_i8, dot_i8_rows, top_k, Scored, TopK};
+use crate::numfmt::Num;
 use crate::score::Scorer;
 use crate::session::{SessionLog, SignalPolicy, WeightedEvent};
 
@@ -412,7 +413,7 @@ fn whole(name: &'static str, v: f64, lo: usize, hi: usize) -> Result<usize, Requ
     } else {
         Err(invalid(
             name,
-            format!("must be a whole number from {lo} to {hi}, got {v}"),
+            format!("must be a whole number from {lo} to {hi}, got {}", Num(v)),
         ))
     }
 }
@@ -456,7 +457,11 @@ impl RankOptions {
                 if lo.is_nan() || hi.is_nan() || lo > hi || hi < 0.0 {
                     return Err(invalid(
                         "filters.priceMin/priceMax",
-                        format!("must be numbers with priceMin ≤ priceMax, got {lo} and {hi}"),
+                        format!(
+                            "must be numbers with priceMin ≤ priceMax, got {} and {}",
+                            Num(lo),
+                            Num(hi)
+                        ),
                     ));
                 }
                 if (0..bundle.n_items()).all(|i| bundle.price(i).is_none()) {
@@ -485,7 +490,7 @@ impl RankOptions {
             if !b.weight.is_finite() {
                 return Err(invalid(
                     "boosts",
-                    format!("weight must be a finite number, got {}", b.weight),
+                    format!("weight must be a finite number, got {}", Num(b.weight)),
                 ));
             }
             if b.items.is_none() && b.categories.is_none() {
@@ -554,7 +559,7 @@ impl RankOptions {
                 if !(0.0..=1.0).contains(&l) {
                     return Err(invalid(
                         "diversity.lambda",
-                        format!("must be in [0, 1], got {l}"),
+                        format!("must be in [0, 1], got {}", Num(l)),
                     ));
                 }
                 diversity.lambda = Some(l as f32);
@@ -567,7 +572,7 @@ impl RankOptions {
             if !now.is_finite() {
                 return Err(invalid(
                     "now",
-                    format!("must be a finite number of milliseconds, got {now}"),
+                    format!("must be a finite number of milliseconds, got {}", Num(now)),
                 ));
             }
         }

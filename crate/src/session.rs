@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Bundle, EventWeights};
 use crate::error::{BundleError, RequestError, StateError};
+use crate::numfmt::{parse_f64, Num, Num32};
 
 /// Default cap on the number of entries kept; older entries are evicted first.
 pub const DEFAULT_MAX_EVENTS: usize = 100;
@@ -195,7 +196,10 @@ impl EventInput {
             Some(ts) => {
                 return Err(invalid_event(
                     "ts",
-                    format!("must be a finite, non-negative number of milliseconds, got {ts}"),
+                    format!(
+                        "must be a finite, non-negative number of milliseconds, got {}",
+                        Num(ts)
+                    ),
                 ))
             }
             None => return Err(invalid_event("ts", "is required")),
@@ -232,7 +236,10 @@ impl EventInput {
             Some(d) if !(d.is_finite() && d >= 0.0) => {
                 return Err(invalid_event(
                     "dwellMs",
-                    format!("must be a finite number of milliseconds ≥ 0, got {d}"),
+                    format!(
+                        "must be a finite number of milliseconds ≥ 0, got {}",
+                        Num(d)
+                    ),
                 ))
             }
             d => d,
@@ -245,7 +252,10 @@ impl EventInput {
             Some(q) => {
                 return Err(invalid_event(
                     "quantity",
-                    format!("must be a whole number from 1 to {MAX_QUANTITY}, got {q}"),
+                    format!(
+                        "must be a whole number from 1 to {MAX_QUANTITY}, got {}",
+                        Num(q)
+                    ),
                 ))
             }
         };
@@ -253,7 +263,7 @@ impl EventInput {
             Some(p) if !(p.is_finite() && p >= 0.0) => {
                 return Err(invalid_event(
                     "price",
-                    format!("must be a finite number ≥ 0, got {p}"),
+                    format!("must be a finite number ≥ 0, got {}", Num(p)),
                 ))
             }
             p => p,
@@ -308,8 +318,8 @@ impl SignalPolicy {
         let params = bundle.params();
         let half_life_s = match bundle.metadata().get("score.half_life_s") {
             None => DEFAULT_HALF_LIFE_S,
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(h) if h > 0.0 => h,
+            Some(v) => match parse_f64(v.trim()) {
+                Some(h) if h > 0.0 => h,
                 _ => {
                     return Err(BundleError::Metadata {
                         key: "score.half_life_s".into(),
@@ -453,7 +463,10 @@ impl SessionOptions {
             Some(m) => {
                 return Err(invalid_option(
                     "maxEvents",
-                    format!("must be a whole number from 1 to {MAX_EVENTS_LIMIT}, got {m}"),
+                    format!(
+                        "must be a whole number from 1 to {MAX_EVENTS_LIMIT}, got {}",
+                        Num(m)
+                    ),
                 ))
             }
         };
@@ -462,7 +475,7 @@ impl SessionOptions {
             Some(x) if x > 0.0 && !x.is_nan() => Ok(x),
             Some(x) => Err(invalid_option(
                 name,
-                format!("must be a number of seconds > 0, got {x}"),
+                format!("must be a number of seconds > 0, got {}", Num(x)),
             )),
         };
         let max_age_s = positive("maxAgeS", self.max_age_s, DEFAULT_MAX_AGE_S)?;
@@ -472,7 +485,10 @@ impl SessionOptions {
             if !(d.is_finite() && d >= 0.0) {
                 return Err(invalid_option(
                     "dwellFullMs",
-                    format!("must be a finite number of milliseconds ≥ 0, got {d}"),
+                    format!(
+                        "must be a finite number of milliseconds ≥ 0, got {}",
+                        Num(d)
+                    ),
                 ));
             }
             signals.dwell_full_ms = d;
@@ -481,7 +497,7 @@ impl SessionOptions {
             let set = |slot: &mut f32, v: Option<f32>| match v {
                 Some(x) if !x.is_finite() => Err(invalid_option(
                     "weights",
-                    format!("every weight must be a finite number, got {x}"),
+                    format!("every weight must be a finite number, got {}", Num32(x)),
                 )),
                 Some(x) => {
                     *slot = x;

@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::context::ContextInput;
 use crate::engine::{Engine, ItemExplanation};
 use crate::error::{StateError, VitrineError};
+use crate::numfmt::Num;
 use crate::privacy::{
     AccountantState, BudgetOptions, CandidatesInput, EpsilonInput, PeriodInput, PrivacyOptions,
     PrivacySnapshot, PrivacyStatus, ReleaseSource,
@@ -96,7 +97,9 @@ impl<'a> Fields<'a> {
             None => Ok(None),
             Some(v) => match v.as_f64() {
                 Some(x) if x.is_finite() => Ok(Some(x)),
-                Some(x) => Err(self.err(&format!("`{key}` must be a finite number, got {x}"))),
+                Some(x) => {
+                    Err(self.err(&format!("`{key}` must be a finite number, got {}", Num(x))))
+                }
                 None => Err(self.err(&format!("`{key}` must be a number"))),
             },
         }
@@ -164,7 +167,7 @@ fn to_value(v: &JsValue) -> Result<Value, String> {
     if let Some(x) = v.as_f64() {
         return Number::from_f64(x)
             .map(Value::Number)
-            .ok_or_else(|| format!("{x} is not a finite number"));
+            .ok_or_else(|| format!("{} is not a finite number", Num(x)));
     }
     if let Some(s) = v.as_string() {
         return Ok(Value::String(s));
@@ -514,7 +517,10 @@ fn privacy_snapshot_from(value: JsValue) -> Result<PrivacySnapshot, JsValue> {
         match a.number(key)? {
             None => Ok(0),
             Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= 9_007_199_254_740_992.0 => Ok(x as u64),
-            Some(x) => Err(a.err(&format!("`{key}` must be a whole number ≥ 0, got {x}"))),
+            Some(x) => Err(a.err(&format!(
+                "`{key}` must be a whole number ≥ 0, got {}",
+                Num(x)
+            ))),
         }
     };
     let last_profile = match f.get("lastProfile") {

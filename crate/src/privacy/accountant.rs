@@ -25,6 +25,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::PrivacyError;
+use crate::numfmt::Num;
 use crate::privacy::calibrate;
 
 /// Fixed-point resolution: 2⁻³⁰ (≈ 9.3·10⁻¹⁰) of a unit of ρ or ε. With values ≤ 2²³ a unit count
@@ -48,7 +49,7 @@ fn units_up(x: f64, name: &'static str) -> Result<u64, PrivacyError> {
     if !(0.0..=MAX_VALUE).contains(&x) {
         return Err(PrivacyError::InvalidOption {
             name,
-            why: format!("the release's privacy cost {x} is outside [0, 2^23]"),
+            why: format!("the release's privacy cost {} is outside [0, 2^23]", Num(x)),
         });
     }
     Ok((x * UNITS_PER_ONE).ceil() as u64)
@@ -171,27 +172,31 @@ impl Accountant {
         if !(budget.epsilon > 0.0 && budget.epsilon <= MAX_VALUE) {
             return Err(PrivacyError::InvalidOption {
                 name: "budget.epsilon",
-                why: format!("must be a finite number > 0, got {}", budget.epsilon),
+                why: format!("must be a finite number > 0, got {}", Num(budget.epsilon)),
             });
         }
         if !(budget.delta > 0.0 && budget.delta < 1.0) {
             return Err(PrivacyError::InvalidOption {
                 name: "delta",
-                why: format!("must be in (0, 1), got {}", budget.delta),
+                why: format!("must be in (0, 1), got {}", Num(budget.delta)),
             });
         }
         if let Some(p) = budget.period_ms {
             if !(p > 0.0 && p.is_finite()) {
                 return Err(PrivacyError::InvalidOption {
                     name: "budget.period",
-                    why: format!("must be a finite number of milliseconds > 0, got {p}"),
+                    why: format!(
+                        "must be a finite number of milliseconds > 0, got {}",
+                        Num(p)
+                    ),
                 });
             }
         }
         if let Some(t) = state.period_start_ms {
             if !t.is_finite() {
                 return Err(PrivacyError::State(format!(
-                    "period start must be finite, got {t}"
+                    "period start must be finite, got {}",
+                    Num(t)
                 )));
             }
         }
@@ -269,7 +274,10 @@ impl Accountant {
         if !now_ms.is_finite() {
             return Err(PrivacyError::InvalidOption {
                 name: "now",
-                why: format!("the clock must be a finite number of milliseconds, got {now_ms}"),
+                why: format!(
+                    "the clock must be a finite number of milliseconds, got {}",
+                    Num(now_ms)
+                ),
             });
         }
         self.roll(now_ms);

@@ -48,6 +48,7 @@
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
 use crate::kernels::top_k;
+use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{bernoulli, uniform_below};
 use crate::score::Scorer;
@@ -119,7 +120,7 @@ impl AnchorMechanism {
         if !(epsilon > 0.0 && epsilon.is_finite()) {
             return Err(PrivacyError::InvalidOption {
                 name: "epsilon",
-                why: format!("must be finite and > 0, got {epsilon}"),
+                why: format!("must be finite and > 0, got {}", Num(epsilon)),
             });
         }
         let m = m.unwrap_or_else(|| Self::default_m(n, epsilon));

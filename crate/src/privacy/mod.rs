@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
+use crate::numfmt::{parse_f64, Num};
 use crate::score::raw_profile;
 use crate::session::{SessionLog, SignalPolicy};
 pub use accountant::{Accountant, AccountantState, Budget, BudgetStatus, Charge};
@@ -100,7 +101,7 @@ impl<'de> Deserialize<'de> for EpsilonInput {
         match Raw::deserialize(d)? {
             Raw::Number(x) => Ok(Self(x)),
             Raw::Text(s) if s == "Infinity" => Ok(Self(f64::INFINITY)),
-            Raw::Text(s) => Ok(Self(s.trim().parse::<f64>().map_err(|_| {
+            Raw::Text(s) => Ok(Self(parse_f64(s.trim()).ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "epsilon must be a number or \"Infinity\", got \"{s}\""
                 ))
@@ -260,7 +261,10 @@ impl PrivacyOptions {
             return Err(invalid(
                 "privacy.epsilon",
                 format!(
-                    "must be a number from {MIN_EPSILON} to {MAX_EPSILON}, or \"Infinity\" (not private), got {epsilon}"
+                    "must be a number from {} to {}, or \"Infinity\" (not private), got {}",
+                    Num(MIN_EPSILON),
+                    Num(MAX_EPSILON),
+                    Num(epsilon)
                 ),
             ));
         }
@@ -268,7 +272,7 @@ impl PrivacyOptions {
         if !(delta > 0.0 && delta < 1e-2) {
             return Err(invalid(
                 "privacy.delta",
-                format!("must be in (0, 0.01), got {delta}"),
+                format!("must be in (0, 0.01), got {}", Num(delta)),
             ));
         }
         let budget = self.budget.clone().unwrap_or_default();
@@ -279,8 +283,10 @@ impl PrivacyOptions {
                 return Err(invalid(
                     "privacy.budget.epsilon",
                     format!(
-                        "must be a finite number from the release's epsilon ({epsilon}) to {MAX_EPSILON}, got {}",
-                        e.0
+                        "must be a finite number from the release's epsilon ({}) to {}, got {}",
+                        Num(epsilon),
+                        Num(MAX_EPSILON),
+                        Num(e.0)
                     ),
                 ))
             }
@@ -292,7 +298,10 @@ impl PrivacyOptions {
             Some(PeriodInput(Some(p))) => {
                 return Err(invalid(
                     "privacy.budget.period",
-                    format!("must be at least 1 millisecond, or \"session\", got {p}"),
+                    format!(
+                        "must be at least 1 millisecond, or \"session\", got {}",
+                        Num(p)
+                    ),
                 ))
             }
         };
@@ -308,7 +317,8 @@ impl PrivacyOptions {
                 return Err(invalid(
                     "privacy.candidates",
                     format!(
-                        "must be a whole number from 2 to {MAX_CANDIDATES}, or \"all\", got {c}"
+                        "must be a whole number from 2 to {MAX_CANDIDATES}, or \"all\", got {}",
+                        Num(c)
                     ),
                 ))
             }
@@ -499,7 +509,8 @@ impl PrivacyState {
         if let Some(t) = snapshot.accountant.period_start_ms {
             if !t.is_finite() {
                 return Err(PrivacyError::State(format!(
-                    "accountant period start must be finite, got {t}"
+                    "accountant period start must be finite, got {}",
+                    Num(t)
                 )));
             }
         }

@@ -72,6 +72,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
+use crate::numfmt::Num;
 use crate::privacy::calibrate;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{discrete_gaussian_vec, MAX_SIGMA2};
@@ -185,7 +186,10 @@ impl ProfileMechanism {
         if !(rho > 0.0 && rho.is_finite()) {
             return Err(PrivacyError::InvalidOption {
                 name: "epsilon",
-                why: format!("the per-release zCDP cost must be finite and > 0, got ρ = {rho}"),
+                why: format!(
+                    "the per-release zCDP cost must be finite and > 0, got ρ = {}",
+                    Num(rho)
+                ),
             });
         }
         let r = GRID_RADIUS as f64;
