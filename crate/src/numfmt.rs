@@ -24,19 +24,13 @@ pub struct Num32(pub f32);
 
 impl fmt::Display for Num {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let x = self.0;
-        f.write_str(&format_float(x, 17, 9_007_199_254_740_992.0, |c| {
-            c == x.abs()
-        }))
+        f.write_str(&format_float(self.0, false))
     }
 }
 
 impl fmt::Display for Num32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let x = self.0;
-        f.write_str(&format_float(f64::from(x), 9, 16_777_216.0, |c| {
-            c as f32 == x.abs()
-        }))
+        f.write_str(&format_float(f64::from(self.0), true))
     }
 }
 
@@ -93,23 +87,29 @@ impl Dd {
         x
     }
 
-    /// The nearest integer (ties up, as `{}` rounds) of a non-negative value below 2^100.
-    fn round(self) -> i128 {
+    /// The nearest integer (ties up, as `{}` rounds) of a non-negative value below 2^63.
+    fn round(self) -> u64 {
         // `hi` may have no fraction bits left (above 2^52): the rest of the value is in `lo`.
         let r = self.0.floor();
-        r as i128 + ((self.0 - r) + self.1 + 0.5).floor() as i128
+        (r as u64).wrapping_add(((self.0 - r) + self.1 + 0.5).floor() as i64 as u64)
     }
 }
 
-/// `n` as a double-double (exact for |n| < 2^106).
-fn dd_from(n: i128) -> Dd {
+/// `n` as a double-double (exact).
+fn dd_from(n: u64) -> Dd {
     let hi = n as f64;
-    renorm(hi, (n - hi as i128) as f64)
+    renorm(hi, (i128::from(n) - hi as i128) as f64)
 }
 
-/// Shortest digits (at most `max_digits`) whose value `same` accepts, in plain decimal notation;
-/// integers below `exact_ints` print all their digits.
-fn format_float(x: f64, max_digits: i32, exact_ints: f64, same: impl Fn(f64) -> bool) -> String {
+/// The shortest digits that read back as `x` (as an `f32` when `single`), in plain decimal
+/// notation. Not generic, and not inlined: one copy serves both types.
+#[inline(never)]
+fn format_float(x: f64, single: bool) -> String {
+    let (max_digits, exact_ints) = if single {
+        (9, 16_777_216.0)
+    } else {
+        (17, 9_007_199_254_740_992.0)
+    };
     if x.is_nan() {
         return "NaN".into();
     }
@@ -136,15 +136,15 @@ fn format_float(x: f64, max_digits: i32, exact_ints: f64, same: impl Fn(f64) -> 
             m *= 10.0;
             e -= 1;
         }
-        return plain(sign, (m * 1e16).round() as i128, e);
+        return plain(sign, (m * 1e16).round() as u64, e);
     }
     let binary_exp = ((a.to_bits() >> 52) as i32 - 1023).max(-1074);
     let mut e = (f64::from(binary_exp) * std::f64::consts::LOG10_2).floor() as i32;
-    let mut best = (0i128, e);
+    let mut best = (0u64, e);
     for p in 1..=max_digits {
         // `p` significant digits: the integer nearest a × 10^(p − 1 − e).
         let mut n = Dd(a, 0.0).scale10(p - 1 - e).round();
-        let limit = 10i128.pow(p as u32);
+        let limit = 10u64.pow(p as u32);
         if n >= limit {
             // 10^e was an underestimate, or 9.99… rounded up to 10.0…
             e += 1;
@@ -155,7 +155,8 @@ fn format_float(x: f64, max_digits: i32, exact_ints: f64, same: impl Fn(f64) -> 
         }
         best = (n, e);
         let v = dd_from(n).scale10(-(p - 1 - e));
-        if same(v.0 + v.1) {
+        let v = v.0 + v.1;
+        if (single && v as f32 == a as f32) || (!single && v == a) {
             break;
         }
     }
@@ -163,7 +164,7 @@ fn format_float(x: f64, max_digits: i32, exact_ints: f64, same: impl Fn(f64) -> 
 }
 
 /// `digits` (the first one worth 10^exp) in plain decimal notation.
-fn plain(sign: &str, digits: i128, exp: i32) -> String {
+fn plain(sign: &str, digits: u64, exp: i32) -> String {
     let mut s = digits.to_string();
     // Trailing zeros of the digits are not significant (the padding below restores the integer
     // part's).
