@@ -348,8 +348,12 @@ fn locale(v: &Value) -> Result<(String, String, Option<String>), RequestError> {
         let sub = if p.len() == 4 && p.chars().all(|c| c.is_ascii_alphabetic()) && region.is_none()
         {
             // Script: title case.
+            // (No `&s[..1]`: a str slice brings core's panic message with `{:?}` of a char, and
+            // with it Unicode tables, into the wasm.)
             let mut s = p.to_ascii_lowercase();
-            s[..1].make_ascii_uppercase();
+            if let Some(first) = s.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
             s
         } else if (p.len() == 2 && p.chars().all(|c| c.is_ascii_alphabetic()))
             || (p.len() == 3 && p.chars().all(|c| c.is_ascii_digit()))
@@ -402,7 +406,14 @@ fn referrer(v: &Value) -> Result<(Option<String>, &'static str), RequestError> {
             format!("expected a URL or host name, got {}", quoted(raw)),
         ));
     }
-    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
+    // After "://" when there is one (a byte search: `split_once("://")` would bring core's
+    // substring searcher and its str-slicing panic into the wasm).
+    let rest = raw
+        .as_bytes()
+        .windows(3)
+        .position(|w| w == b"://")
+        .and_then(|i| raw.get(i + 3..))
+        .unwrap_or(raw);
     let host = rest
         .split(['/', '?', '#'])
         .next()

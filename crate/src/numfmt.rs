@@ -177,8 +177,13 @@ fn plain(sign: &str, digits: u64, exp: i32) -> String {
     } else if exp + 1 >= n {
         format!("{s}{}", "0".repeat((exp + 1 - n) as usize))
     } else {
-        let (int, frac) = s.split_at((exp + 1) as usize);
-        format!("{int}.{frac}")
+        // `get`, not `split_at`: no panicking str slice (see context.rs) in the wasm.
+        let k = (exp + 1) as usize;
+        format!(
+            "{}.{}",
+            s.get(..k).unwrap_or_default(),
+            s.get(k..).unwrap_or_default()
+        )
     };
     format!("{sign}{body}")
 }
@@ -189,8 +194,8 @@ fn plain(sign: &str, digits: u64, exp: i32) -> String {
 /// ulp.
 pub fn parse_f64(s: &str) -> Option<f64> {
     let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
+        Some(b'-') => (true, s.get(1..).unwrap_or_default()),
+        Some(b'+') => (false, s.get(1..).unwrap_or_default()),
         _ => (false, s),
     };
     let sign = |x: f64| if neg { -x } else { x };
