@@ -275,14 +275,14 @@ pub fn parse_f64(s: &str) -> Option<f64> {
     }
     let v = if magnitude > 290 {
         // Stay clear of the double-double's overflow: the last step in plain f64 (within an ulp).
-        let d = dd_from(mantissa.into()).scale10((exp10 - 20) as i32);
+        let d = dd_from(mantissa).scale10((exp10 - 20) as i32);
         (d.0 + d.1) * 1e20
     } else if magnitude < -290 {
         // Subnormal territory: the last step in plain f64 (within an ulp).
-        let d = dd_from(mantissa.into()).scale10((exp10 + 40) as i32);
+        let d = dd_from(mantissa).scale10((exp10 + 40) as i32);
         (d.0 + d.1) / 1e40
     } else {
-        let d = dd_from(mantissa.into()).scale10(exp10 as i32);
+        let d = dd_from(mantissa).scale10(exp10 as i32);
         d.0 + d.1
     };
     Some(sign(v))
