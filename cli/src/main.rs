@@ -79,9 +79,13 @@ struct RecommendArgs {
     /// How many results.
     #[arg(long, default_value_t = 10)]
     k: usize,
-    /// Leave out items already in the session.
+    /// Leave out items already in the session (ignored in private mode: it reads the history).
     #[arg(long)]
     exclude_seen: bool,
+    /// ε of the private release the ranking comes from (default: the engine's); `inf` for the
+    /// explicit non-private ranking of the raw session.
+    #[arg(long)]
+    epsilon: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -311,8 +315,39 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
 fn run_recommend(args: &RecommendArgs) -> Result<()> {
     let bytes = std::fs::read(&args.bundle)
         .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
-    let mut engine =
-        vitrine::Engine::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+    let privacy = match args.epsilon.as_deref().map(str::trim) {
+        None => None,
+        Some("inf" | "Infinity" | "infinity") => Some(vitrine::privacy::PrivacyOptions {
+            epsilon: Some(vitrine::privacy::EpsilonInput(f64::INFINITY)),
+            ..Default::default()
+        }),
+        Some(e) => Some(vitrine::privacy::PrivacyOptions {
+            epsilon: Some(vitrine::privacy::EpsilonInput(e.parse().with_context(
+                || format!("--epsilon must be a number or inf, got '{e}'"),
+            )?)),
+            ..Default::default()
+        }),
+    };
+    let bundle =
+        vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+    let mut engine = vitrine::Engine::from_bundle(
+        bundle,
+        &vitrine::session::SessionOptions {
+            privacy,
+            ..Default::default()
+        },
+    )?;
+    match engine.privacy() {
+        vitrine::privacy::PrivacyConfig::On(c) => eprintln!(
+            "private: one {} release of ε = {} (--epsilon inf for the raw session's ranking)",
+            match c.mechanism {
+                vitrine::privacy::Mechanism::ExponentialAnchor => "exponential-mechanism",
+                vitrine::privacy::Mechanism::GaussianProfile => "Gaussian",
+            },
+            c.epsilon
+        ),
+        vitrine::privacy::PrivacyConfig::Off => eprintln!("not private (--epsilon inf)"),
+    }
     for (i, spec) in args.items.iter().enumerate() {
         let (kind, item) = spec.split_once(':').unwrap_or(("view", spec));
         engine
@@ -320,7 +355,11 @@ fn run_recommend(args: &RecommendArgs) -> Result<()> {
             .with_context(|| format!("--items entry {} ('{spec}')", i + 1))?;
     }
     let request = vitrine::RecommendRequest::new(args.k)?.exclude_seen(args.exclude_seen);
-    for (rank, r) in engine.recommend(&request).iter().enumerate() {
+    let response = engine.recommend(&request);
+    for w in &response.warnings {
+        eprintln!("warning: {w}");
+    }
+    for (rank, r) in response.iter().enumerate() {
         println!("{:>4}  {:<24} {:.4}", rank + 1, r.id, r.score);
     }
     Ok(())

@@ -139,14 +139,14 @@ impl Engine {
             session.log(entry.clone());
         }
         self.session = session;
-        self.config = config;
-        if privacy != self.privacy {
-            // A release made under other settings is not reused for new requests.
-            self.released_version = None;
+        if config != self.config || privacy != self.privacy {
+            // The history (limits, weights) or the mechanism changed: the next request makes a
+            // fresh release rather than reuse one made under the old settings.
+            self.history_version += 1;
         }
+        self.config = config;
         self.privacy = privacy;
         self.mechanism = mechanism;
-        self.history_version += 1;
         Ok(())
     }
 
@@ -323,13 +323,15 @@ impl Engine {
     /// The session and its privacy accountant (with the last release) as a storable state.
     pub fn state(&self) -> SessionState {
         let mut state = self.session.to_state(&self.bundle);
-        state.privacy = Some(self.privacy_state.snapshot(&self.bundle));
+        state.privacy = Some(self.privacy_snapshot());
         state
     }
 
     /// The privacy accountant and last release, as stored in the state.
     pub fn privacy_snapshot(&self) -> PrivacySnapshot {
-        self.privacy_state.snapshot(&self.bundle)
+        let mut snapshot = self.privacy_state.snapshot(&self.bundle);
+        snapshot.current = self.released_version == Some(self.history_version);
+        snapshot
     }
 
     /// The session as versioned JSON, for the page to store (e.g. in `localStorage`).
@@ -367,6 +369,7 @@ impl Engine {
         privacy: Option<PrivacySnapshot>,
         now_ms: f64,
     ) -> Result<ImportReport, VitrineError> {
+        let current = privacy.as_ref().is_some_and(|p| p.current);
         let privacy_state = match privacy {
             Some(p) => PrivacyState::from_snapshot(p, &self.bundle)?,
             None => PrivacyState::default(),
@@ -374,7 +377,11 @@ impl Engine {
         let report = self.session.import_events(events, &self.bundle, now_ms)?;
         self.privacy_state = privacy_state;
         self.history_version += 1;
-        self.released_version = None;
+        // The stored release still describes the history if nothing was tracked after it and
+        // nothing was dropped on the way back in: reuse it (a page reload spends nothing).
+        let intact = report.unknown_items == 0 && report.expired == 0 && report.over_limit == 0;
+        self.released_version = (current && intact && self.privacy_state.last_release().is_some())
+            .then_some(self.history_version);
         Ok(report)
     }
 

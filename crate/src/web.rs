@@ -489,6 +489,9 @@ fn privacy_snapshot(p: &PrivacySnapshot) -> JsValue {
     if let Some(id) = &p.last_anchor {
         fields.push(("lastAnchor", id.as_str().into()));
     }
+    if p.current {
+        fields.push(("current", true.into()));
+    }
     object(&fields)
 }
 
@@ -498,7 +501,7 @@ fn privacy_snapshot_from(value: JsValue) -> Result<PrivacySnapshot, JsValue> {
     let f = Fields::with_code(
         value,
         what,
-        &["accountant", "lastProfile", "lastAnchor"],
+        &["accountant", "lastProfile", "lastAnchor", "current"],
         "state_corrupt",
     )?;
     let a = Fields::with_code(
@@ -547,6 +550,7 @@ fn privacy_snapshot_from(value: JsValue) -> Result<PrivacySnapshot, JsValue> {
         },
         last_profile,
         last_anchor: f.string("lastAnchor")?,
+        current: f.bool("current")?.unwrap_or(false),
     })
 }
 

@@ -9,7 +9,7 @@
 //! under-stated by 2×) must fail the same check, so the audit can see what it is looking for.
 //!
 //! Randomness: the seeded generator (the `insecure-seeded-rng-for-tests-only` feature), so the
-//! test is deterministic. 16,000 runs per history for the exponential mechanism and 6,000 for the
+//! test is deterministic. 10,000 runs per history for the exponential mechanism and 4,000 for the
 //! Gaussian one (each of which ranks the catalog) keep it to a few seconds.
 
 #![cfg(not(target_arch = "wasm32"))]
@@ -28,8 +28,8 @@ use vitrine::session::{SignalPolicy, DEFAULT_MAX_EVENTS};
 use vitrine::{Bundle, Event, EventKind, RecommendRequest, SessionLog};
 
 /// Releases per history (the Gaussian test uses [`GAUSSIAN_RUNS`]).
-const RUNS: usize = 16_000;
-const GAUSSIAN_RUNS: usize = 6_000;
+const RUNS: usize = 10_000;
+const GAUSSIAN_RUNS: usize = 4_000;
 
 fn history(bundle: &Bundle, items: &[&str]) -> SessionLog {
     let mut log = SessionLog::default();

@@ -172,17 +172,36 @@ fn no_budget_and_nothing_released_gives_the_public_order() {
 fn the_accountant_is_stored_with_the_session() {
     let mut e = private(r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#);
     e.track("view", "hats-0", 1.0).unwrap();
-    ids(&mut e, r#"{"k":5,"now":2}"#);
+    let shelf = ids(&mut e, r#"{"k":5,"now":2}"#);
     let json = e.export_state();
     assert!(json.contains(r#""pureEpsilonUnits":1073741824"#), "{json}");
     assert!(json.contains(r#""lastAnchor":""#), "{json}");
+    assert!(json.contains(r#""current":true"#), "{json}");
     let mut f = private(r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#);
     f.import_state(&json, 3.0).unwrap();
     assert!((spent(&f, 3.0) - 1.0).abs() < 1e-6);
     assert_eq!(f.privacy_status(3.0).releases_left, Some(2));
-    // The imported history is a new version: the next request makes a fresh release.
-    ids(&mut f, r#"{"k":5,"now":4}"#);
-    assert!((spent(&f, 4.0) - 2.0).abs() < 1e-6);
+    // A reload of an unchanged history reuses the stored release: nothing is spent…
+    assert_eq!(ids(&mut f, r#"{"k":5,"now":4}"#), shelf);
+    assert_eq!(
+        f.privacy_status(4.0).last_source,
+        Some(ReleaseSource::Cached)
+    );
+    assert!((spent(&f, 4.0) - 1.0).abs() < 1e-6);
+    // …and neither does configuring the same settings again; a new event makes a fresh one.
+    f.configure(
+        &serde_json::from_str(
+            r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    ids(&mut f, r#"{"k":5,"now":5}"#);
+    assert!((spent(&f, 5.0) - 1.0).abs() < 1e-6);
+    f.track("view", "hats-3", 6.0).unwrap();
+    assert!(!f.export_state().contains(r#""current":true"#));
+    ids(&mut f, r#"{"k":5,"now":7}"#);
+    assert!((spent(&f, 7.0) - 2.0).abs() < 1e-6);
     // A version 1 state (no accountant) starts a fresh one.
     let v1 = r#"{"format":"vitrine-session","version":1,"events":[{"type":"view","item":"hats-0","ts":1}]}"#;
     let mut g = private(r#"{"privacy":{"epsilon":1}}"#);

@@ -486,6 +486,11 @@ pub struct PrivacySnapshot {
     /// The last exponential-mechanism release (an item id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_anchor: Option<String>,
+    /// The last release was made for the stored history exactly as stored (nothing tracked
+    /// since): a restored session reuses it instead of spending a new release. Trusting a false
+    /// `true` only reuses an old release (post-processing); a false `false` only spends budget.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub current: bool,
 }
 
 /// The outcome of [`PrivacyState::release`]: what to score with, and its source.
@@ -545,6 +550,7 @@ impl PrivacyState {
             accountant: self.accountant.clone(),
             last_profile,
             last_anchor,
+            current: false,
         }
     }
 
