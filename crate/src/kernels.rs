@@ -190,6 +190,13 @@ impl TopK {
     }
 }
 
+/// Sorts row numbers ascending, in place: a heapsort through `BinaryHeap` (O(n log n), no extra
+/// allocation). Every `Vec<u32>` of rows the engine sorts (exclusions, boosts, candidates) goes
+/// through here rather than `sort_unstable`, whose pdqsort is ~4 KB of wasm; these lists are short.
+pub fn sort_rows(rows: &mut Vec<u32>) {
+    *rows = BinaryHeap::from(std::mem::take(rows)).into_sorted_vec();
+}
+
 /// The best `k` entries of `scores` (index = position), best first; NaN entries are skipped (the
 /// engine marks excluded items with NaN). O(n + k log k · log n) typical: once the heap is full,
 /// blocks of 16 scores none of which reaches the worst kept score are skipped with one SIMD

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::Bundle;
 use crate::context::{ContextEffect, ContextInput, ValidContext};
 use crate::error::RequestError;
-use crate::kernels::{dot_i8, dot_i8_rows, top_k, Scored, TopK};
+use crate::kernels::{dot_i8, dot_i8_rows, sort_rows, top_k, Scored, TopK};
 use crate::numfmt::Num;
 use crate::score::Scorer;
 use crate::session::{SessionLog, SignalPolicy, WeightedEvent};
@@ -376,7 +376,7 @@ impl Resolver<'_> {
                 }
             }
         }
-        rows.sort_unstable();
+        sort_rows(&mut rows);
         rows.dedup();
         Ok(rows)
     }
@@ -401,7 +401,7 @@ impl Resolver<'_> {
                     .push(format!("{name}: category '{r}' is not in this bundle")),
             }
         }
-        out.sort_unstable();
+        sort_rows(&mut out);
         out.dedup();
         Ok(out)
     }
@@ -477,7 +477,7 @@ impl RankOptions {
             }
             if let Some(ids) = &f.deny {
                 excluded.extend(r.ids("filters.deny", ids)?);
-                excluded.sort_unstable();
+                sort_rows(&mut excluded);
                 excluded.dedup();
             }
         }
@@ -787,7 +787,7 @@ impl<'a> Prepared<'a> {
             }
             boosted_rows.extend(&b.items);
         }
-        boosted_rows.sort_unstable();
+        sort_rows(&mut boosted_rows);
         boosted_rows.dedup();
         let mut cat_add = Vec::new();
         if !effect.is_empty() || !cat_boost.is_empty() {
@@ -822,7 +822,7 @@ impl<'a> Prepared<'a> {
                 neighbours.iter_mut().for_each(|n| n.1 /= max);
             }
         }
-        excluded.sort_unstable();
+        sort_rows(&mut excluded);
         excluded.dedup();
         Self {
             env,
@@ -1166,7 +1166,7 @@ impl<'a> RankEnv<'a> {
         }
         // Duplicates: keep the first occurrence (O(m log m), no hashing).
         let mut sorted = rows.clone();
-        sorted.sort_unstable();
+        sort_rows(&mut sorted);
         let mut dups: Vec<u32> = sorted
             .windows(2)
             .filter(|w| w[0] == w[1])

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{Bundle, EventWeights};
 use crate::error::{BundleError, RequestError, StateError};
+use crate::kernels::sort_rows;
 use crate::numfmt::{parse_f64, Num, Num32};
 
 /// Default cap on the number of entries kept; older entries are evicted first.
@@ -683,7 +684,7 @@ impl SessionLog {
                 LoggedEvent::Search { .. } => None,
             })
             .collect();
-        v.sort_unstable();
+        sort_rows(&mut v);
         v.dedup();
         v
     }
@@ -699,7 +700,7 @@ impl SessionLog {
                 _ => None,
             })
             .collect();
-        v.sort_unstable();
+        sort_rows(&mut v);
         v.dedup();
         v
     }
@@ -738,7 +739,7 @@ impl SessionLog {
     /// The items in the cart at `now_ms`, sorted.
     pub fn in_cart_items(&self, now_ms: f64) -> Vec<u32> {
         let mut v: Vec<u32> = self.cart(now_ms).into_iter().map(|l| l.0).collect();
-        v.sort_unstable();
+        sort_rows(&mut v);
         v
     }
 

@@ -47,7 +47,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
-use crate::kernels::top_k;
+use crate::kernels::{sort_rows, top_k};
 use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{bernoulli, uniform_below};
@@ -94,7 +94,7 @@ impl AnchorMechanism {
                     .into_iter()
                     .map(|s| s.index)
                     .collect();
-                rows.sort_unstable();
+                sort_rows(&mut rows);
                 Some(rows)
             }
             _ => None,
@@ -214,7 +214,7 @@ impl AnchorMechanism {
             .into_iter()
             .map(|s| s.index)
             .collect();
-        set.sort_unstable();
+        sort_rows(&mut set);
         set.dedup();
         if set.len() != self.m {
             return Err(PrivacyError::Internal(format!(
