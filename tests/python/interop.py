@@ -62,8 +62,10 @@ def test_python_written_bundle_is_read(tmp: pathlib.Path, ex: dict):
     # The text report too.
     text = run("inspect", str(path)).stdout
     assert "digest        valid" in text, text
-    # The engine reads it and recommends; the nearest item to sku-003 by cosine ranks high.
-    out = run("recommend", "--bundle", str(path), "--items", "click:sku-003", "--k", "12", "--exclude-seen").stdout
+    # The engine reads it and recommends; the nearest item to sku-003 by cosine ranks high. The
+    # explicit non-private mode (--epsilon inf) ranks from the raw session, so the order is exact.
+    out = run("recommend", "--bundle", str(path), "--items", "click:sku-003", "--k", "12", "--exclude-seen",
+              "--epsilon", "inf").stdout
     ranked = [line.split()[1] for line in out.strip().splitlines()]
     assert len(ranked) == 11 and "sku-003" not in ranked, ranked
     emb = written["emb"]
