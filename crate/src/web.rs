@@ -11,6 +11,7 @@ use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 
+use crate::bundle::{Bundle, BundleOptions};
 use crate::context::ContextInput;
 use crate::engine::{Engine, ItemExplanation};
 use crate::error::{StateError, VitrineError};
@@ -21,9 +22,42 @@ use crate::privacy::{
 };
 use crate::rank::{
     BoostOption, DiversityOptions, EventReason, Explanation, FilterOptions, Part, PinOption,
-    RankOptions, RankResponse, RankedItem, ValidRankOptions,
+    RankOptions, RankResponse, ValidRankOptions,
 };
 use crate::session::{EventInput, ImportReport, SessionOptions, WeightOverrides};
+
+// Bulk conversions done in JS: one boundary crossing per list instead of one per string and per
+// field (a `rerank` of 200 ids otherwise crosses ~1,000 times).
+#[wasm_bindgen(inline_js = r#"
+export function vitrine_join_ids(a) {
+  if (!Array.isArray(a)) return undefined;
+  let s = '';
+  for (const x of a) {
+    if (typeof x !== 'string' || x.includes('\n')) return undefined;
+    s += '\n' + x;
+  }
+  return s;
+}
+export function vitrine_items(ids, scores, ranks, flags) {
+  const id = ids.split('\n');
+  const out = new Array(scores.length);
+  for (let i = 0; i < scores.length; i++) {
+    const o = { id: id[i + 1], score: scores[i], rank: ranks[i] };
+    if (flags[i] & 1) o.pinned = true;
+    if (flags[i] & 2) o.boosted = true;
+    out[i] = o;
+  }
+  return out;
+}
+"#)]
+extern "C" {
+    /// `"\n" + id` for each id, concatenated, or `undefined` unless `a` is an array of strings
+    /// without `"\n"` (bundle ids never contain one).
+    fn vitrine_join_ids(a: &JsValue) -> Option<String>;
+    /// `[{id, score, rank, pinned?, boosted?}]` from the ids (`"\n"`-prefixed, concatenated) and
+    /// parallel arrays (`flags`: 1 = pinned, 2 = boosted).
+    fn vitrine_items(ids: &str, scores: &[f64], ranks: &[u32], flags: &[u8]) -> Array;
+}
 
 /// A JS `Error` with `message` and `code`.
 fn js_error(message: &str, code: &str) -> JsValue {
@@ -149,6 +183,9 @@ impl<'a> Fields<'a> {
 
 /// An array of strings, or `None`.
 fn strings(v: &JsValue) -> Option<Vec<String>> {
+    if let Some(joined) = vitrine_join_ids(v) {
+        return Some(joined.split('\n').skip(1).map(str::to_owned).collect());
+    }
     if !Array::is_array(v) {
         return None;
     }
@@ -210,7 +247,13 @@ fn rank_options(value: JsValue, what: &str) -> Result<RankOptions, JsValue> {
         None => None,
         Some(c) if c.is_object() && !Array::is_array(&c) => match to_value(&c) {
             Ok(Value::Object(map)) => {
-                Some(ContextInput(map.into_iter().collect::<BTreeMap<_, _>>()))
+                // Inserted one by one: `collect` into a BTreeMap would bring a stable sort into
+                // the wasm (~3 KB) for what is already in key order.
+                let mut input = BTreeMap::new();
+                for (k, v) in map {
+                    input.insert(k, v);
+                }
+                Some(ContextInput(input))
             }
             Ok(_) => None,
             Err(why) => return Err(f.err(&format!("`context`: {why}"))),
@@ -601,31 +644,30 @@ fn explanation(why: &Explanation, head: &[(&str, JsValue)]) -> JsValue {
     object(&fields)
 }
 
-fn item(r: &RankedItem) -> JsValue {
-    let mut fields: Vec<(&str, JsValue)> = vec![
-        ("id", r.id.as_str().into()),
-        ("score", f64::from(r.score).into()),
-        ("rank", r.rank.into()),
-    ];
-    if r.pinned {
-        fields.push(("pinned", true.into()));
-    }
-    if r.boosted {
-        fields.push(("boosted", true.into()));
-    }
-    if let Some(why) = &r.why {
-        fields.push(("why", explanation(why, &[])));
-    }
-    object(&fields)
-}
-
-/// A response as a JS array of results with `unknownIds` and `warnings` properties (like the
-/// array `RegExp.exec` returns with `index` and `groups`).
+/// A response as a JS array of results `{id, score, rank, pinned?, boosted?, why?}` with
+/// `unknownIds` and `warnings` properties (like the array `RegExp.exec` returns with `index` and
+/// `groups`). The plain fields cross the boundary as one string and three arrays.
 fn response(r: &RankResponse) -> JsValue {
-    let items = array(&r.items, item);
+    let mut ids = String::new();
+    let mut scores = Vec::with_capacity(r.items.len());
+    let mut ranks = Vec::with_capacity(r.items.len());
+    let mut flags = Vec::with_capacity(r.items.len());
+    for item in &r.items {
+        ids.push('\n');
+        ids.push_str(&item.id);
+        scores.push(f64::from(item.score));
+        ranks.push(item.rank);
+        flags.push(u8::from(item.pinned) | (u8::from(item.boosted) << 1));
+    }
+    let items = vitrine_items(&ids, &scores, &ranks, &flags);
+    for (i, item) in r.items.iter().enumerate() {
+        if let Some(why) = &item.why {
+            let _ = Reflect::set(&items.get(i as u32), &"why".into(), &explanation(why, &[]));
+        }
+    }
     let _ = Reflect::set(&items, &"unknownIds".into(), &str_array(&r.unknown_ids));
     let _ = Reflect::set(&items, &"warnings".into(), &str_array(&r.warnings));
-    items
+    items.into()
 }
 
 fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
@@ -644,6 +686,20 @@ pub struct Recommender {
 }
 
 impl Recommender {
+    /// Loads a bundle from a slice with the default options (digest verified): `fromBytes(bytes)`
+    /// for Rust callers.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Recommender, JsError> {
+        Self::load(bytes.to_vec(), &BundleOptions::default())
+    }
+
+    fn load(bytes: Vec<u8>, options: &BundleOptions) -> Result<Recommender, JsError> {
+        Bundle::from_bytes_with(bytes, options)
+            .map_err(VitrineError::from)
+            .and_then(|b| Engine::from_bundle(b, &SessionOptions::default()))
+            .map(|engine| Recommender { engine })
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// Validates request options, with `Date.now()` as the request time unless they give one.
     fn options(&self, value: JsValue, what: &str) -> Result<ValidRankOptions, JsValue> {
         let raw = rank_options(value, what)?;
@@ -658,13 +714,20 @@ impl Recommender {
 #[wasm_bindgen]
 impl Recommender {
     /// Loads a bundle from its bytes (session settings: [`Recommender::configure`]). Throws an
-    /// `Error` naming the problem for anything invalid.
-    /// (This one throws a plain `Error`, without `code`: every load failure is a bundle problem.)
+    /// `Error` naming the problem for anything invalid (a plain `Error`, without `code`: every
+    /// load failure is a bundle problem; bad `options` throw an `invalid_option` one).
+    ///
+    /// `options`: `{verifyDigest}` (default `true`). `false` skips the bundle's SHA-256 check,
+    /// most of the load time, for a page that has already verified the bytes (Subresource
+    /// Integrity on the fetch, a signature); every other check still runs. The bytes are moved
+    /// into the wasm memory once (no second copy).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(bytes: &[u8]) -> Result<Recommender, JsError> {
-        Engine::from_bytes(bytes.to_vec())
-            .map(|engine| Recommender { engine })
-            .map_err(|e| JsError::new(&e.to_string()))
+    pub fn from_bytes_with(bytes: Vec<u8>, options: JsValue) -> Result<Recommender, JsValue> {
+        let f = Fields::new(options, "fromBytes options", &["verifyDigest"])?;
+        let options = BundleOptions {
+            verify_digest: f.bool("verifyDigest")?.unwrap_or(true),
+        };
+        Self::load(bytes, &options).map_err(JsValue::from)
     }
 
     /// Sets the session settings `{maxEvents, maxAgeS, halfLifeS, dwellFullMs, weights: {view,
