@@ -140,7 +140,12 @@ for ax, key, bkey, label in (
     (axes[1], "mrr", 4, "MRR@20 (%)"),
 ):
     ax.plot(xs, [100 * c[1][key] for c in finite], "o-", color="#1f6f8b",
-            label="exponential mechanism (anchor item), pure ε-DP")
+            label="exponential mechanism (anchor among 4,000 popular items), pure ε-DP")
+    whole = [(e, load(f"exp-all-{e:g}")) for e in xs]
+    whole = [(e, 100 * r[key]) for e, r in whole if r]
+    if whole:
+        ax.plot([p[0] for p in whole], [p[1] for p in whole], "o--", color="#1f6f8b", alpha=0.45,
+                markersize=4, label="exponential mechanism, whole catalog as candidates")
     g = [(c[0], 100 * c[2][key]) for c in finite if c[2]]
     if g:
         ax.plot([p[0] for p in g], [p[1] for p in g], "s-", color="#c0562b",

@@ -125,6 +125,7 @@ impl PrivacyArgs {
             c.top_m = self.top_m;
             if let Some(n) = self.candidates {
                 c.candidates = (n > 0).then_some(n);
+                c.auto_candidates = false;
             }
             if unit == PrivacyUnit::Event && c.mechanism != privacy::Mechanism::GaussianProfile {
                 bail!("--unit event is defined for --mechanism gaussian only");

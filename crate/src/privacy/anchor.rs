@@ -47,7 +47,7 @@
 
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
-use crate::kernels::{sort_rows, top_k};
+use crate::kernels::{sort_rows, top_k, Scored, TopK};
 use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{bernoulli, uniform_below};
@@ -196,24 +196,28 @@ impl AnchorMechanism {
             )));
         }
         let scorer = Scorer::from_raw_profile(bundle, profile);
-        let mut scores = vec![0.0f32; self.n_items];
-        scorer.score_all(&mut scores);
-        scores
-            .iter_mut()
-            .filter(|s| s.is_nan())
-            .for_each(|s| *s = f32::NEG_INFINITY);
-        if let Some(pool) = &self.pool {
-            // Only candidates compete (NaN never enters a top-k).
-            let mut masked = vec![f32::NAN; self.n_items];
-            for &r in pool {
-                masked[r as usize] = scores[r as usize];
+        // A NaN score would never enter a top-k and leave the set short: it ranks last instead.
+        let finite = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
+        let best = match &self.pool {
+            // Only candidates compete: score just them (a few thousand dot products).
+            Some(pool) => {
+                let mut top = TopK::new(self.m);
+                for &r in pool {
+                    top.push(Scored {
+                        index: r,
+                        score: finite(scorer.score(r)),
+                    });
+                }
+                top.into_sorted()
             }
-            scores = masked;
-        }
-        let mut set: Vec<u32> = top_k(&scores, self.m)
-            .into_iter()
-            .map(|s| s.index)
-            .collect();
+            None => {
+                let mut scores = vec![0.0f32; self.n_items];
+                scorer.score_all(&mut scores);
+                scores.iter_mut().for_each(|s| *s = finite(*s));
+                top_k(&scores, self.m)
+            }
+        };
+        let mut set: Vec<u32> = best.into_iter().map(|s| s.index).collect();
         sort_rows(&mut set);
         set.dedup();
         if set.len() != self.m {

@@ -40,9 +40,10 @@ pub const DEFAULT_BUDGET_EPSILON: f64 = 32.0;
 /// Default budget period: one day, in milliseconds.
 pub const DEFAULT_PERIOD_MS: f64 = 86_400_000.0;
 /// Default candidate pool of the exponential mechanism: the 4,000 most popular items (the whole
-/// catalog when it is smaller). Chosen on Diginetica's validation split (docs/PRIVACY.md): the
-/// mechanism's price grows with ln(candidates), and 4,000 was the best or within a point of the
-/// best pool from ε = 4 to ε = 8.
+/// catalog when it is smaller), while ε < ln(items − 1) — past that, the whole catalog (its top
+/// item alone already has p ≥ ½, and a pool only hides good anchors). Chosen on Diginetica's
+/// validation split (docs/PRIVACY.md): 4,000 was the best or about a point from it from ε = 4
+/// to 8; at ε = 12 it tied the whole catalog, at 16 the whole catalog won by 9 points.
 pub const DEFAULT_CANDIDATES: Option<usize> = Some(4000);
 /// Largest `candidates` accepted.
 pub const MAX_CANDIDATES: usize = 50_000_000;
@@ -216,6 +217,9 @@ pub struct PrivateConfig {
     /// The exponential mechanism's candidates: the most popular items (`None`: the whole
     /// catalog).
     pub candidates: Option<usize>,
+    /// `candidates` was not given: [`DEFAULT_CANDIDATES`] below ε = ln(items − 1), the whole
+    /// catalog from there.
+    pub auto_candidates: bool,
 }
 
 impl Default for PrivacyConfig {
@@ -337,6 +341,7 @@ impl PrivacyOptions {
             unit: PrivacyUnit::History,
             top_m: None,
             candidates,
+            auto_candidates: self.candidates.is_none(),
         }))
     }
 }
@@ -386,7 +391,13 @@ impl PrivacyConfig {
                         .map(|m| Some(Calibrated::Gaussian(m)))
                 }
                 Mechanism::ExponentialAnchor => {
-                    AnchorMechanism::for_bundle(bundle, c.candidates, c.epsilon, c.top_m)
+                    let whole = (bundle.n_items().max(2) - 1) as f64;
+                    let pool = if c.auto_candidates && c.epsilon >= whole.ln() {
+                        None
+                    } else {
+                        c.candidates
+                    };
+                    AnchorMechanism::for_bundle(bundle, pool, c.epsilon, c.top_m)
                         .map(|a| Some(Calibrated::Anchor(a)))
                 }
             },
@@ -819,6 +830,44 @@ mod tests {
             );
             assert_eq!(r.unwrap(), Released::Public, "{mech}");
         }
+    }
+
+    /// The automatic pool: the most popular items below ε = ln(items − 1), the whole catalog
+    /// from there; an explicit pool is always kept.
+    #[test]
+    fn automatic_candidate_pool_follows_epsilon() {
+        let parts = crate::bundle::BundleParts {
+            ids: (0..50).map(|i| format!("i{i}")).collect(),
+            dim: 4,
+            embeddings: (0..200).map(|x| ((x * 7 % 11) as f32) - 5.0).collect(),
+            popularity: (0..50).map(|i| (50 - i) as f32).collect(),
+            ..Default::default()
+        };
+        let b = Bundle::from_bytes(crate::bundle::write_bundle(&parts).unwrap()).unwrap();
+        let bounds = ProfileBounds::of(&crate::session::SignalPolicy::default(), 100);
+        let pool = |json: &str, auto: bool| {
+            let Ok(PrivacyConfig::On(mut c)) = parse(json) else {
+                panic!("{json}")
+            };
+            c.candidates = Some(10);
+            c.auto_candidates = auto;
+            match PrivacyConfig::On(c).mechanism(&b, &bounds).unwrap() {
+                Some(Calibrated::Anchor(a)) => a.candidates(),
+                other => panic!("{other:?}"),
+            }
+        };
+        // ln(49) ≈ 3.89.
+        assert_eq!(pool(r#"{"epsilon":3.8}"#, true), 10);
+        assert_eq!(pool(r#"{"epsilon":3.9}"#, true), 50);
+        assert_eq!(pool(r#"{"epsilon":3.9}"#, false), 10);
+        let Ok(PrivacyConfig::On(c)) = parse(r#"{"candidates":20}"#) else {
+            panic!()
+        };
+        assert!(!c.auto_candidates);
+        let Ok(PrivacyConfig::On(c)) = parse(r#"{}"#) else {
+            panic!()
+        };
+        assert!(c.auto_candidates && c.candidates == DEFAULT_CANDIDATES);
     }
 
     #[test]
