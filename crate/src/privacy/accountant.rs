@@ -130,8 +130,9 @@ pub struct AccountantState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accountant {
     budget: Budget,
-    /// ρ_B = the largest ρ with ε(ρ, δ) ≤ ε_B, in units (rounded down).
-    budget_rho_units: u64,
+    /// ρ_B = the largest ρ with ε(ρ, δ) ≤ ε_B, in units (rounded down); computed when first
+    /// needed (a bisection: pure releases that fit by basic composition never need it).
+    budget_rho: std::cell::OnceCell<u64>,
     /// ε_B in units (rounded down).
     budget_epsilon_units: u64,
     state: AccountantState,
@@ -207,7 +208,7 @@ impl Accountant {
         }
         Ok(Self {
             budget,
-            budget_rho_units: units_down(calibrate::rho_for(budget.epsilon, budget.delta)),
+            budget_rho: std::cell::OnceCell::new(),
             budget_epsilon_units: units_down(budget.epsilon),
             state,
         })
@@ -251,13 +252,23 @@ impl Accountant {
         best
     }
 
+    /// ρ_B in units.
+    fn budget_rho_units(&self) -> u64 {
+        *self
+            .budget_rho
+            .get_or_init(|| units_down(calibrate::rho_for(self.budget.epsilon, self.budget.delta)))
+    }
+
     /// Whether sums in units fit the budget (integer comparisons where the bound allows).
     fn fits(&self, rho: u64, gauss_rho: u64, pure_eps: u64) -> bool {
-        if rho <= self.budget_rho_units {
+        if gauss_rho == 0 && pure_eps <= self.budget_epsilon_units {
+            return true;
+        }
+        if rho <= self.budget_rho_units() {
             return true;
         }
         if gauss_rho == 0 {
-            return pure_eps <= self.budget_epsilon_units;
+            return false;
         }
         if pure_eps > 0 && pure_eps <= self.budget_epsilon_units {
             // ε(ρ_gauss) ≤ ε_B − Σε_pure  ⟺  ρ_gauss ≤ ρ(ε_B − Σε_pure): rounded down.
@@ -434,7 +445,7 @@ mod tests {
         let day = 86_400_000.0;
         let mut acc = Accountant::new(budget(1.0, Some(day))).unwrap();
         let all = Charge {
-            rho_units: acc.budget_rho_units,
+            rho_units: acc.budget_rho_units(),
             pure_epsilon_units: None,
         };
         let one = Charge {

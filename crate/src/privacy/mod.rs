@@ -461,7 +461,7 @@ pub struct PrivacyStatus {
     pub delta: Option<f64>,
     /// The budget, spent and remaining in the current period (null when not private).
     pub budget: Option<BudgetStatus>,
-    /// Fresh releases the remaining budget allows.
+    /// Fresh releases the remaining budget allows (counted up to 10,000).
     pub releases_left: Option<u64>,
     /// Where the last response's profile came from (null before the first).
     pub last_source: Option<ReleaseSource>,
@@ -652,9 +652,7 @@ impl PrivacyState {
             PrivacyConfig::On(cfg) => {
                 let acc = Accountant::with_state(cfg.budget, self.accountant.clone()).ok();
                 let releases_left = match (&acc, mechanism.map(Calibrated::charge)) {
-                    (Some(a), Some(Ok(charge))) => {
-                        Some(a.releases_left(charge, clock_ms, 1_000_000))
-                    }
+                    (Some(a), Some(Ok(charge))) => Some(a.releases_left(charge, clock_ms, 10_000)),
                     _ => None,
                 };
                 PrivacyStatus {
