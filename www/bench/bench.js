@@ -37,7 +37,9 @@ const DIM = num('d', 64);
 const SESSION = 10; // clicks before `recommend`
 const K = 20;
 const RERANK = 200;
-const T0 = 1_700_000_000_000; // event times (ms), fixed so runs repeat
+// Event times (ms): an hour ago, so that privacyStatus() (as of Date.now()) sees this budget period;
+// rankings depend only on the times' differences, so runs repeat.
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
 /** performance.now()'s resolution: the median of 200 successive distinct readings' gaps (ms). */
 function timerResolution() {

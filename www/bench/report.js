@@ -35,11 +35,15 @@ export function fmtMs(ms) {
   return `${ms.toPrecision(3)} ms`;
 }
 
+/** Bytes in decimal units, as the project's docs write sizes (1 KB = 1,000 bytes). */
 export function fmtBytes(b) {
-  if (b >= 1 << 20) return `${(b / (1 << 20)).toFixed(1)} MiB`;
-  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;
+  if (b >= 1e6) return `${(b / 1e6).toFixed(1)} MB`;
+  if (b >= 1e3) return `${(b / 1e3).toFixed(1)} KB`;
   return `${b} B`;
 }
+
+/** The wasm size budget: gzip -9 bytes. */
+export const WASM_GZIP_BUDGET = 100_000;
 
 /** The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS. */
 export function markdownTable(catalogs) {
