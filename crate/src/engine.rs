@@ -17,7 +17,7 @@ use crate::privacy::{
 };
 use crate::rank::{
     item_norms, Explanation, ProfileSource, RankEnv, RankOptions, RankResponse, RankedItem,
-    ValidRankOptions,
+    RowResponse, ValidRankOptions,
 };
 use crate::session::{
     EventInput, ImportReport, SessionConfig, SessionLog, SessionOptions, SessionState, SignalPolicy,
@@ -274,8 +274,13 @@ impl Engine {
     /// The top k of the catalog for this session and context (private mode: for the released
     /// profile; may spend privacy budget).
     pub fn recommend(&mut self, options: &ValidRankOptions) -> RankResponse {
+        self.recommend_rows(options).into_response(&self.bundle)
+    }
+
+    /// [`Engine::recommend`] as rows (ids not attached: see [`RowResponse`]).
+    pub fn recommend_rows(&mut self, options: &ValidRankOptions) -> RowResponse {
         let (source, warnings) = self.prepare(options);
-        let mut r = self.env(source).recommend(options);
+        let mut r = self.env(source).recommend_rows(options);
         r.warnings.extend(warnings);
         r
     }
@@ -286,8 +291,19 @@ impl Engine {
         candidates: &[S],
         options: &ValidRankOptions,
     ) -> Result<RankResponse, VitrineError> {
+        Ok(self
+            .rerank_rows(candidates, options)?
+            .into_response(&self.bundle))
+    }
+
+    /// [`Engine::rerank`] as rows, each with its position in `candidates`.
+    pub fn rerank_rows<S: AsRef<str>>(
+        &mut self,
+        candidates: &[S],
+        options: &ValidRankOptions,
+    ) -> Result<RowResponse, VitrineError> {
         let (source, warnings) = self.prepare(options);
-        let mut r = self.env(source).rerank(candidates, options)?;
+        let mut r = self.env(source).rerank_rows(candidates, options)?;
         r.warnings.extend(warnings);
         Ok(r)
     }
@@ -295,12 +311,18 @@ impl Engine {
     /// Items like `item_id` (item-to-item). In private mode it reads nothing from the history (the
     /// session-based exclusions are off) and spends nothing.
     pub fn similar(&self, item_id: &str, options: &ValidRankOptions) -> RankResponse {
+        self.similar_rows(item_id, options)
+            .into_response(&self.bundle)
+    }
+
+    /// [`Engine::similar`] as rows.
+    pub fn similar_rows(&self, item_id: &str, options: &ValidRankOptions) -> RowResponse {
         let source = if self.privacy == PrivacyConfig::Off {
             Source::Raw
         } else {
             Source::Public
         };
-        self.env(source).similar(item_id, options)
+        self.env(source).similar_rows(item_id, options)
     }
 
     /// Why `item_id` gets its score in a `recommend` with these options. In private mode the

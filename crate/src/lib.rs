@@ -28,7 +28,8 @@ pub use context::{ContextInput, ValidContext};
 pub use engine::{Engine, ItemExplanation, Recommendation};
 pub use error::{BundleError, PrivacyError, RequestError, StateError, VitrineError};
 pub use rank::{
-    recommend, RankOptions, RankResponse, RankedItem, RecommendRequest, ValidRankOptions,
+    recommend, RankOptions, RankResponse, RankedItem, RankedRow, RecommendRequest, RowResponse,
+    ValidRankOptions,
 };
 pub use session::{Event, EventInput, EventKind, SessionLog, SessionOptions};
 

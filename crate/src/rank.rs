@@ -664,6 +664,122 @@ pub struct RankedItem {
     pub why: Option<Explanation>,
 }
 
+/// A result before its id is attached: the bundle row (what [`RankEnv`] selects; the wasm layer
+/// reads ids straight from the bundle instead of cloning them into [`RankedItem`]s).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedRow {
+    /// Row of the item in the bundle.
+    pub index: u32,
+    /// As [`RankedItem::score`].
+    pub score: f32,
+    /// 1-based position in the response.
+    pub rank: u32,
+    /// Placed by a pin.
+    pub pinned: bool,
+    /// A boost changed its score.
+    pub boosted: bool,
+    /// For `rerank`: the position of the item's first occurrence in the candidate list.
+    pub position: Option<u32>,
+    /// Why (when `explain` was asked for).
+    pub why: Option<Explanation>,
+}
+
+/// A response of [`RankedRow`]s; [`RowResponse::into_response`] attaches the ids.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RowResponse {
+    /// Results, best first.
+    pub rows: Vec<RankedRow>,
+    /// As [`RankResponse::unknown_ids`].
+    pub unknown_ids: Vec<String>,
+    /// As [`RankResponse::warnings`].
+    pub warnings: Vec<String>,
+}
+
+impl RowResponse {
+    /// The response with each row's id from `bundle` (the bundle the rows came from).
+    pub fn into_response(self, bundle: &Bundle) -> RankResponse {
+        RankResponse {
+            items: self
+                .rows
+                .into_iter()
+                .map(|r| RankedItem {
+                    id: bundle.ids()[r.index as usize].clone(),
+                    score: r.score,
+                    rank: r.rank,
+                    pinned: r.pinned,
+                    boosted: r.boosted,
+                    why: r.why,
+                })
+                .collect(),
+            unknown_ids: self.unknown_ids,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// The distinct rows of a candidate list in order of first appearance, with that position: an
+/// open-addressing table of indices into `rows` (at most half full), so deduplicating n candidates
+/// is O(n) instead of a sort.
+struct FirstSeen {
+    /// `EMPTY_SLOT` or an index into `rows`; a power of two ≥ 2 × the list's length.
+    slots: Vec<u32>,
+    rows: Vec<u32>,
+    positions: Vec<u32>,
+    /// Whether the row at the same index occurred again.
+    repeated: Vec<bool>,
+}
+
+const EMPTY_SLOT: u32 = u32::MAX;
+
+impl FirstSeen {
+    fn with_capacity(n: usize) -> Self {
+        FirstSeen {
+            slots: vec![EMPTY_SLOT; (2 * n).max(2).next_power_of_two()],
+            rows: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+            repeated: Vec::with_capacity(n),
+        }
+    }
+
+    /// The slot holding `row`, or the empty one where it would go.
+    fn slot(&self, row: u32) -> usize {
+        let mask = self.slots.len() - 1;
+        // Fibonacci hashing: the high half of row × 2^64/φ.
+        let mut s = ((u64::from(row).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize) & mask;
+        loop {
+            match self.slots[s] {
+                EMPTY_SLOT => return s,
+                j if self.rows[j as usize] == row => return s,
+                _ => s = (s + 1) & mask,
+            }
+        }
+    }
+
+    /// Records `row` at `position`. Returns whether this is the row's first repeat (its second
+    /// occurrence).
+    fn insert(&mut self, row: u32, position: u32) -> bool {
+        let s = self.slot(row);
+        match self.slots[s] {
+            EMPTY_SLOT => {
+                self.slots[s] = self.rows.len() as u32;
+                self.rows.push(row);
+                self.positions.push(position);
+                self.repeated.push(false);
+                false
+            }
+            j => !std::mem::replace(&mut self.repeated[j as usize], true),
+        }
+    }
+
+    /// Where `row` first occurred.
+    fn position(&self, row: u32) -> Option<u32> {
+        match self.slots[self.slot(row)] {
+            EMPTY_SLOT => None,
+            j => Some(self.positions[j as usize]),
+        }
+    }
+}
+
 /// A response: the results, best first, plus what could not be used.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1132,6 +1248,11 @@ fn mmr(
 impl<'a> RankEnv<'a> {
     /// The top `k` of the whole catalog for this session and context.
     pub fn recommend(&self, opts: &ValidRankOptions) -> RankResponse {
+        self.recommend_rows(opts).into_response(self.bundle)
+    }
+
+    /// [`RankEnv::recommend`] as rows.
+    pub fn recommend_rows(&self, opts: &ValidRankOptions) -> RowResponse {
         let p = Prepared::new(*self, opts, Kind::Recommend);
         let k = opts.k.unwrap_or(DEFAULT_K);
         self.finish(&p, k, None, Vec::new())
@@ -1144,6 +1265,15 @@ impl<'a> RankEnv<'a> {
         ids: &[S],
         opts: &ValidRankOptions,
     ) -> Result<RankResponse, RequestError> {
+        Ok(self.rerank_rows(ids, opts)?.into_response(self.bundle))
+    }
+
+    /// [`RankEnv::rerank`] as rows, each with its position in `ids`.
+    pub fn rerank_rows<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        opts: &ValidRankOptions,
+    ) -> Result<RowResponse, RequestError> {
         if ids.len() > MAX_IDS {
             return Err(invalid(
                 "candidates",
@@ -1152,11 +1282,17 @@ impl<'a> RankEnv<'a> {
         }
         let bundle = self.bundle;
         let mut unknown: Vec<String> = Vec::new();
-        let mut rows: Vec<u32> = Vec::with_capacity(ids.len());
-        for id in ids {
+        // Duplicates: keep the first occurrence.
+        let mut seen = FirstSeen::with_capacity(ids.len());
+        let mut duplicates: Vec<u32> = Vec::new();
+        for (position, id) in ids.iter().enumerate() {
             let id = id.as_ref();
             match bundle.index_of(id) {
-                Some(i) => rows.push(i),
+                Some(i) => {
+                    if seen.insert(i, position as u32) {
+                        duplicates.push(i);
+                    }
+                }
                 None => {
                     if !unknown.iter().any(|u| u == id) {
                         unknown.push(id.to_owned());
@@ -1164,41 +1300,24 @@ impl<'a> RankEnv<'a> {
                 }
             }
         }
-        // Duplicates: keep the first occurrence (O(m log m), no hashing).
-        let mut sorted = rows.clone();
-        sort_rows(&mut sorted);
-        let mut dups: Vec<u32> = sorted
-            .windows(2)
-            .filter(|w| w[0] == w[1])
-            .map(|w| w[0])
-            .collect();
-        dups.dedup();
-        let mut duplicates: Vec<String> = Vec::new();
-        if !dups.is_empty() {
-            let mut kept = vec![false; dups.len()];
-            rows.retain(|r| match dups.binary_search(r) {
-                Ok(d) if kept[d] => false,
-                Ok(d) => {
-                    kept[d] = true;
-                    true
-                }
-                Err(_) => true,
-            });
-            duplicates = dups
-                .iter()
-                .map(|&d| bundle.ids()[d as usize].clone())
-                .collect();
-        }
+        let rows = &seen.rows;
         let p = Prepared::new(*self, opts, Kind::Rerank);
         let k = opts.k.unwrap_or(rows.len()).min(rows.len().max(1));
         let mut extra = Vec::new();
         if !duplicates.is_empty() {
+            let names: Vec<&str> = duplicates
+                .iter()
+                .map(|&d| bundle.ids()[d as usize].as_str())
+                .collect();
             extra.push(format!(
                 "duplicate candidate ids ranked once: {}",
-                quote_list(&duplicates)
+                quote_list(&names)
             ));
         }
-        let mut response = self.finish(&p, k, Some(&rows), extra);
+        let mut response = self.finish(&p, k, Some(rows), extra);
+        for r in &mut response.rows {
+            r.position = seen.position(r.index);
+        }
         for u in unknown {
             if !response.unknown_ids.contains(&u) {
                 response.unknown_ids.push(u);
@@ -1211,6 +1330,11 @@ impl<'a> RankEnv<'a> {
     /// has one), under the same rules, context and boosts. An unknown `id` falls back to
     /// [`RankEnv::recommend`] and is reported in `unknown_ids` and `warnings`.
     pub fn similar(&self, id: &str, opts: &ValidRankOptions) -> RankResponse {
+        self.similar_rows(id, opts).into_response(self.bundle)
+    }
+
+    /// [`RankEnv::similar`] as rows.
+    pub fn similar_rows(&self, id: &str, opts: &ValidRankOptions) -> RowResponse {
         let k = opts.k.unwrap_or(DEFAULT_K);
         match self.bundle.index_of(id) {
             Some(anchor) => {
@@ -1218,7 +1342,7 @@ impl<'a> RankEnv<'a> {
                 self.finish(&p, k, None, Vec::new())
             }
             None => {
-                let mut r = self.recommend(opts);
+                let mut r = self.recommend_rows(opts);
                 r.unknown_ids.insert(0, id.to_owned());
                 r.warnings.push(format!(
                     "similar: item '{id}' is not in the bundle; showing recommendations instead"
@@ -1251,25 +1375,25 @@ impl<'a> RankEnv<'a> {
         k: usize,
         list: Option<&[u32]>,
         mut warnings: Vec<String>,
-    ) -> RankResponse {
+    ) -> RowResponse {
         let opts = p.opts;
-        let bundle = self.bundle;
         warnings.extend(opts.warnings.iter().cloned());
         let order = self.select(p, k, list, &mut warnings);
-        let items = order
+        let rows = order
             .into_iter()
             .enumerate()
-            .map(|(r, (c, pinned))| RankedItem {
-                id: bundle.ids()[c.index as usize].clone(),
+            .map(|(r, (c, pinned))| RankedRow {
+                index: c.index,
                 score: c.score,
                 rank: r as u32 + 1,
                 pinned,
                 boosted: p.boost(c.index) != 0.0,
+                position: None,
                 why: opts.explain.then(|| explain_item(p, c.index, pinned)),
             })
             .collect();
-        RankResponse {
-            items,
+        RowResponse {
+            rows,
             unknown_ids: opts.unknown_ids.clone(),
             warnings,
         }
@@ -1539,8 +1663,12 @@ fn event_reasons(p: &Prepared<'_>, i: u32) -> Vec<EventReason> {
     out
 }
 
-fn quote_list(ids: &[String]) -> String {
-    let shown: Vec<String> = ids.iter().take(10).map(|i| format!("'{i}'")).collect();
+fn quote_list<S: AsRef<str>>(ids: &[S]) -> String {
+    let shown: Vec<String> = ids
+        .iter()
+        .take(10)
+        .map(|i| format!("'{}'", i.as_ref()))
+        .collect();
     let more = ids.len().saturating_sub(10);
     if more > 0 {
         format!("{} and {more} more", shown.join(", "))

@@ -22,7 +22,7 @@ use crate::privacy::{
 };
 use crate::rank::{
     BoostOption, DiversityOptions, EventReason, Explanation, FilterOptions, Part, PinOption,
-    RankOptions, RankResponse, ValidRankOptions,
+    RankOptions, RowResponse, ValidRankOptions,
 };
 use crate::session::{EventInput, ImportReport, SessionOptions, WeightOverrides};
 
@@ -37,6 +37,29 @@ export function vitrine_join_ids(a) {
     s += '\n' + x;
   }
   return s;
+}
+export function vitrine_fields(o, keys) {
+  const ks = keys.split(',');
+  if (o === undefined || o === null) return [];
+  if (typeof o !== 'object' || Array.isArray(o)) return 'expected an object';
+  try {
+    for (const k of Object.keys(o)) {
+      if (!ks.includes(k)) return `unknown field \`${k}\`, expected one of ${ks.join(', ')}`;
+    }
+    return ks.map((k) => o[k] ?? undefined);
+  } catch (e) {
+    return `reading it threw: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+export function vitrine_reranked(input, positions, scores, ranks, flags) {
+  const out = new Array(positions.length);
+  for (let i = 0; i < positions.length; i++) {
+    const o = { id: input[positions[i]], score: scores[i], rank: ranks[i] };
+    if (flags[i] & 1) o.pinned = true;
+    if (flags[i] & 2) o.boosted = true;
+    out[i] = o;
+  }
+  return out;
 }
 export function vitrine_items(ids, scores, ranks, flags) {
   const id = ids.split('\n');
@@ -57,6 +80,19 @@ extern "C" {
     /// `[{id, score, rank, pinned?, boosted?}]` from the ids (`"\n"`-prefixed, concatenated) and
     /// parallel arrays (`flags`: 1 = pinned, 2 = boosted).
     fn vitrine_items(ids: &str, scores: &[f64], ranks: &[u32], flags: &[u8]) -> Array;
+    /// The values of `o`'s fields named in `keys` (comma-separated), in that order (`null` read
+    /// as `undefined`; `[]` when `o` is `undefined` or `null`), or why not (a string: not an
+    /// object, a field not in `keys`, a getter that threw).
+    fn vitrine_fields(o: &JsValue, keys: &str) -> JsValue;
+    /// `[{id: input[position], score, rank, pinned?, boosted?}]`: `rerank`'s results, with the
+    /// page's own id strings (no copy of the ids out of the wasm memory).
+    fn vitrine_reranked(
+        input: &JsValue,
+        positions: &[u32],
+        scores: &[f64],
+        ranks: &[u32],
+        flags: &[u8],
+    ) -> Array;
 }
 
 /// A JS `Error` with `message` and `code`.
@@ -72,46 +108,38 @@ fn fail(e: VitrineError) -> JsValue {
     js_error(&e.to_string(), e.code())
 }
 
-/// Reads the fields of one JS object, naming it (`what`) in every error.
+/// Reads the fields of one JS object, naming it (`what`) in every error. The object is read in one
+/// call into JS (its known fields' values, in order).
 struct Fields<'a> {
-    obj: JsValue,
+    known: &'a [&'a str],
+    values: Array,
     what: &'a str,
     code: &'static str,
 }
 
 impl<'a> Fields<'a> {
     /// `value` must be an object whose keys are all in `known`; `undefined`/`null` is an empty one.
-    fn new(value: JsValue, what: &'a str, known: &[&str]) -> Result<Self, JsValue> {
+    fn new(value: JsValue, what: &'a str, known: &'a [&'a str]) -> Result<Self, JsValue> {
         Self::with_code(value, what, known, "invalid_option")
     }
 
     fn with_code(
         value: JsValue,
         what: &'a str,
-        known: &[&str],
+        known: &'a [&'a str],
         code: &'static str,
     ) -> Result<Self, JsValue> {
-        let f = Fields {
-            obj: if value.is_undefined() || value.is_null() {
-                Object::new().into()
-            } else {
-                value
-            },
+        let mut f = Fields {
+            known,
+            values: Array::new(),
             what,
             code,
         };
-        if !f.obj.is_object() || Array::is_array(&f.obj) {
-            return Err(f.err("expected an object"));
+        let read = vitrine_fields(&value, &known.join(","));
+        if let Some(why) = read.as_string() {
+            return Err(f.err(&why));
         }
-        for key in Object::keys(f.obj.unchecked_ref::<Object>()).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !known.contains(&key.as_str()) {
-                return Err(f.err(&format!(
-                    "unknown field `{key}`, expected one of {}",
-                    known.join(", ")
-                )));
-            }
-        }
+        f.values = read.unchecked_into();
         Ok(f)
     }
 
@@ -120,10 +148,10 @@ impl<'a> Fields<'a> {
     }
 
     /// The value at `key`, `None` when `undefined` or `null`.
+    #[inline(never)]
     fn get(&self, key: &str) -> Option<JsValue> {
-        Reflect::get(&self.obj, &key.into())
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
+        let i = self.known.iter().position(|k| *k == key)?;
+        Some(self.values.get(i as u32)).filter(|v| !v.is_undefined())
     }
 
     fn number(&self, key: &str) -> Result<Option<f64>, JsValue> {
@@ -183,13 +211,35 @@ impl<'a> Fields<'a> {
 
 /// An array of strings, or `None`.
 fn strings(v: &JsValue) -> Option<Vec<String>> {
-    if let Some(joined) = vitrine_join_ids(v) {
-        return Some(joined.split('\n').skip(1).map(str::to_owned).collect());
+    StrList::from_js(v).map(|l| l.strs().into_iter().map(str::to_owned).collect())
+}
+
+/// The strings of a JS array: one joined copy (one boundary crossing) when no string holds a
+/// `"\n"`, else each string.
+enum StrList {
+    Joined(String),
+    Each(Vec<String>),
+}
+
+impl StrList {
+    fn from_js(v: &JsValue) -> Option<Self> {
+        if let Some(joined) = vitrine_join_ids(v) {
+            return Some(StrList::Joined(joined));
+        }
+        if !Array::is_array(v) {
+            return None;
+        }
+        let each: Option<Vec<String>> = Array::from(v).iter().map(|s| s.as_string()).collect();
+        each.map(StrList::Each)
     }
-    if !Array::is_array(v) {
-        return None;
+
+    /// The strings, borrowed.
+    fn strs(&self) -> Vec<&str> {
+        match self {
+            StrList::Joined(s) => s.split('\n').skip(1).collect(),
+            StrList::Each(v) => v.iter().map(String::as_str).collect(),
+        }
     }
-    Array::from(v).iter().map(|s| s.as_string()).collect()
 }
 
 /// A context value as the core's JSON value (numbers must be finite; arrays are kept as such so
@@ -647,21 +697,43 @@ fn explanation(why: &Explanation, head: &[(&str, JsValue)]) -> JsValue {
 /// A response as a JS array of results `{id, score, rank, pinned?, boosted?, why?}` with
 /// `unknownIds` and `warnings` properties (like the array `RegExp.exec` returns with `index` and
 /// `groups`). The plain fields cross the boundary as one string and three arrays.
-fn response(r: &RankResponse) -> JsValue {
+/// Parallel arrays of a response's scores, ranks and flags (1 = pinned, 2 = boosted).
+fn columns(r: &RowResponse) -> (Vec<f64>, Vec<u32>, Vec<u8>) {
+    let scores = r.rows.iter().map(|row| f64::from(row.score)).collect();
+    let ranks = r.rows.iter().map(|row| row.rank).collect();
+    let flags = r
+        .rows
+        .iter()
+        .map(|row| u8::from(row.pinned) | (u8::from(row.boosted) << 1))
+        .collect();
+    (scores, ranks, flags)
+}
+
+/// `recommend`/`similar`'s results: ids from the bundle.
+fn response(bundle: &Bundle, r: &RowResponse) -> JsValue {
     let mut ids = String::new();
-    let mut scores = Vec::with_capacity(r.items.len());
-    let mut ranks = Vec::with_capacity(r.items.len());
-    let mut flags = Vec::with_capacity(r.items.len());
-    for item in &r.items {
+    for row in &r.rows {
         ids.push('\n');
-        ids.push_str(&item.id);
-        scores.push(f64::from(item.score));
-        ranks.push(item.rank);
-        flags.push(u8::from(item.pinned) | (u8::from(item.boosted) << 1));
+        ids.push_str(&bundle.ids()[row.index as usize]);
     }
-    let items = vitrine_items(&ids, &scores, &ranks, &flags);
-    for (i, item) in r.items.iter().enumerate() {
-        if let Some(why) = &item.why {
+    let (scores, ranks, flags) = columns(r);
+    complete(vitrine_items(&ids, &scores, &ranks, &flags), r)
+}
+
+/// `rerank`'s results: ids are the page's own strings, at each row's position in `input`.
+fn reranked(input: &JsValue, r: &RowResponse) -> JsValue {
+    let positions: Vec<u32> = r.rows.iter().map(|row| row.position.unwrap_or(0)).collect();
+    let (scores, ranks, flags) = columns(r);
+    complete(
+        vitrine_reranked(input, &positions, &scores, &ranks, &flags),
+        r,
+    )
+}
+
+/// Adds the explanations, `unknownIds` and `warnings` to a response's items.
+fn complete(items: Array, r: &RowResponse) -> JsValue {
+    for (i, row) in r.rows.iter().enumerate() {
+        if let Some(why) = &row.why {
             let _ = Reflect::set(&items.get(i as u32), &"why".into(), &explanation(why, &[]));
         }
     }
@@ -760,26 +832,29 @@ impl Recommender {
     /// boosts, pins, diversity, excludeSeen, excludePurchased, excludeInCart, explain, now}`.
     pub fn recommend(&mut self, options: JsValue) -> Result<JsValue, JsValue> {
         let opts = self.options(options, "recommend options")?;
-        Ok(response(&self.engine.recommend(&opts)))
+        let rows = self.engine.recommend_rows(&opts);
+        Ok(response(self.engine.bundle(), &rows))
     }
 
     /// The page's candidate ids reordered (same options and result shape as `recommend`).
     pub fn rerank(&mut self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let ids = strings(&ids).ok_or_else(|| {
+        let list = StrList::from_js(&ids).ok_or_else(|| {
             js_error(
                 "invalid candidates: expected an array of item ids",
                 "invalid_option",
             )
         })?;
         let opts = self.options(options, "rerank options")?;
-        Ok(response(&self.engine.rerank(&ids, &opts).map_err(fail)?))
+        let rows = self.engine.rerank_rows(&list.strs(), &opts).map_err(fail)?;
+        Ok(reranked(&ids, &rows))
     }
 
     /// Items like `id` (same options and result shape as `recommend`).
     pub fn similar(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
         let id = string_arg(&id, "id")?;
         let opts = self.options(options, "similar options")?;
-        Ok(response(&self.engine.similar(&id, &opts)))
+        let rows = self.engine.similar_rows(&id, &opts);
+        Ok(response(self.engine.bundle(), &rows))
     }
 
     /// Why item `id` gets its score under these (`recommend`) options: `{id, score,

@@ -447,6 +447,46 @@ fn rerank_orders_the_pages_candidates_and_reports_the_rest() {
 }
 
 #[test]
+fn rerank_rows_carry_each_candidates_first_position() {
+    let mut e = engine();
+    e.track("click", "bags-3", 1.0).unwrap();
+    let cands = [
+        "hats-2", "bags-1", "ghost", "hats-2", "bags-4", "bags-1", "hats-2", "shoes-0",
+    ];
+    let rows = e.rerank_rows(&cands, &opts(&e, "{}")).unwrap();
+    let items = e.rerank(&cands, &opts(&e, "{}")).unwrap();
+    assert_eq!(rows.rows.len(), 4);
+    for (row, item) in rows.rows.iter().zip(items.iter()) {
+        let p = row.position.expect("rerank rows have a position") as usize;
+        assert_eq!(cands[p], item.id, "the position names the same item");
+        assert_eq!(
+            cands.iter().position(|c| *c == item.id),
+            Some(p),
+            "the first occurrence"
+        );
+        assert_eq!(row.score, item.score);
+        assert_eq!(row.rank, item.rank);
+    }
+    // Duplicates are listed once each, in the order they repeat.
+    assert_eq!(
+        rows.warnings,
+        ["duplicate candidate ids ranked once: 'hats-2', 'bags-1'"]
+    );
+    assert_eq!(rows.unknown_ids, ["ghost"]);
+    // recommend and similar rows have no position.
+    let r = e.recommend_rows(&opts(&e, r#"{"k":3}"#));
+    assert!(r.rows.iter().all(|r| r.position.is_none()));
+    // Many distinct candidates (the dedup table grows past its first size), each once.
+    let all: Vec<String> = e.bundle().ids().to_vec();
+    let twice: Vec<&str> = all.iter().chain(all.iter()).map(String::as_str).collect();
+    let r = e.rerank_rows(&twice, &opts(&e, "{}")).unwrap();
+    assert_eq!(r.rows.len(), all.len());
+    let mut positions: Vec<u32> = r.rows.iter().map(|r| r.position.unwrap()).collect();
+    positions.sort_unstable();
+    assert_eq!(positions, (0..all.len() as u32).collect::<Vec<_>>());
+}
+
+#[test]
 fn similar_uses_vectors_and_neighbour_lists() {
     let e = engine();
     let r = e.similar("bags-2", &opts(&e, r#"{"k":5}"#));

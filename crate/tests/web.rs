@@ -251,6 +251,34 @@ fn every_request_option_through_js() {
     assert_eq!(ids(&r).len(), 2);
     assert_eq!(strings(&get(&r, "unknownIds")), ["nope"]);
     assert_eq!(strings(&get(&r, "warnings")).len(), 1);
+    // The results name the page's own candidates, whatever the list's path through the boundary
+    // (one joined string, or each string when one holds a "\n").
+    for list in [
+        r#"["socks-2","hats-1","bags-3"]"#,
+        r#"["socks-2","hats-1","bags-3","not\nan id"]"#,
+    ] {
+        let r = rec.rerank(js(list), JsValue::UNDEFINED).unwrap();
+        let mut got = ids(&r);
+        got.sort();
+        assert_eq!(got, ["bags-3", "hats-1", "socks-2"], "{list}");
+        let unknown = strings(&get(&r, "unknownIds"));
+        assert_eq!(unknown.len(), usize::from(list.contains("not")), "{list}");
+    }
+    // A getter that throws while the options are read is an option error, not a crash.
+    let throwing = js_sys::Function::new_no_args("throw new Error('boom')");
+    let opts = js_sys::Object::new();
+    let desc = js_sys::Object::new();
+    Reflect::set(&desc, &"get".into(), &throwing).unwrap();
+    Reflect::set(&desc, &"enumerable".into(), &JsValue::TRUE).unwrap();
+    js_sys::Object::define_property(&opts, &"k".into(), &desc);
+    let err = rec.rerank(js(r#"["hats-1"]"#), opts.into()).err().unwrap();
+    assert_eq!(error_code(&err), "invalid_option");
+    let msg = error_message(err);
+    assert!(msg.contains("threw") && msg.contains("boom"), "{msg}");
+    assert_eq!(
+        ids(&rec.rerank(js(r#"["hats-1"]"#), JsValue::UNDEFINED).unwrap()),
+        ["hats-1"]
+    );
     let r = rec.similar(js(r#""bags-2""#), js(r#"{"k":3}"#)).unwrap();
     assert!(ids(&r).iter().all(|id| id.starts_with("bags")));
     let r = rec.similar(js(r#""gone""#), JsValue::UNDEFINED).unwrap();
