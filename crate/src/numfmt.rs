@@ -140,27 +140,58 @@ fn format_float(x: f64, single: bool) -> String {
     }
     let binary_exp = ((a.to_bits() >> 52) as i32 - 1023).max(-1074);
     let mut e = (f64::from(binary_exp) * std::f64::consts::LOG10_2).floor() as i32;
+    // Correct the estimate so that 1 ≤ a × 10^−e < 10 (compared in double-double: a is never a
+    // power of ten here, but may be within an f64 rounding of one).
+    for _ in 0..4 {
+        let m = Dd(a, 0.0).scale10(-e);
+        if m.0 > 10.0 || (m.0 == 10.0 && m.1 >= 0.0) {
+            e += 1;
+        } else if m.0 < 1.0 || (m.0 == 1.0 && m.1 < 0.0) {
+            e -= 1;
+        } else {
+            break;
+        }
+    }
     let mut best = (0u64, e);
     for p in 1..=max_digits {
-        // `p` significant digits: the integer nearest a × 10^(p − 1 − e).
-        let mut n = Dd(a, 0.0).scale10(p - 1 - e).round();
+        // `p` significant digits: the integer nearest a × 10^(p − 1 − e); when it rounds up to
+        // 10^p (9.99… → 10.0…) the candidate is 10^(e+1). Either way `e` stays the decade of `a`
+        // for the next `p`.
+        let n = Dd(a, 0.0).scale10(p - 1 - e).round();
         let limit = 10u64.pow(p as u32);
-        if n >= limit {
-            // 10^e was an underestimate, or 9.99… rounded up to 10.0…
-            e += 1;
-            n = Dd(a, 0.0).scale10(p - 1 - e).round();
-        } else if n < limit / 10 {
-            e -= 1;
-            n = Dd(a, 0.0).scale10(p - 1 - e).round();
-        }
-        best = (n, e);
-        let v = dd_from(n).scale10(-(p - 1 - e));
-        let v = v.0 + v.1;
-        if (single && v as f32 == a as f32) || (!single && v == a) {
+        let (n, e_p) = if n >= limit {
+            (limit / 10, e + 1)
+        } else {
+            (n, e)
+        };
+        best = (n, e_p);
+        let v = dd_from(n).scale10(-(p - 1 - e_p));
+        if reads_back(v, a, single) {
             break;
         }
     }
     plain(sign, best.0, best.1)
+}
+
+/// Whether the decimal `v` (a double-double) reads back as `a` (> 0, finite): as an `f64`, or
+/// when `single` as an `f32`. The `f32` test compares `v` with the halfway points to `a`'s
+/// neighbours directly: rounding `v` to `f64` first and then to `f32` can land on the other side of
+/// a halfway point (double rounding).
+fn reads_back(v: Dd, a: f64, single: bool) -> bool {
+    if !single {
+        return v.0 + v.1 == a;
+    }
+    let bits = (a as f32).to_bits();
+    let up = f64::from(f32::from_bits(bits + 1));
+    let down = f64::from(f32::from_bits(bits - 1));
+    // Exact: v is within a factor of 2 of a (Sterbenz), and the gaps are halved powers of two.
+    let d = (v.0 - a) + v.1;
+    let (gap, d) = if d >= 0.0 {
+        ((up - a) / 2.0, d)
+    } else {
+        ((a - down) / 2.0, -d)
+    };
+    d < gap || (d == gap && bits & 1 == 0)
 }
 
 /// `digits` (the first one worth 10^exp) in plain decimal notation.
@@ -293,6 +324,13 @@ pub fn parse_f64(s: &str) -> Option<f64> {
 /// `f32` tie).
 pub fn parse_f32(s: &str) -> Option<f32> {
     parse_f64(s).map(|x| x as f32)
+}
+
+/// A list of dimensions as `[a, b, …]` (what `{:?}` prints for a `Vec<usize>`, without bringing
+/// core's `Debug` machinery for slices and integers into the wasm).
+pub fn dims(v: &[usize]) -> String {
+    let parts: Vec<String> = v.iter().map(usize::to_string).collect();
+    format!("[{}]", parts.join(", "))
 }
 
 #[cfg(test)]
