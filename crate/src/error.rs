@@ -58,7 +58,7 @@ pub enum BundleError {
         found: String,
     },
     /// A tensor has the wrong shape, or disagrees with another tensor's shape.
-    #[error("tensor '{name}' has shape {found:?}, expected {expected}")]
+    #[error("tensor '{name}' has shape {}, expected {expected}", crate::numfmt::dims(.found))]
     Shape {
         name: String,
         expected: String,

@@ -3,7 +3,7 @@
 //! data is touched or anything sized by the file is allocated. Every accessor returns an error
 //! instead of panicking, even where an earlier check makes failure impossible.
 
-use std::collections::BTreeMap;
+use super::Metadata;
 use std::ops::Range;
 
 use safetensors::Dtype;
@@ -19,7 +19,7 @@ const LEN_PREFIX: usize = 8;
 
 /// A parsed, validated container: the header and the bytes it describes.
 pub(crate) struct Container<'a> {
-    metadata: BTreeMap<String, String>,
+    metadata: Metadata,
     /// The tensors' header entries, in name order (unique names).
     entries: Vec<Entry>,
     bytes: &'a [u8],
@@ -134,7 +134,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
 /// [`header::parse`] (a parser for exactly this grammar: serde_json's generic deserializer cost
 /// ~16 KB of gzipped wasm); [`check_layout`] then applies safetensors' rules.
 struct Header {
-    metadata: BTreeMap<String, String>,
+    metadata: Metadata,
     entries: Vec<Entry>,
 }
 
@@ -177,13 +177,19 @@ fn check_layout(entries: &[Entry]) -> Result<usize, BundleError> {
             .shape
             .iter()
             .try_fold(e.dtype.bitsize(), |a, &d| a.checked_mul(d))
-            .ok_or_else(|| bad(&e.name, format!("shape {:?} overflows", e.shape)))?;
+            .ok_or_else(|| {
+                bad(
+                    &e.name,
+                    format!("shape {} overflows", crate::numfmt::dims(&e.shape)),
+                )
+            })?;
         if bits % 8 != 0 || end.checked_sub(s) != Some(bits / 8) {
             return Err(bad(
                 &e.name,
                 format!(
-                    "data_offsets [{s}, {end}] do not hold {:?} × {:?}",
-                    e.dtype, e.shape
+                    "data_offsets [{s}, {end}] do not hold {} × {}",
+                    crate::bundle::digest::dtype_name(e.dtype),
+                    crate::numfmt::dims(&e.shape)
                 ),
             ));
         }
@@ -279,12 +285,12 @@ fn check_declared_shapes(entries: &[Entry]) -> Result<(), BundleError> {
 
 impl Container<'_> {
     /// The `__metadata__` map (empty when absent), sorted by key.
-    pub fn metadata(&self) -> &BTreeMap<String, String> {
+    pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
 
     /// Moves the metadata out (call after the digest and format checks, which read it).
-    pub fn take_metadata(&mut self) -> BTreeMap<String, String> {
+    pub fn take_metadata(&mut self) -> Metadata {
         std::mem::take(&mut self.metadata)
     }
 

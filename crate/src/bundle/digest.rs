@@ -15,7 +15,7 @@
 //! ))
 //! ```
 
-use std::collections::BTreeMap;
+use super::Metadata;
 
 use safetensors::Dtype;
 use sha2::{Digest as _, Sha256};
@@ -52,12 +52,12 @@ fn lp(h: &mut Sha256, bytes: &[u8]) {
 /// The digest string (`sha256:<hex>`) of metadata + tensors. `metadata`'s `digest` key, if any,
 /// is ignored; `tensors` must be in ascending byte order of name (the container keeps them so;
 /// the writer sorts).
-pub(crate) fn digest_of(metadata: &BTreeMap<String, String>, tensors: &[TensorRef<'_>]) -> String {
+pub(crate) fn digest_of(metadata: &Metadata, tensors: &[TensorRef<'_>]) -> String {
     let mut h = Sha256::new();
     h.update(DOMAIN);
     let keys: Vec<(&String, &String)> = metadata.iter().filter(|(k, _)| *k != DIGEST_KEY).collect();
     h.update((keys.len() as u64).to_le_bytes());
-    // BTreeMap<String, _> iterates in ascending byte order of the keys.
+    // Metadata iterates in ascending byte order of the keys.
     for (k, v) in keys {
         lp(&mut h, k.as_bytes());
         lp(&mut h, v.as_bytes());

@@ -25,10 +25,10 @@
 mod container;
 pub mod digest;
 mod id_index;
+mod metadata;
 mod read;
 mod writer;
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use ndarray::ArrayView2;
@@ -36,6 +36,7 @@ use ndarray::ArrayView2;
 use crate::error::BundleError;
 
 pub use digest::DigestStatus;
+pub use metadata::Metadata;
 pub use writer::{
     quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
 };
@@ -263,7 +264,7 @@ pub struct Bundle {
     ids: Vec<String>,
     index: id_index::IdIndex,
     params: ScoringParams,
-    metadata: BTreeMap<String, String>,
+    metadata: Metadata,
     tensors: Vec<TensorSummary>,
     header_len: usize,
     digest_verified: bool,
@@ -364,9 +365,11 @@ impl Bundle {
             (self.n_items, self.dim),
             bytemuck::cast_slice::<u8, i8>(self.emb_bytes()),
         )
-        .map_err(|e| BundleError::Shape {
+        // Cannot fail for a loaded bundle (the reader checked the tensor's size); the error does
+        // not format ndarray's (whose Display and Debug would cost ~1 KB of wasm).
+        .map_err(|_| BundleError::Shape {
             name: "item_emb".into(),
-            expected: e.to_string(),
+            expected: "items × dim int8 values".into(),
             found: vec![self.n_items, self.dim],
         })
     }
@@ -410,7 +413,7 @@ impl Bundle {
     }
 
     /// The bundle's `__metadata__` map.
-    pub fn metadata(&self) -> &BTreeMap<String, String> {
+    pub fn metadata(&self) -> &Metadata {
         &self.metadata
     }
 

@@ -3,7 +3,7 @@
 //! per-item vectors are decoded to f32 here; the embedding matrix and the neighbour lists are only
 //! validated, and later read in place.
 
-use std::collections::BTreeMap;
+use super::Metadata;
 use std::ops::Range;
 
 use safetensors::Dtype;
@@ -28,7 +28,7 @@ pub(super) struct Parsed {
     pub ids: Vec<String>,
     pub index: IdIndex,
     pub params: ScoringParams,
-    pub metadata: BTreeMap<String, String>,
+    pub metadata: Metadata,
     pub tensors: Vec<TensorSummary>,
     pub header_len: usize,
     pub categories: Option<Categories>,
@@ -137,7 +137,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     })
 }
 
-fn check_format(metadata: &BTreeMap<String, String>) -> Result<(), BundleError> {
+fn check_format(metadata: &Metadata) -> Result<(), BundleError> {
     let format = metadata
         .get("format")
         .ok_or(BundleError::MissingMetadata("format"))?;
@@ -160,10 +160,7 @@ fn check_format(metadata: &BTreeMap<String, String>) -> Result<(), BundleError> 
 }
 
 /// Every name in `required` must be known to this reader and present in the file.
-fn check_required(
-    c: &Container<'_>,
-    metadata: &BTreeMap<String, String>,
-) -> Result<(), BundleError> {
+fn check_required(c: &Container<'_>, metadata: &Metadata) -> Result<(), BundleError> {
     let Some(required) = metadata.get("required") else {
         return Ok(());
     };
@@ -179,11 +176,7 @@ fn check_required(
 }
 
 /// `n_items` / `dim` are informational, but must agree with the tensors when present.
-fn check_count_key(
-    metadata: &BTreeMap<String, String>,
-    key: &str,
-    actual: usize,
-) -> Result<(), BundleError> {
+fn check_count_key(metadata: &Metadata, key: &str, actual: usize) -> Result<(), BundleError> {
     match metadata.get(key) {
         Some(v) if v.trim().parse::<usize>().ok() != Some(actual) => Err(BundleError::Metadata {
             key: key.into(),
@@ -270,7 +263,7 @@ fn floats(
 ) -> Result<Vec<f32>, BundleError> {
     expect_dtype(t, allowed)?;
     if t.shape != shape {
-        return Err(shape_error(t, format!("{shape:?}")));
+        return Err(shape_error(t, crate::numfmt::dims(shape)));
     }
     let values: Vec<f32> = match t.dtype {
         Dtype::F16 => t
@@ -431,7 +424,7 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
 }
 
 fn metadata_f32(
-    metadata: &BTreeMap<String, String>,
+    metadata: &Metadata,
     key: &'static str,
     valid: impl Fn(f32) -> bool,
     why: &str,
@@ -451,7 +444,7 @@ fn metadata_f32(
 
 fn read_neighbours(
     c: &Container<'_>,
-    metadata: &BTreeMap<String, String>,
+    metadata: &Metadata,
     n: usize,
 ) -> Result<Option<NeighbourLists>, BundleError> {
     let (offsets_t, items_t, weights_t) = match (
@@ -550,7 +543,7 @@ fn read_neighbours(
 
 /// A comma-separated list of `expected` unique, non-empty names from a metadata key.
 fn feature_names(
-    metadata: &BTreeMap<String, String>,
+    metadata: &Metadata,
     key: &'static str,
     expected: usize,
 ) -> Result<Vec<String>, BundleError> {
@@ -577,10 +570,7 @@ fn feature_names(
     Ok(names)
 }
 
-fn read_head(
-    c: &Container<'_>,
-    metadata: &BTreeMap<String, String>,
-) -> Result<Option<RankingHead>, BundleError> {
+fn read_head(c: &Container<'_>, metadata: &Metadata) -> Result<Option<RankingHead>, BundleError> {
     let Some(t) = c.get("head_weights")? else {
         if metadata.contains_key("head.features") {
             return Err(BundleError::MissingTensor("head_weights"));
@@ -603,7 +593,7 @@ fn read_head(
 
 fn read_ctx(
     c: &Container<'_>,
-    metadata: &BTreeMap<String, String>,
+    metadata: &Metadata,
     n_categories: Option<usize>,
 ) -> Result<Option<ContextWeights>, BundleError> {
     let Some(t) = c.get("ctx_weights")? else {
@@ -634,7 +624,7 @@ fn read_ctx(
     }))
 }
 
-fn read_params(metadata: &BTreeMap<String, String>) -> Result<ScoringParams, BundleError> {
+fn read_params(metadata: &Metadata) -> Result<ScoringParams, BundleError> {
     let mut p = ScoringParams::default();
     let any = |_: f32| true;
     const FINITE: &str = "expected a finite number";

@@ -411,7 +411,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
         })
         .collect();
     refs.sort_by(|a, b| a.name.cmp(b.name));
-    let digest = digest::digest_of(&meta, &refs);
+    let digest = digest::digest_of(&super::Metadata::from(meta.clone()), &refs);
     meta.insert(digest::DIGEST_KEY.into(), digest);
 
     let bytes = serialize_deterministic(&meta, &tensors)?;

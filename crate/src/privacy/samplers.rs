@@ -90,16 +90,17 @@ pub fn bernoulli_exp_neg<R: RandomSource + ?Sized>(
     if den == 0 {
         return Err(PrivacyError::Sampler("bernoulli_exp: zero denominator"));
     }
-    let whole = num / den;
-    let frac = num % den;
-    let mut i: u128 = 0;
-    while i < whole {
+    // One exp(−1) coin per whole unit of γ, then the fraction: `rest` ends at num mod den. (By
+    // subtraction: the loop makes up to ⌊γ⌋ draws either way, and a 128-bit division would bring
+    // ~1 KB of compiler-builtins code into the wasm.)
+    let mut rest = num;
+    while rest >= den {
         if !bernoulli_exp_neg_unit(rng, 1, 1)? {
             return Ok(false);
         }
-        i += 1;
+        rest -= den;
     }
-    bernoulli_exp_neg_unit(rng, frac, den)
+    bernoulli_exp_neg_unit(rng, rest, den)
 }
 
 /// A sample of the discrete Laplace distribution with integer scale `t ≥ 1`:

@@ -8,7 +8,7 @@
 //! fields' values are skipped with an explicit stack), and every error names the header byte
 //! offset.
 
-use std::collections::BTreeMap;
+use crate::bundle::Metadata;
 
 use safetensors::Dtype;
 
@@ -89,7 +89,7 @@ impl Parser<'_> {
     }
 
     fn header(&mut self) -> Result<Header, String> {
-        let mut metadata: Option<BTreeMap<String, String>> = None;
+        let mut metadata: Option<Metadata> = None;
         let mut entries = Vec::new();
         if self.peek() != Some(b'{') {
             return Err(self.unexpected("a JSON object of tensor entries and __metadata__"));
@@ -99,7 +99,7 @@ impl Parser<'_> {
                 if metadata.is_some() {
                     return Err("__metadata__ appears twice".into());
                 }
-                let mut map = BTreeMap::new();
+                let mut map = Metadata::new();
                 p.object(|p, k| {
                     if p.peek() != Some(b'"') {
                         return Err(format!("metadata value of '{k}' must be a string"));
@@ -457,6 +457,7 @@ mod tests {
     //! Differential tests against the serde_json + serde derive reader this parser replaced.
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     #[derive(serde::Deserialize)]
     struct RawEntry {
@@ -514,7 +515,7 @@ mod tests {
                 .into_iter()
                 .map(|e| (e.name, e.dtype, e.shape, e.offsets))
                 .collect();
-            (h.metadata, entries)
+            (h.metadata.into(), entries)
         })
     }
 
