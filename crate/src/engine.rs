@@ -308,19 +308,6 @@ impl Engine {
         Ok(r)
     }
 
-    /// [`Engine::rerank_rows`] of candidates already looked up (see [`RankEnv::rerank_resolved`]).
-    pub fn rerank_resolved(
-        &mut self,
-        rows: &[Option<u32>],
-        unknown: Vec<String>,
-        options: &ValidRankOptions,
-    ) -> Result<RowResponse, VitrineError> {
-        let (source, warnings) = self.prepare(options);
-        let mut r = self.env(source).rerank_resolved(rows, unknown, options)?;
-        r.warnings.extend(warnings);
-        Ok(r)
-    }
-
     /// Items like `item_id` (item-to-item). In private mode it reads nothing from the history (the
     /// session-based exclusions are off) and spends nothing.
     pub fn similar(&self, item_id: &str, options: &ValidRankOptions) -> RankResponse {

@@ -51,28 +51,6 @@ export function vitrine_fields(o, keys) {
     return `reading it threw: ${e instanceof Error ? e.message : String(e)}`;
   }
 }
-export function vitrine_rows(cache, ids) {
-  if (!Array.isArray(ids)) return undefined;
-  const rows = new Int32Array(ids.length);
-  const missing = [];
-  for (let i = 0; i < ids.length; i++) {
-    const x = ids[i];
-    const r = cache.get(x);
-    if (r !== undefined) {
-      rows[i] = r;
-      continue;
-    }
-    if (typeof x !== 'string') return undefined;
-    rows[i] = -1;
-    missing.push(x);
-  }
-  const joinable = !missing.some((x) => x.includes('\n'));
-  return [rows, joinable ? missing.map((x) => '\n' + x).join('') : missing];
-}
-export function vitrine_remember(cache, ids, positions, rows) {
-  if (cache.size + positions.length > 200000) cache.clear();
-  for (let i = 0; i < positions.length; i++) cache.set(ids[positions[i]], rows[i]);
-}
 export function vitrine_reranked(input, positions, scores, ranks, flags) {
   const out = new Array(positions.length);
   for (let i = 0; i < positions.length; i++) {
@@ -106,12 +84,6 @@ extern "C" {
     /// as `undefined`; `[]` when `o` is `undefined` or `null`), or why not (a string: not an
     /// object, a field not in `keys`, a getter that threw).
     fn vitrine_fields(o: &JsValue, keys: &str) -> JsValue;
-    /// For `rerank`: `[rows, missing]`, `rows` an `Int32Array` of each id's row in `cache` (`-1`
-    /// where the cache has none) and `missing` those ids in order, as one `"\n"`-prefixed string
-    /// (or an array when one holds a `"\n"`); `undefined` unless `ids` is an array of strings.
-    fn vitrine_rows(cache: &js_sys::Map, ids: &JsValue) -> JsValue;
-    /// Records `ids[positions[i]] → rows[i]` in `cache` (cleared past 200,000 entries).
-    fn vitrine_remember(cache: &js_sys::Map, ids: &JsValue, positions: &[u32], rows: &[u32]);
     /// `[{id: input[position], score, rank, pinned?, boosted?}]`: `rerank`'s results, with the
     /// page's own id strings (no copy of the ids out of the wasm memory).
     fn vitrine_reranked(
@@ -783,10 +755,6 @@ fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
 #[wasm_bindgen]
 pub struct Recommender {
     engine: Engine,
-    /// Id → row of the candidates `rerank` has seen: a JS `Map`, so that reranking the same
-    /// listing again passes no strings into the wasm (a page typically reranks one listing after
-    /// every event). Rows of this instance's bundle only.
-    id_rows: js_sys::Map,
 }
 
 impl Recommender {
@@ -800,10 +768,7 @@ impl Recommender {
         Bundle::from_bytes_with(bytes, options)
             .map_err(VitrineError::from)
             .and_then(|b| Engine::from_bundle(b, &SessionOptions::default()))
-            .map(|engine| Recommender {
-                engine,
-                id_rows: js_sys::Map::new(),
-            })
+            .map(|engine| Recommender { engine })
             .map_err(|e| JsError::new(&e.to_string()))
     }
 
@@ -873,56 +838,14 @@ impl Recommender {
 
     /// The page's candidate ids reordered (same options and result shape as `recommend`).
     pub fn rerank(&mut self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let looked = vitrine_rows(&self.id_rows, &ids);
-        if looked.is_undefined() {
-            return Err(js_error(
+        let list = StrList::from_js(&ids).ok_or_else(|| {
+            js_error(
                 "invalid candidates: expected an array of item ids",
                 "invalid_option",
-            ));
-        }
-        let looked: Array = looked.unchecked_into();
-        let mut rows: Vec<Option<u32>> = looked
-            .get(0)
-            .unchecked_into::<js_sys::Int32Array>()
-            .to_vec()
-            .into_iter()
-            .map(|r| u32::try_from(r).ok())
-            .collect();
-        let missing = looked.get(1);
-        let missing = match missing.as_string() {
-            Some(joined) => StrList::Joined(joined),
-            None => StrList::Each(
-                Array::from(&missing)
-                    .iter()
-                    .filter_map(|v| v.as_string())
-                    .collect(),
-            ),
-        };
-        let mut names = missing.strs().into_iter();
-        let (mut unknown, mut positions, mut learned) = (Vec::new(), Vec::new(), Vec::new());
-        for (p, row) in rows.iter_mut().enumerate() {
-            if row.is_some() {
-                continue;
-            }
-            let id = names.next().unwrap_or_default();
-            match self.engine.bundle().index_of(id) {
-                Some(i) => {
-                    *row = Some(i);
-                    positions.push(p as u32);
-                    learned.push(i);
-                }
-                None if !unknown.iter().any(|u| u == id) => unknown.push(id.to_owned()),
-                None => {}
-            }
-        }
-        if !positions.is_empty() {
-            vitrine_remember(&self.id_rows, &ids, &positions, &learned);
-        }
+            )
+        })?;
         let opts = self.options(options, "rerank options")?;
-        let rows = self
-            .engine
-            .rerank_resolved(&rows, unknown, &opts)
-            .map_err(fail)?;
+        let rows = self.engine.rerank_rows(&list.strs(), &opts).map_err(fail)?;
         Ok(reranked(&ids, &rows))
     }
 

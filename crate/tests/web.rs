@@ -516,14 +516,13 @@ fn scores(result: &JsValue) -> Vec<f64> {
 }
 
 #[wasm_bindgen_test]
-fn rerank_remembers_ids_and_answers_the_same() {
+fn rerank_answers_the_same_every_time() {
     let mut rec = shop_rec();
     rec.track(js(r#"{"type":"click","item":"hats-2","ts":1700000000000}"#))
         .unwrap();
     let now = js(r#"{"now":1700000060000}"#);
     let list = js(r#"["socks-2","nope","hats-1","bags-3","hats-1","multi\nline"]"#);
     let first = rec.rerank(list.clone(), now.clone()).unwrap();
-    // The second time every known id comes from the recommender's id → row map.
     let again = rec.rerank(list.clone(), now.clone()).unwrap();
     assert_eq!(ids(&first), ids(&again));
     assert_eq!(scores(&first), scores(&again));
@@ -535,7 +534,7 @@ fn rerank_remembers_ids_and_answers_the_same() {
             ["duplicate candidate ids ranked once: 'hats-1'"]
         );
     }
-    // The same ids in another order, and remembered ids mixed with new ones.
+    // The same ids in another order, and known ids mixed with new ones.
     let r = rec
         .rerank(js(r#"["bags-3","hats-1","socks-2"]"#), now.clone())
         .unwrap();
@@ -550,13 +549,13 @@ fn rerank_remembers_ids_and_answers_the_same() {
     got.sort();
     assert_eq!(got, ["bags-3", "hats-3", "shoes-0"]);
     assert_eq!(strings(&get(&r, "unknownIds")), ["nope"]);
-    // Remembered ids do not excuse a bad list.
+    // A list with a non-string is an error, whatever came before.
     let err = rec
         .rerank(js(r#"["hats-1", 5]"#), JsValue::UNDEFINED)
         .err()
         .unwrap();
     assert_eq!(error_code(&err), "invalid_option");
-    // Each recommender remembers its own bundle's rows.
+    // Each recommender answers from its own bundle.
     let mut other = open(&clustered_bundle(4, 5, 8));
     let r = other
         .rerank(js(r#"["hats-1","c1-i2","c0-i0"]"#), JsValue::UNDEFINED)

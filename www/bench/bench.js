@@ -3,7 +3,9 @@
 // page, the wasm engine and the plain-JS baseline (baseline.js) on the same jobs:
 //   load (verified) / load (no digest check)  Recommender.fromBytes vs JsBaseline.load
 //   recommend top-20                          over the whole catalog, a 10-click session
-//   rerank 200                                200 candidate ids of the catalog
+//   rerank 200                                200 candidate ids of the catalog, the same each call
+//                                             (the engine remembers ids it has reranked)
+//   rerank 200, new ids                       each call a list of 200 ids the engine has not seen
 //   track + recommend                         one click logged, then top-20
 // The engine runs private (its default mechanism and ε per release: rankings read a differentially
 // private release of the session; the budget is raised so that each tracked event in the timed
@@ -81,6 +83,28 @@ async function measure(fn, { res, isAsync = false, runs = RUNS, warmup = WARMUP 
   return { ...stats(samples), runs, batch };
 }
 
+/**
+ * Times `fn(list)` where every call takes the next, never used, list of `lists`: warm-up calls,
+ * then samples of `batch` calls (batched up to 8 when the timer is coarse), as many as the lists
+ * allow (at most `runs`).
+ */
+function measureFresh(fn, lists, { res, runs = RUNS, warmup = 3 }) {
+  let next = 0;
+  const take = () => lists[next++];
+  for (let i = 0; i < warmup && next < lists.length - 1; i++) fn(take());
+  const t0 = performance.now();
+  fn(take());
+  const one = Math.max(performance.now() - t0, res);
+  const batch = Math.min(8, Math.max(1, Math.ceil(Math.max(50 * res, 0.2) / one)));
+  const samples = [];
+  while (samples.length < runs && next + batch <= lists.length) {
+    const t = performance.now();
+    for (let b = 0; b < batch; b++) fn(take());
+    samples.push((performance.now() - t) / batch);
+  }
+  return { ...stats(samples), runs: samples.length, batch };
+}
+
 /** Whether this engine build has privacy settings (`configure({privacy})`). */
 function supportsPrivacy(rec) {
   try {
@@ -103,6 +127,16 @@ async function benchCatalog(n, wasm, res) {
   const session = Array.from({ length: SESSION }, (_, i) => ({ type: 'click', item: pick(), ts: T0 + i * 60_000 }));
   const now = T0 + SESSION * 60_000;
   const candidates = Array.from({ length: RERANK }, pick);
+  // Disjoint lists of RERANK ids (a seeded shuffle of the catalog), for the "new ids" jobs: the
+  // even ones for the private mode, the odd ones for ε = ∞.
+  const shuffle = prng(SEED + n + 1);
+  const shuffled = [...catalog.ids];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = shuffle() % (i + 1);
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  const freshLists = [[], []];
+  for (let c = 0; (c + 1) * RERANK <= n; c++) freshLists[c % 2].push(shuffled.slice(c * RERANK, (c + 1) * RERANK));
   const stream = Array.from({ length: 512 }, pick);
 
   const memory = { initial: wasm.memory.buffer.byteLength };
@@ -151,6 +185,11 @@ async function benchCatalog(n, wasm, res) {
     jobs[`recommend top-${K}${suffix}`] = {
       wasm: await measure(() => rec.recommend({ k: K, now }), { res }),
       js: await measure(() => js.recommend({ k: K, now }), { res }),
+    };
+    const fresh = freshLists[suffix ? 1 : 0];
+    jobs[`rerank ${RERANK}, new ids${suffix}`] = {
+      wasm: measureFresh((list) => rec.rerank(list, { now }), fresh, { res }),
+      js: measureFresh((list) => js.rerank(list, { now }), fresh, { res }),
     };
     jobs[`rerank ${RERANK}${suffix}`] = {
       wasm: await measure(() => rec.rerank(candidates, { now }), { res }),

@@ -10,9 +10,11 @@ export const BUDGETS = [
   { n: 1000000, job: 'recommend top-20', ms: 15, source: 'engine (issue 4), p50' },
 ];
 
-/** The budget of a job (its `(ε = ∞)` variant has the same one). */
+/** The budget of a job (its `(ε = ∞)` and `, new ids` variants have the same one). */
 export function budgetFor(n, job) {
-  return BUDGETS.find((b) => b.n === n && (job === b.job || job.startsWith(`${b.job} (ε`)));
+  return BUDGETS.find(
+    (b) => b.n === n && (job === b.job || job.startsWith(`${b.job} (ε`) || job.startsWith(`${b.job}, `)),
+  );
 }
 
 /** Median, p95, mean, min and max of per-call times (ms). */
