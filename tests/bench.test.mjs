@@ -33,7 +33,7 @@ test('the bench page runs and reports every job for wasm and plain JS', { timeou
   assert.match(c.kernel, /^(simd128|scalar)$/);
 
   const jobs = Object.keys(c.jobs);
-  for (const j of ['load (verified)', 'recommend top-20', 'rerank 200', 'track + recommend']) {
+  for (const j of ['load (verified)', 'recommend top-20', 'rerank 200', 'rerank 200, new ids', 'track + recommend']) {
     assert.ok(jobs.includes(j), `job '${j}' in ${jobs.join(', ')}`);
   }
   for (const [job, t] of Object.entries(c.jobs)) {

@@ -84,18 +84,19 @@ async function measure(fn, { res, isAsync = false, runs = RUNS, warmup = WARMUP 
 }
 
 /**
- * Times `fn(list)` where every call takes the next, never used, list of `lists`: warm-up calls,
- * then samples of `batch` calls (batched up to 8 when the timer is coarse), as many as the lists
- * allow (at most `runs`).
+ * Times `fn(list)` where every call takes the next, never used, list of `lists`: warm-up calls
+ * (as many as leave `runs` lists), then up to `runs` samples of `batch` calls each (batched up to 8
+ * when the timer is coarse, and only as far as the lists allow).
  */
 function measureFresh(fn, lists, { res, runs = RUNS, warmup = 3 }) {
   let next = 0;
   const take = () => lists[next++];
-  for (let i = 0; i < warmup && next < lists.length - 1; i++) fn(take());
+  const warm = Math.min(warmup, Math.max(0, lists.length - runs));
   const t0 = performance.now();
-  fn(take());
-  const one = Math.max(performance.now() - t0, res);
-  const batch = Math.min(8, Math.max(1, Math.ceil(Math.max(50 * res, 0.2) / one)));
+  for (let i = 0; i < warm; i++) fn(take());
+  const one = warm > 0 ? Math.max((performance.now() - t0) / warm, res) : res;
+  const room = Math.max(1, Math.floor((lists.length - next) / runs));
+  const batch = Math.min(8, room, Math.max(1, Math.ceil(Math.max(50 * res, 0.2) / one)));
   const samples = [];
   while (samples.length < runs && next + batch <= lists.length) {
     const t = performance.now();
