@@ -4,33 +4,14 @@
 //!
 //! `cargo bench -p vitrine --bench bundle`
 
+mod common;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
+    use super::common::diginetica_sized;
     use criterion::{black_box, BatchSize, Criterion, Throughput};
-    use vitrine::bundle::{digest, write_bundle, BundleOptions, BundleParts};
+    use vitrine::bundle::{digest, BundleOptions};
     use vitrine::Bundle;
-
-    const N: usize = 43_097;
-    const D: usize = 64;
-
-    /// A seeded bundle of the Diginetica size (ids like the dataset's numeric item ids).
-    pub fn diginetica_sized() -> Vec<u8> {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let parts = BundleParts {
-            ids: (0..N).map(|i| (100_000 + i * 7).to_string()).collect(),
-            dim: D,
-            embeddings: (0..N * D).map(|_| next()).collect(),
-            popularity: (0..N).map(|i| (N - i) as f32).collect(),
-            ..Default::default()
-        };
-        write_bundle(&parts).expect("bench bundle")
-    }
 
     pub fn benches(c: &mut Criterion) {
         let bytes = diginetica_sized();

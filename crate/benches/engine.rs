@@ -6,39 +6,25 @@
 //!
 //! `cargo bench -p vitrine --bench engine`
 
+mod common;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
+    use super::common::{diginetica_sized, id, N};
     use criterion::{black_box, Criterion};
-    use vitrine::bundle::{write_bundle, BundleParts};
     use vitrine::rank::RankOptions;
     use vitrine::session::SessionOptions;
     use vitrine::Engine;
 
-    const N: usize = 43_097;
-    const D: usize = 64;
     const T0: f64 = 1.7e12;
 
     fn engine(privacy: &str) -> Engine {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let parts = BundleParts {
-            ids: (0..N).map(|i| (100_000 + i * 7).to_string()).collect(),
-            dim: D,
-            embeddings: (0..N * D).map(|_| next()).collect(),
-            popularity: (0..N).map(|i| (N - i) as f32).collect(),
-            ..Default::default()
-        };
-        let mut e = Engine::from_bytes(write_bundle(&parts).expect("bundle")).expect("load");
+        let mut e = Engine::from_bytes(diginetica_sized()).expect("load");
         let options: SessionOptions =
             serde_json::from_str(&format!(r#"{{"privacy": {privacy}}}"#)).expect("options");
         e.configure(&options).expect("configure");
         for i in 0..10 {
-            let id = (100_000 + (i * 4_099 % N) * 7).to_string();
+            let id = id(i * 4_099 % N);
             e.track("click", &id, T0 + i as f64 * 60_000.0)
                 .expect("track");
         }
@@ -46,9 +32,7 @@ mod native {
     }
 
     pub fn benches(c: &mut Criterion) {
-        let candidates: Vec<String> = (0..200)
-            .map(|i| (100_000 + (i * 211 % N) * 7).to_string())
-            .collect();
+        let candidates: Vec<String> = (0..200).map(|i| id(i * 211 % N)).collect();
         let now = T0 + 600_000.0;
         for (name, privacy) in [
             ("eps_inf", r#"{"epsilon": "Infinity"}"#),

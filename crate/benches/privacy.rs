@@ -5,36 +5,17 @@
 //!
 //! `cargo bench -p vitrine --bench privacy` (add `-- --quick` for a short run).
 
+mod common;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod native {
+    use super::common::{diginetica_sized as bundle, id, D};
     use criterion::{BatchSize, Criterion};
     use std::hint::black_box;
-    use vitrine::bundle::{write_bundle, BundleParts};
     use vitrine::privacy::samplers::discrete_gaussian_vec;
     use vitrine::privacy::{OsRandom, RandomSource};
     use vitrine::session::SessionOptions;
     use vitrine::{Bundle, Engine, RankOptions};
-
-    const N: usize = 43_097;
-    const D: usize = 64;
-
-    fn bundle() -> Vec<u8> {
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
-        let parts = BundleParts {
-            ids: (0..N).map(|i| format!("i{i}")).collect(),
-            dim: D,
-            embeddings: (0..N * D).map(|_| next()).collect(),
-            popularity: (0..N).map(|i| (N - i) as f32).collect(),
-            ..Default::default()
-        };
-        write_bundle(&parts).expect("bench bundle")
-    }
 
     fn engine(bytes: &[u8], privacy: &str) -> Engine {
         let options: SessionOptions =
@@ -45,7 +26,7 @@ mod native {
         )
         .expect("engine");
         for (t, i) in [17, 4_242, 9_001, 30_000].iter().enumerate() {
-            e.track("view", &format!("i{i}"), t as f64).expect("track");
+            e.track("view", &id(*i), t as f64).expect("track");
         }
         e
     }
