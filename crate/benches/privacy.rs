@@ -54,7 +54,7 @@ mod native {
             g.bench_function(name, |b| {
                 b.iter(|| {
                     t += 1.0;
-                    e.track("view", "i123", t).expect("track");
+                    e.track("view", &id(123), t).expect("track");
                     black_box(e.recommend(&opts))
                 })
             });
