@@ -70,7 +70,18 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
         }
       };
       const bytes = new Uint8Array(await (await fetch('data/store.vtr')).arrayBuffer());
+      // The same bundle with one embedding byte changed: its recorded digest no longer matches.
+      const altered = bytes.slice();
+      const headerLen = Number(new DataView(altered.buffer).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(altered.subarray(8, 8 + headerLen)));
+      altered[8 + headerLen + header.item_emb.data_offsets[0]] ^= 1;
+      const sriOf = async (b) =>
+        'sha256-' + btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-256', b))));
       return {
+        alteredNoIntegrity: await attempt(altered.slice()),
+        alteredWithIntegrity: await attempt(altered.slice(), { integrity: await sriOf(altered) }),
+        alteredInWorker: await attempt(altered.slice(), { integrity: await sriOf(altered), worker: true }),
+        alteredNoIntegrityInWorker: await attempt(altered.slice(), { worker: true }),
         refused: await attempt('http://127.0.0.1:9/store.vtr'),
         missing: await attempt('data/missing.vtr'),
         html: await attempt('data/page.html'),
@@ -94,6 +105,14 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     assert.match(r.integrity.message, /does not match/);
     assert.equal(r.badIntegrity.code, 'invalid_argument');
     assert.deepEqual(r.bytesOk, { ok: true });
+    // The engine checks the bundle's own digest unless the page's integrity hash vouched for
+    // these exact bytes (then it skips the second SHA-256, on the main thread and in a worker).
+    for (const k of ['alteredNoIntegrity', 'alteredNoIntegrityInWorker']) {
+      assert.equal(r[k].code, 'bad_bundle', k);
+      assert.match(r[k].message, /digest/, k);
+    }
+    assert.deepEqual(r.alteredWithIntegrity, { ok: true });
+    assert.deepEqual(r.alteredInWorker, { ok: true });
     assert.equal(r.notABundle.code, 'invalid_argument');
     assert.match(r.badConsent.message, /consent must be/);
     for (const k of ['refused', 'missing', 'html', 'garbage', 'integrity']) {

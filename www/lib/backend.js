@@ -33,9 +33,9 @@ export class MainThreadBackend {
     this.core = null;
   }
 
-  async start(bytes) {
+  async start(bytes, options = {}) {
     await initGlue(this.wasm);
-    this.core = new EngineCore({ Recommender }, bytes);
+    this.core = new EngineCore({ Recommender }, bytes, options);
     return this.core.info();
   }
 
@@ -102,12 +102,12 @@ export class WorkerBackend {
     });
   }
 
-  async start(bytes) {
+  async start(bytes, options = {}) {
     this.#spawn();
     // Copy into a buffer of our own and transfer it (no second copy, the caller's bytes untouched).
     const copy = bytes.slice();
     const wasm = this.wasm instanceof URL ? this.wasm.href : this.wasm;
-    return this.#send({ op: 'init', bytes: copy.buffer, wasm }, [copy.buffer]);
+    return this.#send({ op: 'init', bytes: copy.buffer, wasm, verifyDigest: options.verifyDigest !== false }, [copy.buffer]);
   }
 
   call(method, args = []) {

@@ -48,10 +48,14 @@ export class EngineCore {
   /**
    * @param {{Recommender: any}} glue the wasm-bindgen module (already initialized)
    * @param {Uint8Array} bytes the bundle
+   * @param {{verifyDigest?: boolean}} [options] `verifyDigest: false` skips the bundle's own SHA-256
+   *   (only when the page has checked the bytes already: `integrity`)
    */
-  constructor(glue, bytes) {
+  constructor(glue, bytes, { verifyDigest = true } = {}) {
     try {
-      this.rec = glue.Recommender.fromBytes(bytes);
+      this.rec = verifyDigest
+        ? glue.Recommender.fromBytes(bytes)
+        : glue.Recommender.fromBytes(bytes, { verifyDigest: false });
     } catch (err) {
       throw new VitrineError('bad_bundle', `the model bundle was rejected: ${fromEngineError(err).message}`, {
         cause: err,

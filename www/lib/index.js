@@ -102,7 +102,9 @@ export class Vitrine extends EventTarget {
     const backend = worker ? new WorkerBackend({ wasm, workerUrl }) : new MainThreadBackend({ wasm });
     let info;
     try {
-      info = await backend.start(bytes);
+      // Bytes that matched the page's `integrity` hash need no second check of the same bytes:
+      // the engine skips its own SHA-256 (most of the load time) but still validates the rest.
+      info = await backend.start(bytes, { verifyDigest: integrity == null });
       if (settings != null) {
         if (!info.capabilities.includes('configure')) throw unsupported('configure');
         await backend.call('configure', [settings]);
