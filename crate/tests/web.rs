@@ -3,11 +3,10 @@
 //! against the scalar ones.
 #![cfg(target_arch = "wasm32")]
 
-mod common;
 mod shop;
 
-use common::*;
 use js_sys::{Array, Reflect};
+use shop::common::*;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 

@@ -6,6 +6,12 @@ use std::collections::BTreeMap;
 
 use vitrine::bundle::{write_bundle, BundleParts, CategoryParts, ContextParts};
 
+#[path = "../common/mod.rs"]
+pub mod common;
+/// Engines with privacy off, as in the other fixtures.
+#[allow(unused_imports)]
+pub use common::{not_private, not_private_options};
+
 /// Category names, one per cluster.
 pub const CATEGORIES: [&str; 4] = ["shoes", "bags", "hats", "socks"];
 /// Items per category.
@@ -109,26 +115,4 @@ pub fn plain_shop_bundle() -> Vec<u8> {
         ..Default::default()
     })
     .expect("plain shop bundle")
-}
-
-/// An engine with privacy off (`privacy.epsilon = Infinity`): these tests check the ranking and
-/// session logic itself, which the private mode only feeds a noisy release (its own tests are in
-/// `privacy_engine.rs` and `privacy_audit.rs`).
-pub fn not_private(bytes: Vec<u8>) -> vitrine::Engine {
-    vitrine::Engine::from_bundle(
-        vitrine::Bundle::from_bytes(bytes).expect("fixture bundle"),
-        &not_private_options(),
-    )
-    .expect("fixture engine")
-}
-
-/// Session options with privacy off.
-pub fn not_private_options() -> vitrine::session::SessionOptions {
-    vitrine::session::SessionOptions {
-        privacy: Some(vitrine::privacy::PrivacyOptions {
-            epsilon: Some(vitrine::privacy::EpsilonInput(f64::INFINITY)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
