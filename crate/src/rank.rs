@@ -1282,49 +1282,21 @@ impl<'a> RankEnv<'a> {
         }
         let bundle = self.bundle;
         let mut unknown: Vec<String> = Vec::new();
-        let rows: Vec<Option<u32>> = ids
-            .iter()
-            .map(|id| {
-                let id = id.as_ref();
-                let row = bundle.index_of(id);
-                if row.is_none() && !unknown.iter().any(|u| u == id) {
-                    unknown.push(id.to_owned());
-                }
-                row
-            })
-            .collect();
-        self.rerank_resolved(&rows, unknown, opts)
-    }
-
-    /// [`RankEnv::rerank_rows`] of candidates already looked up: `rows[p]` is the bundle row of
-    /// the candidate at position `p` (`None`: not in the bundle), `unknown` those candidates' ids
-    /// (in order of appearance, once each).
-    pub fn rerank_resolved(
-        &self,
-        rows: &[Option<u32>],
-        unknown: Vec<String>,
-        opts: &ValidRankOptions,
-    ) -> Result<RowResponse, RequestError> {
-        if rows.len() > MAX_IDS {
-            return Err(invalid(
-                "candidates",
-                format!("at most {MAX_IDS} ids, got {}", rows.len()),
-            ));
-        }
-        let bundle = self.bundle;
         // Duplicates: keep the first occurrence.
-        let mut seen = FirstSeen::with_capacity(rows.len());
+        let mut seen = FirstSeen::with_capacity(ids.len());
         let mut duplicates: Vec<u32> = Vec::new();
-        for (position, row) in rows.iter().enumerate() {
-            if let Some(i) = *row {
-                if i as usize >= bundle.n_items() {
-                    return Err(invalid(
-                        "candidates",
-                        format!("row {i} is not in the bundle"),
-                    ));
+        for (position, id) in ids.iter().enumerate() {
+            let id = id.as_ref();
+            match bundle.index_of(id) {
+                Some(i) => {
+                    if seen.insert(i, position as u32) {
+                        duplicates.push(i);
+                    }
                 }
-                if seen.insert(i, position as u32) {
-                    duplicates.push(i);
+                None => {
+                    if !unknown.iter().any(|u| u == id) {
+                        unknown.push(id.to_owned());
+                    }
                 }
             }
         }
