@@ -370,19 +370,6 @@ impl Engine {
         self.import_state_with_privacy(&state.events, state.privacy, now_ms)
     }
 
-    /// [`Engine::import_state`] for a state already parsed by the caller (the wasm layer uses the
-    /// browser's `JSON.parse`): checks the envelope, then replaces the session.
-    pub fn import_state_parts(
-        &mut self,
-        format: Option<&str>,
-        version: Option<f64>,
-        events: &[EventInput],
-        now_ms: f64,
-    ) -> Result<ImportReport, VitrineError> {
-        crate::session::check_state_envelope(format, version)?;
-        self.import_state_with_privacy(events, None, now_ms)
-    }
-
     /// Replaces the session with `events` and the privacy state with `privacy` (absent: a fresh
     /// accountant — a version 1 state, or one stored without it). Nothing changes on error.
     pub fn import_state_with_privacy(

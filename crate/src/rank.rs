@@ -325,11 +325,6 @@ impl ValidRankOptions {
         &self.warnings
     }
 
-    /// Whether explanations are asked for.
-    pub fn wants_explanations(&self) -> bool {
-        self.explain
-    }
-
     /// The request time the options carry, if any (ms since the Unix epoch).
     pub fn request_time_ms(&self) -> Option<f64> {
         self.now_ms
@@ -1246,29 +1241,17 @@ fn mmr(
 }
 
 impl<'a> RankEnv<'a> {
-    /// The top `k` of the whole catalog for this session and context.
-    pub fn recommend(&self, opts: &ValidRankOptions) -> RankResponse {
-        self.recommend_rows(opts).into_response(self.bundle)
-    }
-
-    /// [`RankEnv::recommend`] as rows.
+    /// The top `k` of the whole catalog for this session and context (rows: ids are attached by
+    /// [`RowResponse::into_response`]).
     pub fn recommend_rows(&self, opts: &ValidRankOptions) -> RowResponse {
         let p = Prepared::new(*self, opts, Kind::Recommend);
         let k = opts.k.unwrap_or(DEFAULT_K);
         self.finish(&p, k, None, Vec::new())
     }
 
-    /// The given candidates, reordered (and filtered) for this session and context. Unknown ids
-    /// are reported in `unknown_ids`; duplicates are ranked once (and reported in `warnings`).
-    pub fn rerank<S: AsRef<str>>(
-        &self,
-        ids: &[S],
-        opts: &ValidRankOptions,
-    ) -> Result<RankResponse, RequestError> {
-        Ok(self.rerank_rows(ids, opts)?.into_response(self.bundle))
-    }
-
-    /// [`RankEnv::rerank`] as rows, each with its position in `ids`.
+    /// The given candidates, reordered (and filtered) for this session and context, each with its
+    /// position in `ids`. Unknown ids are reported in `unknown_ids`; duplicates are ranked once
+    /// (and reported in `warnings`).
     pub fn rerank_rows<S: AsRef<str>>(
         &self,
         ids: &[S],
@@ -1328,12 +1311,7 @@ impl<'a> RankEnv<'a> {
 
     /// Items like `id` (item-to-item: embedding cosine, plus the bundle's neighbour list when it
     /// has one), under the same rules, context and boosts. An unknown `id` falls back to
-    /// [`RankEnv::recommend`] and is reported in `unknown_ids` and `warnings`.
-    pub fn similar(&self, id: &str, opts: &ValidRankOptions) -> RankResponse {
-        self.similar_rows(id, opts).into_response(self.bundle)
-    }
-
-    /// [`RankEnv::similar`] as rows.
+    /// [`RankEnv::recommend_rows`] and is reported in `unknown_ids` and `warnings`.
     pub fn similar_rows(&self, id: &str, opts: &ValidRankOptions) -> RowResponse {
         let k = opts.k.unwrap_or(DEFAULT_K);
         match self.bundle.index_of(id) {

@@ -9,7 +9,7 @@
 
 use crate::bundle::Bundle;
 use crate::kernels::{dot_i8, dot_i8_rows};
-use crate::session::{SessionLog, SignalPolicy, WeightedEvent};
+use crate::session::WeightedEvent;
 
 /// One named additive part of an item's score (for explanations).
 #[derive(Debug, Clone, PartialEq)]
@@ -29,14 +29,6 @@ pub struct Scorer<'a> {
 }
 
 impl<'a> Scorer<'a> {
-    /// Prepares scoring for `session` (O(session length · d)) with the bundle's signal policy,
-    /// weighting events as of the session's newest event.
-    pub fn new(bundle: &'a Bundle, session: &SessionLog) -> Self {
-        let policy = SignalPolicy::from_bundle(bundle);
-        let now = session.latest_ts_ms().unwrap_or(0.0);
-        Self::with_events(bundle, &session.effective_weights(&policy, now))
-    }
-
     /// Prepares scoring for events already weighted by [`SessionLog::effective_weights`] (the
     /// engine passes its own policy and the request's time).
     pub fn with_events(bundle: &'a Bundle, events: &[WeightedEvent]) -> Self {

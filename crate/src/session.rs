@@ -141,14 +141,6 @@ impl LoggedEvent {
             Self::Search { ts_ms, .. } => *ts_ms,
         }
     }
-
-    /// The wire name of its type.
-    pub fn kind_str(&self) -> &'static str {
-        match self {
-            Self::Item { event, .. } => event.kind.as_str(),
-            Self::Search { .. } => "search",
-        }
-    }
 }
 
 /// An event as the page describes it (`{type, item?, ts?, dwellMs?, quantity?, price?, query?}`),
@@ -637,11 +629,6 @@ impl SessionLog {
         self.entries.clear();
     }
 
-    /// True if `item` occurs in an item event of the log.
-    pub fn contains(&self, item: u32) -> bool {
-        self.events().any(|e| e.item == item)
-    }
-
     fn live(&self, now_ms: f64) -> impl Iterator<Item = (usize, &LoggedEvent)> {
         let cutoff = now_ms - self.max_age_ms;
         self.entries
@@ -781,23 +768,11 @@ impl SessionLog {
         })
     }
 
-    /// Replaces this log's entries with those of a stored state (limits kept). Events of items
-    /// no longer in `bundle` are dropped and counted; entries older than `max_age` at `now_ms`
-    /// are dropped and counted; the newest `max_events` are kept. Corrupt, foreign or too-new
-    /// states are errors and leave the log unchanged.
-    pub fn import_json(
-        &mut self,
-        json: &str,
-        bundle: &Bundle,
-        now_ms: f64,
-    ) -> Result<ImportReport, StateError> {
-        let state = SessionState::parse(json)?;
-        self.import_events(&state.events, bundle, now_ms)
-    }
-
-    /// [`SessionLog::import_json`] after parsing: replaces the entries with `events` (from a state
-    /// whose envelope passed [`check_state_envelope`]). An invalid event is
-    /// [`StateError::Corrupt`] and leaves the log unchanged.
+    /// Replaces this log's entries with `events` from a stored state whose envelope passed
+    /// [`check_state_envelope`] (limits kept). Events of items no longer in the bundle are dropped
+    /// and counted; entries older than `max_age` at `now_ms` are dropped and counted; the newest
+    /// `max_events` are kept. An invalid event is [`StateError::Corrupt`] and leaves the log
+    /// unchanged.
     pub fn import_events(
         &mut self,
         events: &[EventInput],
@@ -827,7 +802,7 @@ impl SessionLog {
     }
 }
 
-/// What [`SessionLog::import_json`] did.
+/// What [`SessionLog::import_events`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
