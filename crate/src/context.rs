@@ -86,7 +86,6 @@ impl ContextInput {
                     }
                     // An explicit country wins over the locale's region.
                     country = Some(c.to_ascii_uppercase());
-                    features.retain(|f| !f.starts_with("country="));
                 }
                 "channel" => channel = Some(token(key, value)?.to_ascii_lowercase()),
                 "referrer" => {

@@ -830,11 +830,14 @@ pub enum ProfileSource<'a> {
 /// ‖row i‖ of the dequantized embeddings, for every item (computed once per bundle).
 pub fn item_norms(bundle: &Bundle) -> Vec<f32> {
     (0..bundle.n_items())
-        .map(|i| {
-            let r = bundle.row(i);
-            bundle.scales()[i] * (dot_i8(r, r) as f32).sqrt()
-        })
+        .map(|i| item_norm(bundle, i))
         .collect()
+}
+
+/// The length of item `i`'s dequantized vector.
+fn item_norm(bundle: &Bundle, i: usize) -> f32 {
+    let r = bundle.row(i);
+    bundle.scales()[i] * (dot_i8(r, r) as f32).sqrt()
 }
 
 /// What a request ranks.
@@ -874,6 +877,8 @@ impl<'a> Prepared<'a> {
             .unwrap_or(0.0);
         let private = env.profile != ProfileSource::Raw;
         let (weighted, scorer) = match env.profile {
+            // Item-to-item scores read no profile: do not build one.
+            _ if matches!(kind, Kind::Similar(_)) => (Vec::new(), Scorer::public(bundle)),
             ProfileSource::Raw => {
                 let weighted = env.session.effective_weights(env.signals, now_ms);
                 let scorer = Scorer::with_events(bundle, &weighted);
@@ -1013,10 +1018,7 @@ impl<'a> Prepared<'a> {
     fn norm(&self, i: u32) -> f32 {
         match self.env.norms.get(i as usize) {
             Some(&n) => n,
-            None => {
-                let r = self.bundle().row(i as usize);
-                self.bundle().scales()[i as usize] * (dot_i8(r, r) as f32).sqrt()
-            }
+            None => item_norm(self.bundle(), i as usize),
         }
     }
 

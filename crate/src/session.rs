@@ -629,7 +629,7 @@ impl SessionLog {
         self.entries.clear();
     }
 
-    fn live(&self, now_ms: f64) -> impl Iterator<Item = (usize, &LoggedEvent)> {
+    fn live(&self, now_ms: f64) -> impl DoubleEndedIterator<Item = (usize, &LoggedEvent)> {
         let cutoff = now_ms - self.max_age_ms;
         self.entries
             .iter()
@@ -646,9 +646,7 @@ impl SessionLog {
             LoggedEvent::Item { event, details } => Some((i, event, details)),
             LoggedEvent::Search { .. } => None,
         });
-        for (position, (entry, event, details)) in
-            items.collect::<Vec<_>>().into_iter().rev().enumerate()
-        {
+        for (position, (entry, event, details)) in items.rev().enumerate() {
             let weight = event.kind.weight(&policy.weights)
                 * policy.position_weight(position)
                 * policy.time_decay(now_ms - event.ts_ms)

@@ -126,6 +126,26 @@ pub struct AccountantState {
     pub releases: u64,
 }
 
+impl AccountantState {
+    /// A stored state's own consistency: a finite period start, Gaussian ρ within the total.
+    pub(crate) fn check(&self) -> Result<(), PrivacyError> {
+        if let Some(t) = self.period_start_ms {
+            if !t.is_finite() {
+                return Err(PrivacyError::State(format!(
+                    "accountant period start must be finite, got {}",
+                    Num(t)
+                )));
+            }
+        }
+        if self.gaussian_rho_units > self.rho_units {
+            return Err(PrivacyError::State(
+                "Gaussian ρ exceeds the total ρ spent".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The accountant for one history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accountant {
@@ -193,19 +213,7 @@ impl Accountant {
                 });
             }
         }
-        if let Some(t) = state.period_start_ms {
-            if !t.is_finite() {
-                return Err(PrivacyError::State(format!(
-                    "period start must be finite, got {}",
-                    Num(t)
-                )));
-            }
-        }
-        if state.gaussian_rho_units > state.rho_units {
-            return Err(PrivacyError::State(
-                "Gaussian ρ exceeds the total ρ spent".into(),
-            ));
-        }
+        state.check()?;
         Ok(Self {
             budget,
             budget_rho: std::cell::OnceCell::new(),
@@ -264,7 +272,9 @@ impl Accountant {
         if gauss_rho == 0 && pure_eps <= self.budget_epsilon_units {
             return true;
         }
-        if rho <= self.budget_rho_units() {
+        // ρ_B ≤ ε_B (ε(ρ) ≥ ρ), so a ρ above ε_B cannot fit: skip ρ_B's bisection then (every
+        // request once a pure-ε budget is spent would otherwise pay for it).
+        if rho <= self.budget_epsilon_units && rho <= self.budget_rho_units() {
             return true;
         }
         if gauss_rho == 0 {

@@ -243,11 +243,7 @@ impl PrivacyOptions {
     pub fn validate(&self) -> Result<PrivacyConfig, PrivacyError> {
         let epsilon = self.epsilon.map_or(DEFAULT_EPSILON, |e| e.0);
         // On the accountant's grid (rounded down), so that a budget of k releases fits k.
-        let epsilon = if epsilon.is_finite() {
-            accountant::rho_on_grid(epsilon)
-        } else {
-            epsilon
-        };
+        let epsilon = accountant::rho_on_grid(epsilon);
         let mechanism = match &self.mechanism {
             None => Mechanism::default(),
             Some(m) => Mechanism::parse(m)?,
@@ -522,19 +518,7 @@ impl PrivacyState {
     /// profile of another dimension, an anchor id it does not know) is dropped: it cannot be
     /// scored here. The accountant is always kept.
     pub fn from_snapshot(snapshot: PrivacySnapshot, bundle: &Bundle) -> Result<Self, PrivacyError> {
-        if let Some(t) = snapshot.accountant.period_start_ms {
-            if !t.is_finite() {
-                return Err(PrivacyError::State(format!(
-                    "accountant period start must be finite, got {}",
-                    Num(t)
-                )));
-            }
-        }
-        if snapshot.accountant.gaussian_rho_units > snapshot.accountant.rho_units {
-            return Err(PrivacyError::State(
-                "Gaussian ρ exceeds the total ρ spent".into(),
-            ));
-        }
+        snapshot.accountant.check()?;
         let profile = snapshot
             .last_profile
             .filter(|v| v.len() == bundle.dim() && v.iter().all(|x| x.is_finite()))
