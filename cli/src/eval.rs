@@ -96,12 +96,7 @@ impl PrivacyArgs {
             }
             return Ok(Mode::Raw);
         };
-        let epsilon = match eps.trim() {
-            "inf" | "Infinity" | "infinity" => f64::INFINITY,
-            x => x
-                .parse::<f64>()
-                .with_context(|| format!("--epsilon must be a number or inf, got '{x}'"))?,
-        };
+        let epsilon = parse_epsilon(eps)?;
         let unit = match self.unit.as_str() {
             "history" => PrivacyUnit::History,
             "event" => PrivacyUnit::Event,
@@ -434,6 +429,13 @@ pub fn best_fixed_list(test: &EventLog, rows: &[Option<u32>], k: usize) -> (f64,
         .sum::<f64>()
         / n;
     (hr, mrr)
+}
+
+/// `--epsilon`: a number, or `inf` / `Infinity` (any case: what `f64`'s parser accepts).
+pub fn parse_epsilon(s: &str) -> anyhow::Result<f64> {
+    let s = s.trim();
+    s.parse()
+        .with_context(|| format!("--epsilon must be a number or inf, got '{s}'"))
 }
 
 #[cfg(test)]

@@ -315,19 +315,15 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
 fn run_recommend(args: &RecommendArgs) -> Result<()> {
     let bytes = std::fs::read(&args.bundle)
         .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
-    let privacy = match args.epsilon.as_deref().map(str::trim) {
-        None => None,
-        Some("inf" | "Infinity" | "infinity") => Some(vitrine::privacy::PrivacyOptions {
-            epsilon: Some(vitrine::privacy::EpsilonInput(f64::INFINITY)),
+    let privacy = args
+        .epsilon
+        .as_deref()
+        .map(eval::parse_epsilon)
+        .transpose()?
+        .map(|e| vitrine::privacy::PrivacyOptions {
+            epsilon: Some(vitrine::privacy::EpsilonInput(e)),
             ..Default::default()
-        }),
-        Some(e) => Some(vitrine::privacy::PrivacyOptions {
-            epsilon: Some(vitrine::privacy::EpsilonInput(e.parse().with_context(
-                || format!("--epsilon must be a number or inf, got '{e}'"),
-            )?)),
-            ..Default::default()
-        }),
-    };
+        });
     let bundle =
         vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let mut engine = vitrine::Engine::from_bundle(

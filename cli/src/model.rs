@@ -220,26 +220,11 @@ pub fn fit(
                     }
                 }
             }
-            let h_norm: Vec<f32> = h
-                .axis_iter(Axis(0))
-                .map(|r| r.dot(&r).sqrt().max(1e-12))
-                .collect();
-            let mut h_hat = h.clone();
-            for (b, mut r) in h_hat.axis_iter_mut(Axis(0)).enumerate() {
-                r /= h_norm[b];
-            }
+            let (h_hat, h_norm) = normalize_rows(h);
             // Readout: q = W ĥ, normalized (W starts as the identity).
             let w_readout =
                 ArrayView2::from_shape((d, d), &model.readout[..]).expect("d×d readout");
-            let u = h_hat.dot(&w_readout.t());
-            let u_norm: Vec<f32> = u
-                .axis_iter(Axis(0))
-                .map(|r| r.dot(&r).sqrt().max(1e-12))
-                .collect();
-            let mut q_hat = u.clone();
-            for (b, mut r) in q_hat.axis_iter_mut(Axis(0)).enumerate() {
-                r /= u_norm[b];
-            }
+            let (q_hat, u_norm) = normalize_rows(h_hat.dot(&w_readout.t()));
             let mut e_neg = Array2::<f32>::zeros((n_negs, d));
             for (j, &n) in negs.iter().enumerate() {
                 e_neg
@@ -450,4 +435,15 @@ pub fn evaluate_float(
     }
     let n = predictions.max(1) as f64;
     (hits as f64 / n, rr / n)
+}
+/// Each row divided by its length (floored at 1e-12), and the lengths.
+fn normalize_rows(mut a: Array2<f32>) -> (Array2<f32>, Vec<f32>) {
+    let norms: Vec<f32> = a
+        .axis_iter(Axis(0))
+        .map(|r| r.dot(&r).sqrt().max(1e-12))
+        .collect();
+    for (mut r, &n) in a.axis_iter_mut(Axis(0)).zip(&norms) {
+        r /= n;
+    }
+    (a, norms)
 }
