@@ -1,6 +1,7 @@
 // Shared helpers for the browser tests: Chromium launch options, a loopback static server, and
 // page instrumentation (errors, requests). Not a test file itself.
 
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,4 +80,25 @@ export function makeSite(dir, extra = {}) {
     fs.writeFileSync(path.join(dir, name), content);
   }
   return dir;
+}
+
+/** Waits for the demo store to load its engine; fails with what the page reported if it could not. */
+export async function ready(page) {
+  await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout: 30_000 });
+  const err = await page.evaluate(() => window.vitrineError);
+  assert.equal(err, undefined, `the page reported: ${err}`);
+}
+
+/** Opens product pages (each records a view) and comes back home. */
+export async function viewProducts(page, ids) {
+  for (const id of ids) {
+    const before = await page.evaluate(() => window.vitrineShelfRenders);
+    await page.evaluate((id) => (location.hash = `#/p/${id}`), id);
+    await page.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
+  }
+  await page.evaluate(() => (location.hash = '#/'));
+  await page.waitForFunction(() => {
+    const home = document.querySelector('#shelf');
+    return home.checkVisibility() && home.renderCount > 0 && !home.pending;
+  });
 }

@@ -14,30 +14,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
-import { startServer } from '../scripts/serve.mjs';
+import { REPO, WWW, preflight, launch, serve, instrument, ready, viewProducts } from './_browser.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const WWW = path.join(REPO, 'www');
 const SHOTS = path.join(REPO, 'target', 'e2e');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHELF_SIZE = 12;
-
-const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
-
-/** Fails (never skips) when the build outputs the page needs are missing. */
-function preflight() {
-  const missing = REQUIRED.filter((f) => !fs.existsSync(path.join(REPO, f)));
-  assert.deepEqual(
-    missing,
-    [],
-    `missing build outputs: ${missing.join(', ')}. ` +
-      'Run scripts/demo or scripts/test first (they build the wasm package, the demo data and the model bundle).',
-  );
-  assert.ok(fs.existsSync(CHROMIUM), `Chromium not found at ${CHROMIUM} (run scripts/setup, or set CHROMIUM_PATH).`);
-}
 
 const shelfCards = (page) =>
   page.$$eval('#shelf .card', (els) => els.map((e) => ({ id: e.dataset.id, category: e.dataset.category })));
@@ -105,35 +86,18 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
   const catalog = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
   const categoryOrder = (catalog.categories ?? []).map((c) => c.id);
 
-  const server = await startServer({ root: WWW, port: 0 });
-  t.after(() => server.close());
+  const server = await serve(t);
   const origin = new URL(server.url).origin;
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launch();
   t.after(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
   const page = await context.newPage();
 
   // Everything the page does that could go wrong, or leave the machine.
-  const errors = [];
-  const requests = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => msg.type() === 'error' && errors.push(`console.error: ${msg.text()}`));
-  context.on('request', (req) => requests.push(req.url()));
-  context.on('requestfailed', (req) => errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
-  context.on('response', (res) => res.status() >= 400 && errors.push(`HTTP ${res.status()}: ${res.url()}`));
+  const log = instrument(page);
+  const { errors } = log;
+  const requests = () => log.requests.map((r) => r.url());
 
   let initial; // the first (popularity) shelf
   let targetCategory; // the category the shopper browsed, and the products viewed
@@ -141,9 +105,7 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
 
   await t.test('page loads the engine and renders a full shelf and grid', async () => {
     await page.goto(server.url);
-    await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout: 30_000 });
-    const loadError = await page.evaluate(() => window.vitrineError);
-    assert.equal(loadError, undefined, `the page reported: ${loadError}`);
+    await ready(page);
     assert.equal(await page.locator('#error').isVisible(), false);
     assert.match(await page.textContent('body'), /Demo store — generated data/);
 
@@ -271,18 +233,9 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
     const p2 = await context.newPage();
     p2.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
     await p2.goto(`${server.url}?epsilon=Infinity`);
-    await p2.waitForFunction(() => window.vitrineReady === true, null, { timeout: 30_000 });
+    await ready(p2);
     const cold = await shelfCards(p2);
-    for (const id of viewed) {
-      const before = await p2.evaluate(() => window.vitrineShelfRenders);
-      await p2.evaluate((id) => (location.hash = `#/p/${id}`), id);
-      await p2.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
-    }
-    await p2.evaluate(() => (location.hash = '#/'));
-    await p2.waitForFunction(() => {
-      const s = document.querySelector('#shelf');
-      return s.checkVisibility() && !s.pending;
-    });
+    await viewProducts(p2, viewed);
     const warm = await shelfCards(p2);
     const share = (cards) => cards.filter((c) => c.category === targetCategory).length;
     assert.ok(share(warm) > share(cold), `share of ${targetCategory} rose (${share(cold)} -> ${share(warm)})`);
@@ -302,14 +255,15 @@ test('demo store: on-device recommendations follow the shopper', { timeout: 180_
   });
 
   await t.test('network audit: every request went to the local server', (st) => {
-    assert.ok(requests.length > 0);
-    const foreign = requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+    const urls = requests();
+    assert.ok(urls.length > 0);
+    const foreign = urls.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
     assert.deepEqual(foreign, [], `requests outside ${origin}`);
     assert.match(origin, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.ok(
-      requests.some((u) => new URL(u).pathname.endsWith('.wasm')),
+      urls.some((u) => new URL(u).pathname.endsWith('.wasm')),
       'the page loaded the WebAssembly engine',
     );
-    st.diagnostic(`${requests.length} requests, all to ${origin}`);
+    st.diagnostic(`${urls.length} requests, all to ${origin}`);
   });
 });

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { WWW, STRICT_CSP, preflight, launch, serve, instrument } from './_browser.mjs';
+import { WWW, STRICT_CSP, preflight, launch, serve, instrument, ready, viewProducts } from './_browser.mjs';
 
 const CATALOG = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
 const KEY = 'vitrine:session';
@@ -23,26 +23,6 @@ async function open(context, url) {
   await page.goto(url);
   await ready(page);
   return { page, log };
-}
-
-async function ready(page) {
-  await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout: 30_000 });
-  const err = await page.evaluate(() => window.vitrineError);
-  assert.equal(err, undefined, `the page reported: ${err}`);
-}
-
-/** Opens product pages (each records a view) and comes back home. */
-async function viewProducts(page, ids) {
-  for (const id of ids) {
-    const before = await page.evaluate(() => window.vitrineShelfRenders);
-    await page.evaluate((id) => (location.hash = `#/p/${id}`), id);
-    await page.waitForFunction((n) => window.vitrineShelfRenders > n, before, { timeout: 5_000 });
-  }
-  await page.evaluate(() => (location.hash = '#/'));
-  await page.waitForFunction(() => {
-    const home = document.querySelector('#shelf');
-    return home.checkVisibility() && home.renderCount > 0 && !home.pending;
-  });
 }
 
 const remembered = (page) => page.$$eval('#session-list li', (els) => els.map((e) => e.dataset.id));
