@@ -56,6 +56,17 @@ mod native {
             g.bench_function("recommend_top20", |b| {
                 b.iter(|| e.recommend(black_box(&top20)))
             });
+            let explained = e
+                .validate(&RankOptions {
+                    k: Some(20.0),
+                    explain: Some(true),
+                    now: Some(now),
+                    ..Default::default()
+                })
+                .expect("options");
+            g.bench_function("recommend_top20_explain", |b| {
+                b.iter(|| e.recommend(black_box(&explained)))
+            });
             g.bench_function("rerank_200", |b| {
                 b.iter(|| e.rerank(black_box(&candidates), &all).expect("rerank"))
             });

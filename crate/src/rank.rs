@@ -866,7 +866,13 @@ struct Prepared<'a> {
     excluded: Vec<u32>,
     /// For `similar`: the anchor's neighbours (row, weight normalized to [0, 1]).
     neighbours: Vec<(u32, f32)>,
+    /// For explanations: [`event_terms`], computed once per request (on the first explained row).
+    event_terms: std::cell::OnceCell<Option<EventTerms>>,
 }
+
+/// Each weighted event's vector as the profile sees it (`None`: a zero vector), and the length of
+/// their weighted sum (the profile before normalization).
+type EventTerms = (Vec<Option<Vec<f32>>>, f32);
 
 impl<'a> Prepared<'a> {
     fn new(env: RankEnv<'a>, opts: &'a ValidRankOptions, kind: Kind) -> Self {
@@ -952,6 +958,7 @@ impl<'a> Prepared<'a> {
             boosted_rows,
             excluded,
             neighbours,
+            event_terms: std::cell::OnceCell::new(),
         }
     }
 
@@ -1559,11 +1566,9 @@ fn explain_item(p: &Prepared<'_>, i: u32, pinned: bool) -> Explanation {
 /// The session events behind item `i`'s similarity: each event's `weight · (W u_e) · v_i / ‖Σ
 /// weight · W u‖` with `u_e` its item's unit vector and `W` the bundle's readout (identity when
 /// absent), as `score::session_profile` builds the profile; they sum to the similarity part.
-fn event_reasons(p: &Prepared<'_>, i: u32) -> Vec<EventReason> {
+/// [`EventTerms`] of the request's weighted events; `None` when the profile is zero or not finite.
+fn event_terms(p: &Prepared<'_>) -> Option<EventTerms> {
     let bundle = p.bundle();
-    if !p.scorer.is_personalized() || p.weighted.is_empty() {
-        return Vec::new();
-    }
     let d = bundle.dim();
     // Each event's vector as the profile sees it: its unit vector, through the readout `W` when
     // the bundle has one (the profile is `W · Σ weight · unit`, normalized).
@@ -1597,48 +1602,53 @@ fn event_reasons(p: &Prepared<'_>, i: u32) -> Vec<EventReason> {
         }
     }
     let z = profile.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if z <= 0.0 || !z.is_finite() {
+    (z > 0.0 && z.is_finite()).then_some((terms, z))
+}
+
+fn event_reasons(p: &Prepared<'_>, i: u32) -> Vec<EventReason> {
+    let bundle = p.bundle();
+    if !p.scorer.is_personalized() || p.weighted.is_empty() {
         return Vec::new();
     }
-    let v_i = {
-        let s = bundle.scales()[i as usize];
-        bundle
-            .row(i as usize)
-            .iter()
-            .map(|&q| f32::from(q) * s)
-            .collect::<Vec<f32>>()
+    let Some((terms, z)) = p.event_terms.get_or_init(|| event_terms(p)) else {
+        return Vec::new();
     };
-    let mut reasons: Vec<EventReason> = p
+    let v_i = bundle.dequantized_row(i as usize);
+    // Each event's share of the model's similarity `profile · v_i`: it adds
+    // `weight · (W unit_e) · v_i / ‖Σ weight · W unit‖`.
+    let mut shares: Vec<(usize, f32)> = p
         .weighted
         .iter()
-        .zip(&terms)
-        .filter(|(e, _)| e.weight != 0.0)
-        .map(|(e, t)| {
+        .zip(terms)
+        .enumerate()
+        .filter(|(_, (e, _))| e.weight != 0.0)
+        .map(|(k, (e, t))| {
             let along = t
                 .as_ref()
                 .map_or(0.0, |t| t.iter().zip(&v_i).map(|(a, b)| a * b).sum::<f32>());
-            EventReason {
-                kind: e.event.kind.as_str(),
-                item: bundle.ids()[e.event.item as usize].clone(),
-                ts: e.event.ts_ms,
-                weight: e.weight,
-                similarity: p.cosine(e.event.item, i),
-                // The model's similarity is `profile · v_i`: each event adds
-                // `weight · (W unit_e) · v_i / ‖Σ weight · W unit‖`.
-                contribution: e.weight * along / z,
-            }
+            (k, e.weight * along / *z)
         })
         .collect();
-    // The largest |contribution| first (selection: the list is short and only a few are kept).
-    let mut out = Vec::with_capacity(MAX_EXPLAINED_EVENTS.min(reasons.len()));
-    while out.len() < MAX_EXPLAINED_EVENTS && !reasons.is_empty() {
+    // The largest |contribution| first (selection: the list is short and only a few are kept);
+    // only those become reasons.
+    let mut out = Vec::with_capacity(MAX_EXPLAINED_EVENTS.min(shares.len()));
+    while out.len() < MAX_EXPLAINED_EVENTS && !shares.is_empty() {
         let mut best = 0;
-        for (j, r) in reasons.iter().enumerate() {
-            if r.contribution.abs() > reasons[best].contribution.abs() {
+        for (j, r) in shares.iter().enumerate() {
+            if r.1.abs() > shares[best].1.abs() {
                 best = j;
             }
         }
-        out.push(reasons.swap_remove(best));
+        let (k, contribution) = shares.swap_remove(best);
+        let e = &p.weighted[k];
+        out.push(EventReason {
+            kind: e.event.kind.as_str(),
+            item: bundle.ids()[e.event.item as usize].clone(),
+            ts: e.event.ts_ms,
+            weight: e.weight,
+            similarity: p.cosine(e.event.item, i),
+            contribution,
+        });
     }
     out
 }
