@@ -374,14 +374,31 @@ pub fn evaluate_float(
     k: usize,
     prior: Option<(&[f32], f32)>,
 ) -> (f64, f64) {
+    match prior {
+        None => evaluate_float_weights(model, sessions, k, None, &[0.0])[0],
+        Some((prior, w)) => evaluate_float_weights(model, sessions, k, Some(prior), &[w])[0],
+    }
+}
+
+/// [`evaluate_float`] for each popularity weight of `weights` at once (`prior` added as
+/// `score + w · prior`; none when `prior` is `None`): the session queries and their scores over the
+/// catalog are computed once, only the ranking is repeated per weight.
+pub fn evaluate_float_weights(
+    model: &Model,
+    sessions: &[Vec<Option<u32>>],
+    k: usize,
+    prior: Option<&[f32]>,
+    weights: &[f32],
+) -> Vec<(f64, f64)> {
+    let none = vec![(0.0, 0.0); weights.len()];
     let d = model.dim;
     let e = model.normalized();
     let n_items = e.len() / d;
     let Ok(emb) = ndarray::ArrayView2::from_shape((n_items, d), &e[..]) else {
-        return (0.0, 0.0);
+        return none;
     };
     let Ok(w) = ArrayView2::from_shape((d, d), &model.readout[..]) else {
-        return (0.0, 0.0);
+        return none;
     };
     let mut prefixes: Vec<(Vec<u32>, u32)> = Vec::new();
     let mut predictions = 0usize;
@@ -393,7 +410,8 @@ pub fn evaluate_float(
             }
         }
     }
-    let (mut hits, mut rr) = (0u64, 0f64);
+    let mut hits = vec![0u64; weights.len()];
+    let mut rr = vec![0f64; weights.len()];
     for chunk in prefixes.chunks(512) {
         let mut h = Array2::<f32>::zeros((chunk.len(), d));
         for (b, (prefix, _)) in chunk.iter().enumerate() {
@@ -417,25 +435,36 @@ pub fn evaluate_float(
                 r /= n;
             }
         }
-        let mut scores = q.dot(&emb.t());
-        if let Some((prior, pw)) = prior {
-            for mut r in scores.axis_iter_mut(Axis(0)) {
-                r.iter_mut().zip(prior).for_each(|(x, p)| *x += pw * p);
-            }
-        }
-        for (b, (_, target)) in chunk.iter().enumerate() {
-            let r = scores.row(b);
-            let ts = r[*target as usize];
-            let rank = 1 + r.iter().filter(|&&x| x > ts).count();
-            if rank <= k {
-                hits += 1;
-                rr += 1.0 / rank as f64;
+        let scores = q.dot(&emb.t());
+        for (wi, &pw) in weights.iter().enumerate() {
+            for (b, (_, target)) in chunk.iter().enumerate() {
+                let r = scores.row(b);
+                let t = *target as usize;
+                let rank = match prior {
+                    None => 1 + r.iter().filter(|&&x| x > r[t]).count(),
+                    Some(prior) => {
+                        let ts = r[t] + pw * prior[t];
+                        1 + r
+                            .iter()
+                            .zip(prior)
+                            .filter(|&(&x, &p)| x + pw * p > ts)
+                            .count()
+                    }
+                };
+                if rank <= k {
+                    hits[wi] += 1;
+                    rr[wi] += 1.0 / rank as f64;
+                }
             }
         }
     }
     let n = predictions.max(1) as f64;
-    (hits as f64 / n, rr / n)
+    hits.iter()
+        .zip(&rr)
+        .map(|(&h, &r)| (h as f64 / n, r / n))
+        .collect()
 }
+
 /// Each row divided by its length (floored at 1e-12), and the lengths.
 fn normalize_rows(mut a: Array2<f32>) -> (Array2<f32>, Vec<f32>) {
     let norms: Vec<f32> = a

@@ -148,8 +148,14 @@ pub fn train(
         }
         let fit_prior = vitrine::bundle::popularity_prior(&fit_counts);
         let mut best_objective = f64::NEG_INFINITY;
-        for w in POP_WEIGHT_GRID {
-            let (hr, mrr) = model::evaluate_float(&trained, &valid_rows, 20, Some((&fit_prior, w)));
+        let grid = model::evaluate_float_weights(
+            &trained,
+            &valid_rows,
+            20,
+            Some(&fit_prior),
+            &POP_WEIGHT_GRID,
+        );
+        for (&w, &(hr, mrr)) in POP_WEIGHT_GRID.iter().zip(&grid) {
             report.push(format!(
                 "popularity weight {w}: validation HR@20 {:.2} % MRR@20 {:.2} %",
                 100.0 * hr,
