@@ -222,11 +222,6 @@ impl Accountant {
         })
     }
 
-    /// The budget.
-    pub fn budget(&self) -> &Budget {
-        &self.budget
-    }
-
     /// The state to persist.
     pub fn state(&self) -> &AccountantState {
         &self.state

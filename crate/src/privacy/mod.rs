@@ -91,18 +91,20 @@ impl Mechanism {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EpsilonInput(pub f64);
 
+/// What the options that take a number or a keyword (`"Infinity"`, `"session"`, `"all"`) read.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum NumberOrText {
+    Number(f64),
+    Text(String),
+}
+
 impl<'de> Deserialize<'de> for EpsilonInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(f64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Number(x) => Ok(Self(x)),
-            Raw::Text(s) if s == "Infinity" => Ok(Self(f64::INFINITY)),
-            Raw::Text(s) => Ok(Self(parse_f64(s.trim()).ok_or_else(|| {
+        match NumberOrText::deserialize(d)? {
+            NumberOrText::Number(x) => Ok(Self(x)),
+            NumberOrText::Text(s) if s == "Infinity" => Ok(Self(f64::INFINITY)),
+            NumberOrText::Text(s) => Ok(Self(parse_f64(s.trim()).ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "epsilon must be a number or \"Infinity\", got \"{s}\""
                 ))
@@ -128,16 +130,10 @@ pub struct PeriodInput(pub Option<f64>);
 
 impl<'de> Deserialize<'de> for PeriodInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(f64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Number(x) => Ok(Self(Some(x))),
-            Raw::Text(s) if s == "session" => Ok(Self(None)),
-            Raw::Text(s) => Err(serde::de::Error::custom(format!(
+        match NumberOrText::deserialize(d)? {
+            NumberOrText::Number(x) => Ok(Self(Some(x))),
+            NumberOrText::Text(s) if s == "session" => Ok(Self(None)),
+            NumberOrText::Text(s) => Err(serde::de::Error::custom(format!(
                 "budget.period must be milliseconds or \"session\", got \"{s}\""
             ))),
         }
@@ -173,16 +169,10 @@ pub struct CandidatesInput(pub Option<f64>);
 
 impl<'de> Deserialize<'de> for CandidatesInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(f64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Number(x) => Ok(Self(Some(x))),
-            Raw::Text(s) if s == "all" => Ok(Self(None)),
-            Raw::Text(s) => Err(serde::de::Error::custom(format!(
+        match NumberOrText::deserialize(d)? {
+            NumberOrText::Number(x) => Ok(Self(Some(x))),
+            NumberOrText::Text(s) if s == "all" => Ok(Self(None)),
+            NumberOrText::Text(s) => Err(serde::de::Error::custom(format!(
                 "candidates must be a number of items or \"all\", got \"{s}\""
             ))),
         }
@@ -552,11 +542,6 @@ impl PrivacyState {
     /// Forgets everything (with the history it protected).
     pub fn clear(&mut self) {
         *self = Self::default();
-    }
-
-    /// The accountant's persisted state.
-    pub fn accountant_state(&self) -> &AccountantState {
-        &self.accountant
     }
 
     /// Makes one release for a request at `clock_ms`: a fresh one if the period's budget allows

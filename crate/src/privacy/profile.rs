@@ -70,7 +70,6 @@
 //! integer `σ² = ⌈Δ²/(2ρ)⌉`: ρ-zCDP (Canonne, Kamath & Steinke 2020, Theorem 14 for the
 //! multivariate discrete Gaussian) for the ρ the accountant charges.
 
-use crate::bundle::Bundle;
 use crate::error::PrivacyError;
 use crate::numfmt::Num;
 use crate::privacy::calibrate;
@@ -233,11 +232,6 @@ impl ProfileMechanism {
         })
     }
 
-    /// The unit this mechanism protects.
-    pub fn unit(&self) -> PrivacyUnit {
-        self.unit
-    }
-
     /// The ρ (zCDP) charged per release.
     pub fn rho(&self) -> f64 {
         self.rho
@@ -317,11 +311,6 @@ impl ProfileMechanism {
             .map(|(&a, &b)| a.saturating_add(b) as f32)
             .collect())
     }
-}
-
-/// The bounds for a bundle's own signal policy and a log of `max_events` entries.
-pub fn bundle_bounds(bundle: &Bundle, max_events: usize) -> ProfileBounds {
-    ProfileBounds::of(&SignalPolicy::from_bundle(bundle), max_events)
 }
 
 #[cfg(test)]
