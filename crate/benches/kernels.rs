@@ -36,19 +36,10 @@ mod native {
             let mut g = c.benchmark_group(format!("dot_i8/d{d}"));
             g.throughput(Throughput::Elements(d as u64));
             let (a, b) = (bytes(1, d), bytes(2, d));
-            g.bench_function("scalar", |bn| {
-                bn.iter(|| scalar::dot_i8(black_box(&a), black_box(&b)))
-            });
-            #[cfg(target_arch = "x86_64")]
-            {
-                g.bench_function("sse2", |bn| {
-                    bn.iter(|| kernels::x86::dot_i8_sse2(black_box(&a), black_box(&b)))
+            for k in kernels::available() {
+                g.bench_function(k.isa, |bn| {
+                    bn.iter(|| (k.dot_i8)(black_box(&a), black_box(&b)))
                 });
-                if kernels::x86::has_avx2() {
-                    g.bench_function("avx2", |bn| {
-                        bn.iter(|| kernels::x86::dot_i8_avx2(black_box(&a), black_box(&b)))
-                    });
-                }
             }
             g.bench_function("dispatch", |bn| {
                 bn.iter(|| kernels::dot_i8(black_box(&a), black_box(&b)))
@@ -70,23 +61,10 @@ mod native {
             let q = bytes(3, d);
             let m = bytes(4, n * d);
             let mut out = vec![0.0f32; n];
-            g.bench_function("scalar", |bn| {
-                bn.iter(|| scalar::dot_i8_rows(black_box(&q), black_box(&m), &mut out))
-            });
-            #[cfg(target_arch = "x86_64")]
-            {
-                g.bench_function("sse2", |bn| {
-                    bn.iter(|| {
-                        kernels::x86::dot_i8_rows_sse2(black_box(&q), black_box(&m), &mut out)
-                    })
+            for k in kernels::available() {
+                g.bench_function(k.isa, |bn| {
+                    bn.iter(|| (k.dot_i8_rows)(black_box(&q), black_box(&m), &mut out))
                 });
-                if kernels::x86::has_avx2() {
-                    g.bench_function("avx2", |bn| {
-                        bn.iter(|| {
-                            kernels::x86::dot_i8_rows_avx2(black_box(&q), black_box(&m), &mut out)
-                        })
-                    });
-                }
             }
             g.bench_function("dispatch", |bn| {
                 bn.iter(|| kernels::dot_i8_rows(black_box(&q), black_box(&m), &mut out))

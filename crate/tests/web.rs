@@ -351,10 +351,10 @@ fn state_exports_imports_and_rejects_bad_states() {
     assert!(error_message(err).contains("recommender options"));
 }
 
-/// The wasm `simd128` kernels agree with the scalar references (random and edge inputs).
+/// Every kernel table of this build (scalar and `simd128`) passes the one kernel checker.
 #[wasm_bindgen_test]
-fn simd128_kernels_match_scalar() {
-    use vitrine::kernels::{self, dot_i8, dot_i8_rows, scalar, top_k, top_k_with};
+fn every_kernel_table_passes_the_checker() {
+    use vitrine::kernels;
     const {
         assert!(
             cfg!(target_feature = "simd128"),
@@ -362,60 +362,10 @@ fn simd128_kernels_match_scalar() {
         )
     };
     assert_eq!(kernels::active_isa(), "simd128");
-    let mut state = 0x2545_f491_u32;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        state as i8
-    };
-    for len in [0usize, 1, 7, 15, 16, 17, 32, 63, 64, 65, 100, 257] {
-        let a: Vec<i8> = (0..len).map(|_| next()).collect();
-        let b: Vec<i8> = (0..len).map(|_| next()).collect();
-        assert_eq!(dot_i8(&a, &b), scalar::dot_i8(&a, &b), "random, len {len}");
-        for (x, y) in [(127i8, 127i8), (-128, -128), (-128, 127), (0, -128)] {
-            let (a, b) = (vec![x; len], vec![y; len]);
-            assert_eq!(
-                dot_i8(&a, &b),
-                scalar::dot_i8(&a, &b),
-                "extremes {x}·{y}, len {len}"
-            );
-        }
-        // Batched rows.
-        if len > 0 {
-            let rows: Vec<i8> = (0..len * 9).map(|_| next()).collect();
-            let (mut got, mut want) = (vec![0.0f32; 9], vec![0.0f32; 9]);
-            dot_i8_rows(&a, &rows, &mut got);
-            scalar::dot_i8_rows(&a, &rows, &mut want);
-            assert_eq!(got, want, "rows, len {len}");
-        }
-    }
-    // Top-k with the simd128 block test equals the scalar one, NaN, ±0 and ties included.
-    let special = [0.0f32, -0.0, f32::NAN, 1.0, 1.0, -1.0, f32::INFINITY, 0.5];
-    let scores: Vec<f32> = (0..203)
-        .map(|i| {
-            special[i % special.len()]
-                + if i % 3 == 0 {
-                    0.0
-                } else {
-                    (i % 7) as f32 / 8.0
-                }
-        })
-        .collect();
-    for k in [0, 1, 5, 16, 40, 250] {
-        assert_eq!(
-            top_k(&scores, k),
-            top_k_with(&scores, k, scalar::any_ge),
-            "k {k}"
-        );
-    }
-    for t in [0.0f32, -0.0, 0.5, f32::NEG_INFINITY] {
-        for block in [&scores[..16], &scores[16..19], &[-1.0f32; 16][..]] {
-            assert_eq!(
-                kernels::wasm_simd::any_ge(block, t),
-                scalar::any_ge(block, t)
-            );
-        }
+    let names: Vec<&str> = kernels::available().iter().map(|k| k.isa).collect();
+    assert_eq!(names, ["scalar", "simd128"]);
+    for k in kernels::available() {
+        kernels::check::check(k).unwrap();
     }
 }
 

@@ -188,7 +188,7 @@ fn check_layout(entries: &[Entry]) -> Result<usize, BundleError> {
                 &e.name,
                 format!(
                     "data_offsets [{s}, {end}] do not hold {} × {}",
-                    crate::bundle::digest::dtype_name(e.dtype),
+                    super::dtype::name(e.dtype),
                     crate::numfmt::dims(&e.shape)
                 ),
             ));

@@ -38,12 +38,6 @@ pub(crate) struct TensorRef<'a> {
     pub data: &'a [u8],
 }
 
-/// The name of a dtype as written in a safetensors header (`"I8"`, `"F32"`, …).
-pub(crate) fn dtype_name(dtype: Dtype) -> String {
-    // The enum derives Serialize with its variant names, exactly what headers contain.
-    format!("{dtype:?}")
-}
-
 fn lp(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_le_bytes());
     h.update(bytes);
@@ -65,7 +59,7 @@ pub(crate) fn digest_of(metadata: &Metadata, tensors: &[TensorRef<'_>]) -> Strin
     h.update((tensors.len() as u64).to_le_bytes());
     for t in tensors {
         lp(&mut h, t.name.as_bytes());
-        lp(&mut h, dtype_name(t.dtype).as_bytes());
+        lp(&mut h, super::dtype::name(t.dtype).as_bytes());
         h.update((t.shape.len() as u64).to_le_bytes());
         for &d in t.shape {
             h.update((d as u64).to_le_bytes());

@@ -24,6 +24,7 @@
 
 mod container;
 pub mod digest;
+mod dtype;
 mod id_index;
 mod metadata;
 mod read;

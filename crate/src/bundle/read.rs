@@ -106,7 +106,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
         .map(|t| {
             t.map(|t| TensorSummary {
                 name: t.name.to_owned(),
-                dtype: digest::dtype_name(t.dtype),
+                dtype: super::dtype::name(t.dtype),
                 shape: t.shape.to_vec(),
                 bytes: t.data.len(),
                 offset: t.range.0,
@@ -193,7 +193,7 @@ fn dtype_list(dtypes: &[Dtype]) -> String {
         if i > 0 {
             out.push_str(" or ");
         }
-        out.push_str(&digest::dtype_name(*d));
+        out.push_str(&super::dtype::name(*d));
     }
     out
 }
@@ -205,7 +205,7 @@ fn expect_dtype(t: &Tensor<'_>, allowed: &[Dtype]) -> Result<(), BundleError> {
         Err(BundleError::Dtype {
             name: t.name.into(),
             expected: dtype_list(allowed),
-            found: digest::dtype_name(t.dtype),
+            found: super::dtype::name(t.dtype),
         })
     }
 }

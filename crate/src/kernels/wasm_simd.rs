@@ -3,6 +3,16 @@
 
 use core::arch::wasm32::*;
 
+use super::Kernels;
+
+/// The simd128 table (a build with `+simd128` always has it: wasm has no run-time detection).
+pub static SIMD128: Kernels = Kernels {
+    isa: "simd128",
+    dot_i8,
+    dot_i8_rows,
+    any_ge,
+};
+
 /// int8 dot product, 16 lanes per step: widen to i16, multiply-add pairs into i32x4.
 #[inline]
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {

@@ -3,6 +3,26 @@
 
 use core::arch::x86_64::*;
 
+use super::Kernels;
+
+/// SSE2 (every x86_64 CPU).
+pub static SSE2: Kernels = Kernels {
+    isa: "sse2",
+    dot_i8: dot_i8_sse2,
+    dot_i8_rows: dot_i8_rows_sse2,
+    any_ge: any_ge_sse2,
+};
+
+/// AVX2. Only reachable through [`super::available`] and [`super::active`], which hand it out
+/// after [`has_avx2`] said yes: its functions may then run AVX2 instructions (the invariant the
+/// `unsafe` blocks below rely on).
+pub(super) static AVX2: Kernels = Kernels {
+    isa: "avx2",
+    dot_i8: dot_i8_avx2,
+    dot_i8_rows: dot_i8_rows_avx2,
+    any_ge: any_ge_sse2,
+};
+
 /// True when this CPU can run the AVX2 kernels.
 #[inline]
 pub fn has_avx2() -> bool {
@@ -66,25 +86,17 @@ unsafe fn rows_sse2(query: &[i8], rows: &[i8], out: &mut [f32]) {
     }
 }
 
-/// int8 dot product with AVX2, or `None` when the CPU lacks AVX2.
+/// int8 dot product with AVX2 (only through [`AVX2`]).
 #[inline]
-pub fn dot_i8_avx2(a: &[i8], b: &[i8]) -> Option<i32> {
-    if has_avx2() {
-        // SAFETY: AVX2 was detected just above.
-        Some(unsafe { dot_avx2(a, b) })
-    } else {
-        None
-    }
+fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+    // SAFETY: reachable only through the AVX2 table, handed out after AVX2 was detected.
+    unsafe { dot_avx2(a, b) }
 }
 
-/// `out[r] = dot(query, row r)` with AVX2; `false` (and `out` untouched) when the CPU lacks AVX2.
-pub fn dot_i8_rows_avx2(query: &[i8], rows: &[i8], out: &mut [f32]) -> bool {
-    if !has_avx2() {
-        return false;
-    }
-    // SAFETY: AVX2 was detected just above.
-    unsafe { rows_avx2(query, rows, out) };
-    true
+/// `out[r] = dot(query, row r)` with AVX2 (only through [`AVX2`]).
+fn dot_i8_rows_avx2(query: &[i8], rows: &[i8], out: &mut [f32]) {
+    // SAFETY: reachable only through the AVX2 table, handed out after AVX2 was detected.
+    unsafe { rows_avx2(query, rows, out) }
 }
 
 #[target_feature(enable = "avx2")]

@@ -10,7 +10,6 @@
 
 use crate::bundle::Metadata;
 
-use safetensors::Dtype;
 
 use super::{Entry, Header};
 
@@ -142,7 +141,7 @@ impl Parser<'_> {
                     }
                     let d = p.string()?;
                     dtype = Some(
-                        dtype_named(&d)
+                        crate::bundle::dtype::parse(&d)
                             .ok_or_else(|| format!("tensor '{name}': unknown dtype '{d}'"))?,
                     );
                 }
@@ -423,41 +422,13 @@ impl Parser<'_> {
     }
 }
 
-/// The dtype with this safetensors name.
-fn dtype_named(name: &str) -> Option<Dtype> {
-    Some(match name {
-        "BOOL" => Dtype::BOOL,
-        "F4" => Dtype::F4,
-        "F6_E2M3" => Dtype::F6_E2M3,
-        "F6_E3M2" => Dtype::F6_E3M2,
-        "U8" => Dtype::U8,
-        "I8" => Dtype::I8,
-        "F8_E5M2" => Dtype::F8_E5M2,
-        "F8_E4M3" => Dtype::F8_E4M3,
-        "F8_E8M0" => Dtype::F8_E8M0,
-        "F8_E4M3FNUZ" => Dtype::F8_E4M3FNUZ,
-        "F8_E5M2FNUZ" => Dtype::F8_E5M2FNUZ,
-        "I16" => Dtype::I16,
-        "U16" => Dtype::U16,
-        "F16" => Dtype::F16,
-        "BF16" => Dtype::BF16,
-        "I32" => Dtype::I32,
-        "U32" => Dtype::U32,
-        "F32" => Dtype::F32,
-        "C64" => Dtype::C64,
-        "F64" => Dtype::F64,
-        "I64" => Dtype::I64,
-        "U64" => Dtype::U64,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     //! Differential tests against the serde_json + serde derive reader this parser replaced.
     use super::*;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+    use safetensors::Dtype;
 
     #[derive(serde::Deserialize)]
     struct RawEntry {

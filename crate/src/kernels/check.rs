@@ -1,0 +1,249 @@
+//! The one correctness checker for kernel tables: every function of a [`Kernels`] table against the
+//! scalar reference, on edge inputs (odd lengths, zeros, the int8 extremes, NaN, ±0, ±∞, ties) and
+//! deterministic pseudo-random ones. Run over every table of [`super::available`] natively (`cargo
+//! test`) and in the browser (`tests/web.rs`), so a new instruction set is checked by adding its
+//! table, nothing else.
+
+use super::{scalar, top_k_with, Kernels, Scored};
+
+/// Vector lengths tried: around every SIMD width (16, 32) and a long one.
+const LENS: [usize; 16] = [
+    0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 129, 4096,
+];
+
+/// Row widths tried for the batched kernel (multiples of 16 take the four-row path in simd128).
+const DIMS: [usize; 12] = [1, 3, 8, 16, 17, 20, 32, 48, 64, 65, 100, 256];
+
+/// Deterministic xorshift32 bytes.
+fn bytes(seed: u32, n: usize) -> Vec<i8> {
+    let mut s = seed.max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            s as i8
+        })
+        .collect()
+}
+
+/// The best `k` of `scores` by a full sort (NaN left out): what top-k must return.
+pub fn sorted_prefix(scores: &[f32], k: usize) -> Vec<Scored> {
+    let mut all: Vec<Scored> = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.is_nan())
+        .map(|(i, &s)| Scored {
+            index: i as u32,
+            score: s,
+        })
+        .collect();
+    all.sort_by(|a, b| b.cmp(a));
+    all.truncate(k);
+    all
+}
+
+/// Checks every function of `k` against the scalar table; the first disagreement is the error.
+pub fn check(k: &Kernels) -> Result<(), String> {
+    let isa = k.isa;
+    let fail = |what: String| Err(format!("{isa}: {what}"));
+    // dot_i8: extremes, random, uneven lengths.
+    for n in LENS {
+        for (x, y) in [(127i8, 127i8), (-128, -128), (-128, 127), (0, -128), (0, 0)] {
+            let (a, b) = (vec![x; n], vec![y; n]);
+            if (k.dot_i8)(&a, &b) != scalar::dot_i8(&a, &b) {
+                return fail(format!("dot_i8 of {x}s and {y}s, length {n}"));
+            }
+        }
+        for seed in 1..5u32 {
+            let (a, b) = (bytes(seed, n), bytes(seed * 7919, n));
+            if (k.dot_i8)(&a, &b) != scalar::dot_i8(&a, &b) {
+                return fail(format!("dot_i8 random (seed {seed}), length {n}"));
+            }
+        }
+        let (a, b) = (bytes(3, n + 5), bytes(4, n));
+        if (k.dot_i8)(&a, &b) != scalar::dot_i8(&a, &b) {
+            return fail(format!("dot_i8 with lengths {} and {n}", n + 5));
+        }
+    }
+    // dot_i8_rows: random and extreme rows, several widths, every row count up to 13 (the
+    // four-row paths and their remainders); the slot past the last whole row is left untouched.
+    for d in DIMS {
+        for rows in (0..=13).chain([37]) {
+            for (q, m) in [
+                (bytes(d as u32 + rows as u32, d), bytes(99, rows * d)),
+                (vec![-128i8; d], vec![-128i8; rows * d]),
+                (vec![127i8; d], vec![-128i8; rows * d]),
+                (vec![0i8; d], vec![-128i8; rows * d]),
+            ] {
+                let mut want = vec![7.0f32; rows + 1];
+                scalar::dot_i8_rows(&q, &m, &mut want[..rows]);
+                let mut got = vec![7.0f32; rows + 1];
+                (k.dot_i8_rows)(&q, &m, &mut got[..rows]);
+                if got != want {
+                    return fail(format!("dot_i8_rows, width {d}, {rows} rows"));
+                }
+            }
+        }
+    }
+    let mut out = [7.0f32; 2];
+    (k.dot_i8_rows)(&[], &[], &mut out);
+    if out != [0.0, 0.0] {
+        return fail("dot_i8_rows with an empty query must write zeros".into());
+    }
+    // any_ge and top-k selection through it.
+    let special = [
+        0.0f32,
+        -0.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1.0,
+        1.0,
+        f32::MIN_POSITIVE,
+        -1.0,
+        0.5,
+    ];
+    let scores: Vec<f32> = (0..203)
+        .map(|i| {
+            special[i % special.len()]
+                + if i % 3 == 0 {
+                    0.0
+                } else {
+                    (i % 7) as f32 / 8.0
+                }
+        })
+        .collect();
+    for len in [0usize, 1, 3, 4, 5, 15, 16, 17] {
+        for start in [0usize, 2, 20, 100] {
+            let block = &scores[start..start + len];
+            for t in [0.0f32, -0.0, 0.5, 1.0, f32::NEG_INFINITY, f32::INFINITY] {
+                if (k.any_ge)(block, t) != scalar::any_ge(block, t) {
+                    return fail(format!(
+                        "any_ge of {len} scores from {start}, threshold {t}"
+                    ));
+                }
+            }
+        }
+    }
+    let ties = vec![0.5f32; 50];
+    for (name, s) in [
+        ("mixed", &scores[..]),
+        ("ties", &ties[..]),
+        ("NaN", &[f32::NAN; 40][..]),
+        ("empty", &[][..]),
+    ] {
+        for n in [0usize, 1, 2, 5, 16, 17, 40, 199, 250] {
+            if top_k_with(s, n, k.any_ge) != sorted_prefix(s, n) {
+                return fail(format!("top-k of the {name} scores, k {n}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{available, TopK};
+    use proptest::prelude::*;
+
+    #[test]
+    fn every_available_table_agrees_with_scalar() {
+        let tables = available();
+        assert_eq!(tables[0].isa, "scalar");
+        #[cfg(target_arch = "x86_64")]
+        assert!(tables.iter().any(|t| t.isa == "sse2"));
+        for k in tables {
+            check(k).unwrap();
+        }
+        assert_eq!(scalar::dot_i8(&[-128; 64], &[-128; 64]), 16384 * 64);
+    }
+
+    /// A table that is wrong by one on one input must fail the checker (it can see what it looks for).
+    #[test]
+    fn a_broken_table_fails() {
+        fn off_by_one(a: &[i8], b: &[i8]) -> i32 {
+            let d = scalar::dot_i8(a, b);
+            if a.len() == 17 {
+                d + 1
+            } else {
+                d
+            }
+        }
+        fn never(_: &[f32], _: f32) -> bool {
+            false
+        }
+        let broken = Kernels {
+            isa: "broken",
+            dot_i8: off_by_one,
+            ..crate::kernels::SCALAR
+        };
+        assert!(check(&broken).unwrap_err().contains("length 17"));
+        let broken = Kernels {
+            isa: "broken",
+            any_ge: never,
+            ..crate::kernels::SCALAR
+        };
+        assert!(check(&broken).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn dot_matches_scalar(pairs in proptest::collection::vec((any::<i8>(), any::<i8>()), 0..300)) {
+            let (a, b): (Vec<i8>, Vec<i8>) = pairs.into_iter().unzip();
+            for k in available() {
+                prop_assert_eq!((k.dot_i8)(&a, &b), scalar::dot_i8(&a, &b), "{}", k.isa);
+            }
+        }
+
+        #[test]
+        fn topk_equals_sort_prefix(scores in proptest::collection::vec(-1000i32..1000, 0..200), k in 0usize..30) {
+            let mut top = TopK::new(k);
+            for (i, &s) in scores.iter().enumerate() {
+                top.push(Scored { index: i as u32, score: s as f32 });
+            }
+            let scores: Vec<f32> = scores.iter().map(|&s| s as f32).collect();
+            prop_assert_eq!(top.into_sorted(), sorted_prefix(&scores, k));
+        }
+
+        #[test]
+        fn top_k_matches_sort_for_every_table(
+            scores in proptest::collection::vec(prop_oneof![
+                (-50i32..50).prop_map(|s| s as f32 / 4.0),
+                Just(f32::NAN), Just(-0.0f32), Just(f32::INFINITY), Just(f32::NEG_INFINITY),
+            ], 0..400),
+            k in 0usize..40,
+        ) {
+            let want = sorted_prefix(&scores, k);
+            prop_assert_eq!(&crate::kernels::top_k(&scores, k), &want);
+            for t in available() {
+                prop_assert_eq!(&top_k_with(&scores, k, t.any_ge), &want);
+            }
+        }
+    }
+
+    #[test]
+    fn topk_skips_nan() {
+        let mut top = TopK::new(3);
+        top.push(Scored {
+            index: 0,
+            score: f32::NAN,
+        });
+        top.push(Scored {
+            index: 1,
+            score: 1.0,
+        });
+        assert_eq!(
+            top.into_sorted(),
+            vec![Scored {
+                index: 1,
+                score: 1.0
+            }]
+        );
+        // Only whole rows are written.
+        let mut out = [7.0f32; 3];
+        crate::kernels::dot_i8_rows(&[1, 1], &[1, 1, 2, 2, 3], &mut out);
+        assert_eq!(out, [2.0, 4.0, 7.0]);
+    }
+}
