@@ -1,13 +1,14 @@
 //! `vitrine eval`: the next-item protocol. For every test session s and every t in 1..|s|, the
-//! prefix s[..t] goes through the same session → scores → top-k code the browser runs, and the true
-//! next item s[t] is looked up in the result.
+//! prefix s[..t] goes through the same request path the browser runs — a [`Shopper`] on the shared
+//! [`Model`], one per test session, replayed in parallel — and the true next item s[t] is looked up
+//! in the result.
 //!
-//! With `--epsilon E`, every prediction is a private release, made by the same core functions the
-//! engine calls (`privacy::release_session` with the OS CSPRNG, then `rank::recommend_from`):
-//! by default each prefix gets a fresh (ε, δ) release (the per-release curve); with
-//! `--budget-epsilon B` each test session has one accountant with a budget of (B, δ) for the
-//! whole session, and once it is spent the session's predictions are post-processing of its last
-//! release, as in the browser.
+//! Privacy settings are the engine's own validated options (`privacy: {…}`), built from the flags:
+//! without `--epsilon` the raw history (`epsilon: Infinity`); with `--epsilon E` every prediction
+//! ranks a private release, by default a fresh one (the session's budget is set to E per
+//! prediction, so it never runs out: the per-release curve); with `--budget-epsilon B` each test
+//! session has a budget of B for the whole session, and once it is spent the session's
+//! predictions are post-processing of its last release, as in the browser.
 
 use std::time::Instant;
 
@@ -15,12 +16,10 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 use serde::Serialize;
 use vitrine::privacy::{
-    self, Calibrated, EpsilonInput, OsRandom, PeriodInput, PrivacyConfig, PrivacyOptions,
-    PrivacyState, PrivacyUnit, ReleaseSource, Released,
+    self, BudgetOptions, Calibrated, CandidatesInput, EpsilonInput, PeriodInput, PrivacyConfig,
+    PrivacyOptions, ReleaseSource,
 };
-use vitrine::rank::ProfileSource;
-use vitrine::session::SignalPolicy;
-use vitrine::{Bundle, Event, RecommendRequest, SessionLog};
+use vitrine::{Event, Model, RankOptions, RecommendRequest, Shopper, ShopperOptions};
 
 use crate::events::EventLog;
 
@@ -77,92 +76,83 @@ pub struct EvalPrivacy {
     pub public_releases: u64,
 }
 
-/// The settings an evaluation runs with.
-enum Mode {
-    Raw,
-    Private {
-        config: Box<PrivacyConfig>,
-        mechanism: Option<Box<Calibrated>>,
-        per_session_budget: bool,
-        report: EvalPrivacy,
-    },
-}
-
 impl PrivacyArgs {
-    fn mode(&self, bundle: &Bundle) -> anyhow::Result<Mode> {
+    /// The engine's privacy options for these flags; `longest` is the most predictions one test
+    /// session makes (a per-prediction budget must cover them all).
+    fn options(&self, longest: usize) -> anyhow::Result<PrivacyOptions> {
         let Some(eps) = &self.epsilon else {
             if self.budget_epsilon.is_some() {
                 bail!("--budget-epsilon needs --epsilon");
             }
-            return Ok(Mode::Raw);
+            return Ok(PrivacyOptions {
+                epsilon: Some(EpsilonInput(f64::INFINITY)),
+                ..Default::default()
+            });
         };
         let epsilon = parse_epsilon(eps)?;
-        let unit = match self.unit.as_str() {
-            "history" => PrivacyUnit::History,
-            "event" => PrivacyUnit::Event,
-            u => bail!("--unit must be history or event, got '{u}'"),
+        if !epsilon.is_finite() {
+            return Ok(PrivacyOptions {
+                epsilon: Some(EpsilonInput(epsilon)),
+                ..Default::default()
+            });
+        }
+        let budget = match self.budget_epsilon {
+            Some(b) => b,
+            None => {
+                // A fresh release for every prediction: a session budget of ε per prediction.
+                let b = epsilon * longest.max(1) as f64;
+                if b > privacy::MAX_EPSILON {
+                    bail!(
+                        "--epsilon {epsilon} for each of up to {longest} predictions per session needs a budget above the engine's largest ({}): pass --budget-epsilon",
+                        privacy::MAX_EPSILON
+                    );
+                }
+                b
+            }
         };
-        let options = PrivacyOptions {
+        Ok(PrivacyOptions {
             epsilon: Some(EpsilonInput(epsilon)),
-            delta: epsilon.is_finite().then_some(self.delta),
-            budget: epsilon.is_finite().then(|| privacy::BudgetOptions {
-                // Without a session budget, every prediction gets a fresh state: the budget only
-                // has to allow one release.
-                epsilon: Some(EpsilonInput(self.budget_epsilon.unwrap_or(epsilon))),
+            delta: Some(self.delta),
+            budget: Some(BudgetOptions {
+                epsilon: Some(EpsilonInput(budget)),
                 period: Some(PeriodInput(None)),
             }),
             mechanism: Some(self.mechanism.clone()),
-            candidates: None,
+            candidates: self
+                .candidates
+                .map(|n| CandidatesInput((n > 0).then_some(n as f64))),
+            unit: Some(self.unit.clone()),
+            top_m: self.top_m.map(|m| m as f64),
+        })
+    }
+
+    /// What the report says about the settings a shopper runs with (`None`: the raw history).
+    fn report(&self, shopper: &Shopper) -> Option<EvalPrivacy> {
+        let PrivacyConfig::On(c) = shopper.privacy() else {
+            return None;
         };
-        let mut config = options.validate()?;
-        if let PrivacyConfig::On(c) = &mut config {
-            c.unit = unit;
-            c.top_m = self.top_m;
-            if let Some(n) = self.candidates {
-                c.candidates = (n > 0).then_some(n);
-                c.auto_candidates = false;
-            }
-            if unit == PrivacyUnit::Event && c.mechanism != privacy::Mechanism::GaussianProfile {
-                bail!("--unit event is defined for --mechanism gaussian only");
-            }
-        }
-        let signals = SignalPolicy::from_bundle(bundle);
-        let bounds = privacy::ProfileBounds::of(&signals, vitrine::session::DEFAULT_MAX_EVENTS);
-        let mechanism = config.mechanism(bundle, &bounds)?;
-        let (candidates, top_m, top_p) = match &mechanism {
+        let mechanism = shopper.mechanism();
+        let (candidates, top_m, top_p) = match mechanism {
             Some(Calibrated::Anchor(a)) => (Some(a.candidates()), Some(a.m()), Some(a.p())),
             _ => (None, None, None),
         };
-        let report = EvalPrivacy {
-            epsilon,
-            delta: self.delta,
-            mechanism: match &mechanism {
-                Some(Calibrated::Anchor(_)) => "exponential",
-                Some(Calibrated::Gaussian(_)) => "gaussian",
-                None => "none",
-            },
+        Some(EvalPrivacy {
+            epsilon: c.epsilon,
+            delta: c.delta,
+            mechanism: c.mechanism.as_str(),
+            unit: c.unit.as_str(),
             candidates,
             top_m,
             top_p,
-            unit: unit.as_str(),
-            rho: match &config {
-                PrivacyConfig::On(c) => c.rho,
-                PrivacyConfig::Off => f64::INFINITY,
-            },
+            rho: c.rho,
             budget_epsilon: self.budget_epsilon,
-            sigma_over_radius: match &mechanism {
+            sigma_over_radius: match mechanism {
                 Some(Calibrated::Gaussian(m)) => Some(m.sigma() / privacy::GRID_RADIUS as f64),
                 _ => None,
             },
             fresh_releases: 0,
             cached_releases: 0,
             public_releases: 0,
-        };
-        Ok(Mode::Private {
-            config: Box::new(config),
-            mechanism: mechanism.map(Box::new),
-            per_session_budget: self.budget_epsilon.is_some(),
-            report,
         })
     }
 }
@@ -257,13 +247,14 @@ impl Accumulator {
 /// Runs the protocol over `test` with `k` (≥ 10 so NDCG@10 is defined on the same lists), through
 /// the raw history or, with `privacy.epsilon`, through private releases.
 pub fn evaluate(
-    bundle: &Bundle,
+    model: &Model,
     test: &EventLog,
     k: usize,
     privacy: &PrivacyArgs,
     exclude_seen: bool,
     contexts: Option<&[vitrine::context::ContextInput]>,
 ) -> anyhow::Result<Metrics> {
+    let bundle = model.bundle();
     let list_len = k.max(10);
     // The standard protocol keeps the prefix's items among the candidates: the storefront
     // defaults (leave out what is in the cart or purchased) are turned off unless asked for.
@@ -271,8 +262,14 @@ pub fn evaluate(
         .exclude_seen(exclude_seen)
         .exclude_in_cart(exclude_seen)
         .exclude_purchased(exclude_seen);
-    let mode = privacy.mode(bundle)?;
-    let signals = SignalPolicy::from_bundle(bundle);
+    let longest = test.sessions.iter().map(Vec::len).max().unwrap_or(0);
+    let settings = ShopperOptions {
+        privacy: Some(privacy.options(longest)?),
+        ..Default::default()
+    };
+    // One shopper validates the settings (and calibrates the mechanism on the model, once).
+    let first = Shopper::new(model, &settings).context("the privacy settings")?;
+    let report = privacy.report(&first);
     // Map the test log's interned items to bundle rows once.
     let rows: Vec<Option<u32>> = test.items.iter().map(|id| bundle.index_of(id)).collect();
     let started = Instant::now();
@@ -285,7 +282,7 @@ pub fn evaluate(
                 // With contexts, each session's request carries its own (validated once).
                 let request = match contexts.and_then(|c| c.get(s_index)) {
                     None => request.clone(),
-                    Some(ctx) => vitrine::rank::RankOptions {
+                    Some(ctx) => RankOptions {
                         k: Some(list_len as f64),
                         context: Some(ctx.clone()),
                         exclude_seen: Some(exclude_seen),
@@ -298,66 +295,29 @@ pub fn evaluate(
                 };
                 let mut acc = Accumulator::default();
                 let mut seen = vec![false; bundle.n_items()];
-                let mut log = SessionLog::default();
-                let mut state = PrivacyState::default();
+                let mut shopper = first.clone();
+                let mut rng = privacy::OsRandom::new();
                 for (t, event) in session.iter().enumerate() {
                     if t > 0 {
                         match rows[event.item as usize] {
                             Some(target) => {
-                                let top = match &mode {
-                                    Mode::Raw => vitrine::recommend(bundle, &log, &request),
-                                    Mode::Private {
-                                        config,
-                                        mechanism,
-                                        per_session_budget,
-                                        ..
-                                    } => {
-                                        if !per_session_budget {
-                                            state = PrivacyState::default();
-                                        }
-                                        let now = log.latest_ts_ms().unwrap_or(0.0);
-                                        let released = privacy::release_session(
-                                            &mut state,
-                                            config,
-                                            mechanism.as_deref(),
-                                            bundle,
-                                            &log,
-                                            &signals,
-                                            now,
-                                            0.0,
-                                            &mut OsRandom::new(),
-                                        )?;
-                                        let source = match released {
-                                            Released::Profile(p, src) => {
-                                                match src {
-                                                    ReleaseSource::Cached => acc.cached += 1,
-                                                    _ => acc.fresh += 1,
-                                                }
-                                                ProfileSource::Released(p)
-                                            }
-                                            Released::Anchor(j, src) => {
-                                                match src {
-                                                    ReleaseSource::Cached => acc.cached += 1,
-                                                    _ => acc.fresh += 1,
-                                                }
-                                                ProfileSource::Anchor(j)
-                                            }
-                                            Released::Public => {
-                                                acc.public += 1;
-                                                ProfileSource::Public
-                                            }
-                                            Released::NotPrivate => ProfileSource::Raw,
-                                        };
-                                        vitrine::rank::recommend_from(
-                                            bundle, &log, &request, source,
-                                        )
-                                    }
-                                };
-                                for s in top.iter().take(k) {
+                                // The accountant's clock: the replayed log's own time.
+                                let clock = shopper.session().latest_ts_ms().unwrap_or(0.0);
+                                let top = shopper.recommend(model, &request, clock, &mut rng);
+                                match shopper.last_source() {
+                                    Some(ReleaseSource::Fresh) => acc.fresh += 1,
+                                    Some(ReleaseSource::Cached) => acc.cached += 1,
+                                    Some(ReleaseSource::Public) => acc.public += 1,
+                                    Some(ReleaseSource::NotPrivate) | None => {}
+                                }
+                                for s in top.rows.iter().take(k) {
                                     seen[s.index as usize] = true;
                                 }
                                 acc.add(
-                                    top.iter().position(|s| s.index == target).map(|p| p + 1),
+                                    top.rows
+                                        .iter()
+                                        .position(|s| s.index == target)
+                                        .map(|p| p + 1),
                                     k,
                                 );
                             }
@@ -370,7 +330,7 @@ pub fn evaluate(
                     // An item the bundle does not know is skipped, as a storefront's track() that
                     // rejected it would leave the session unchanged.
                     if let Some(item) = rows[event.item as usize] {
-                        log.push(Event {
+                        shopper.track_row(Event {
                             kind: event.kind,
                             item,
                             ts_ms: event.ts * 1000.0,
@@ -392,7 +352,7 @@ pub fn evaluate(
     let (hr, mrr) = best_fixed_list(test, &rows, k);
     m.best_fixed_list_hit_rate = hr;
     m.best_fixed_list_mrr = mrr;
-    if let Mode::Private { mut report, .. } = mode {
+    if let Some(mut report) = report {
         report.fresh_releases = acc.fresh;
         report.cached_releases = acc.cached;
         report.public_releases = acc.public;

@@ -245,14 +245,14 @@ fn run_train(args: &TrainArgs) -> Result<()> {
 fn run_eval(args: &EvalArgs) -> Result<()> {
     let bytes = std::fs::read(&args.bundle)
         .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
-    let bundle =
-        vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+    let model =
+        vitrine::Model::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let context = catalog_ctx::parse_context_spec(&args.context)?;
     let columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
     let test = events::EventLog::read_with(&args.test, &columns)?;
     let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context));
     let m = eval::evaluate(
-        &bundle,
+        &model,
         &test,
         args.k,
         &args.privacy,
@@ -328,7 +328,7 @@ fn run_recommend(args: &RecommendArgs) -> Result<()> {
         vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let mut engine = vitrine::Engine::from_bundle(
         bundle,
-        &vitrine::session::SessionOptions {
+        &vitrine::ShopperOptions {
             privacy,
             ..Default::default()
         },
@@ -351,7 +351,7 @@ fn run_recommend(args: &RecommendArgs) -> Result<()> {
             .with_context(|| format!("--items entry {} ('{spec}')", i + 1))?;
     }
     let request = vitrine::RecommendRequest::new(args.k)?.exclude_seen(args.exclude_seen);
-    let response = engine.recommend(&request);
+    let response = engine.recommend(&request, system_clock_ms());
     for w in &response.warnings {
         eprintln!("warning: {w}");
     }
@@ -359,6 +359,13 @@ fn run_recommend(args: &RecommendArgs) -> Result<()> {
         println!("{:>4}  {:<24} {:.4}", rank + 1, r.id, r.score);
     }
     Ok(())
+}
+
+/// The system clock in ms since the Unix epoch (what the engine's privacy accountant runs on).
+fn system_clock_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// Writes to a temporary file beside `path`, then renames it over `path`.

@@ -228,7 +228,6 @@ pub fn train(
     metadata.insert("train.events".into(), log.n_events.to_string());
     metadata.insert("train.validation_sessions".into(), n_valid.to_string());
     metadata.insert("train.seed".into(), params.model.seed.to_string());
-    metadata.insert("score.pop_weight".into(), pop_weight.to_string());
     Ok(Trained {
         parts: BundleParts {
             ids: log.items.clone(),
@@ -236,6 +235,10 @@ pub fn train(
             embeddings: trained.normalized(),
             popularity: counts,
             metadata,
+            params: Some(vitrine::bundle::ScoringParams {
+                pop_weight,
+                ..Default::default()
+            }),
             session_pos_weights: Some(trained.pos_weights.clone()),
             session_readout: Some(trained.readout.clone()),
             ..Default::default()

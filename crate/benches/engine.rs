@@ -13,8 +13,8 @@ mod native {
     use super::common::{diginetica_sized, id, N};
     use criterion::{black_box, Criterion};
     use vitrine::rank::RankOptions;
-    use vitrine::session::SessionOptions;
     use vitrine::Engine;
+    use vitrine::ShopperOptions as SessionOptions;
 
     const T0: f64 = 1.7e12;
 
@@ -54,7 +54,7 @@ mod native {
                 })
                 .expect("options");
             g.bench_function("recommend_top20", |b| {
-                b.iter(|| e.recommend(black_box(&top20)))
+                b.iter(|| e.recommend(black_box(&top20), 0.0))
             });
             let explained = e
                 .validate(&RankOptions {
@@ -65,10 +65,10 @@ mod native {
                 })
                 .expect("options");
             g.bench_function("recommend_top20_explain", |b| {
-                b.iter(|| e.recommend(black_box(&explained)))
+                b.iter(|| e.recommend(black_box(&explained), 0.0))
             });
             g.bench_function("rerank_200", |b| {
-                b.iter(|| e.rerank(black_box(&candidates), &all).expect("rerank"))
+                b.iter(|| e.rerank(black_box(&candidates), &all, 0.0).expect("rerank"))
             });
             // A fresh release per request: a new event invalidates the last one.
             let mut t = now;
@@ -76,7 +76,7 @@ mod native {
                 b.iter(|| {
                     t += 1.0;
                     e.track("click", &candidates[0], t).expect("track");
-                    e.recommend(black_box(&top20))
+                    e.recommend(black_box(&top20), 0.0)
                 })
             });
             g.finish();

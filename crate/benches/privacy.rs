@@ -14,7 +14,7 @@ mod native {
     use std::hint::black_box;
     use vitrine::privacy::samplers::discrete_gaussian_vec;
     use vitrine::privacy::{OsRandom, RandomSource};
-    use vitrine::session::SessionOptions;
+    use vitrine::ShopperOptions as SessionOptions;
     use vitrine::{Bundle, Engine, RankOptions};
 
     fn engine(bytes: &[u8], privacy: &str) -> Engine {
@@ -55,7 +55,7 @@ mod native {
                 b.iter(|| {
                     t += 1.0;
                     e.track("view", &id(123), t).expect("track");
-                    black_box(e.recommend(&opts))
+                    black_box(e.recommend(&opts, 1000.0))
                 })
             });
         }
@@ -64,9 +64,9 @@ mod native {
         let opts = e
             .validate(&serde_json::from_str::<RankOptions>(r#"{"k":20,"now":1000}"#).unwrap())
             .expect("options");
-        e.recommend(&opts);
+        e.recommend(&opts, 1000.0);
         g.bench_function("exponential_cached", |b| {
-            b.iter(|| black_box(e.recommend(&opts)))
+            b.iter(|| black_box(e.recommend(&opts, 1000.0)))
         });
         g.finish();
 

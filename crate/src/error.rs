@@ -102,6 +102,13 @@ pub enum RequestError {
     /// An option is outside its valid range.
     #[error("invalid option '{name}': {why}")]
     InvalidOption { name: &'static str, why: String },
+    /// Options that do not have the expected shape (an unknown field, a wrong type, a missing
+    /// required field), as a reader of the page's values found them.
+    #[error("invalid {what}: {why}")]
+    MalformedOptions { what: String, why: String },
+    /// An event that does not have the expected shape.
+    #[error("invalid {what}: {why}")]
+    MalformedEvent { what: String, why: String },
 }
 
 /// Why a stored session state could not be restored. The session is left as it was; the caller
@@ -166,6 +173,8 @@ impl VitrineError {
             Self::Request(RequestError::InvalidEvent { .. }) => "invalid_event",
             Self::Request(RequestError::InvalidContext { .. }) => "invalid_context",
             Self::Request(RequestError::InvalidOption { .. }) => "invalid_option",
+            Self::Request(RequestError::MalformedOptions { .. }) => "invalid_option",
+            Self::Request(RequestError::MalformedEvent { .. }) => "invalid_event",
             Self::State(StateError::Corrupt(_)) => "state_corrupt",
             Self::State(StateError::Foreign(_)) => "state_foreign",
             Self::State(StateError::TooNew { .. }) => "state_too_new",

@@ -9,8 +9,10 @@ type Meta = std::collections::BTreeMap<String, String>;
 
 use bundle_fixtures::*;
 use proptest::prelude::*;
-use vitrine::bundle::{self, digest, write_bundle, BundleOptions, DigestStatus, FloatDtype};
-use vitrine::session::{Event, EventKind, SessionLog};
+use vitrine::bundle::{
+    self, digest, write_bundle, BundleOptions, BundleParts, DigestStatus, FloatDtype,
+};
+use vitrine::session::{Event, EventKind};
 use vitrine::{Bundle, BundleError, RecommendRequest};
 
 const UNVERIFIED: BundleOptions = BundleOptions {
@@ -492,12 +494,48 @@ fn bad_scoring_keys_are_rejected() {
         ("score.recency_decay", "NaN"),
         ("weight.click", "inf"),
         ("weight.view", "lots"),
+        ("score.half_life_s", "soon"),
+        ("score.half_life_s", "0"),
     ] {
         assert!(
             matches!(err(with_meta(k, Some(v))), BundleError::Metadata { ref key, .. } if key == k),
             "{k}={v}"
         );
     }
+}
+
+/// Scoring parameters go through `BundleParts::params` (every key written, read back the same);
+/// the same keys in free-form metadata are refused by the writer.
+#[test]
+fn scoring_params_round_trip_and_have_one_owner() {
+    let params = bundle::ScoringParams {
+        pop_weight: 0.37,
+        recency_decay: 0.55,
+        half_life_s: f64::INFINITY,
+        event_weights: bundle::EventWeights {
+            view: 0.5,
+            click: 1.5,
+            add_to_cart: 3.0,
+            remove_from_cart: -2.0,
+            purchase: 4.0,
+        },
+    };
+    let mut parts = BundleParts {
+        params: Some(params.clone()),
+        ..clustered(2, 3, 4)
+    };
+    let b = Bundle::from_bytes(write_bundle(&parts).unwrap()).unwrap();
+    assert_eq!(b.params(), &params);
+    for key in bundle::param_keys::ALL {
+        assert!(b.metadata().get(key).is_some(), "{key} written");
+    }
+    parts
+        .metadata
+        .insert("score.half_life_s".into(), "60".into());
+    assert!(matches!(
+        write_bundle(&parts),
+        Err(BundleError::Metadata { ref key, .. }) if key == "score.half_life_s"
+    ));
 }
 
 // ---------------------------------------------------------------- the digest
@@ -1011,15 +1049,23 @@ fn writer_rejects_invalid_parts() {
 
 /// Uses everything a loaded bundle offers, as the engine would.
 fn exercise(b: &Bundle) {
-    let mut session = SessionLog::default();
+    let model = vitrine::Model::new(b.clone());
+    let settings: vitrine::ShopperOptions =
+        serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).expect("settings");
+    let mut shopper = vitrine::Shopper::new(&model, &settings).expect("settings");
     for item in [0u32, (b.n_items() - 1) as u32] {
-        session.push(Event {
+        shopper.track_row(Event {
             kind: EventKind::Click,
             item,
             ts_ms: 0.0,
         });
     }
-    let _ = vitrine::recommend(b, &session, &RecommendRequest::new(5).unwrap());
+    let _ = shopper.recommend(
+        &model,
+        &RecommendRequest::new(5).unwrap(),
+        0.0,
+        &mut vitrine::privacy::OsRandom::new(),
+    );
     for i in 0..b.n_items().min(64) {
         let _ = (b.category(i), b.price(i), b.dequantized_row(i));
         for (j, w) in b.neighbours(i) {

@@ -32,7 +32,7 @@ fn cats(r: &RankResponse) -> Vec<usize> {
 #[test]
 fn cold_start_is_popularity_with_ranks_and_default_k() {
     let mut e = engine();
-    let r = e.recommend(&opts(&e, "{}"));
+    let r = e.recommend(&opts(&e, "{}"), 0.0);
     assert_eq!(r.len(), 10, "default k");
     assert_eq!(&ids(&r)[..3], ["shoes-0", "shoes-1", "shoes-2"]);
     assert_eq!(
@@ -49,7 +49,7 @@ fn session_personalizes_and_k_is_validated() {
     let mut e = engine();
     e.track("click", "hats-1", 1_000.0).unwrap();
     e.track("view", "hats-2", 2_000.0).unwrap();
-    let r = e.recommend(&opts(&e, r#"{"k":4}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":4}"#), 0.0);
     assert_eq!(cats(&r), [2, 2, 2, 2]);
     for bad in [
         r#"{"k":0}"#,
@@ -68,23 +68,23 @@ fn session_personalizes_and_k_is_validated() {
 fn context_shapes_cold_start_through_the_bundle_weights() {
     let mut e = engine();
     // hour=13 lifts socks by 2: more than any popularity difference.
-    let r = e.recommend(&opts(&e, r#"{"k":3,"context":{"hour":13}}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":3,"context":{"hour":13}}"#), 0.0);
     assert_eq!(cats(&r), [3, 3, 3], "{r:?}");
-    let r = e.recommend(&opts(&e, r#"{"k":3,"context":{"device":"mobile"}}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":3,"context":{"device":"mobile"}}"#), 0.0);
     assert_eq!(cats(&r), [2, 2, 2]);
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":3,"context":{"custom":{"segment":"vip"}}}"#,
-    ));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":3,"context":{"custom":{"segment":"vip"}}}"#),
+        0.0,
+    );
     assert_eq!(cats(&r), [1, 1, 1]);
     // Features the bundle has no weights for, and weight-0 features, change nothing.
-    let base = e.recommend(&opts(&e, r#"{"k":5}"#));
+    let base = e.recommend(&opts(&e, r#"{"k":5}"#), 0.0);
     for ctx in [
         r#"{"hour":9}"#,
         r#"{"weekday":6}"#,
         r#"{"locale":"fr-FR","weather":"rain","channel":"email"}"#,
     ] {
-        let r = e.recommend(&opts(&e, &format!(r#"{{"k":5,"context":{ctx}}}"#)));
+        let r = e.recommend(&opts(&e, &format!(r#"{{"k":5,"context":{ctx}}}"#)), 0.0);
         assert_eq!(ids(&r), ids(&base), "{ctx}");
         assert_eq!(
             r.iter().map(|x| x.score).collect::<Vec<_>>(),
@@ -92,7 +92,10 @@ fn context_shapes_cold_start_through_the_bundle_weights() {
         );
     }
     // Unknown keys are ignored and reported.
-    let r = e.recommend(&opts(&e, r#"{"k":5,"context":{"mood":"sunny","hour":9}}"#));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":5,"context":{"mood":"sunny","hour":9}}"#),
+        0.0,
+    );
     assert_eq!(ids(&r), ids(&base));
     assert_eq!(
         r.warnings,
@@ -112,8 +115,8 @@ fn context_shapes_cold_start_through_the_bundle_weights() {
     }
     // A bundle without context weights ignores context.
     let mut plain = not_private(plain_shop_bundle());
-    let a = plain.recommend(&opts(&plain, r#"{"k":5,"context":{"hour":13}}"#));
-    let b = plain.recommend(&opts(&plain, r#"{"k":5}"#));
+    let a = plain.recommend(&opts(&plain, r#"{"k":5,"context":{"hour":13}}"#), 0.0);
+    let b = plain.recommend(&opts(&plain, r#"{"k":5}"#), 0.0);
     assert_eq!(a, b);
     assert!(plain.context_features().is_empty());
     assert_eq!(e.context_features().len(), CTX_FEATURES.len());
@@ -123,8 +126,8 @@ fn context_shapes_cold_start_through_the_bundle_weights() {
 fn context_also_shapes_a_personal_session() {
     let mut e = engine();
     e.track("view", "shoes-3", 1.0).unwrap();
-    let plain = e.recommend(&opts(&e, r#"{"k":24}"#));
-    let ctx = e.recommend(&opts(&e, r#"{"k":24,"context":{"hour":13}}"#));
+    let plain = e.recommend(&opts(&e, r#"{"k":24}"#), 0.0);
+    let ctx = e.recommend(&opts(&e, r#"{"k":24,"context":{"hour":13}}"#), 0.0);
     for x in ctx.iter() {
         let before = plain.iter().find(|y| y.id == x.id).unwrap().score;
         let lift = if x.id.starts_with("socks") && x.id != "socks-5" {
@@ -144,28 +147,28 @@ fn context_also_shapes_a_personal_session() {
 #[test]
 fn filters_by_category_price_allow_and_deny() {
     let mut e = engine();
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":24,"filters":{"categories":["bags","socks"]}}"#,
-    ));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":24,"filters":{"categories":["bags","socks"]}}"#),
+        0.0,
+    );
     assert_eq!(r.len(), PER + PER - 1, "socks-5 has no category");
     assert!(cats(&r).iter().all(|&c| c == 1 || c == 3));
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":24,"filters":{"excludeCategories":["shoes"]}}"#,
-    ));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":24,"filters":{"excludeCategories":["shoes"]}}"#),
+        0.0,
+    );
     assert_eq!(r.len(), 3 * PER);
     assert!(r.iter().all(|x| !x.id.starts_with("shoes")));
     // Price range, inclusive; items without a known price fail it.
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":24,"filters":{"priceMin":20,"priceMax":30}}"#,
-    ));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":24,"filters":{"priceMin":20,"priceMax":30}}"#),
+        0.0,
+    );
     assert_eq!(r.len(), 8);
     assert!(r
         .iter()
         .all(|x| x.id.ends_with("-1") || x.id.ends_with("-2")));
-    let r = e.recommend(&opts(&e, r#"{"k":24,"filters":{"priceMin":55}}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":24,"filters":{"priceMin":55}}"#), 0.0);
     assert_eq!(
         ids(&r),
         ["shoes-5", "hats-5", "socks-5"],
@@ -175,17 +178,23 @@ fn filters_by_category_price_allow_and_deny() {
     let r = e.recommend(&opts(
         &e,
         r#"{"k":24,"filters":{"allow":["hats-0","socks-2","bags-4","ghost"],"deny":["socks-2"]}}"#,
-    ));
+    ), 0.0);
     assert_eq!(ids(&r), ["bags-4", "hats-0"]);
     assert_eq!(r.unknown_ids, ["ghost"]);
     // Everything together.
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":24,"filters":{"categories":["hats"],"priceMax":30,"deny":["hats-0"]}}"#,
-    ));
+    let r = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":24,"filters":{"categories":["hats"],"priceMax":30,"deny":["hats-0"]}}"#,
+        ),
+        0.0,
+    );
     assert_eq!(ids(&r), ["hats-1", "hats-2"]);
     // Unknown category names are reported; bad indices and ranges are errors.
-    let r = e.recommend(&opts(&e, r#"{"filters":{"categories":["hats","gloves"]}}"#));
+    let r = e.recommend(
+        &opts(&e, r#"{"filters":{"categories":["hats","gloves"]}}"#),
+        0.0,
+    );
     assert_eq!(cats(&r), [2; PER]);
     assert_eq!(
         r.warnings,
@@ -213,7 +222,7 @@ fn exclusions_seen_purchased_in_cart_and_exclude_list() {
     e.track("purchase", "shoes-2", 3.0).unwrap();
     let all = |e: &mut Engine, json: &str| -> Vec<String> {
         let o = opts(e, json);
-        e.recommend(&o).iter().map(|x| x.id.clone()).collect()
+        e.recommend(&o, 0.0).iter().map(|x| x.id.clone()).collect()
     };
     let has = |v: &[String], id: &str| v.iter().any(|x| x == id);
     // Defaults: purchased and in-cart out, seen in.
@@ -231,7 +240,10 @@ fn exclusions_seen_purchased_in_cart_and_exclude_list() {
     assert!(!has(&r, "shoes-0") && !has(&r, "shoes-1") && !has(&r, "shoes-2"));
     let r = all(&mut e, r#"{"k":24,"exclude":["hats-0","bags-1","nope"]}"#);
     assert!(!has(&r, "hats-0") && !has(&r, "bags-1"));
-    let resp = e.recommend(&opts(&e, r#"{"k":24,"exclude":["hats-0","nope","nope"]}"#));
+    let resp = e.recommend(
+        &opts(&e, r#"{"k":24,"exclude":["hats-0","nope","nope"]}"#),
+        0.0,
+    );
     assert_eq!(resp.unknown_ids, ["nope"]);
     // Removing from the cart brings the item back.
     e.track("remove_from_cart", "shoes-1", 4.0).unwrap();
@@ -241,12 +253,12 @@ fn exclusions_seen_purchased_in_cart_and_exclude_list() {
 #[test]
 fn boosts_are_additive_by_item_and_category() {
     let mut e = engine();
-    let base = e.recommend(&opts(&e, r#"{"k":24}"#));
+    let base = e.recommend(&opts(&e, r#"{"k":24}"#), 0.0);
     let score = |r: &RankResponse, id: &str| r.iter().find(|x| x.id == id).unwrap().score;
     let r = e.recommend(&opts(
         &e,
         r#"{"k":24,"boosts":[{"items":["socks-4","ghost"],"weight":0.5},{"categories":["socks"],"weight":0.25},{"items":["shoes-0"],"weight":-1}]}"#,
-    ));
+    ), 0.0);
     assert!((score(&r, "socks-4") - score(&base, "socks-4") - 0.75).abs() < 1e-6);
     assert!((score(&r, "socks-1") - score(&base, "socks-1") - 0.25).abs() < 1e-6);
     assert!(
@@ -270,10 +282,13 @@ fn boosts_are_additive_by_item_and_category() {
 fn pins_take_their_slots_after_filters_and_before_session_rules() {
     let mut e = engine();
     e.track("purchase", "socks-3", 1.0).unwrap();
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":5,"pins":[{"item":"socks-3","rank":1},{"item":"hats-4","rank":3}]}"#,
-    ));
+    let r = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":5,"pins":[{"item":"socks-3","rank":1},{"item":"hats-4","rank":3}]}"#,
+        ),
+        0.0,
+    );
     assert_eq!(r[0].id, "socks-3", "a pin beats excludePurchased");
     assert_eq!(r[2].id, "hats-4");
     assert!(r[0].pinned && r[2].pinned && !r[1].pinned);
@@ -284,30 +299,39 @@ fn pins_take_their_slots_after_filters_and_before_session_rules() {
         "no duplicate"
     );
     // Filters and the exclude list beat pins (with a warning).
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":5,"filters":{"categories":["shoes"]},"pins":[{"item":"hats-4","rank":1}]}"#,
-    ));
+    let r = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":5,"filters":{"categories":["shoes"]},"pins":[{"item":"hats-4","rank":1}]}"#,
+        ),
+        0.0,
+    );
     assert!(cats(&r).iter().all(|&c| c == 0));
     assert_eq!(
         r.warnings,
         ["pin 'hats-4' dropped: the filters or the exclude list leave it out"]
     );
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":5,"exclude":["hats-4"],"pins":[{"id":"hats-4","rank":2}]}"#,
-    ));
+    let r = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":5,"exclude":["hats-4"],"pins":[{"id":"hats-4","rank":2}]}"#,
+        ),
+        0.0,
+    );
     assert!(!ids(&r).contains(&"hats-4"));
     // Pins beyond the available results move up.
     let r = e.recommend(&opts(
         &e,
         r#"{"k":10,"filters":{"allow":["shoes-1","bags-1","hats-1"]},"pins":[{"item":"hats-1","rank":9}]}"#,
-    ));
+    ), 0.0);
     assert_eq!(r.len(), 3);
     assert_eq!(r[2].id, "hats-1");
     assert!(r[2].pinned && !r[0].pinned && !r[1].pinned);
     // Unknown pinned ids are reported; bad pins are errors.
-    let r = e.recommend(&opts(&e, r#"{"k":3,"pins":[{"item":"ghost","rank":1}]}"#));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":3,"pins":[{"item":"ghost","rank":1}]}"#),
+        0.0,
+    );
     assert_eq!(r.unknown_ids, ["ghost"]);
     assert_eq!(r.len(), 3);
     assert!(opts_err(&e, r#"{"k":3,"pins":[{"item":"hats-1","rank":4}]}"#).contains("pins.rank"));
@@ -327,7 +351,10 @@ fn pins_take_their_slots_after_filters_and_before_session_rules() {
 #[test]
 fn category_cap_limits_each_category_and_counts_pins() {
     let mut e = engine();
-    let r = e.recommend(&opts(&e, r#"{"k":8,"diversity":{"maxPerCategory":2}}"#));
+    let r = e.recommend(
+        &opts(&e, r#"{"k":8,"diversity":{"maxPerCategory":2}}"#),
+        0.0,
+    );
     assert_eq!(r.len(), 8);
     for c in 0..4 {
         assert_eq!(cats(&r).iter().filter(|&&x| x == c).count(), 2, "{r:?}");
@@ -336,10 +363,13 @@ fn category_cap_limits_each_category_and_counts_pins() {
     assert_eq!(&ids(&r)[..2], ["shoes-0", "shoes-1"]);
     assert!(r.windows(2).all(|w| w[0].score >= w[1].score));
     // Pins count toward the cap; the uncategorized item is never capped.
-    let r = e.recommend(&opts(
-        &e,
-        r#"{"k":24,"diversity":{"maxPerCategory":1},"pins":[{"item":"shoes-5","rank":1}]}"#,
-    ));
+    let r = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":24,"diversity":{"maxPerCategory":1},"pins":[{"item":"shoes-5","rank":1}]}"#,
+        ),
+        0.0,
+    );
     assert_eq!(
         ids(&r),
         ["shoes-5", "bags-0", "hats-0", "socks-0", "socks-5"]
@@ -351,10 +381,13 @@ fn category_cap_limits_each_category_and_counts_pins() {
 fn mmr_trades_relevance_for_variety() {
     let mut e = engine();
     e.track("view", "shoes-0", 1.0).unwrap();
-    let plain = e.recommend(&opts(&e, r#"{"k":6}"#));
-    let relevance_only = e.recommend(&opts(&e, r#"{"k":6,"diversity":{"lambda":1}}"#));
+    let plain = e.recommend(&opts(&e, r#"{"k":6}"#), 0.0);
+    let relevance_only = e.recommend(&opts(&e, r#"{"k":6,"diversity":{"lambda":1}}"#), 0.0);
     assert_eq!(ids(&plain), ids(&relevance_only));
-    let varied = e.recommend(&opts(&e, r#"{"k":6,"diversity":{"lambda":0.3,"pool":24}}"#));
+    let varied = e.recommend(
+        &opts(&e, r#"{"k":6,"diversity":{"lambda":0.3,"pool":24}}"#),
+        0.0,
+    );
     let distinct = |r: &RankResponse| {
         let mut c = cats(r);
         c.sort();
@@ -370,10 +403,13 @@ fn mmr_trades_relevance_for_variety() {
         "the first pick is the most relevant"
     );
     // MMR with a cap.
-    let both = e.recommend(&opts(
-        &e,
-        r#"{"k":8,"diversity":{"lambda":0.5,"maxPerCategory":2,"pool":24}}"#,
-    ));
+    let both = e.recommend(
+        &opts(
+            &e,
+            r#"{"k":8,"diversity":{"lambda":0.5,"maxPerCategory":2,"pool":24}}"#,
+        ),
+        0.0,
+    );
     for c in 0..4 {
         assert!(cats(&both).iter().filter(|&&x| x == c).count() <= 2);
     }
@@ -393,7 +429,7 @@ fn rerank_orders_the_pages_candidates_and_reports_the_rest() {
     let cands = [
         "shoes-0", "bags-1", "ghost", "hats-2", "bags-4", "bags-1", "ghost2",
     ];
-    let r = e.rerank(&cands, &opts(&e, "{}")).unwrap();
+    let r = e.rerank(&cands, &opts(&e, "{}"), 0.0).unwrap();
     assert_eq!(r.len(), 4, "every known candidate, once");
     assert_eq!(cats(&r)[..2], [1, 1], "the session's category first");
     assert_eq!(r.unknown_ids, ["ghost", "ghost2"]);
@@ -409,7 +445,7 @@ fn rerank_orders_the_pages_candidates_and_reports_the_rest() {
                 &e,
                 r#"{"k":2,"filters":{"excludeCategories":["bags"]},"pins":[{"item":"socks-1","rank":1}]}"#,
             ),
-        )
+         0.0,)
         .unwrap();
     let mut got = ids(&r);
     got.sort();
@@ -424,24 +460,27 @@ fn rerank_orders_the_pages_candidates_and_reports_the_rest() {
     );
     // Session exclusions are off by default for rerank (it reorders a listing).
     e.track("purchase", "shoes-0", 2.0).unwrap();
-    let r = e.rerank(&["shoes-0", "hats-2"], &opts(&e, "{}")).unwrap();
+    let r = e
+        .rerank(&["shoes-0", "hats-2"], &opts(&e, "{}"), 0.0)
+        .unwrap();
     assert_eq!(r.len(), 2);
     let r = e
         .rerank(
             &["shoes-0", "hats-2"],
             &opts(&e, r#"{"excludePurchased":true}"#),
+            0.0,
         )
         .unwrap();
     assert_eq!(ids(&r), ["hats-2"]);
     // Scores are those of recommend.
-    let rec = e.recommend(&opts(&e, r#"{"k":24,"excludePurchased":false}"#));
-    let rr = e.rerank(&["hats-2"], &opts(&e, "{}")).unwrap();
+    let rec = e.recommend(&opts(&e, r#"{"k":24,"excludePurchased":false}"#), 0.0);
+    let rr = e.rerank(&["hats-2"], &opts(&e, "{}"), 0.0).unwrap();
     assert_eq!(
         rec.iter().find(|x| x.id == "hats-2").unwrap().score,
         rr[0].score
     );
     assert!(e
-        .rerank(&Vec::<String>::new(), &opts(&e, "{}"))
+        .rerank(&Vec::<String>::new(), &opts(&e, "{}"), 0.0)
         .unwrap()
         .is_empty());
 }
@@ -453,8 +492,8 @@ fn rerank_rows_carry_each_candidates_first_position() {
     let cands = [
         "hats-2", "bags-1", "ghost", "hats-2", "bags-4", "bags-1", "hats-2", "shoes-0",
     ];
-    let rows = e.rerank_rows(&cands, &opts(&e, "{}")).unwrap();
-    let items = e.rerank(&cands, &opts(&e, "{}")).unwrap();
+    let rows = e.rerank_rows(&cands, &opts(&e, "{}"), 0.0).unwrap();
+    let items = e.rerank(&cands, &opts(&e, "{}"), 0.0).unwrap();
     assert_eq!(rows.rows.len(), 4);
     for (row, item) in rows.rows.iter().zip(items.iter()) {
         let p = row.position.expect("rerank rows have a position") as usize;
@@ -474,12 +513,12 @@ fn rerank_rows_carry_each_candidates_first_position() {
     );
     assert_eq!(rows.unknown_ids, ["ghost"]);
     // recommend and similar rows have no position.
-    let r = e.recommend_rows(&opts(&e, r#"{"k":3}"#));
+    let r = e.recommend_rows(&opts(&e, r#"{"k":3}"#), 0.0);
     assert!(r.rows.iter().all(|r| r.position.is_none()));
     // Many distinct candidates (the dedup table grows past its first size), each once.
     let all: Vec<String> = e.bundle().ids().to_vec();
     let twice: Vec<&str> = all.iter().chain(all.iter()).map(String::as_str).collect();
-    let r = e.rerank_rows(&twice, &opts(&e, "{}")).unwrap();
+    let r = e.rerank_rows(&twice, &opts(&e, "{}"), 0.0).unwrap();
     assert_eq!(r.rows.len(), all.len());
     let mut positions: Vec<u32> = r.rows.iter().map(|r| r.position.unwrap()).collect();
     positions.sort_unstable();
@@ -532,7 +571,7 @@ fn explanations_sum_to_the_score_and_name_the_events() {
     let r = e.recommend(&opts(
         &e,
         r#"{"k":24,"explain":true,"context":{"hour":13},"boosts":[{"items":["hats-3"],"weight":0.1}],"pins":[{"item":"shoes-4","rank":2}]}"#,
-    ));
+    ), 0.0);
     for x in r.iter() {
         let why = x.why.as_ref().expect("explain: true");
         let sum: f32 = why.contributions.iter().map(|p| p.value).sum();
@@ -578,17 +617,17 @@ fn explanations_sum_to_the_score_and_name_the_events() {
         .iter()
         .any(|p| p.feature == "context" && p.value == 2.0));
     // explain() for one item, whether or not it is in the top k.
-    let one = e.explain("socks-5", &opts(&e, r#"{"k":1}"#)).unwrap();
+    let one = e.explain("socks-5", &opts(&e, r#"{"k":1}"#), 0.0).unwrap();
     assert_eq!(one.id, "socks-5");
     let sum: f32 = one.why.contributions.iter().map(|p| p.value).sum();
     assert!((sum - one.score).abs() < 1e-5);
     assert!(matches!(
-        e.explain("ghost", &opts(&e, "{}")),
+        e.explain("ghost", &opts(&e, "{}"), 0.0),
         Err(VitrineError::Request(RequestError::UnknownItem(_)))
     ));
     // Cold start explains popularity only.
-    e.reset();
-    let one = e.explain("shoes-0", &opts(&e, "{}")).unwrap();
+    e.forget();
+    let one = e.explain("shoes-0", &opts(&e, "{}"), 0.0).unwrap();
     assert_eq!(one.why.contributions.len(), 1);
     assert_eq!(one.why.contributions[0].feature, "popularity");
     assert!(!one.why.personalized && one.why.events.is_empty());
@@ -602,10 +641,13 @@ fn legacy_request_builder_still_works() {
         &vitrine::RecommendRequest::new(3)
             .unwrap()
             .exclude_seen(true),
+        0.0,
     );
     assert_eq!(r.len(), 3);
     assert!(!ids(&r).contains(&"hats-1"));
-    let scored = vitrine::recommend(e.bundle(), e.session(), &ValidRankOptions::new(3).unwrap());
+    let scored = e
+        .recommend_rows(&ValidRankOptions::new(3).unwrap(), 0.0)
+        .rows;
     assert_eq!(scored.len(), 3);
     assert_eq!(cat_of(&e.bundle().ids()[scored[0].index as usize]), 2);
 }
@@ -661,7 +703,7 @@ proptest! {
             "explain": true,
         });
         let o = opts(&e, &json.to_string());
-        let r = e.recommend(&o);
+        let r = e.recommend(&o, 0.0);
         prop_assert!(r.len() <= k);
         let ranks: Vec<u32> = r.iter().map(|x| x.rank).collect();
         prop_assert_eq!(ranks, (1..=r.len() as u32).collect::<Vec<_>>());
@@ -675,7 +717,7 @@ proptest! {
             let all = e.recommend(&opts(&e, &serde_json::json!({
                 "k": 24, "filters": {"deny": deny},
                 "boosts": [{"categories": ["hats"], "weight": boost}],
-            }).to_string()));
+            }).to_string()), 0.0);
             let scores: Vec<(String, f32)> = all.iter().map(|x| (x.id.clone(), x.score)).collect();
             prop_assert_eq!(
                 r.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
@@ -706,7 +748,7 @@ fn explanations_follow_learned_position_weights_and_readout() {
     e.track("view", "socks-2", 1.0).unwrap();
     e.track("view", "hats-1", 2.0).unwrap();
     e.track("click", "bags-2", 3.0).unwrap();
-    let r = e.recommend(&opts(&e, r#"{"k":24,"explain":true}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":24,"explain":true}"#), 0.0);
     for x in r.iter() {
         let why = x.why.as_ref().unwrap();
         let sim = why

@@ -5,7 +5,7 @@ mod shop;
 
 use shop::*;
 use vitrine::bundle::write_bundle;
-use vitrine::session::{SessionOptions, STATE_VERSION};
+use vitrine::shopper::{ShopperOptions as SessionOptions, STATE_VERSION};
 use vitrine::{
     Engine, EventInput, RankOptions, RankResponse, RequestError, StateError, ValidRankOptions,
     VitrineError,
@@ -32,7 +32,7 @@ fn opts(e: &Engine, json: &str) -> ValidRankOptions {
 
 fn top_cats(e: &mut Engine, k: usize) -> Vec<usize> {
     let o = opts(e, &format!(r#"{{"k":{k}}}"#));
-    let r: RankResponse = e.recommend(&o);
+    let r: RankResponse = e.recommend(&o, 0.0);
     r.iter().map(|x| cat_of(&x.id)).collect()
 }
 
@@ -74,10 +74,10 @@ fn every_event_type_is_tracked_with_its_details() {
 fn a_search_is_stored_and_counted_but_does_not_change_scores() {
     let mut e = engine();
     e.track("view", "bags-1", 1.0).unwrap();
-    let before = e.recommend(&opts(&e, r#"{"k":24}"#));
+    let before = e.recommend(&opts(&e, r#"{"k":24}"#), 0.0);
     e.track_event(&event(r#"{"type":"search","query":"hats","ts":2}"#))
         .unwrap();
-    let after = e.recommend(&opts(&e, r#"{"k":24}"#));
+    let after = e.recommend(&opts(&e, r#"{"k":24}"#), 0.0);
     assert_eq!(before, after);
     assert_eq!(e.session().n_searches(), 1);
     // Searches alone leave the shelf cold.
@@ -174,7 +174,7 @@ fn the_log_is_bounded_by_count_and_age() {
     // bags-1 (75 s older) and bags-2 (65 s) are past 60 s: gone.
     assert_eq!(e.session().len(), 2);
     // Entries that age past maxAgeS by the request's `now` stop counting.
-    let r = e.recommend(&opts(&e, r#"{"k":3,"now":200000}"#));
+    let r = e.recommend(&opts(&e, r#"{"k":3,"now":200000}"#), 0.0);
     assert_eq!(
         r.iter().map(|x| cat_of(&x.id)).collect::<Vec<_>>(),
         [0, 0, 0],
@@ -254,18 +254,14 @@ fn time_decay_fades_old_events_and_weights_can_be_overridden() {
         (w[0].weight - 1.0).abs() < 1e-6 && (w[1].weight - 0.2 * 0.7).abs() < 1e-6,
         "{w:?}"
     );
-    // The bundle's half-life is read (and checked) from its metadata.
+    // The bundle's half-life is read from its scoring parameters (malformed values: tests/bundle.rs).
     let mut parts = shop_parts();
-    parts
-        .metadata
-        .insert("score.half_life_s".into(), "60".into());
+    parts.params = Some(vitrine::bundle::ScoringParams {
+        half_life_s: 60.0,
+        ..Default::default()
+    });
     let e = not_private(write_bundle(&parts).unwrap());
     assert_eq!(e.config().signals.half_life_s, 60.0);
-    parts
-        .metadata
-        .insert("score.half_life_s".into(), "soon".into());
-    let err = Engine::from_bytes(write_bundle(&parts).unwrap()).unwrap_err();
-    assert!(err.to_string().contains("score.half_life_s"), "{err}");
 }
 
 #[test]
@@ -290,8 +286,8 @@ fn state_round_trips_and_bad_states_are_typed_errors() {
     assert_eq!(report.imported, 3);
     assert_eq!(f.session(), e.session());
     assert_eq!(f.export_state(), json);
-    let a = e.recommend(&opts(&e, r#"{"k":5}"#));
-    assert_eq!(f.recommend(&opts(&f, r#"{"k":5}"#)), a);
+    let a = e.recommend(&opts(&e, r#"{"k":5}"#), 0.0);
+    assert_eq!(f.recommend(&opts(&f, r#"{"k":5}"#), 0.0), a);
 
     // Corrupt, foreign and too-new states: typed errors, session untouched.
     for (bad, code) in [

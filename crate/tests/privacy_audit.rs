@@ -1,12 +1,12 @@
 //! The empirical privacy audit: on a small catalog, for neighbouring histories, run the release
-//! and the ranking many times (through the same core functions the engine calls:
-//! `privacy::release_session` then `rank::recommend_from`) and check that the frequency of every
-//! observable outcome — the top-1 item, and the top-3 *set* — under one history is at most e^ε
-//! times its frequency under the other, plus δ and the sampling error.
+//! and the ranking many times — through the engine's one request path (`Shopper::recommend` on a
+//! shared `Model`) — and check that the frequency of every observable outcome (the top-1 item, the
+//! top-3 *set*, and the released anchor) under one history is at most e^ε times its frequency under
+//! the other, plus δ and the sampling error.
 //!
 //! Neighbours per the stated unit (the whole local history): one event added, one event removed,
-//! a whole different history, and the empty history. A deliberately broken mechanism (ε
-//! under-stated by 2×) must fail the same check, so the audit can see what it is looking for.
+//! a whole different history, and the empty history. A mechanism run at 2ε must fail the check for
+//! ε, so the audit can see what it is looking for.
 //!
 //! Randomness: the seeded generator (the `insecure-seeded-rng-for-tests-only` feature), so the
 //! test is deterministic. 10,000 runs per history for the exponential mechanism and 4,000 for the
@@ -19,43 +19,43 @@ mod common;
 use std::collections::HashMap;
 
 use common::clustered_bundle;
-use vitrine::privacy::{
-    self, AnchorMechanism, Calibrated, InsecureSeededRngForTestsOnly as SeededRng, PrivacyConfig,
-    PrivacyOptions, PrivacyState, ProfileBounds, Released,
-};
-use vitrine::rank::{recommend_from, ProfileSource};
-use vitrine::session::{SignalPolicy, DEFAULT_MAX_EVENTS};
-use vitrine::{Bundle, Event, EventKind, RecommendRequest, SessionLog};
+use vitrine::privacy::{InsecureSeededRngForTestsOnly as SeededRng, PrivacyOptions};
+use vitrine::{Event, EventKind, Model, RecommendRequest, Shopper, ShopperOptions};
 
 /// Releases per history (the Gaussian test uses [`GAUSSIAN_RUNS`]).
 const RUNS: usize = 10_000;
 const GAUSSIAN_RUNS: usize = 4_000;
 
-fn history(bundle: &Bundle, items: &[&str]) -> SessionLog {
-    let mut log = SessionLog::default();
+/// A shopper with `items` tracked (views, every third an add-to-cart), under privacy settings.
+fn shopper(model: &Model, settings: &ShopperOptions, items: &[&str]) -> Shopper {
+    let mut s = Shopper::new(model, settings).expect("valid settings");
     for (t, id) in items.iter().enumerate() {
-        log.push(Event {
+        s.track_row(Event {
             kind: if t % 3 == 2 {
                 EventKind::AddToCart
             } else {
                 EventKind::View
             },
-            item: bundle.index_of(id).expect("fixture id"),
+            item: model.bundle().index_of(id).expect("fixture id"),
             ts_ms: 1000.0 * t as f64,
         });
     }
-    log
+    s
 }
 
-fn config(mechanism: &str, epsilon: f64) -> PrivacyConfig {
-    let o: PrivacyOptions = serde_json::from_str(&format!(
+/// Settings for one release at `epsilon` with a budget of exactly one.
+fn settings(mechanism: &str, epsilon: f64) -> ShopperOptions {
+    let privacy: PrivacyOptions = serde_json::from_str(&format!(
         r#"{{"epsilon":{epsilon},"mechanism":"{mechanism}","budget":{{"epsilon":{epsilon}}}}}"#
     ))
     .expect("options");
-    o.validate().expect("valid options")
+    ShopperOptions {
+        privacy: Some(privacy),
+        ..Default::default()
+    }
 }
 
-/// What the audit counts over `RUNS` fresh releases for one history.
+/// What the audit counts over fresh releases for one history.
 #[derive(Default)]
 struct Counts {
     /// The top-1 id of the shelf.
@@ -63,62 +63,35 @@ struct Counts {
     /// The shelf's top 3 as a set.
     top3: HashMap<Vec<u32>, usize>,
     /// The mechanism's raw output, when it is an item (the exponential mechanism's anchor).
-    anchor: HashMap<u32, usize>,
+    anchor: HashMap<String, usize>,
     runs: usize,
 }
 
-fn outcomes(
-    bundle: &Bundle,
-    log: &SessionLog,
-    config: &PrivacyConfig,
-    mechanism: &Calibrated,
-    seed: u64,
-) -> Counts {
-    let runs = match mechanism {
-        Calibrated::Gaussian(_) => GAUSSIAN_RUNS,
-        Calibrated::Anchor(_) => RUNS,
-    };
-    let signals = SignalPolicy::from_bundle(bundle);
+/// Each run is a new page load of the same stored history: a clone of `shopper` before any
+/// release, asked for its shelf once.
+fn outcomes(model: &Model, shopper: &Shopper, runs: usize, seed: u64) -> Counts {
     let request = RecommendRequest::new(3)
         .expect("k")
         .exclude_in_cart(false)
         .exclude_purchased(false);
     let mut rng = SeededRng::from_seed(seed);
     let mut counts = Counts::default();
-    // The shelf is a deterministic function of an anchor: rank each anchor's shelf once.
-    let mut shelves: HashMap<u32, Vec<u32>> = HashMap::new();
     for _ in 0..runs {
-        let mut state = PrivacyState::default();
-        let now = log.latest_ts_ms().unwrap_or(0.0);
-        let released = privacy::release_session(
-            &mut state,
-            config,
-            Some(mechanism),
-            bundle,
-            log,
-            &signals,
-            now,
-            0.0,
-            &mut rng,
-        )
-        .expect("release");
-        let rank = |source| -> Vec<u32> {
-            recommend_from(bundle, log, &request, source)
-                .iter()
-                .map(|s| s.index)
-                .collect()
-        };
-        let list = match released {
-            Released::Profile(p, _) => rank(ProfileSource::Released(p)),
-            Released::Anchor(j, _) => {
-                *counts.anchor.entry(j).or_insert(0) += 1;
-                shelves
-                    .entry(j)
-                    .or_insert_with(|| rank(ProfileSource::Anchor(j)))
-                    .clone()
-            }
-            other => panic!("expected a fresh release, got {other:?}"),
-        };
+        let mut s = shopper.clone();
+        let list: Vec<u32> = s
+            .recommend(model, &request, 0.0, &mut rng)
+            .rows
+            .iter()
+            .map(|r| r.index)
+            .collect();
+        assert_eq!(
+            s.last_source(),
+            Some(vitrine::privacy::ReleaseSource::Fresh),
+            "every run must be a fresh release"
+        );
+        if let Some(anchor) = s.privacy_snapshot(model).last_anchor {
+            *counts.anchor.entry(anchor).or_insert(0) += 1;
+        }
         *counts.top1.entry(list[0]).or_insert(0) += 1;
         let mut set = list;
         set.sort_unstable();
@@ -161,41 +134,53 @@ fn max_point_ratio<K: std::hash::Hash + Eq>(a: &HashMap<K, usize>, b: &HashMap<K
         .fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// A neighbouring pair: its name and the two histories.
+type Pair = (&'static str, Vec<&'static str>, Vec<&'static str>);
+
 struct Audit {
-    bundle: Bundle,
-    pairs: Vec<(&'static str, SessionLog, SessionLog)>,
+    model: Model,
+    pairs: Vec<Pair>,
 }
 
 fn audit_fixture() -> Audit {
     // 4 clusters × 4 items in 4 dimensions: histories in different clusters rank differently.
-    let bundle = Bundle::from_bytes(clustered_bundle(4, 4, 4)).expect("bundle");
-    let h = |items: &[&str]| history(&bundle, items);
+    let model = Model::from_bytes(clustered_bundle(4, 4, 4)).expect("bundle");
     let pairs = vec![
         (
             "one event added",
-            h(&["c1-i0", "c1-i2"]),
-            h(&["c1-i0", "c1-i2", "c3-i1"]),
+            vec!["c1-i0", "c1-i2"],
+            vec!["c1-i0", "c1-i2", "c3-i1"],
         ),
         (
             "one event removed",
-            h(&["c2-i0", "c3-i3", "c2-i1"]),
-            h(&["c2-i0", "c2-i1"]),
+            vec!["c2-i0", "c3-i3", "c2-i1"],
+            vec!["c2-i0", "c2-i1"],
         ),
         (
             "whole history",
-            h(&["c1-i0", "c1-i1", "c1-i3"]),
-            h(&["c3-i2", "c3-i0"]),
+            vec!["c1-i0", "c1-i1", "c1-i3"],
+            vec!["c3-i2", "c3-i0"],
         ),
-        ("empty history", h(&["c2-i2", "c2-i3"]), h(&[])),
+        ("empty history", vec!["c2-i2", "c2-i3"], vec![]),
     ];
-    Audit { bundle, pairs }
+    Audit { model, pairs }
 }
 
-fn check(audit: &Audit, config: &PrivacyConfig, mechanism: &Calibrated, epsilon: f64, delta: f64) {
-    for (k, (name, a, b)) in audit.pairs.iter().enumerate() {
+/// The neighbouring shoppers of pair `k` under `settings`.
+fn pair(audit: &Audit, k: usize, settings: &ShopperOptions) -> (Shopper, Shopper) {
+    let (_, a, b) = &audit.pairs[k];
+    (
+        shopper(&audit.model, settings, a),
+        shopper(&audit.model, settings, b),
+    )
+}
+
+fn check(audit: &Audit, settings: &ShopperOptions, runs: usize, epsilon: f64, delta: f64) {
+    for (k, (name, _, _)) in audit.pairs.iter().enumerate() {
         let seed = 1000 + k as u64;
-        let ca = outcomes(&audit.bundle, a, config, mechanism, seed);
-        let cb = outcomes(&audit.bundle, b, config, mechanism, seed + 100);
+        let (a, b) = pair(audit, k, settings);
+        let ca = outcomes(&audit.model, &a, runs, seed);
+        let cb = outcomes(&audit.model, &b, runs, seed + 100);
         for (what, r) in [
             (
                 "top-1, a/b",
@@ -234,21 +219,13 @@ fn check(audit: &Audit, config: &PrivacyConfig, mechanism: &Calibrated, epsilon:
 fn exponential_mechanism_stays_within_e_epsilon() {
     let audit = audit_fixture();
     let epsilon = 2.0;
-    let config = config("exponential", epsilon);
-    let bounds = ProfileBounds::of(
-        &SignalPolicy::from_bundle(&audit.bundle),
-        DEFAULT_MAX_EVENTS,
-    );
-    let mechanism = config
-        .mechanism(&audit.bundle, &bounds)
-        .expect("calibrated")
-        .expect("private");
-    check(&audit, &config, &mechanism, epsilon, 0.0);
+    let settings = settings("exponential", epsilon);
+    check(&audit, &settings, RUNS, epsilon, 0.0);
     // The audit is tight for this mechanism: on whole-history neighbours (disjoint top sets) the
     // ratio of the released anchor's frequencies reaches e^ε (point estimate within 0.15).
-    let (_, a, b) = &audit.pairs[2];
-    let ca = outcomes(&audit.bundle, a, &config, &mechanism, 7);
-    let cb = outcomes(&audit.bundle, b, &config, &mechanism, 8);
+    let (a, b) = pair(&audit, 2, &settings);
+    let ca = outcomes(&audit.model, &a, RUNS, 7);
+    let cb = outcomes(&audit.model, &b, RUNS, 8);
     let seen = max_point_ratio(&ca.anchor, &cb.anchor);
     assert!(
         seen > epsilon - 0.15,
@@ -260,32 +237,24 @@ fn exponential_mechanism_stays_within_e_epsilon() {
 fn gaussian_mechanism_stays_within_e_epsilon_plus_delta() {
     let audit = audit_fixture();
     let (epsilon, delta) = (2.0, 1e-6);
-    let config = config("gaussian", epsilon);
-    let bounds = ProfileBounds::of(
-        &SignalPolicy::from_bundle(&audit.bundle),
-        DEFAULT_MAX_EVENTS,
+    check(
+        &audit,
+        &settings("gaussian", epsilon),
+        GAUSSIAN_RUNS,
+        epsilon,
+        delta,
     );
-    let mechanism = config
-        .mechanism(&audit.bundle, &bounds)
-        .expect("calibrated")
-        .expect("private");
-    check(&audit, &config, &mechanism, epsilon, delta);
 }
 
-/// The audit catches a mechanism whose ε is under-stated: the exponential mechanism calibrated
-/// for 2ε but claimed to be ε.
+/// The audit catches a mechanism whose ε is under-stated: the exponential mechanism run at 2ε
+/// but checked against ε.
 #[test]
 fn audit_detects_an_understated_epsilon() {
     let audit = audit_fixture();
     let epsilon = 1.0;
-    let config = config("exponential", 2.0 * epsilon);
-    let broken = Calibrated::Anchor(
-        AnchorMechanism::calibrate(audit.bundle.n_items(), 2.0 * epsilon, None)
-            .expect("calibrated"),
-    );
-    let (_, a, b) = &audit.pairs[2];
-    let ca = outcomes(&audit.bundle, a, &config, &broken, 21);
-    let cb = outcomes(&audit.bundle, b, &config, &broken, 22);
+    let (a, b) = pair(&audit, 2, &settings("exponential", 2.0 * epsilon));
+    let ca = outcomes(&audit.model, &a, RUNS, 21);
+    let cb = outcomes(&audit.model, &b, RUNS, 22);
     let r = max_log_ratio(&ca.top1, &cb.top1, ca.runs, 0.0, 4.0)
         .max(max_log_ratio(&cb.top1, &ca.top1, ca.runs, 0.0, 4.0));
     assert!(

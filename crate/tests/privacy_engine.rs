@@ -7,12 +7,17 @@ mod shop;
 
 use shop::*;
 use vitrine::privacy::{PrivacyConfig, ReleaseSource};
-use vitrine::session::SessionOptions;
+use vitrine::ShopperOptions as SessionOptions;
 use vitrine::{Engine, RankOptions, ValidRankOptions};
 
 fn opts(e: &Engine, json: &str) -> ValidRankOptions {
     let raw: RankOptions = serde_json::from_str(json).expect("test options");
     e.validate(&raw).expect("valid options")
+}
+
+/// These tests run the accountant's clock at each request's `now` (the page's clock in the browser).
+fn clock(o: &ValidRankOptions) -> f64 {
+    o.request_time_ms().unwrap_or(0.0)
 }
 
 fn private(options: &str) -> Engine {
@@ -22,7 +27,10 @@ fn private(options: &str) -> Engine {
 
 fn ids(e: &mut Engine, json: &str) -> Vec<String> {
     let o = opts(e, json);
-    e.recommend(&o).iter().map(|r| r.id.clone()).collect()
+    e.recommend(&o, clock(&o))
+        .iter()
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 fn spent(e: &Engine, now: f64) -> f64 {
@@ -112,7 +120,7 @@ fn private_requests_never_read_the_raw_history() {
         &e,
         r#"{"k":24,"excludeSeen":true,"excludeInCart":true,"explain":true,"now":5}"#,
     );
-    let r = e.recommend(&o);
+    let r = e.recommend(&o, clock(&o));
     assert!(
         r.warnings
             .iter()
@@ -125,11 +133,11 @@ fn private_requests_never_read_the_raw_history() {
         let why = item.why.as_ref().expect("explanations");
         assert!(why.events.is_empty(), "{why:?}");
     }
-    let x = e.explain("shoes-0", &o).unwrap();
+    let x = e.explain("shoes-0", &o, clock(&o)).unwrap();
     assert!(x.why.events.is_empty());
     // An explicit `exclude` list is the page's own data and still applies.
     let o = opts(&e, r#"{"k":24,"exclude":["shoes-0","shoes-1"],"now":6}"#);
-    let r = e.recommend(&o);
+    let r = e.recommend(&o, clock(&o));
     assert!(r.iter().all(|x| x.id != "shoes-0" && x.id != "shoes-1"));
     // similar() reads nothing and spends nothing.
     let before = spent(&e, 7.0);

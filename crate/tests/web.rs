@@ -3,6 +3,7 @@
 //! against the scalar ones.
 #![cfg(target_arch = "wasm32")]
 
+mod parity;
 mod shop;
 
 use js_sys::{Array, Reflect};
@@ -513,4 +514,37 @@ fn rerank_answers_the_same_every_time() {
     got.sort();
     assert_eq!(got, ["c0-i0", "c1-i2"]);
     assert_eq!(strings(&get(&r, "unknownIds")), ["hats-1"]);
+}
+
+/// The wire parity corpus through both readers in the browser: the wasm reader over JS values and
+/// serde over the same JSON give equal values, or errors with the same code — and the expected one.
+#[wasm_bindgen_test]
+fn the_wasm_reader_and_serde_agree_on_the_corpus() {
+    use vitrine::web::boundary;
+    let model = vitrine::Model::from_bytes(shop::shop_bundle()).expect("shop bundle");
+    for case in parity::corpus() {
+        let value = js_sys::JSON::parse(&case.json.to_string()).expect("JSON");
+        let js = match case.kind.as_str() {
+            "rank" => boundary::rank_options(value, "options").map(parity::Read::Rank),
+            "settings" => boundary::shopper_options(value).map(parity::Read::Settings),
+            "event" => boundary::event(value).map(parity::Read::Event),
+            "state" => boundary::stored_state(value).map(parity::Read::State),
+            other => panic!("unknown kind {other}"),
+        };
+        let native = parity::native_read(&case.kind, &case.json);
+        if let (Ok(a), Ok(b)) = (&js, &native) {
+            assert_eq!(
+                a, b,
+                "{} {}: the readers read different values",
+                case.kind, case.json
+            );
+        }
+        let (js, native) = (parity::outcome(&model, js), parity::outcome(&model, native));
+        assert_eq!(js, native, "{} {}", case.kind, case.json);
+        let label = match &js {
+            Ok(_) => "ok",
+            Err(code) => code,
+        };
+        assert_eq!(label, case.expect, "{} {}", case.kind, case.json);
+    }
 }

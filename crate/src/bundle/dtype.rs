@@ -38,4 +38,3 @@ pub(crate) fn parse(name: &str) -> Option<Dtype> {
         _ => return None,
     })
 }
-

@@ -27,6 +27,7 @@ pub mod digest;
 mod dtype;
 mod id_index;
 mod metadata;
+mod params;
 mod read;
 mod writer;
 
@@ -38,6 +39,7 @@ use crate::error::BundleError;
 
 pub use digest::DigestStatus;
 pub use metadata::Metadata;
+pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
 pub use writer::{
     quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
 };
@@ -87,50 +89,6 @@ pub mod limits {
     pub const MAX_CATEGORIES: usize = 1_000_000;
 }
 
-/// Scoring parameters carried in the bundle's metadata (defaults when absent).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScoringParams {
-    /// Weight of the popularity prior added to the session similarity (`score.pop_weight`).
-    pub pop_weight: f32,
-    /// Per-position recency decay of session events in (0, 1] (`score.recency_decay`): the newest
-    /// event weighs 1, the one before `decay`, then `decay²`, …
-    pub recency_decay: f32,
-    /// Event-type weights (`weight.view`, `weight.click`, …).
-    pub event_weights: EventWeights,
-}
-
-/// Weight of each event type in the session profile.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EventWeights {
-    pub view: f32,
-    pub click: f32,
-    pub add_to_cart: f32,
-    pub remove_from_cart: f32,
-    pub purchase: f32,
-}
-
-impl Default for EventWeights {
-    fn default() -> Self {
-        Self {
-            view: 1.0,
-            click: 1.0,
-            add_to_cart: 2.0,
-            remove_from_cart: -1.0,
-            purchase: 2.0,
-        }
-    }
-}
-
-impl Default for ScoringParams {
-    fn default() -> Self {
-        Self {
-            pop_weight: 0.1,
-            recency_decay: 0.7,
-            event_weights: EventWeights::default(),
-        }
-    }
-}
-
 /// How to load a bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BundleOptions {
@@ -145,6 +103,24 @@ impl Default for BundleOptions {
     fn default() -> Self {
         Self {
             verify_digest: true,
+        }
+    }
+}
+
+crate::wire! {
+    /// How the page asks to load a bundle (`{verifyDigest?}`), before defaults.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct LoadOptions {
+        /// Verify the bundle's digest (default `true`; see [`BundleOptions::verify_digest`]).
+        verify_digest: Option<bool> = "verifyDigest",
+    }
+}
+
+impl From<LoadOptions> for BundleOptions {
+    fn from(o: LoadOptions) -> Self {
+        Self {
+            verify_digest: o.verify_digest.unwrap_or(true),
         }
     }
 }

@@ -12,8 +12,8 @@ use super::container::{self, Container, Tensor};
 use super::digest;
 use super::id_index::IdIndex;
 use super::{
-    limits, BundleOptions, Categories, ContextWeights, EventWeights, NeighbourLists, RankingHead,
-    ScoringParams, TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
+    limits, BundleOptions, Categories, ContextWeights, NeighbourLists, RankingHead, ScoringParams,
+    TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
 };
 use crate::error::BundleError;
 use crate::numfmt::{parse_f32, Num32};
@@ -66,7 +66,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     let scale = per_item_floats(&c, "item_scale", n, Valid::NonNegative)?;
     let pop = per_item_floats(&c, "item_pop", n, Valid::NonNegative)?;
     let (ids, index) = read_ids(&c, n)?;
-    let params = read_params(&metadata)?;
+    let params = ScoringParams::read(&metadata)?;
     let categories = read_categories(&c, n)?;
     let prices = match c.get("item_price")? {
         None => None,
@@ -423,7 +423,7 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
     }))
 }
 
-fn metadata_f32(
+pub(super) fn metadata_f32(
     metadata: &Metadata,
     key: &'static str,
     valid: impl Fn(f32) -> bool,
@@ -622,35 +622,4 @@ fn read_ctx(
         n_categories: k,
         weights,
     }))
-}
-
-fn read_params(metadata: &Metadata) -> Result<ScoringParams, BundleError> {
-    let mut p = ScoringParams::default();
-    let any = |_: f32| true;
-    const FINITE: &str = "expected a finite number";
-    p.pop_weight = metadata_f32(
-        metadata,
-        "score.pop_weight",
-        |x| x >= 0.0,
-        "expected a finite number ≥ 0",
-    )?
-    .unwrap_or(p.pop_weight);
-    p.recency_decay = metadata_f32(
-        metadata,
-        "score.recency_decay",
-        |x| x > 0.0 && x <= 1.0,
-        "expected a number in (0, 1]",
-    )?
-    .unwrap_or(p.recency_decay);
-    let d = EventWeights::default();
-    p.event_weights = EventWeights {
-        view: metadata_f32(metadata, "weight.view", any, FINITE)?.unwrap_or(d.view),
-        click: metadata_f32(metadata, "weight.click", any, FINITE)?.unwrap_or(d.click),
-        add_to_cart: metadata_f32(metadata, "weight.add_to_cart", any, FINITE)?
-            .unwrap_or(d.add_to_cart),
-        remove_from_cart: metadata_f32(metadata, "weight.remove_from_cart", any, FINITE)?
-            .unwrap_or(d.remove_from_cart),
-        purchase: metadata_f32(metadata, "weight.purchase", any, FINITE)?.unwrap_or(d.purchase),
-    };
-    Ok(p)
 }

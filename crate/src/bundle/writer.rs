@@ -9,7 +9,7 @@ use safetensors::tensor::View;
 use safetensors::Dtype;
 
 use super::digest::{self, TensorRef};
-use super::{limits, Bundle, FORMAT, FORMAT_VERSION};
+use super::{limits, Bundle, ScoringParams, FORMAT, FORMAT_VERSION};
 use crate::error::BundleError;
 
 /// Dtype of a per-item float vector (`item_scale`).
@@ -61,7 +61,10 @@ pub struct BundleParts {
     pub embeddings: Vec<f32>,
     /// Popularity per item (finite, non-negative).
     pub popularity: Vec<f32>,
-    /// Extra metadata (training summary, scoring keys, `required`). The writer sets `format`,
+    /// How the engine scores ([`ScoringParams`]; absent: the engine's defaults). Written as its
+    /// metadata keys ([`super::param_keys`]); those keys may not also appear in `metadata`.
+    pub params: Option<ScoringParams>,
+    /// Extra metadata (training summary, `required`, free-form keys). The writer sets `format`,
     /// `format_version`, `digest`, `n_items`, `dim`, `quant.mean_cosine` (unless given) and the
     /// keys of the optional parts (`nbr.scale`, `head.features`, `ctx.features`) itself.
     pub metadata: BTreeMap<String, String>,
@@ -255,6 +258,19 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     }
 
     let mut meta: BTreeMap<String, String> = parts.metadata.clone();
+    if let Some(key) = super::param_keys::ALL
+        .iter()
+        .find(|k| meta.contains_key(**k))
+    {
+        return Err(BundleError::Metadata {
+            key: (*key).into(),
+            value: meta[*key].clone(),
+            why: "scoring parameters go through BundleParts::params, not free-form metadata".into(),
+        });
+    }
+    if let Some(params) = &parts.params {
+        params.write(&mut meta);
+    }
     let (q, mut scales) = quantize_rows(&parts.embeddings, d);
     let scale_data = match parts.scale_dtype {
         FloatDtype::F32 => f32_bytes(scales.iter().copied()),

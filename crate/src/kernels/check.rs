@@ -126,7 +126,7 @@ pub fn check(k: &Kernels) -> Result<(), String> {
             }
         }
     }
-    let ties = vec![0.5f32; 50];
+    let ties = [0.5f32; 50];
     for (name, s) in [
         ("mixed", &scores[..]),
         ("ties", &ties[..]),
@@ -134,7 +134,8 @@ pub fn check(k: &Kernels) -> Result<(), String> {
         ("empty", &[][..]),
     ] {
         for n in [0usize, 1, 2, 5, 16, 17, 40, 199, 250] {
-            if top_k_with(s, n, k.any_ge) != sorted_prefix(s, n) {
+            let want = sorted_prefix(s, n);
+            if top_k_with(s, n, k.any_ge) != want || (k.top_k)(s, n) != want {
                 return fail(format!("top-k of the {name} scores, k {n}"));
             }
         }
@@ -219,6 +220,7 @@ mod tests {
             prop_assert_eq!(&crate::kernels::top_k(&scores, k), &want);
             for t in available() {
                 prop_assert_eq!(&top_k_with(&scores, k, t.any_ge), &want);
+                prop_assert_eq!(&(t.top_k)(&scores, k), &want);
             }
         }
     }

@@ -36,6 +36,9 @@ pub struct Kernels {
     pub dot_i8_rows: fn(&[i8], &[i8], &mut [f32]),
     /// Does some element of the block reach the threshold (`>=`; NaN never does)?
     pub any_ge: fn(&[f32], f32) -> bool,
+    /// The best `k` scores (see [`top_k`]): [`top_k_with`] with this table's `any_ge` inlined
+    /// (one indirect call per selection, not one per block).
+    pub top_k: fn(&[f32], usize) -> Vec<Scored>,
 }
 
 /// The portable reference table.
@@ -44,6 +47,7 @@ pub static SCALAR: Kernels = Kernels {
     dot_i8: scalar::dot_i8,
     dot_i8_rows: scalar::dot_i8_rows,
     any_ge: scalar::any_ge,
+    top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),
 };
 
 /// Every table this machine can run, the scalar reference first and the best last.
@@ -69,7 +73,13 @@ pub fn active() -> &'static Kernels {
     #[cfg(target_arch = "x86_64")]
     {
         static BEST: std::sync::OnceLock<&'static Kernels> = std::sync::OnceLock::new();
-        BEST.get_or_init(|| if x86::has_avx2() { &x86::AVX2 } else { &x86::SSE2 })
+        BEST.get_or_init(|| {
+            if x86::has_avx2() {
+                &x86::AVX2
+            } else {
+                &x86::SSE2
+            }
+        })
     }
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     {
@@ -214,12 +224,12 @@ pub fn sort_rows(rows: &mut Vec<u32>) {
 /// blocks of 16 scores none of which reaches the worst kept score are skipped with one SIMD
 /// comparison. Equal to a full sort's prefix (see the tests), without the sort.
 pub fn top_k(scores: &[f32], k: usize) -> Vec<Scored> {
-    top_k_with(scores, k, active().any_ge)
+    (active().top_k)(scores, k)
 }
 
 /// [`top_k`] with a given block test (`any_ge(block, t)`: does some element reach `t`?). Public so
 /// the tests and benches can run every ISA's block test; the result never depends on which.
-pub fn top_k_with(scores: &[f32], k: usize, any_ge: fn(&[f32], f32) -> bool) -> Vec<Scored> {
+pub fn top_k_with<F: Fn(&[f32], f32) -> bool>(scores: &[f32], k: usize, any_ge: F) -> Vec<Scored> {
     const BLOCK: usize = 16;
     let mut top = TopK::new(k);
     if k == 0 {
@@ -256,4 +266,3 @@ pub fn top_k_with(scores: &[f32], k: usize, any_ge: fn(&[f32], f32) -> bool) -> 
     }
     top.into_sorted()
 }
-

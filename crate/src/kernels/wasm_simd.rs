@@ -11,6 +11,7 @@ pub static SIMD128: Kernels = Kernels {
     dot_i8,
     dot_i8_rows,
     any_ge,
+    top_k: |scores, k| super::top_k_with(scores, k, any_ge),
 };
 
 /// int8 dot product, 16 lanes per step: widen to i16, multiply-add pairs into i32x4.

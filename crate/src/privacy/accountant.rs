@@ -108,22 +108,27 @@ pub struct Budget {
     pub period_ms: Option<f64>,
 }
 
-/// What the accountant persists (with the session state).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct AccountantState {
-    /// ρ spent in the current period by every release (pure ones as ε²/2), in units of 2⁻³⁰.
-    pub rho_units: u64,
-    /// ρ spent by Gaussian releases, in units of 2⁻³⁰.
-    #[serde(default)]
-    pub gaussian_rho_units: u64,
-    /// ε spent by pure ε-DP releases, in units of 2⁻³⁰.
-    #[serde(default)]
-    pub pure_epsilon_units: u64,
-    /// When the current period started (ms on the caller's clock); `None` before the first release.
-    pub period_start_ms: Option<f64>,
-    /// Fresh releases in the current period.
-    pub releases: u64,
+crate::wire! {
+    /// What the accountant persists (with the session state).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AccountantState {
+        /// ρ spent in the current period by every release (pure ones as ε²/2), in units of 2⁻³⁰.
+        #[serde(default)]
+        rho_units: u64 = "rhoUnits",
+        /// ρ spent by Gaussian releases, in units of 2⁻³⁰.
+        #[serde(default)]
+        gaussian_rho_units: u64 = "gaussianRhoUnits",
+        /// ε spent by pure ε-DP releases, in units of 2⁻³⁰.
+        #[serde(default)]
+        pure_epsilon_units: u64 = "pureEpsilonUnits",
+        /// When the current period started (ms on the engine's clock); `None` before the first
+        /// release.
+        period_start_ms: Option<f64> = "periodStartMs",
+        /// Fresh releases in the current period.
+        #[serde(default)]
+        releases: u64 = "releases",
+    }
 }
 
 impl AccountantState {
@@ -158,28 +163,30 @@ pub struct Accountant {
     state: AccountantState,
 }
 
-/// Spent / remaining, for `privacyStatus()`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BudgetStatus {
-    /// ε of the budget (per period).
-    pub epsilon: f64,
-    /// δ of the budget.
-    pub delta: f64,
-    /// Period length in ms (null: until the history is forgotten).
-    pub period_ms: Option<f64>,
-    /// ε spent in the current period: the best of the composition bounds above.
-    pub spent_epsilon: f64,
-    /// δ of that bound (0 when only pure releases were made).
-    pub spent_delta: f64,
-    /// ε left (`epsilon − spentEpsilon`, at least 0).
-    pub remaining_epsilon: f64,
-    /// ρ (zCDP) spent in the current period (all releases).
-    pub spent_rho: f64,
-    /// Fresh releases in the current period.
-    pub releases: u64,
-    /// When the current period ends (ms on the caller's clock), if it is time-bounded and started.
-    pub period_ends_ms: Option<f64>,
+crate::wire! {
+    /// Spent / remaining, for `privacyStatus()`.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    pub struct BudgetStatus {
+        /// ε of the budget (per period).
+        epsilon: f64 = "epsilon",
+        /// δ of the budget.
+        delta: f64 = "delta",
+        /// Period length in ms (null: until the history is forgotten).
+        period_ms: Option<f64> = "periodMs",
+        /// ε spent in the current period: the best of the composition bounds above.
+        spent_epsilon: f64 = "spentEpsilon",
+        /// δ of that bound (0 when only pure releases were made).
+        spent_delta: f64 = "spentDelta",
+        /// ε left (`epsilon − spentEpsilon`, at least 0).
+        remaining_epsilon: f64 = "remainingEpsilon",
+        /// ρ (zCDP) spent in the current period (all releases).
+        spent_rho: f64 = "spentRho",
+        /// Fresh releases in the current period.
+        releases: u64 = "releases",
+        /// When the current period ends (ms on the engine's clock), if it is time-bounded and
+        /// started.
+        period_ends_ms: Option<f64> = "periodEndsMs",
+    }
 }
 
 impl Accountant {

@@ -68,8 +68,8 @@ pub fn not_private(bytes: Vec<u8>) -> vitrine::Engine {
 }
 
 /// Session options with privacy off.
-pub fn not_private_options() -> vitrine::session::SessionOptions {
-    vitrine::session::SessionOptions {
+pub fn not_private_options() -> vitrine::ShopperOptions {
+    vitrine::ShopperOptions {
         privacy: Some(vitrine::privacy::PrivacyOptions {
             epsilon: Some(vitrine::privacy::EpsilonInput(f64::INFINITY)),
             ..Default::default()

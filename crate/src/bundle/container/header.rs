@@ -10,7 +10,6 @@
 
 use crate::bundle::Metadata;
 
-
 use super::{Entry, Header};
 
 /// Parses the header text. The error is a message with the header byte offset.
@@ -427,8 +426,8 @@ mod tests {
     //! Differential tests against the serde_json + serde derive reader this parser replaced.
     use super::*;
     use proptest::prelude::*;
-    use std::collections::BTreeMap;
     use safetensors::Dtype;
+    use std::collections::BTreeMap;
 
     #[derive(serde::Deserialize)]
     struct RawEntry {

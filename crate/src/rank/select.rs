@@ -1,0 +1,119 @@
+//! Selection: business rules, diversity, top-k and pins — the rows a response shows, in order.
+
+use super::diversity::{capped_top_k, mmr, CategoryCounts};
+use super::prepare::Prepared;
+use super::{Kind, MAX_MMR_POOL};
+use crate::kernels::{top_k, Scored, TopK};
+
+/// Rules, diversity, top-k and pins: the rows to show, in order, each flagged when pinned.
+pub(super) fn select(
+    p: &Prepared<'_>,
+    k: usize,
+    list: Option<&[u32]>,
+    warnings: &mut Vec<String>,
+) -> Vec<(Scored, bool)> {
+    let opts = p.opts;
+    let bundle = p.bundle();
+    // Pins that survive the hard rules (and, for rerank, are candidates).
+    let mut pins: Vec<(u32, usize)> = Vec::with_capacity(opts.pins.len());
+    for &(i, slot) in &opts.pins {
+        let id = &bundle.ids()[i as usize];
+        if list.is_some_and(|l| !l.contains(&i)) {
+            warnings.push(format!("pin '{id}' dropped: not among the candidates"));
+        } else if Kind::Similar(i) == p.kind {
+            warnings.push(format!("pin '{id}' dropped: it is the item asked about"));
+        } else if !p.passes_hard_rules(i) {
+            warnings.push(format!(
+                "pin '{id}' dropped: the filters or the exclude list leave it out"
+            ));
+        } else {
+            pins.push((i, slot));
+        }
+    }
+    let n_ranked = k.saturating_sub(pins.len());
+    let mut used = CategoryCounts::default();
+    for &(i, _) in &pins {
+        if let Some(c) = bundle.category(i as usize) {
+            used.add(c);
+        }
+    }
+    let cap = opts.diversity.max_per_category;
+    let lambda = opts.diversity.lambda;
+    let pool_size = match lambda {
+        Some(_) => opts
+            .diversity
+            .pool
+            .unwrap_or((n_ranked * 4).max(50))
+            .clamp(n_ranked, MAX_MMR_POOL),
+        None => n_ranked,
+    };
+
+    let pool: Vec<Scored> = match list {
+        None if opts.filters.allow.is_none() => {
+            let scores = p.score_catalog();
+            match cap {
+                None => top_k(&scores, pool_size),
+                Some(cap) => capped_top_k(bundle, |m| top_k(&scores, m), pool_size, cap, &used),
+            }
+        }
+        _ => {
+            // A candidate list: the page's, or the allow list.
+            let rows: &[u32] = list.or(opts.filters.allow.as_deref()).unwrap_or(&[]);
+            let cands: Vec<Scored> = rows
+                .iter()
+                .filter(|&&i| p.admissible(i) && !pins.iter().any(|&(pi, _)| pi == i))
+                .map(|&i| Scored {
+                    index: i,
+                    score: p.score(i),
+                })
+                .collect();
+            let best = |m: usize| {
+                let mut top = TopK::new(m);
+                cands.iter().for_each(|&c| top.push(c));
+                top.into_sorted()
+            };
+            match cap {
+                None => best(pool_size),
+                Some(cap) => capped_top_k(bundle, best, pool_size, cap, &used),
+            }
+        }
+    };
+    let ranked = match lambda {
+        Some(l) => mmr(p, &pool, n_ranked, l, cap, &mut used.clone()),
+        None => {
+            let mut v = pool;
+            v.truncate(n_ranked);
+            v
+        }
+    };
+
+    // Interleave pins at their slots; pins beyond the end move up, in slot order.
+    let mut order: Vec<(Scored, bool)> = Vec::with_capacity(ranked.len() + pins.len());
+    let mut ranked = ranked.into_iter().peekable();
+    let mut pins_left = pins.iter().peekable();
+    while order.len() < k {
+        let slot = order.len();
+        if let Some(&(i, _)) = pins_left.next_if(|&&(_, s)| s == slot) {
+            order.push((
+                Scored {
+                    index: i,
+                    score: p.score(i),
+                },
+                true,
+            ));
+        } else if let Some(c) = ranked.next() {
+            order.push((c, false));
+        } else if let Some(&(i, _)) = pins_left.next() {
+            order.push((
+                Scored {
+                    index: i,
+                    score: p.score(i),
+                },
+                true,
+            ));
+        } else {
+            break;
+        }
+    }
+    order
+}

@@ -1,0 +1,275 @@
+//! The wasm-bindgen API. No logic lives here: each method reads its JS arguments into the core's
+//! wire types ([`interop`]), calls the [`Engine`] with the browser's clock (`Date.now()`), and
+//! writes the results back ([`results`] for ranked lists). Every error becomes a JS `Error` whose
+//! `message` is the core's text and whose `code` names the kind (see [`VitrineError::code`]).
+//! Nothing here panics on JS input.
+
+mod interop;
+mod results;
+
+use js_sys::{Array, Reflect};
+use wasm_bindgen::prelude::*;
+
+use crate::bundle::{BundleOptions, LoadOptions};
+use crate::engine::Engine;
+use crate::error::{StateError, VitrineError};
+use crate::rank::ValidRankOptions;
+use crate::shopper::{ShopperOptions, StoredState};
+use interop::{read, write, Kind, StrList};
+
+/// A JS `Error` with `message` and `code`.
+fn js_error(message: &str, code: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("VitrineError");
+    // Setting a property on a fresh Error cannot fail; ignore the impossible error.
+    let _ = Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
+}
+
+fn fail(e: VitrineError) -> JsValue {
+    js_error(&e.to_string(), e.code())
+}
+
+fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
+    value.as_string().ok_or_else(|| {
+        js_error(
+            &format!("invalid option '{what}': expected a string"),
+            "invalid_option",
+        )
+    })
+}
+
+/// The readers every method uses for its arguments, public for the parity test (`tests/web.rs`
+/// feeds one corpus through these and through serde).
+#[doc(hidden)]
+pub mod boundary {
+    use wasm_bindgen::JsValue;
+
+    use super::interop::{read, Kind};
+    use crate::error::VitrineError;
+    use crate::rank::RankOptions;
+    use crate::session::EventInput;
+    use crate::shopper::{ShopperOptions, StoredState};
+
+    /// Request options (`recommend`, `rerank`, `similar`, `explain`).
+    pub fn rank_options(value: JsValue, what: &'static str) -> Result<RankOptions, VitrineError> {
+        read(value, Kind::Options, what)
+    }
+
+    /// `configure()`'s settings.
+    pub fn shopper_options(value: JsValue) -> Result<ShopperOptions, VitrineError> {
+        read(value, Kind::Options, "recommender options")
+    }
+
+    /// `track()`'s event.
+    pub fn event(value: JsValue) -> Result<EventInput, VitrineError> {
+        read(value, Kind::Event, "event (expected {type, item, ts?})")
+    }
+
+    /// A stored state (the parsed JSON of `importState()`).
+    pub fn stored_state(value: JsValue) -> Result<StoredState, VitrineError> {
+        read(value, Kind::State, "saved session state")
+    }
+}
+
+/// The browser's clock, in ms since the Unix epoch: what the engine's accountant runs on.
+fn clock_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// A recommender: a loaded model bundle plus this shopper's in-memory session.
+#[wasm_bindgen]
+pub struct Recommender {
+    engine: Engine,
+}
+
+impl Recommender {
+    /// Loads a bundle from a slice with the default options (digest verified): `fromBytes(bytes)`
+    /// for Rust callers.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Recommender, JsError> {
+        Self::load(bytes.to_vec(), &BundleOptions::default())
+    }
+
+    fn load(bytes: Vec<u8>, options: &BundleOptions) -> Result<Recommender, JsError> {
+        crate::model::Model::from_bytes_with(bytes, options)
+            .and_then(|m| Engine::new(std::sync::Arc::new(m), &ShopperOptions::default()))
+            .map(|engine| Recommender { engine })
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Validates request options, with `Date.now()` as the request time unless they give one.
+    fn options(&self, value: JsValue, what: &'static str) -> Result<ValidRankOptions, JsValue> {
+        let raw = boundary::rank_options(value, what).map_err(fail)?;
+        Ok(self
+            .engine
+            .validate(&raw)
+            .map_err(fail)?
+            .or_now_ms(clock_ms()))
+    }
+}
+
+#[wasm_bindgen]
+impl Recommender {
+    /// Loads a bundle from its bytes (session settings: [`Recommender::configure`]). Throws an
+    /// `Error` naming the problem for anything invalid (a plain `Error`, without `code`: every
+    /// load failure is a bundle problem; bad `options` throw an `invalid_option` one).
+    ///
+    /// `options`: `{verifyDigest}` (default `true`). `false` skips the bundle's SHA-256 check,
+    /// most of the load time, for a page that has already verified the bytes (Subresource
+    /// Integrity on the fetch, a signature); every other check still runs. The bytes are moved
+    /// into the wasm memory once (no second copy).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes_with(bytes: Vec<u8>, options: JsValue) -> Result<Recommender, JsValue> {
+        let options: LoadOptions =
+            read(options, Kind::Options, "fromBytes options").map_err(fail)?;
+        Self::load(bytes, &options.into()).map_err(JsValue::from)
+    }
+
+    /// Sets the session settings `{maxEvents, maxAgeS, halfLifeS, dwellFullMs, weights: {view,
+    /// click, add_to_cart, remove_from_cart, purchase}, privacy}` (absent keys: the defaults and
+    /// the bundle's values). The session is kept; smaller limits evict its oldest entries.
+    pub fn configure(&mut self, options: JsValue) -> Result<(), JsValue> {
+        let options = boundary::shopper_options(options).map_err(fail)?;
+        self.engine.configure(&options).map_err(fail)
+    }
+
+    /// Records `{type, item?, ts?, dwellMs?, quantity?, price?, query?}` (`ts` defaults to
+    /// `Date.now()`). Throws for an unknown item id or event type or a bad field; the session is
+    /// then unchanged.
+    pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
+        let what = "event (expected {type, item, ts?})";
+        if event.is_undefined() || event.is_null() {
+            return Err(js_error(
+                &format!("invalid {what}: got nothing"),
+                "invalid_event",
+            ));
+        }
+        let mut input = boundary::event(event).map_err(fail)?;
+        input.ts.get_or_insert_with(clock_ms);
+        self.engine.track_event(&input).map_err(fail)
+    }
+
+    /// The top `k` of the catalog: `[{id, score, rank, pinned?, boosted?, why?}]`, best first,
+    /// with `unknownIds` and `warnings` properties. Options: `{k, context, filters, exclude,
+    /// boosts, pins, diversity, excludeSeen, excludePurchased, excludeInCart, explain, now}`.
+    pub fn recommend(&mut self, options: JsValue) -> Result<JsValue, JsValue> {
+        let opts = self.options(options, "recommend options")?;
+        let rows = self.engine.recommend_rows(&opts, clock_ms());
+        Ok(results::response(self.engine.bundle(), &rows))
+    }
+
+    /// The page's candidate ids reordered (same options and result shape as `recommend`).
+    pub fn rerank(&mut self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let list = StrList::from_js(&ids).ok_or_else(|| {
+            js_error(
+                "invalid candidates: expected an array of item ids",
+                "invalid_option",
+            )
+        })?;
+        let opts = self.options(options, "rerank options")?;
+        let rows = self
+            .engine
+            .rerank_rows(&list.strs(), &opts, clock_ms())
+            .map_err(fail)?;
+        Ok(results::reranked(&ids, &rows))
+    }
+
+    /// Items like `id` (same options and result shape as `recommend`).
+    pub fn similar(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let id = string_arg(&id, "id")?;
+        let opts = self.options(options, "similar options")?;
+        let rows = self.engine.similar_rows(&id, &opts);
+        Ok(results::response(self.engine.bundle(), &rows))
+    }
+
+    /// Why item `id` gets its score under these (`recommend`) options: `{id, score,
+    /// contributions, events, context, personalized, pinned}`.
+    pub fn explain(&mut self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        let id = string_arg(&id, "id")?;
+        let opts = self.options(options, "explain options")?;
+        let e = self.engine.explain(&id, &opts, clock_ms()).map_err(fail)?;
+        let out = write(&e.why);
+        let _ = Reflect::set(&out, &"id".into(), &e.id.into());
+        let _ = Reflect::set(&out, &"score".into(), &f64::from(e.score).into());
+        Ok(out)
+    }
+
+    /// The session as a versioned JSON string, to store on the device.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self) -> String {
+        js_sys::JSON::stringify(&write(&self.engine.state()))
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the session with a stored one; returns `{imported, unknownItems, expired,
+    /// overLimit}`. Throws (`code` = `state_corrupt`, `state_foreign` or `state_too_new`) and keeps
+    /// the session as it was for a state it cannot use.
+    #[wasm_bindgen(js_name = importState)]
+    pub fn import_state(&mut self, json: JsValue) -> Result<JsValue, JsValue> {
+        let corrupt = |why: &str| fail(StateError::Corrupt(why.to_owned()).into());
+        let json = json
+            .as_string()
+            .ok_or_else(|| corrupt("expected a JSON string"))?;
+        let value = js_sys::JSON::parse(&json).map_err(|_| corrupt("not JSON"))?;
+        if !value.is_object() || Array::is_array(&value) {
+            return Err(corrupt("not a JSON object"));
+        }
+        let state: StoredState = read(value, Kind::State, "saved session state").map_err(fail)?;
+        let report = self.engine.import(&state, clock_ms()).map_err(fail)?;
+        Ok(write(&report))
+    }
+
+    /// Differential privacy: `{private, mechanism, unit, epsilon, delta, budget: {epsilon, delta,
+    /// periodMs, spentEpsilon, spentDelta, remainingEpsilon, spentRho, releases, periodEndsMs},
+    /// releasesLeft, lastSource}` now (see docs/PRIVACY.md).
+    #[wasm_bindgen(js_name = privacyStatus)]
+    pub fn privacy_status(&self) -> JsValue {
+        write(&self.engine.privacy_status(clock_ms()))
+    }
+
+    /// Forgets the session.
+    pub fn reset(&mut self) {
+        self.engine.forget();
+    }
+
+    /// Forgets the session (every event, search and cart line); returns how many entries it held.
+    pub fn forget(&mut self) -> u32 {
+        self.engine.forget() as u32
+    }
+
+    /// Number of items in the bundle.
+    #[wasm_bindgen(getter, js_name = itemCount)]
+    pub fn item_count(&self) -> u32 {
+        self.engine.bundle().n_items() as u32
+    }
+
+    /// Number of entries (events and searches) in the session.
+    #[wasm_bindgen(getter, js_name = sessionLength)]
+    pub fn session_length(&self) -> u32 {
+        self.engine.session().len() as u32
+    }
+
+    /// The bundle's category names (empty when it has none).
+    #[wasm_bindgen(getter)]
+    pub fn categories(&self) -> Vec<String> {
+        self.engine
+            .bundle()
+            .category_names()
+            .map(<[String]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// The context features the bundle has weights for (empty: context changes nothing).
+    #[wasm_bindgen(getter, js_name = contextFeatures)]
+    pub fn context_features(&self) -> Vec<String> {
+        self.engine.context_features().to_vec()
+    }
+
+    /// Which kernel table the engine runs (`simd128` in a browser with SIMD).
+    #[wasm_bindgen(getter)]
+    pub fn kernel(&self) -> String {
+        crate::kernels::active_isa().to_owned()
+    }
+}
