@@ -3,13 +3,13 @@
 mod catalog_ctx;
 mod eval;
 mod events;
+mod files;
 mod inspect;
 mod model;
 mod pack;
 mod train;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -218,7 +218,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     }
     let bytes =
         vitrine::bundle::write_bundle(&trained.parts).context("could not build the bundle")?;
-    write_atomically(&args.out, &bytes)?;
+    files::write_atomically(&args.out, &bytes)?;
     for line in trained.report.iter().filter(|l| !l.starts_with("epoch")) {
         println!("{line}");
     }
@@ -366,33 +366,4 @@ fn system_clock_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .with_context(|| format!("{} is not a file path", path.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| -> Result<()> {
-        let mut f = std::fs::File::create(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all().ok();
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move the bundle into place at {}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

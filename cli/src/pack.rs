@@ -109,7 +109,7 @@ pub fn run(args: &PackArgs) -> Result<()> {
         parts.prices = c.prices;
     }
     let bytes = write_bundle(&parts).context("could not build the bundle")?;
-    crate::write_atomically(&args.out, &bytes)?;
+    crate::files::write_atomically(&args.out, &bytes)?;
     let n = parts.ids.len();
     // write_bundle records it; read it back for the summary.
     let cosine = vitrine::Bundle::from_bytes(bytes.clone())

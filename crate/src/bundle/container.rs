@@ -3,12 +3,12 @@
 //! data is touched or anything sized by the file is allocated. Every accessor returns an error
 //! instead of panicking, even where an earlier check makes failure impossible.
 
-use super::Metadata;
+use super::metadata::Metadata;
 use std::ops::Range;
 
 use safetensors::Dtype;
 
-use super::limits;
+use super::format::limits;
 
 mod header;
 

@@ -15,7 +15,7 @@
 //! ))
 //! ```
 
-use super::Metadata;
+use super::metadata::Metadata;
 
 use safetensors::Dtype;
 use sha2::{Digest as _, Sha256};

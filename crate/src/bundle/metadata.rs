@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use crate::error::BundleError;
+use crate::numfmt::parse_f32;
+
 /// Metadata entries, sorted by key, keys unique.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Metadata(Vec<(String, String)>);
@@ -106,6 +109,27 @@ impl Serialize for Metadata {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+/// A metadata value read as a finite f32 that passes `valid` (`None` when the key is absent); a
+/// malformed value is an error naming the key.
+pub(super) fn metadata_f32(
+    metadata: &Metadata,
+    key: &'static str,
+    valid: impl Fn(f32) -> bool,
+    why: &str,
+) -> Result<Option<f32>, BundleError> {
+    let Some(v) = metadata.get(key) else {
+        return Ok(None);
+    };
+    match parse_f32(v.trim()) {
+        Some(x) if x.is_finite() && valid(x) => Ok(Some(x)),
+        _ => Err(BundleError::Metadata {
+            key: key.into(),
+            value: v.chars().take(80).collect(),
+            why: why.into(),
+        }),
     }
 }
 

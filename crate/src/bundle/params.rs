@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::read::metadata_f32;
-use super::Metadata;
+use super::metadata::{metadata_f32, Metadata};
 use crate::error::BundleError;
 use crate::numfmt::{parse_f64, Num, Num32};
 

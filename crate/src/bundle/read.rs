@@ -3,20 +3,19 @@
 //! per-item vectors are decoded to f32 here; the embedding matrix and the neighbour lists are only
 //! validated, and later read in place.
 
-use super::Metadata;
+use super::metadata::{metadata_f32, Metadata};
 use std::ops::Range;
 
 use safetensors::Dtype;
 
 use super::container::{self, Container, Tensor};
 use super::digest;
+use super::format::{limits, BundleOptions, FORMAT, FORMAT_VERSION, KNOWN_TENSORS};
 use super::id_index::IdIndex;
-use super::{
-    limits, BundleOptions, Categories, ContextWeights, NeighbourLists, RankingHead, ScoringParams,
-    TensorSummary, FORMAT, FORMAT_VERSION, KNOWN_TENSORS,
-};
+use super::params::ScoringParams;
+use super::tables::{Categories, ContextWeights, NeighbourLists, RankingHead, TensorSummary};
 use crate::error::BundleError;
-use crate::numfmt::{parse_f32, Num32};
+use crate::numfmt::Num32;
 
 /// Everything decoded from a valid bundle (byte ranges refer to the input).
 pub(super) struct Parsed {
@@ -421,25 +420,6 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
         item: values,
         names: cat_names,
     }))
-}
-
-pub(super) fn metadata_f32(
-    metadata: &Metadata,
-    key: &'static str,
-    valid: impl Fn(f32) -> bool,
-    why: &str,
-) -> Result<Option<f32>, BundleError> {
-    let Some(v) = metadata.get(key) else {
-        return Ok(None);
-    };
-    match parse_f32(v.trim()) {
-        Some(x) if x.is_finite() && valid(x) => Ok(Some(x)),
-        _ => Err(BundleError::Metadata {
-            key: key.into(),
-            value: v.chars().take(80).collect(),
-            why: why.into(),
-        }),
-    }
 }
 
 fn read_neighbours(

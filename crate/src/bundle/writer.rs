@@ -9,7 +9,10 @@ use safetensors::tensor::View;
 use safetensors::Dtype;
 
 use super::digest::{self, TensorRef};
-use super::{limits, Bundle, ScoringParams, FORMAT, FORMAT_VERSION};
+use super::format::{limits, FORMAT, FORMAT_VERSION};
+use super::loaded::Bundle;
+use super::metadata::Metadata;
+use super::params::{keys as param_keys, ScoringParams};
 use crate::error::BundleError;
 
 /// Dtype of a per-item float vector (`item_scale`).
@@ -258,10 +261,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     }
 
     let mut meta: BTreeMap<String, String> = parts.metadata.clone();
-    if let Some(key) = super::param_keys::ALL
-        .iter()
-        .find(|k| meta.contains_key(**k))
-    {
+    if let Some(key) = param_keys::ALL.iter().find(|k| meta.contains_key(**k)) {
         return Err(BundleError::Metadata {
             key: (*key).into(),
             value: meta[*key].clone(),
@@ -427,7 +427,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
         })
         .collect();
     refs.sort_by(|a, b| a.name.cmp(b.name));
-    let digest = digest::digest_of(&super::Metadata::from(meta.clone()), &refs);
+    let digest = digest::digest_of(&Metadata::from(meta.clone()), &refs);
     meta.insert(digest::DIGEST_KEY.into(), digest);
 
     let bytes = serialize_deterministic(&meta, &tensors)?;

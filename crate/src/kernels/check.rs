@@ -4,7 +4,9 @@
 //! test`) and in the browser (`tests/web.rs`), so a new instruction set is checked by adding its
 //! table, nothing else.
 
-use super::{scalar, top_k_with, Kernels, Scored};
+use super::scalar;
+use super::select::{top_k_with, Scored};
+use super::table::Kernels;
 
 /// Vector lengths tried: around every SIMD width (16, 32) and a long one.
 const LENS: [usize; 16] = [

@@ -3,7 +3,8 @@
 
 use core::arch::wasm32::*;
 
-use super::Kernels;
+use super::select::top_k_with;
+use super::table::Kernels;
 
 /// The simd128 table (a build with `+simd128` always has it: wasm has no run-time detection).
 pub static SIMD128: Kernels = Kernels {
@@ -11,7 +12,7 @@ pub static SIMD128: Kernels = Kernels {
     dot_i8,
     dot_i8_rows,
     any_ge,
-    top_k: |scores, k| super::top_k_with(scores, k, any_ge),
+    top_k: |scores, k| top_k_with(scores, k, any_ge),
 };
 
 /// int8 dot product, 16 lanes per step: widen to i16, multiply-add pairs into i32x4.

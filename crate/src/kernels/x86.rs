@@ -3,7 +3,8 @@
 
 use core::arch::x86_64::*;
 
-use super::Kernels;
+use super::select::top_k_with;
+use super::table::Kernels;
 
 /// SSE2 (every x86_64 CPU).
 pub static SSE2: Kernels = Kernels {
@@ -11,7 +12,7 @@ pub static SSE2: Kernels = Kernels {
     dot_i8: dot_i8_sse2,
     dot_i8_rows: dot_i8_rows_sse2,
     any_ge: any_ge_sse2,
-    top_k: |scores, k| super::top_k_with(scores, k, any_ge_sse2),
+    top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
 };
 
 /// AVX2. Only reachable through [`super::available`] and [`super::active`], which hand it out
@@ -22,7 +23,7 @@ pub(super) static AVX2: Kernels = Kernels {
     dot_i8: dot_i8_avx2,
     dot_i8_rows: dot_i8_rows_avx2,
     any_ge: any_ge_sse2,
-    top_k: |scores, k| super::top_k_with(scores, k, any_ge_sse2),
+    top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
 };
 
 /// True when this CPU can run the AVX2 kernels.

@@ -6,7 +6,6 @@ use super::anchor::AnchorMechanism;
 use super::options::{Mechanism, PrivacyConfig};
 use super::profile::{ProfileBounds, ProfileMechanism};
 use super::rng::RandomSource;
-use super::state::Release;
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
 
@@ -67,4 +66,13 @@ impl PrivacyConfig {
             },
         }
     }
+}
+
+/// One release: what the mechanism output.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Release {
+    /// A noisy pre-readout profile in grid units (Gaussian mechanism).
+    Profile(Vec<f32>),
+    /// An anchor item row (exponential mechanism).
+    Anchor(u32),
 }

@@ -22,7 +22,7 @@ mod state;
 
 pub use accountant::{Accountant, AccountantState, Budget, BudgetStatus, Charge};
 pub use anchor::AnchorMechanism;
-pub use mechanism::Calibrated;
+pub use mechanism::{Calibrated, Release};
 pub use options::{
     BudgetOptions, CandidatesInput, EpsilonInput, Mechanism, PeriodInput, PrivacyConfig,
     PrivacyOptions, PrivateConfig, DEFAULT_BUDGET_EPSILON, DEFAULT_CANDIDATES, DEFAULT_DELTA,
@@ -32,4 +32,4 @@ pub use profile::{PrivacyUnit, ProfileBounds, ProfileMechanism, GRID_RADIUS};
 #[cfg(any(test, feature = "insecure-seeded-rng-for-tests-only"))]
 pub use rng::InsecureSeededRngForTestsOnly;
 pub use rng::{OsRandom, RandomSource};
-pub use state::{PrivacySnapshot, PrivacyState, PrivacyStatus, Release, ReleaseSource, Released};
+pub use state::{PrivacySnapshot, PrivacyState, PrivacyStatus, ReleaseSource, Released};

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::accountant::{Accountant, AccountantState, BudgetStatus};
-use super::mechanism::Calibrated;
+use super::mechanism::{Calibrated, Release};
 use super::options::{Mechanism, PrivacyConfig};
 use super::rng::RandomSource;
 use crate::bundle::Bundle;
@@ -60,15 +60,6 @@ crate::wire! {
         /// Where the last response's profile came from (null before the first).
         last_source: Option<ReleaseSource> = "lastSource",
     }
-}
-
-/// One release: what the mechanism output.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Release {
-    /// A noisy pre-readout profile in grid units (Gaussian mechanism).
-    Profile(Vec<f32>),
-    /// An anchor item row (exponential mechanism).
-    Anchor(u32),
 }
 
 /// The accountant plus the last release, persisted with the session.

@@ -1,9 +1,12 @@
 //! Explanations: the additive parts of one item's score and the session events behind its
 //! similarity.
 
+use super::env::Kind;
 use super::prepare::{EventTerms, Prepared};
 use super::response::{EventReason, Explanation, Part};
-use super::{Kind, MAX_EXPLAINED_EVENTS};
+
+/// How many of the newest session events an explanation lists at most.
+pub const MAX_EXPLAINED_EVENTS: usize = 5;
 
 /// The explanation of item `i`'s score under `p`.
 pub(super) fn explain_item(p: &Prepared<'_>, i: u32, pinned: bool) -> Explanation {

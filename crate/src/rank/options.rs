@@ -4,12 +4,29 @@
 
 use serde::Deserialize;
 
-use super::{invalid, MAX_IDS, MAX_K, MAX_MMR_POOL, MAX_RULES};
 use crate::bundle::Bundle;
 use crate::context::{ContextInput, ValidContext};
 use crate::error::RequestError;
 use crate::kernels::sort_rows;
 use crate::numfmt::Num;
+
+/// Largest `k` a request may ask for.
+pub const MAX_K: usize = 10_000;
+/// `k` when a `recommend` or `similar` request gives none.
+pub const DEFAULT_K: usize = 10;
+/// Most ids in one list of a request (candidates, allow, deny, exclude, a boost's items).
+pub const MAX_IDS: usize = 100_000;
+/// Most pins and most boosts in one request.
+pub const MAX_RULES: usize = 1_000;
+/// Largest MMR pool.
+pub const MAX_MMR_POOL: usize = 5_000;
+
+pub(super) fn invalid(name: &'static str, why: impl Into<String>) -> RequestError {
+    RequestError::InvalidOption {
+        name,
+        why: why.into(),
+    }
+}
 
 crate::wire! {
     /// Request options as the page passes them (`{k, context, filters, exclude, boosts, pins,

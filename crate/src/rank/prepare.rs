@@ -1,7 +1,8 @@
 //! Per-request state shared by scoring, rules and explanations ([`Prepared`]): the session
 //! profile's scorer, context and boost terms, exclusions, and the neighbours of a `similar` anchor.
 
-use super::{item_norm, Kind, ProfileSource, RankEnv, ValidRankOptions};
+use super::env::{item_norm, Kind, ProfileSource, RankEnv};
+use super::options::ValidRankOptions;
 use crate::bundle::Bundle;
 use crate::context::ContextEffect;
 use crate::kernels::{dot_i8, dot_i8_rows, sort_rows};

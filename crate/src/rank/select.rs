@@ -1,8 +1,9 @@
 //! Selection: business rules, diversity, top-k and pins — the rows a response shows, in order.
 
 use super::diversity::{capped_top_k, mmr, CategoryCounts};
+use super::env::Kind;
+use super::options::MAX_MMR_POOL;
 use super::prepare::Prepared;
-use super::{Kind, MAX_MMR_POOL};
 use crate::kernels::{top_k, Scored, TopK};
 
 /// Rules, diversity, top-k and pins: the rows to show, in order, each flagged when pinned.

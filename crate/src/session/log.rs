@@ -11,7 +11,13 @@ use crate::kernels::sort_rows;
 
 use super::event::{Event, EventDetails, EventInput, EventKind, LoggedEvent};
 use super::signals::{SignalPolicy, WeightedEvent};
-use super::{DEFAULT_MAX_AGE_S, DEFAULT_MAX_EVENTS, MAX_EVENTS_LIMIT};
+
+/// Default cap on the number of entries kept; older entries are evicted first.
+pub const DEFAULT_MAX_EVENTS: usize = 100;
+/// Largest `max_events` accepted.
+pub const MAX_EVENTS_LIMIT: usize = 10_000;
+/// Default maximum age of an entry: 30 days, in seconds.
+pub const DEFAULT_MAX_AGE_S: f64 = 30.0 * 86_400.0;
 
 /// The bounded, ordered (oldest first) log of this session's entries.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,12 +19,5 @@ mod signals;
 pub use event::{
     Event, EventDetails, EventInput, EventKind, LoggedEvent, MAX_QUANTITY, MAX_QUERY_CHARS,
 };
-pub use log::{ImportReport, SessionLog};
+pub use log::{ImportReport, SessionLog, DEFAULT_MAX_AGE_S, DEFAULT_MAX_EVENTS, MAX_EVENTS_LIMIT};
 pub use signals::{SessionConfig, SignalPolicy, WeightedEvent, DEFAULT_DWELL_FULL_MS, DWELL_FLOOR};
-
-/// Default cap on the number of entries kept; older entries are evicted first.
-pub const DEFAULT_MAX_EVENTS: usize = 100;
-/// Largest `max_events` accepted.
-pub const MAX_EVENTS_LIMIT: usize = 10_000;
-/// Default maximum age of an entry: 30 days, in seconds.
-pub const DEFAULT_MAX_AGE_S: f64 = 30.0 * 86_400.0;

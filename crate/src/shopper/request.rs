@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use super::Shopper;
+use super::lifecycle::Shopper;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{PrivacyConfig, RandomSource, Release, ReleaseSource, Released};

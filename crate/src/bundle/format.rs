@@ -1,0 +1,82 @@
+//! The format's constants, the reader's limits, and how to load a bundle.
+
+/// The `format` metadata value every bundle carries.
+pub const FORMAT: &str = "vitrine-bundle";
+/// The format version this reader and writer implement.
+pub const FORMAT_VERSION: &str = "1";
+/// Tensors this reader understands. A bundle's `required` key may only name these; any other
+/// tensor is skipped (but still covered by the digest).
+pub const KNOWN_TENSORS: &[&str] = &[
+    "item_ids",
+    "item_emb",
+    "item_scale",
+    "item_pop",
+    "item_cat",
+    "cat_names",
+    "item_price",
+    "nbr_offsets",
+    "nbr_items",
+    "nbr_weights",
+    "session_pos_weights",
+    "session_readout",
+    "head_weights",
+    "ctx_weights",
+];
+/// Largest embedding dimension accepted (keeps per-item work and the int8 dot exact and bounded).
+pub const MAX_DIM: usize = limits::MAX_DIM;
+
+/// Reader limits, checked against the header's declared shapes before anything is decoded.
+pub mod limits {
+    /// Largest header (JSON) accepted, in bytes (safetensors' own limit).
+    pub const MAX_HEADER_BYTES: u64 = 100_000_000;
+    /// Most items (rows of `item_emb`).
+    pub const MAX_ITEMS: usize = 50_000_000;
+    /// Largest embedding dimension.
+    pub const MAX_DIM: usize = 4096;
+    /// Largest tensor rank.
+    pub const MAX_RANK: usize = 8;
+    /// Most session positions in `session_pos_weights`.
+    pub const MAX_SESSION_POSITIONS: usize = 256;
+    /// Most ranking-head features.
+    pub const MAX_HEAD_FEATURES: usize = 1024;
+    /// Most context features (rows of `ctx_weights`).
+    pub const MAX_CTX_FEATURES: usize = 4096;
+    /// Most categories (`cat_names` entries, columns of `ctx_weights`).
+    pub const MAX_CATEGORIES: usize = 1_000_000;
+}
+
+/// How to load a bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BundleOptions {
+    /// Verify the `digest` metadata key against the contents (default `true`). A bundle without a
+    /// digest is rejected ([`BundleError::MissingDigest`]) while this is on. Turn it off only when
+    /// the caller has already checked the bytes' integrity (e.g. Subresource Integrity on the
+    /// fetch): every other check still runs.
+    pub verify_digest: bool,
+}
+
+impl Default for BundleOptions {
+    fn default() -> Self {
+        Self {
+            verify_digest: true,
+        }
+    }
+}
+
+crate::wire! {
+    /// How the page asks to load a bundle (`{verifyDigest?}`), before defaults.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct LoadOptions {
+        /// Verify the bundle's digest (default `true`; see [`BundleOptions::verify_digest`]).
+        verify_digest: Option<bool> = "verifyDigest",
+    }
+}
+
+impl From<LoadOptions> for BundleOptions {
+    fn from(o: LoadOptions) -> Self {
+        Self {
+            verify_digest: o.verify_digest.unwrap_or(true),
+        }
+    }
+}

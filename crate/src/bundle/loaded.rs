@@ -1,0 +1,320 @@
+//! A validated, loaded bundle ([`Bundle`]) and its accessors.
+
+use std::ops::Range;
+
+use ndarray::ArrayView2;
+
+use super::format::BundleOptions;
+use super::id_index;
+use super::metadata::Metadata;
+use super::params::ScoringParams;
+use super::read;
+use super::tables::{Categories, ContextWeights, NeighbourLists, RankingHead, TensorSummary};
+use crate::error::BundleError;
+
+/// A validated bundle. Owns its bytes; the embedding matrix and the neighbour lists are borrowed
+/// from them.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    bytes: Vec<u8>,
+    emb: Range<usize>,
+    n_items: usize,
+    dim: usize,
+    scale: Vec<f32>,
+    pop: Vec<f32>,
+    prior: Vec<f32>,
+    ids: Vec<String>,
+    index: id_index::IdIndex,
+    params: ScoringParams,
+    metadata: Metadata,
+    tensors: Vec<TensorSummary>,
+    header_len: usize,
+    digest_verified: bool,
+    categories: Option<Categories>,
+    prices: Option<Vec<f32>>,
+    neighbours: Option<NeighbourLists>,
+    session_pos_weights: Option<Vec<f32>>,
+    session_readout: Option<Vec<f32>>,
+    head: Option<RankingHead>,
+    ctx: Option<ContextWeights>,
+}
+
+/// Iterator over one item's neighbours: `(row, weight)` pairs.
+#[derive(Debug, Clone)]
+pub struct Neighbours<'a> {
+    items: &'a [u8],
+    weights: &'a [u8],
+    item_width: usize,
+    scale: f32,
+}
+
+impl Iterator for Neighbours<'_> {
+    type Item = (u32, f32);
+
+    fn next(&mut self) -> Option<(u32, f32)> {
+        let (&q, rest) = self.weights.split_first()?;
+        self.weights = rest;
+        let item = if self.item_width == 2 {
+            let (b, rest) = self.items.split_first_chunk::<2>()?;
+            self.items = rest;
+            u32::from(u16::from_le_bytes(*b))
+        } else {
+            let (b, rest) = self.items.split_first_chunk::<4>()?;
+            self.items = rest;
+            u32::from_le_bytes(*b)
+        };
+        Some((item, f32::from(q) * self.scale))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.weights.len()))
+    }
+}
+
+impl Bundle {
+    /// Parses and validates a bundle, verifying its digest. Every failure is a [`BundleError`];
+    /// nothing panics.
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Self, BundleError> {
+        Self::from_bytes_with(bytes, &BundleOptions::default())
+    }
+
+    /// Parses and validates a bundle with explicit options (e.g. to skip the digest when the caller
+    /// has checked integrity already).
+    pub fn from_bytes_with(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
+        let parsed = read::read(&bytes, options)?;
+        Ok(Self {
+            bytes,
+            emb: parsed.emb,
+            n_items: parsed.n_items,
+            dim: parsed.dim,
+            prior: popularity_prior(&parsed.pop),
+            scale: parsed.scale,
+            pop: parsed.pop,
+            ids: parsed.ids,
+            index: parsed.index,
+            params: parsed.params,
+            metadata: parsed.metadata,
+            tensors: parsed.tensors,
+            header_len: parsed.header_len,
+            digest_verified: options.verify_digest,
+            categories: parsed.categories,
+            prices: parsed.prices,
+            neighbours: parsed.neighbours,
+            session_pos_weights: parsed.session_pos_weights,
+            session_readout: parsed.session_readout,
+            head: parsed.head,
+            ctx: parsed.ctx,
+        })
+    }
+
+    /// Number of items (rows).
+    pub fn n_items(&self) -> usize {
+        self.n_items
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn emb_bytes(&self) -> &[u8] {
+        self.bytes.get(self.emb.clone()).unwrap_or_default()
+    }
+
+    /// The int8 embedding matrix `[n, d]`, borrowed from the bundle's bytes (no copy).
+    pub fn embeddings(&self) -> Result<ArrayView2<'_, i8>, BundleError> {
+        ArrayView2::from_shape(
+            (self.n_items, self.dim),
+            bytemuck::cast_slice::<u8, i8>(self.emb_bytes()),
+        )
+        // Cannot fail for a loaded bundle (the reader checked the tensor's size); the error does
+        // not format ndarray's (whose Display and Debug would cost ~1 KB of wasm).
+        .map_err(|_| BundleError::Shape {
+            name: "item_emb".into(),
+            expected: "items × dim int8 values".into(),
+            found: vec![self.n_items, self.dim],
+        })
+    }
+
+    /// Row `i` of the int8 embedding matrix (borrowed). Panics if `i >= n_items()`, like slice
+    /// indexing; every row index the bundle itself holds (neighbours) is validated to be in range.
+    #[inline]
+    pub fn row(&self, i: usize) -> &[i8] {
+        let start = i * self.dim;
+        bytemuck::cast_slice(&self.emb_bytes()[start..start + self.dim])
+    }
+
+    /// Per-row quantization scales (decoded to f32 if stored as F16).
+    pub fn scales(&self) -> &[f32] {
+        &self.scale
+    }
+
+    /// Popularity of each item, as stored (decoded to f32 if stored as F16).
+    pub fn popularity(&self) -> &[f32] {
+        &self.pop
+    }
+
+    /// Popularity prior in [0, 1]: `ln(1 + pop) / ln(1 + max pop)`.
+    pub fn prior(&self) -> &[f32] {
+        &self.prior
+    }
+
+    /// Item ids in row order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    /// Row of an item id.
+    pub fn index_of(&self, id: &str) -> Option<u32> {
+        self.index.get(&self.ids, id)
+    }
+
+    /// Scoring parameters from the metadata.
+    pub fn params(&self) -> &ScoringParams {
+        &self.params
+    }
+
+    /// The bundle's `__metadata__` map.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Row `i` dequantized to f32. Panics if `i >= n_items()`.
+    pub fn dequantized_row(&self, i: usize) -> Vec<f32> {
+        let s = self.scale[i];
+        self.row(i).iter().map(|&q| f32::from(q) * s).collect()
+    }
+
+    /// Every tensor of the file, in ascending byte order of name (unknown ones included, with
+    /// `known: false`; `offset` gives the file order).
+    pub fn tensors(&self) -> &[TensorSummary] {
+        &self.tensors
+    }
+
+    /// The bundle's bytes, as loaded (the views above borrow from these).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// Size of the whole file in bytes.
+    pub fn file_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Length of the safetensors header JSON in bytes.
+    pub fn header_len(&self) -> usize {
+        self.header_len
+    }
+
+    /// Whether the digest was verified on load (false when loaded with `verify_digest: false`).
+    pub fn digest_verified(&self) -> bool {
+        self.digest_verified
+    }
+
+    /// Category of item `i` (an index into [`Bundle::category_names`]); `None` when the bundle
+    /// has no categories, the item has none (−1), or `i` is out of range.
+    pub fn category(&self, i: usize) -> Option<u32> {
+        let cats = self.categories.as_ref()?;
+        u32::try_from(*cats.item.get(i)?).ok()
+    }
+
+    /// Category names (`cat_names`), or `None` when the bundle has no categories.
+    pub fn category_names(&self) -> Option<&[String]> {
+        self.categories.as_ref().map(|c| c.names.as_slice())
+    }
+
+    /// Number of categories (0 when the bundle has none).
+    pub fn n_categories(&self) -> usize {
+        self.category_names().map_or(0, <[String]>::len)
+    }
+
+    /// Price of item `i`; `None` when the bundle has no prices, the price is unknown (−1), or `i`
+    /// is out of range.
+    pub fn price(&self, i: usize) -> Option<f32> {
+        let p = *self.prices.as_ref()?.get(i)?;
+        (p >= 0.0).then_some(p)
+    }
+
+    /// Whether the bundle has neighbour lists.
+    pub fn has_neighbours(&self) -> bool {
+        self.neighbours.is_some()
+    }
+
+    /// Item `i`'s neighbours as `(row, weight)` pairs, read from the bundle's bytes; empty when
+    /// the bundle has no lists or `i` is out of range. Rows are `< n_items()` and never `i`.
+    pub fn neighbours(&self, i: usize) -> Neighbours<'_> {
+        let empty = Neighbours {
+            items: &[],
+            weights: &[],
+            item_width: 4,
+            scale: 0.0,
+        };
+        let Some(n) = &self.neighbours else {
+            return empty;
+        };
+        let (Some(&s), Some(&e)) = (n.offsets.get(i), n.offsets.get(i.saturating_add(1))) else {
+            return empty;
+        };
+        let (s, e) = (s as usize, e as usize);
+        let items = self
+            .bytes
+            .get(n.items.clone())
+            .and_then(|b| b.get(s * n.item_width..e * n.item_width));
+        let weights = self.bytes.get(n.weights.clone()).and_then(|b| b.get(s..e));
+        match (items, weights) {
+            (Some(items), Some(weights)) => Neighbours {
+                items,
+                weights,
+                item_width: n.item_width,
+                scale: n.scale,
+            },
+            _ => empty,
+        }
+    }
+
+    /// Total number of neighbour entries (0 without lists).
+    pub fn n_neighbour_entries(&self) -> usize {
+        self.neighbours
+            .as_ref()
+            .and_then(|n| n.offsets.last())
+            .map_or(0, |&x| x as usize)
+    }
+
+    /// Weight of the session event at position `k` from the newest (`k = 0` newest), if the
+    /// bundle has `session_pos_weights`.
+    pub fn session_pos_weights(&self) -> Option<&[f32]> {
+        self.session_pos_weights.as_deref()
+    }
+
+    /// The session readout `W` (d × d, row-major), if the bundle has `session_readout`: the
+    /// query scored against the items is `W · profile`, normalized.
+    pub fn session_readout(&self) -> Option<&[f32]> {
+        self.session_readout.as_deref()
+    }
+
+    /// The ranking head as (feature names, weights), if present. Which names are meaningful is
+    /// up to the scorer.
+    pub fn head(&self) -> Option<(&[String], &[f32])> {
+        self.head.as_ref().map(|h| (h.features(), h.weights()))
+    }
+
+    /// The ranking head, if present.
+    pub fn ranking_head(&self) -> Option<&RankingHead> {
+        self.head.as_ref()
+    }
+
+    /// Context × category weights, if present.
+    pub fn ctx_weights(&self) -> Option<&ContextWeights> {
+        self.ctx.as_ref()
+    }
+}
+
+/// The popularity prior in [0, 1] the engine adds to scores: `ln(1 + pop) / ln(1 + max pop)`.
+pub fn popularity_prior(pop: &[f32]) -> Vec<f32> {
+    let max = pop.iter().copied().fold(0.0f32, f32::max);
+    let denom = (1.0 + max).ln();
+    if denom <= 0.0 || !denom.is_finite() {
+        return vec![0.0; pop.len()];
+    }
+    pop.iter().map(|&p| (1.0 + p).ln() / denom).collect()
+}

@@ -1,0 +1,31 @@
+//! The kernel table type and the portable reference table.
+
+use super::scalar;
+use super::select::{top_k_with, Scored};
+
+/// One instruction set's kernels. Every function must return exactly what the scalar table
+/// returns for the same inputs (checked by [`super::check::check`]).
+#[derive(Debug)]
+pub struct Kernels {
+    /// The table's name: `scalar`, `sse2`, `avx2` or `simd128`.
+    pub isa: &'static str,
+    /// Dot product of two int8 vectors, exact in i32 (extra elements of the longer slice ignored).
+    pub dot_i8: fn(&[i8], &[i8]) -> i32,
+    /// `out[r] = dot(query, rows[r·d .. (r+1)·d])`, `d = query.len()`, for every `r < out.len()`;
+    /// callers guarantee `rows.len() ≥ out.len() · d`.
+    pub dot_i8_rows: fn(&[i8], &[i8], &mut [f32]),
+    /// Does some element of the block reach the threshold (`>=`; NaN never does)?
+    pub any_ge: fn(&[f32], f32) -> bool,
+    /// The best `k` scores (see [`top_k`]): [`top_k_with`] with this table's `any_ge` inlined
+    /// (one indirect call per selection, not one per block).
+    pub top_k: fn(&[f32], usize) -> Vec<Scored>,
+}
+
+/// The portable reference table.
+pub static SCALAR: Kernels = Kernels {
+    isa: "scalar",
+    dot_i8: scalar::dot_i8,
+    dot_i8_rows: scalar::dot_i8_rows,
+    any_ge: scalar::any_ge,
+    top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),
+};

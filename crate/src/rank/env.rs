@@ -1,0 +1,58 @@
+//! What a request ranks against ([`RankEnv`]), where its session profile comes from
+//! ([`ProfileSource`]), and what kind of request it is.
+
+use crate::bundle::Bundle;
+use crate::kernels::dot_i8;
+use crate::session::{SessionLog, SignalPolicy};
+
+/// Everything a request ranks against: the bundle, the session, its signal policy, the items'
+/// vector norms (for cosines) and where the session profile comes from.
+#[derive(Debug, Clone, Copy)]
+pub struct RankEnv<'a> {
+    pub bundle: &'a Bundle,
+    pub session: &'a SessionLog,
+    pub signals: &'a SignalPolicy,
+    /// ‖item vector‖ per row (dequantized); see [`item_norms`].
+    pub norms: &'a [f32],
+    /// The session's raw history, or a private release of its profile.
+    pub profile: ProfileSource<'a>,
+}
+
+/// Where a request's session profile comes from.
+///
+/// With [`ProfileSource::Released`] or [`ProfileSource::Public`] nothing in the request reads the
+/// raw history: scores come from the released vector (or the popularity prior), the session-based
+/// exclusions (`excludeSeen`, `excludePurchased`, `excludeInCart`) are off, and explanations list
+/// no events — all of it is post-processing of what was released (see `docs/PRIVACY.md`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProfileSource<'a> {
+    /// The raw history (privacy off: `epsilon: Infinity`).
+    Raw,
+    /// A differentially private release of the pre-readout profile (`privacy::ProfileMechanism`).
+    Released(&'a [f32]),
+    /// An anchor item released by the exponential mechanism (`privacy::AnchorMechanism`).
+    Anchor(u32),
+    /// No session information at all (the budget allowed no release yet).
+    Public,
+}
+
+/// ‖row i‖ of the dequantized embeddings, for every item (computed once per bundle).
+pub fn item_norms(bundle: &Bundle) -> Vec<f32> {
+    (0..bundle.n_items())
+        .map(|i| item_norm(bundle, i))
+        .collect()
+}
+
+/// The length of item `i`'s dequantized vector.
+pub(crate) fn item_norm(bundle: &Bundle, i: usize) -> f32 {
+    let r = bundle.row(i);
+    bundle.scales()[i] * (dot_i8(r, r) as f32).sqrt()
+}
+
+/// What a request ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Recommend,
+    Rerank,
+    Similar(u32),
+}

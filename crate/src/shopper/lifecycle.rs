@@ -1,0 +1,188 @@
+//! A shopper's state and its changes: created from settings, reconfigured, tracked, stored and
+//! restored, forgotten. The requests that read it are in `request`.
+
+use std::sync::Arc;
+
+use super::settings::ShopperOptions;
+use super::stored::{check_envelope, StoredState};
+use crate::error::VitrineError;
+use crate::model::Model;
+use crate::privacy::{
+    Calibrated, PrivacyConfig, PrivacySnapshot, PrivacyState, PrivacyStatus, ProfileBounds,
+    ReleaseSource,
+};
+use crate::session::{Event, EventInput, ImportReport, SessionConfig, SessionLog};
+
+/// One shopper: their session and settings, and the privacy state that protects the session.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub(super) session: SessionLog,
+    /// Limits and signal policy in force (the bundle's, with the page's overrides).
+    pub(super) config: SessionConfig,
+    /// Privacy settings (private by default) and the mechanism calibrated for them.
+    pub(super) privacy: PrivacyConfig,
+    pub(super) mechanism: Option<Arc<Calibrated>>,
+    /// The accountant and the last release.
+    pub(super) privacy_state: PrivacyState,
+    /// Bumped by every change to the history (track, import, forget, configure).
+    pub(super) history_version: u64,
+    /// The history version of the last fresh release.
+    pub(super) released_version: Option<u64>,
+}
+
+impl Shopper {
+    /// A shopper with an empty session under `options` (validated against `model`).
+    pub fn new(model: &Model, options: &ShopperOptions) -> Result<Self, VitrineError> {
+        let (config, privacy, mechanism) = Self::validate(model, options)?;
+        Ok(Self {
+            session: SessionLog::with_limits(config.max_events, config.max_age_s),
+            config,
+            privacy,
+            mechanism,
+            privacy_state: PrivacyState::default(),
+            history_version: 0,
+            released_version: None,
+        })
+    }
+
+    /// Validates `options` against `model`: the session configuration, the privacy settings and
+    /// their calibrated mechanism.
+    fn validate(
+        model: &Model,
+        options: &ShopperOptions,
+    ) -> Result<(SessionConfig, PrivacyConfig, Option<Arc<Calibrated>>), VitrineError> {
+        let config = options.session_config(model.signals().clone())?;
+        let privacy = options.privacy_config()?;
+        let bounds = ProfileBounds::of(&config.signals, config.max_events);
+        let mechanism = model.mechanism(&privacy, &bounds)?;
+        Ok((config, privacy, mechanism))
+    }
+
+    /// Replaces the settings. The session is kept; when the new limits are smaller, its oldest
+    /// entries are evicted. The privacy settings apply from the next request; the accountant keeps
+    /// what was spent. Nothing changes on error.
+    pub fn configure(
+        &mut self,
+        model: &Model,
+        options: &ShopperOptions,
+    ) -> Result<(), VitrineError> {
+        let (config, privacy, mechanism) = Self::validate(model, options)?;
+        let mut session = SessionLog::with_limits(config.max_events, config.max_age_s);
+        for entry in self.session.entries() {
+            session.log(entry.clone());
+        }
+        self.session = session;
+        if config != self.config || privacy != self.privacy {
+            // The history (limits, weights) or the mechanism changed: the next request makes a
+            // fresh release rather than reuse one made under the old settings.
+            self.history_version += 1;
+        }
+        self.config = config;
+        self.privacy = privacy;
+        self.mechanism = mechanism;
+        Ok(())
+    }
+
+    /// The privacy settings in force.
+    pub fn privacy(&self) -> &PrivacyConfig {
+        &self.privacy
+    }
+
+    /// The mechanism calibrated for them (`None` when privacy is off).
+    pub fn mechanism(&self) -> Option<&Calibrated> {
+        self.mechanism.as_deref()
+    }
+
+    /// The session so far.
+    pub fn session(&self) -> &SessionLog {
+        &self.session
+    }
+
+    /// The session limits and signal policy in force.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Records an event the page describes (validated against `model`'s catalog). Invalid events
+    /// are errors and leave the session unchanged.
+    pub fn track(&mut self, model: &Model, event: &EventInput) -> Result<(), VitrineError> {
+        let entry = event.validate(model.bundle())?;
+        self.session.log(entry);
+        self.history_version += 1;
+        Ok(())
+    }
+
+    /// Records an item event already resolved to a bundle row (callers that replay logs, such as
+    /// `vitrine eval`).
+    pub fn track_row(&mut self, event: Event) {
+        self.session.push(event);
+        self.history_version += 1;
+    }
+
+    /// Where the last response's profile came from: a fresh release, the cached one, the public
+    /// order, or the raw history (`None` before the first request).
+    pub fn last_source(&self) -> Option<ReleaseSource> {
+        self.privacy_state.last_source()
+    }
+
+    /// Spent / remaining budget, mechanism and unit, at `clock_ms` (for `privacyStatus()`).
+    pub fn privacy_status(&self, clock_ms: f64) -> PrivacyStatus {
+        self.privacy_state
+            .status(&self.privacy, self.mechanism.as_deref(), clock_ms)
+    }
+
+    /// The privacy accountant and last release, as stored in the state.
+    pub fn privacy_snapshot(&self, model: &Model) -> PrivacySnapshot {
+        let mut snapshot = self.privacy_state.snapshot(model.bundle());
+        snapshot.current = self.released_version == Some(self.history_version);
+        snapshot
+    }
+
+    /// The session and its privacy state as a storable state.
+    pub fn state(&self, model: &Model) -> StoredState {
+        StoredState::new(
+            self.session.to_inputs(model.bundle()),
+            Some(self.privacy_snapshot(model)),
+        )
+    }
+
+    /// Replaces the session and privacy state with a stored one (entries older than the session's
+    /// `max_age` at `clock_ms` are dropped). Corrupt or foreign states are errors and leave the
+    /// shopper as it was.
+    pub fn import_state(
+        &mut self,
+        model: &Model,
+        state: &StoredState,
+        clock_ms: f64,
+    ) -> Result<ImportReport, VitrineError> {
+        check_envelope(Some(&state.format), Some(f64::from(state.version)))?;
+        let privacy_state = match state.privacy.clone() {
+            Some(p) => PrivacyState::from_snapshot(p, model.bundle())?,
+            None => PrivacyState::default(),
+        };
+        let current = state.privacy.as_ref().is_some_and(|p| p.current);
+        let report = self
+            .session
+            .import_events(&state.events, model.bundle(), clock_ms)?;
+        self.privacy_state = privacy_state;
+        self.history_version += 1;
+        // The stored release still describes the history if nothing was tracked after it and
+        // nothing was dropped on the way back in: reuse it (a page reload spends nothing).
+        let intact = report.unknown_items == 0 && report.expired == 0 && report.over_limit == 0;
+        self.released_version = (current && intact && self.privacy_state.last_release().is_some())
+            .then_some(self.history_version);
+        Ok(report)
+    }
+
+    /// Forgets the session (every event, search and cart line) and its privacy state (the
+    /// accountant protected the history that is gone; its last release is dropped too). Returns
+    /// how many entries were erased.
+    pub fn forget(&mut self) -> usize {
+        let n = self.session.len();
+        self.session.clear();
+        self.privacy_state.clear();
+        self.history_version += 1;
+        self.released_version = None;
+        n
+    }
+}
