@@ -32,24 +32,21 @@ pub fn parse_context_spec(spec: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// The engine's feature name for a context value read from the log (`hour=8`, `weekday=6`, …).
-pub fn feature_name(key: &str, value: &str) -> String {
-    match value.parse::<f64>() {
-        Ok(x) if x.fract() == 0.0 => format!("{key}={}", x as i64),
-        _ => format!("{key}={}", value.to_ascii_lowercase()),
-    }
-}
-
 /// Each session's context as a page would pass it (`{weekday: 6, hour: 8}`), from its first
-/// event's extra columns (in the order of `context`); numbers where the value is numeric.
-pub fn session_contexts(log: &EventLog, context: &[(String, String)]) -> Vec<ContextInput> {
+/// event's extra columns from `first_col` on (in the order of `context`); numbers where the value
+/// is numeric.
+pub fn session_contexts(
+    log: &EventLog,
+    context: &[(String, String)],
+    first_col: usize,
+) -> Vec<ContextInput> {
     log.sessions
         .iter()
         .map(|s| {
             let mut input = ContextInput::new();
             if let Some(first) = s.first() {
                 for (i, (key, _)) in context.iter().enumerate() {
-                    let v = log.extra[first.seq as usize][i].as_str();
+                    let v = log.extra[first.seq as usize][first_col + i].as_str();
                     if v.is_empty() {
                         continue;
                     }
@@ -97,25 +94,44 @@ pub fn item_categories(log: &EventLog, col: usize) -> CategoryParts {
     CategoryParts { names, item }
 }
 
-/// Context × category log-lifts (see the module doc). `ctx_cols` are (key, extra column index).
+/// Context × category weights and the sessions whose context the engine refused.
+pub struct ContextWeights {
+    pub parts: ContextParts,
+    /// Sessions whose context values the engine's validation refused (e.g. `hour = 25`): they
+    /// count for the categories but give no feature.
+    pub refused: usize,
+}
+
+/// Context × category log-lifts (see the module doc). `contexts` are the sessions' contexts as a
+/// page would pass them ([`session_contexts`]); their features are named by the engine's own
+/// validation, so the bundle's `ctx.features` are exactly the names requests produce. A context
+/// key the engine does not read is an error.
 pub fn context_weights(
     log: &EventLog,
     categories: &CategoryParts,
-    ctx_cols: &[(String, usize)],
+    contexts: &[ContextInput],
     scale: f32,
-) -> ContextParts {
+) -> Result<ContextWeights> {
     let k = categories.names.len();
     let mut per_cat = vec![0usize; k];
     let mut per_feature: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     let mut total = 0usize;
-    for s in &log.sessions {
-        let Some(first) = s.first() else { continue };
-        let row = &log.extra[first.seq as usize];
-        let features: Vec<String> = ctx_cols
-            .iter()
-            .filter(|(_, c)| !row[*c].is_empty())
-            .map(|(key, c)| feature_name(key, &row[*c]))
-            .collect();
+    let mut refused = 0usize;
+    for (s, ctx) in log.sessions.iter().zip(contexts) {
+        let features = match ctx.validate() {
+            Ok(v) => {
+                if let Some(key) = v.ignored_keys.first() {
+                    bail!(
+                        "--context key '{key}' is not one the engine reads (hour, weekday, device, locale, country, channel, referrer, weather, custom)"
+                    );
+                }
+                v.features
+            }
+            Err(_) => {
+                refused += 1;
+                Vec::new()
+            }
+        };
         for e in s {
             let Some(cat) = categories.item[e.item as usize] else {
                 continue;
@@ -146,7 +162,10 @@ pub fn context_weights(
             weights.push((lift / f64::from(scale)) as f32);
         }
     }
-    ContextParts { features, weights }
+    Ok(ContextWeights {
+        parts: ContextParts { features, weights },
+        refused,
+    })
 }
 
 #[cfg(test)]
@@ -173,7 +192,10 @@ mod tests {
         assert_eq!(cats.names, ["a", "b"]);
         let cat_of = |id: &str| cats.item[log.items.iter().position(|i| i == id).unwrap()];
         assert_eq!((cat_of("x"), cat_of("y")), (Some(0), Some(1)));
-        let ctx = context_weights(&log, &cats, &[("weekday".into(), 0)], 1.0);
+        let spec = [("weekday".to_owned(), "dow".to_owned())];
+        let ctx = context_weights(&log, &cats, &session_contexts(&log, &spec, 0), 1.0)
+            .unwrap()
+            .parts;
         assert_eq!(ctx.features, ["weekday=2", "weekday=6"]);
         let w = |f: usize, c: usize| ctx.weights[f * 2 + c];
         assert!(
@@ -182,6 +204,35 @@ mod tests {
             ctx.weights
         );
         assert!(w(0, 0) > 0.0 && w(0, 1) < 0.0);
-        assert_eq!(feature_name("hour", "08"), "hour=8");
+    }
+
+    /// Feature names come from the engine's validation: a day name, a device in capitals and an
+    /// hour written `08` name the features requests produce; a key the engine does not read is an
+    /// error; a value it refuses is counted, not a crash.
+    #[test]
+    fn features_are_named_by_the_engine() {
+        let mut csv = String::from("session_id,item_id,dow,dev,hr,cat\n");
+        for s in 0..60 {
+            csv += &format!("{s},x,Saturday,Mobile,08,a\n{s},y,Saturday,Mobile,08,b\n");
+        }
+        csv += "99,x,Saturday,Mobile,25,a\n";
+        let cols: Vec<String> = ["dow", "dev", "hr", "cat"].map(String::from).into();
+        let log = EventLog::from_reader_with(csv.as_bytes(), "t.csv", &cols).unwrap();
+        let cats = item_categories(&log, 3);
+        let spec: Vec<(String, String)> = [("weekday", "dow"), ("device", "dev"), ("hour", "hr")]
+            .map(|(k, c)| (k.to_owned(), c.to_owned()))
+            .into();
+        let ctx = context_weights(&log, &cats, &session_contexts(&log, &spec, 0), 1.0).unwrap();
+        assert_eq!(ctx.parts.features, ["device=mobile", "hour=8", "weekday=6"]);
+        assert_eq!(ctx.refused, 1);
+        let engine = ContextInput::new()
+            .with("weekday", "saturday")
+            .with("device", "MOBILE")
+            .with("hour", 8)
+            .validate()
+            .unwrap();
+        assert_eq!(engine.features, ctx.parts.features);
+        let bad = [("mood".to_owned(), "dow".to_owned())];
+        assert!(context_weights(&log, &cats, &session_contexts(&log, &bad, 0), 1.0).is_err());
     }
 }

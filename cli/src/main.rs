@@ -201,18 +201,17 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if args.category_column.is_some() {
         let categories = catalog_ctx::item_categories(&log, 0);
         if !context.is_empty() {
-            let cols: Vec<(String, usize)> = context
-                .iter()
-                .enumerate()
-                .map(|(i, (k, _))| (k.clone(), i + 1))
-                .collect();
-            let ctx = catalog_ctx::context_weights(&log, &categories, &cols, params.model.scale);
+            // The category column is extra column 0; the context columns follow it.
+            let contexts = catalog_ctx::session_contexts(&log, &context, 1);
+            let ctx =
+                catalog_ctx::context_weights(&log, &categories, &contexts, params.model.scale)?;
             trained.report.push(format!(
-                "context weights: {} features × {} categories",
-                ctx.features.len(),
-                categories.names.len()
+                "context weights: {} features × {} categories ({} sessions' context refused by the engine)",
+                ctx.parts.features.len(),
+                categories.names.len(),
+                ctx.refused
             ));
-            trained.parts.context = Some(ctx);
+            trained.parts.context = Some(ctx.parts);
         }
         trained.parts.categories = Some(categories);
     }
@@ -250,7 +249,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let context = catalog_ctx::parse_context_spec(&args.context)?;
     let columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
     let test = events::EventLog::read_with(&args.test, &columns)?;
-    let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context));
+    let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context, 0));
     let m = eval::evaluate(
         &model,
         &test,
