@@ -254,4 +254,4 @@ def read_ga4(spark: SparkSession, paths, item_extras=(), use_gap=False) -> DataF
     cols += [_clean(F.col("_item")[e]).alias(f"x{i}") for i, e in enumerate(item_extras)]
     out = df.select(*cols)
     # A non-item event is counted once, however many items[] it lists.
-    return out.where(~((F.col("reason") == IGNORED) & (F.col("_sub") > 0)))
+    return out.where(~(F.coalesce(F.col("reason") == IGNORED, F.lit(False)) & (F.col("_sub") > 0)))
