@@ -57,7 +57,7 @@ def main(argv=None) -> int:
         return 2
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName("vitrine_spark prepare")
+    builder = SparkSession.builder.appName("vitrine_spark prepare").config("spark.ui.showConsoleProgress", "false")
     if args.master:
         builder = builder.master(args.master)
     spark = builder.getOrCreate()
