@@ -192,6 +192,11 @@ class OtherFormats(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "missing_item_id"):
             run_prepare("csv", [write("noitem.csv", "session_id,product\n1,a\n1,b\n")], path("noitem-out"))
 
+    def test_an_existing_output_is_never_overwritten(self):
+        os.makedirs(path("exists-out"))
+        with self.assertRaisesRegex(ValueError, "already exists"):
+            run_prepare("csv", [write("exists.csv", "session_id,item_id\n1,a\n")], path("exists-out"))
+
     def test_ga4_export_items_expand_and_other_events_are_ignored(self):
         def ev(name, ts, user, sid, items=None):
             e = {"event_name": name, "event_timestamp": str(ts), "user_pseudo_id": user,

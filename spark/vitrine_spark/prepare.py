@@ -68,6 +68,12 @@ def _write_text(spark: SparkSession, path: str, text: str) -> None:
         stream.close()
 
 
+def _exists(spark: SparkSession, path: str) -> bool:
+    jvm = spark.sparkContext._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(p)
+
+
 def _count_by(df: DataFrame, col: str) -> dict:
     return {r[0]: r[1] for r in df.groupBy(col).count().collect()}
 
@@ -184,6 +190,8 @@ def prepare(spark: SparkSession, events: DataFrame, out: str, opts: Options, sou
             log=print) -> dict:
     """Runs the job on the normalized `events` (formats.py) and writes `out`; returns the manifest."""
     started = time.time()
+    if _exists(spark, out):
+        raise ValueError(f"{out} already exists (the output directory must be new)")
     events = _with_order(spark, events).persist()
     reasons = _count_by(events, "reason")
     rows = sum(reasons.values())
