@@ -45,7 +45,7 @@ pub struct TrainInputArgs {
     #[arg(long)]
     events: Option<PathBuf>,
     /// Format of --events (default: by extension; .jsonl/.ndjson/.json are JSON Lines, else CSV).
-    #[arg(long, value_enum, requires = "events")]
+    #[arg(long, value_enum, conflicts_with = "input")]
     format: Option<EventsFormat>,
     /// The compact training input written by `python -m vitrine_spark prepare` (a directory;
     /// docs/scale.md). Exclusive with --events.
@@ -53,7 +53,7 @@ pub struct TrainInputArgs {
     input: Option<PathBuf>,
     /// With --input: put its co-occurrence neighbour lists into the bundle (`nbr_*`, used by
     /// `similar()`).
-    #[arg(long, requires = "input")]
+    #[arg(long, conflicts_with = "events")]
     with_neighbours: bool,
 }
 
