@@ -33,7 +33,8 @@ def setUpModule():
     global SPARK, TMP
     warnings.simplefilter("ignore", ResourceWarning)  # py4j's sockets, closed by the JVM's exit
     SPARK = (SparkSession.builder.master("local[2]").appName("vitrine_spark tests")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", "4")
              .getOrCreate())
     SPARK.sparkContext.setLogLevel("ERROR")
     TMP = tempfile.mkdtemp(prefix="vitrine-spark-test-")
