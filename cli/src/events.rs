@@ -1,4 +1,6 @@
-//! Reading a store's event log (CSV with a header). Every error names the file and line.
+//! A store's event log in memory ([`EventLog`], built by [`EventLogBuilder`]) and its CSV reader
+//! (header line required). Every error names the file and line. JSON Lines and GA4's export:
+//! `events_jsonl.rs`; the compact input of `vitrine_spark`: `compact_input.rs`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -33,7 +35,8 @@ pub struct EventLog {
 
 impl EventLog {
     /// Reads `path`: header required with `session_id` and `item_id`; `ts` (number) and
-    /// `event_type` (view, click, add_to_cart, remove_from_cart, purchase) optional.
+    /// `event_type` (view, click, add_to_cart, remove_from_cart, purchase, or GA4's view_item,
+    /// select_item) optional.
     pub fn read(path: &Path) -> Result<Self> {
         Self::read_with(path, &[])
     }
@@ -85,11 +88,8 @@ impl EventLog {
         let c_ts = col("ts");
         let c_type = col("event_type");
 
-        let mut log = EventLog::default();
-        let mut item_index: HashMap<String, u32> = HashMap::new();
-        let mut session_index: HashMap<String, u32> = HashMap::new();
+        let mut log = EventLogBuilder::new(name);
         let mut record = csv::StringRecord::new();
-        let mut seq: u32 = 0;
         loop {
             let more = rdr.read_record(&mut record).map_err(|e| {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
@@ -107,59 +107,133 @@ impl EventLog {
             };
             let session_id = field(c_session, "session_id")?;
             let item_id = field(c_item, "item_id")?;
-            if item_id.contains('\n') {
-                bail!("{name}:{line}: item_id contains a newline");
-            }
             let ts = match c_ts.and_then(|c| record.get(c)).map(str::trim) {
-                None | Some("") => f64::from(seq),
+                None | Some("") => None,
                 Some(v) => match v.parse::<f64>() {
-                    Ok(t) if t.is_finite() => t,
+                    Ok(t) if t.is_finite() => Some(t),
                     _ => bail!("{name}:{line}: ts '{v}' is not a number"),
                 },
             };
             let kind = match c_type.and_then(|c| record.get(c)).map(str::trim) {
                 None | Some("") => EventKind::View,
-                Some(v) => EventKind::parse(v).map_err(|e| anyhow!("{name}:{line}: {e}"))?,
+                Some(v) => parse_event_type(v).map_err(|e| anyhow!("{name}:{line}: {e}"))?,
             };
-            let next_item = item_index.len() as u32;
-            let item = *item_index.entry(item_id.to_owned()).or_insert_with(|| {
+            let extra = (!c_extra.is_empty()).then(|| {
+                c_extra
+                    .iter()
+                    .map(|&c| record.get(c).unwrap_or("").trim().to_owned())
+                    .collect()
+            });
+            log.push(session_id, item_id, ts, kind, extra)
+                .map_err(|e| anyhow!("{name}:{line}: {e}"))?;
+        }
+        log.finish()
+    }
+}
+
+/// An event type by our name (`view`, `click`, `add_to_cart`, `remove_from_cart`, `purchase`) or
+/// GA4's (`view_item` = view, `select_item` = click; `add_to_cart`, `remove_from_cart`,
+/// `purchase` are the same in both).
+pub fn parse_event_type(name: &str) -> Result<EventKind> {
+    Ok(match name {
+        "view_item" => EventKind::View,
+        "select_item" => EventKind::Click,
+        other => EventKind::parse(other)?,
+    })
+}
+
+/// Builds an [`EventLog`] event by event, in log order: interns sessions and items (first-seen
+/// order), numbers events (`seq`), and shows progress on stderr every million events.
+pub struct EventLogBuilder {
+    log: EventLog,
+    name: String,
+    item_index: HashMap<String, u32>,
+    session_index: HashMap<String, u32>,
+    seq: u32,
+}
+
+/// Events between two progress lines.
+const PROGRESS_EVERY: u32 = 1_000_000;
+
+impl EventLogBuilder {
+    /// An empty log; `name` (the file) is used in progress lines and errors.
+    pub fn new(name: &str) -> Self {
+        Self {
+            log: EventLog::default(),
+            name: name.to_owned(),
+            item_index: HashMap::new(),
+            session_index: HashMap::new(),
+            seq: 0,
+        }
+    }
+
+    /// Adds one event. `ts` defaults to the event's position in the log; `extra` holds the values
+    /// of the extra columns asked for (`None` when none were). Errors (without a position: the
+    /// caller adds it) for an item id with a newline and past 4 billion events.
+    pub fn push(
+        &mut self,
+        session_id: &str,
+        item_id: &str,
+        ts: Option<f64>,
+        kind: EventKind,
+        extra: Option<Vec<String>>,
+    ) -> Result<()> {
+        if item_id.contains('\n') {
+            bail!("item_id contains a newline");
+        }
+        let log = &mut self.log;
+        let next_item = self.item_index.len() as u32;
+        let item = *self
+            .item_index
+            .entry(item_id.to_owned())
+            .or_insert_with(|| {
                 log.items.push(item_id.to_owned());
                 next_item
             });
-            let next_session = session_index.len() as u32;
-            let session = *session_index
-                .entry(session_id.to_owned())
-                .or_insert_with(|| {
-                    log.session_ids.push(session_id.to_owned());
-                    log.sessions.push(Vec::new());
-                    next_session
-                });
-            if !c_extra.is_empty() {
-                log.extra.push(
-                    c_extra
-                        .iter()
-                        .map(|&c| record.get(c).unwrap_or("").trim().to_owned())
-                        .collect(),
-                );
-            }
-            log.sessions[session as usize].push(LogEvent {
-                item,
-                ts,
-                kind,
-                seq,
+        let next_session = self.session_index.len() as u32;
+        let session = *self
+            .session_index
+            .entry(session_id.to_owned())
+            .or_insert_with(|| {
+                log.session_ids.push(session_id.to_owned());
+                log.sessions.push(Vec::new());
+                next_session
             });
-            seq = seq
-                .checked_add(1)
-                .ok_or_else(|| anyhow!("{name}: more than 4 billion events"))?;
-            log.n_events += 1;
+        if let Some(extra) = extra {
+            log.extra.push(extra);
         }
-        if log.n_events == 0 {
-            bail!("{name}: no events after the header");
+        log.sessions[session as usize].push(LogEvent {
+            item,
+            ts: ts.unwrap_or(f64::from(self.seq)),
+            kind,
+            seq: self.seq,
+        });
+        self.seq = self
+            .seq
+            .checked_add(1)
+            .ok_or_else(|| anyhow!("more than 4 billion events"))?;
+        log.n_events += 1;
+        if self.seq % PROGRESS_EVERY == 0 {
+            eprintln!(
+                "{}: {} events read ({} sessions, {} items)",
+                self.name,
+                self.seq,
+                log.sessions.len(),
+                log.items.len()
+            );
         }
-        for s in &mut log.sessions {
+        Ok(())
+    }
+
+    /// The log, each session in time order (ts, then log order). Errors when it has no event.
+    pub fn finish(mut self) -> Result<EventLog> {
+        if self.log.n_events == 0 {
+            bail!("{}: no events", self.name);
+        }
+        for s in &mut self.log.sessions {
             s.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(a.seq.cmp(&b.seq)));
         }
-        Ok(log)
+        Ok(self.log)
     }
 }
 
@@ -218,5 +292,30 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no events"));
+    }
+
+    #[test]
+    fn ga4_event_names_are_read_too() {
+        let log = parse(
+            "session_id,item_id,event_type\na,x,view_item\na,y,select_item\na,y,add_to_cart\na,x,purchase\n",
+        )
+        .unwrap();
+        let kinds: Vec<EventKind> = log.sessions[0].iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::View,
+                EventKind::Click,
+                EventKind::AddToCart,
+                EventKind::Purchase
+            ]
+        );
+        let err = parse("session_id,item_id,event_type\na,x,page_view\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("log.csv:2:") && err.contains("page_view"),
+            "{err}"
+        );
     }
 }

@@ -1,13 +1,16 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
 mod catalog_ctx;
+mod compact_input;
 mod eval;
 mod events;
+mod events_jsonl;
 mod files;
 mod inspect;
 mod model;
 mod pack;
 mod train;
+mod train_input;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a bundle from an event log (CSV with header: session_id,item_id[,ts][,event_type]).
+    /// Train a bundle from an event log (CSV or JSON Lines: session_id,item_id[,ts][,event_type];
+    /// GA4's export) or from the compact input prepared on Spark (`--input`).
     Train(TrainArgs),
     /// Evaluate a bundle with the next-item protocol (every prefix of every test session).
     Eval(EvalArgs),
@@ -90,9 +94,8 @@ struct RecommendArgs {
 
 #[derive(clap::Args)]
 struct TrainArgs {
-    /// Event log (CSV).
-    #[arg(long)]
-    events: PathBuf,
+    #[command(flatten)]
+    source: train_input::TrainInputArgs,
     /// Where to write the bundle (.vtr). Written atomically: nothing is left behind on error.
     #[arg(long)]
     out: PathBuf,
@@ -192,12 +195,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         .cloned()
         .chain(context.iter().map(|(_, c)| c.clone()))
         .collect();
-    let log = events::EventLog::read_with(&args.events, &extra)?;
+    let train_input::TrainingEvents { log, neighbours } = args.source.load(&extra)?;
     let unquantized_test = match &args.unquantized_test {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
     let mut trained = train::train(&log, &params, unquantized_test.as_ref())?;
+    trained.parts.neighbours = neighbours;
     if args.category_column.is_some() {
         let categories = catalog_ctx::item_categories(&log, 0);
         if !context.is_empty() {
