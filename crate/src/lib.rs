@@ -13,6 +13,7 @@ pub mod bundle;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod kernels;
 pub mod numfmt;
 pub mod privacy;
