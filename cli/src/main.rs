@@ -3,6 +3,7 @@
 mod catalog_ctx;
 mod eval;
 mod events;
+mod exp;
 mod inspect;
 mod model;
 mod pack;
@@ -38,6 +39,11 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// Experiments: collect local-DP reports, analyze lift, simulate with a known truth.
+    Exp {
+        #[command(subcommand)]
+        command: exp::ExpCommand,
+    },
 }
 
 #[derive(clap::Args)]
@@ -154,6 +160,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => pack::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Eval(args) => run_eval(&args),
+        Command::Exp { command } => exp::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,7 +41,7 @@ fn a_full_manifest_is_read() {
     let dr = e.metric("ope_dr").unwrap();
     assert_eq!(dr.kind, MetricKind::OpeDr);
     let (_, lo, hi) = dr.ldp.unwrap();
-    assert_eq!((lo, hi), (-10.0, 11.0));
+    assert_eq!((lo, hi), (-2.0, 10.5));
     assert_eq!(e.metric("conversion").unwrap().ldp, None);
     assert_eq!(e.expected_shares()[1], ("treatment".to_string(), 0.5));
     let i = m.experiment("rankers").unwrap();

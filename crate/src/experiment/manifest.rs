@@ -819,7 +819,12 @@ impl ExperimentInput {
                         ));
                     }
                     match (kind, ope) {
-                        (MetricKind::OpeDr, Some(o)) => (-o.clip, 1.0 + o.clip),
+                        // DM ∈ [0, 1] and w·(r − q̂) with w ∈ [0, clip], r ∈ [0, 1] and q̂
+                        // within the reward model's two values.
+                        (MetricKind::OpeDr, Some(o)) => (
+                            -o.clip * o.reward_top.max(o.reward_rest),
+                            1.0 + o.clip * (1.0 - o.reward_top.min(o.reward_rest)),
+                        ),
                         (MetricKind::OpeIps | MetricKind::OpeWeight, Some(o)) => (0.0, o.clip),
                         _ => (0.0, 1.0),
                     }

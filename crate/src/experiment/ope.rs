@@ -6,10 +6,10 @@
 //!
 //! - `ope_ips`:    mean of `w · r`, with `w = min(π₁ / π₀, clip)`  — range `[0, clip]`;
 //! - `ope_weight`: mean of `w`                                    — range `[0, clip]`;
-//! - `ope_dr`:     mean of `DM + w · (r − q̂)`                     — range `[−clip, 1 + clip]`,
+//! - `ope_dr`:     mean of `DM + w · (r − q̂)` — range `[−clip·q̂max, 1 + clip·(1 − q̂min)]`,
 //!
-//! where `q̂` is the public reward model's prediction for the shown action and `DM = Σₐ π₁(a) q̂(a)`
-//! its expectation under the candidate. Across devices these are plain means: IPS is the mean of
+//! where `q̂` is the public reward model's prediction for the shown action (one of its two values,
+//! `q̂min ≤ q̂ ≤ q̂max`) and `DM = Σₐ π₁(a) q̂(a)` its expectation under the candidate. Across devices these are plain means: IPS is the mean of
 //! `ope_ips`, SNIPS the ratio of the means of `ope_ips` and `ope_weight`, DR the mean of
 //! `ope_dr` (Dudík, Langford & Li 2011; the estimators of Open Bandit Pipeline, in per-device form).
 //!
