@@ -253,3 +253,114 @@ fn bad_input_is_refused_with_a_reason() {
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("no experiment 'nope'"));
 }
+
+/// The warehouse SQL of docs/experiments-warehouse.sql, run on a table of reports, gives the
+/// estimates `vitrine exp analyze` prints.
+#[test]
+fn warehouse_sql_gives_the_same_estimates() {
+    let dir = scratch("sql");
+    let manifest_text = MANIFEST.replace(
+        r#"{"name":"shelf_click","epsilon":1}],
+   "report":{"epsilon":1}"#,
+        r#"{"name":"shelf_click","epsilon":1},{"name":"order_value","max":200,"epsilon":0.5}],
+   "report":{"epsilon":1.5}"#,
+    );
+    assert_ne!(manifest_text, MANIFEST);
+    let manifest = dir.join("experiments.json");
+    std::fs::write(&manifest, &manifest_text).unwrap();
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(
+        "CREATE TABLE report_values (experiment TEXT, arm TEXT, report_id TEXT, metric TEXT, value INTEGER);
+         CREATE TABLE metric_params (experiment TEXT, metric TEXT, q REAL, lo REAL, hi REAL);",
+    )
+    .unwrap();
+    for (metric, eps, hi) in [("shelf_click", 1.0f64, 1.0), ("order_value", 0.5, 200.0)] {
+        conn.execute(
+            "INSERT INTO metric_params VALUES ('home', ?1, ?2, 0, ?3)",
+            rusqlite::params![metric, eps.exp() / (1.0 + eps.exp()), hi],
+        )
+        .unwrap();
+    }
+    let mut lines = String::new();
+    let mut x: u64 = 12345;
+    for i in 0..3000u32 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let (click, value) = ((x >> 40) % 3 == 0, (x >> 20) % 2);
+        let arm = if i % 2 == 0 { "control" } else { "treatment" };
+        let id = format!("{:032x}", u128::from(i) + 1);
+        writeln!(
+            lines,
+            r#"{{"v":1,"experiment":"home","arm":"{arm}","id":"{id}","epsilon":1.5,"values":{{"order_value":{value},"shelf_click":{}}}}}"#,
+            u8::from(click)
+        )
+        .unwrap();
+        for (metric, v) in [("shelf_click", u64::from(click)), ("order_value", value)] {
+            conn.execute(
+                "INSERT INTO report_values VALUES ('home', ?1, ?2, ?3, ?4)",
+                rusqlite::params![arm, id, metric, v as i64],
+            )
+            .unwrap();
+        }
+    }
+    let reports = dir.join("reports.jsonl");
+    std::fs::write(&reports, lines).unwrap();
+    let v = analyze(&dir, &["--reports", s(&reports)]);
+    // analyze() rewrote the manifest with MANIFEST: analyze again with the extended one.
+    std::fs::write(&manifest, &manifest_text).unwrap();
+    let out = vitrine(&[
+        "exp",
+        "analyze",
+        "--manifest",
+        s(&manifest),
+        "--reports",
+        s(&reports),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v2: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["rejected_report_lines"], 3000,
+        "the first run's manifest has no order_value"
+    );
+    let arms = v2["experiments"][0]["layer1"]["arms"]
+        .as_array()
+        .unwrap()
+        .clone();
+
+    let sql = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/experiments-warehouse.sql"
+    ))
+    .unwrap();
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let rows: Vec<(String, String, f64, f64)> = stmt
+        .query_map(rusqlite::named_params! {":experiment": "home"}, |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    for (arm, metric, mean, variance) in rows {
+        let se = variance.sqrt();
+        let a = arms.iter().find(|a| a["arm"] == arm.as_str()).unwrap();
+        let m = &a["metrics"][&metric];
+        let cli_mean = m["mean"].as_f64().unwrap();
+        let cli_se = (m["ci"][1].as_f64().unwrap() - cli_mean) / 1.959_963_985;
+        let scale = if metric == "order_value" { 200.0 } else { 1.0 };
+        assert!(
+            (mean - cli_mean).abs() < 1e-6 * scale,
+            "{arm} {metric}: {mean} vs {cli_mean}"
+        );
+        assert!(
+            (se - cli_se).abs() < 1e-6 * scale,
+            "{arm} {metric}: {se} vs {cli_se}"
+        );
+    }
+}

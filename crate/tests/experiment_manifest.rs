@@ -127,3 +127,16 @@ fn interleaving_credit_needs_an_interleaving_design_and_ope_needs_settings() {
         )
     );
 }
+
+#[test]
+fn the_documented_demo_manifest_is_valid() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/experiments.example.json"
+    ))
+    .expect("docs/experiments.example.json");
+    let m = ValidManifest::from_json(&text).unwrap();
+    let e = m.experiment("demo-home-shelf").unwrap();
+    assert_eq!(e.report_epsilon, 2.0);
+    assert!(e.arms[1].settings.options.is_some());
+}

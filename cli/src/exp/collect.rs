@@ -18,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -272,11 +272,9 @@ fn parse_body(
 
 async fn post_reports(
     State(st): State<AppState>,
-    method: Method,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    debug_assert_eq!(method, Method::POST);
     let body = match body {
         Ok(b) => b,
         Err(rej) => {

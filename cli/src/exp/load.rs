@@ -50,7 +50,7 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 1000)]
     pub retries: u64,
     /// Concurrent keep-alive connections.
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 256)]
     pub connections: usize,
     /// The collector's SQLite file: count the stored reports before and after.
     #[arg(long)]

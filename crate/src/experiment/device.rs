@@ -109,9 +109,9 @@ impl DeviceExperiments {
         }
     }
 
-    /// Restores a stored state (a corrupt one is an error; the caller starts a new state, whose
-    /// budget is then spent as if nothing had been sent only if it cannot know better: prefer
-    /// keeping `spent_epsilon` where it can be read).
+    /// Restores a stored state. A corrupt one is an error (`state_corrupt`); the caller then
+    /// starts a new state with no budget left (`DeviceExperiments::new(0.0)`) unless it knows
+    /// that nothing was sent, so a damaged store can never refill the budget.
     pub fn from_json(text: &str) -> Result<Self, ExperimentError> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let s: Self = serde_path_to_error::deserialize(de)
