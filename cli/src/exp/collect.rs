@@ -38,6 +38,9 @@ const QUEUE: usize = 8192;
 /// Most reports the writer stores in one transaction.
 const MAX_TX_REPORTS: usize = 4096;
 
+/// Set when the server has stopped: the checkpoint thread runs a last checkpoint and ends.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 type Reply = oneshot::Sender<Result<Vec<Stored>, String>>;
 
 struct Job {
@@ -66,7 +69,7 @@ pub fn run(a: &CollectArgs) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(manifest, conn, a.listen))
+    runtime.block_on(serve(manifest, conn, a.db.clone(), a.listen))
 }
 
 fn now_ms() -> i64 {
@@ -117,13 +120,25 @@ fn writer_loop(mut conn: rusqlite::Connection, mut rx: mpsc::Receiver<Job>) {
 async fn serve(
     manifest: Arc<ValidManifest>,
     conn: rusqlite::Connection,
+    db: std::path::PathBuf,
     listen: SocketAddr,
 ) -> Result<()> {
+    let checkpointer = store::open_for_writing(&db)?;
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let writer = std::thread::Builder::new()
         .name("report-writer".into())
         .spawn(move || writer_loop(conn, rx))
         .context("cannot start the writer thread")?;
+    // WAL checkpoints every second from their own connection, so commits never wait for one.
+    let checkpoints = tokio::task::spawn_blocking(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        if let Err(e) = store::checkpoint_passive(&checkpointer) {
+            eprintln!("collect: checkpoint failed (will retry): {e:#}");
+        }
+        if STOPPING.load(std::sync::atomic::Ordering::Relaxed) {
+            break;
+        }
+    });
     let state = AppState {
         manifest,
         writer: tx,
@@ -155,6 +170,9 @@ async fn serve(
         .context("server failed")?;
     // The router (and with it the last sender) is dropped: the writer drains and stops.
     let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    // The writer has committed everything: one last checkpoint, then stop.
+    STOPPING.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = checkpoints.await;
     eprintln!("collect: stopped");
     Ok(())
 }

@@ -84,8 +84,10 @@ pub struct LoadResult {
     pub achieved_rate: f64,
     /// Reports acknowledged as stored in each whole second of the run (the sustained rate).
     pub stored_per_second: Vec<u64>,
-    /// The smallest of `stored_per_second` over the scheduled seconds.
-    pub min_stored_per_second: u64,
+    /// The lowest rate (reports stored per second) over any 5-second window of the scheduled
+    /// run (the whole run when it is shorter): the sustained rate, free of the one-second
+    /// buckets' pacing jitter.
+    pub min_rate_5s_window: f64,
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -250,11 +252,11 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
         }
     }
     let scheduled = (a.seconds.floor() as usize).clamp(1, stored_per_second.len());
-    let min_stored_per_second = stored_per_second[..scheduled]
-        .iter()
-        .copied()
-        .min()
-        .unwrap_or(0);
+    let window = scheduled.min(5);
+    let min_rate_5s_window = stored_per_second[..scheduled]
+        .windows(window)
+        .map(|w| w.iter().sum::<u64>() as f64 / window as f64)
+        .fold(f64::INFINITY, f64::min);
     let mut lat = latencies;
     lat.sort_by(f64::total_cmp);
     let pct = |q: f64| {
@@ -279,7 +281,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
         latency_p50_ms: pct(0.5),
         latency_p99_ms: pct(0.99),
         stored_per_second,
-        min_stored_per_second,
+        min_rate_5s_window,
         ..Default::default()
     };
     if let (Some(p), Some(b)) = (&a.db, before) {

@@ -39,10 +39,19 @@ pub fn open_for_writing(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // 64 MiB of page cache: the id index of ten million reports.
     conn.pragma_update(None, "cache_size", -65_536)?;
+    // No checkpoint inside a commit: `checkpoint_passive` runs them from another connection.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)
         .with_context(|| format!("cannot create the report tables in {}", path.display()))?;
     Ok(conn)
+}
+
+/// Copies the WAL into the database without blocking the writer (a passive checkpoint), from its
+/// own connection; the collector calls it every second.
+pub fn checkpoint_passive(conn: &Connection) -> Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 /// Whether a report was new or a retry of a stored one.
