@@ -5,6 +5,7 @@ mod compact_input;
 mod eval;
 mod events;
 mod events_jsonl;
+mod exp;
 mod files;
 mod inspect;
 mod model;
@@ -42,6 +43,11 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// Experiments: collect local-DP reports, analyze lift, simulate with a known truth.
+    Exp {
+        #[command(subcommand)]
+        command: exp::ExpCommand,
+    },
 }
 
 #[derive(clap::Args)]
@@ -157,6 +163,7 @@ fn main() -> ExitCode {
         Command::Pack(args) => pack::run(&args),
         Command::Inspect(args) => inspect::run(&args),
         Command::Eval(args) => run_eval(&args),
+        Command::Exp { command } => exp::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -18,6 +18,7 @@ pub mod bundle;
 pub mod context;
 pub mod engine;
 pub mod error;
+pub mod experiment;
 pub mod kernels;
 pub mod model;
 pub mod numfmt;
