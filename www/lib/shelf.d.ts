@@ -136,6 +136,8 @@ export interface VitrineShelf extends HTMLElement {
   mode: 'recommend' | 'similar';
   /** Resolves after the first render. */
   readonly ready: Promise<void>;
+  /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */
+  readonly vitrineReady: Promise<Vitrine>;
   readonly renderCount: number;
   /** True while a render is scheduled, running, or deferred until the shelf is visible. */
   readonly pending: boolean;

@@ -111,6 +111,7 @@ function createShelfClass() {
     #connected = false;
     #templateStyles = null;
     #readyResolve;
+    #vitrineResolve;
     #onChange = () => this.#schedule();
 
     constructor() {
@@ -129,6 +130,8 @@ function createShelfClass() {
       this.#list.addEventListener('keydown', (e) => this.#onKey(e));
       /** Resolves after the first render. */
       this.ready = new Promise((r) => (this.#readyResolve = r));
+      /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set). */
+      this.vitrineReady = new Promise((r) => (this.#vitrineResolve = r));
       /** Renders so far. */
       this.renderCount = 0;
     }
@@ -144,6 +147,7 @@ function createShelfClass() {
       this.#vitrine?.removeEventListener('change', this.#onChange);
       this.#vitrine = v;
       this.#ownsEngine = false;
+      if (v) this.#vitrineResolve?.(v);
       if (v && this.#connected) v.addEventListener('change', this.#onChange);
       this.#schedule();
     }
