@@ -327,6 +327,22 @@ test('<vitrine-shelf> cards', { timeout: 120_000 }, async (t) => {
     assert.equal(r.bad, 'invalid_argument');
   });
 
+  await t.test('properties set before defineVitrineShelf() are kept (the element is defined lazily)', async () => {
+    const r = await page.evaluate(async () => {
+      const { defineVitrineShelf } = await import('./lib/shelf.js');
+      const el = document.createElement('late-shelf');
+      el.catalog = window.catalog;
+      el.vitrine = window.v;
+      el.k = 3;
+      el.options = { excludeSeen: true };
+      document.querySelector('#root').replaceChildren(el);
+      defineVitrineShelf('late-shelf');
+      await el.ready;
+      return { cards: el.shadowRoot.querySelectorAll('.card').length, k: el.getAttribute('k'), options: el.options, same: el.vitrine === window.v };
+    });
+    assert.deepEqual(r, { cards: 3, k: '3', options: { excludeSeen: true }, same: true });
+  });
+
   await t.test('no page errors or console errors', () => {
     assert.deepEqual(log.errors, []);
   });

@@ -536,6 +536,7 @@ async function main() {
     s.catalog = catalog;
     s.vitrine = v;
     s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
+    s.addEventListener('vitrine:add-to-cart', (e) => addToCart(e.detail.id));
     s.addEventListener('vitrine:render', () => {
       window.vitrineShelfRenders += 1;
       schedulePanel(); // a ranking may have spent privacy budget

@@ -200,7 +200,7 @@ function createShelfClass() {
 
     /** The results last rendered: [{id, score, rank, product, reason}]. */
     get items() {
-      return this.#items.map((i) => ({ ...i }));
+      return this.#items.map(({ productView, ...i }) => i);
     }
 
     /** The random id of the result set on display (repeated by its click and impression events). */
@@ -241,6 +241,15 @@ function createShelfClass() {
     // -- lifecycle ------------------------------------------------------------------------------
 
     connectedCallback() {
+      // Properties the page set before the element was defined sit on the instance and hide the
+      // class's accessors: hand them to the accessors.
+      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode']) {
+        if (Object.hasOwn(this, prop)) {
+          const value = this[prop];
+          delete this[prop];
+          this[prop] = value;
+        }
+      }
       this.#connected = true;
       this.#vitrine?.addEventListener('change', this.#onChange);
       this.#list.setAttribute('aria-label', this.getAttribute('label') ?? this.#resolvedStrings().label);
