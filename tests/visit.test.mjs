@@ -54,6 +54,11 @@ test('the visit across full page loads of a multi-page store', { timeout: 120_00
       await visit(page, url('a.html', q));
       assert.deepEqual(await restored(page), []);
       assert.equal(await mode(page), 'visit');
+      await page.evaluate(async () => {
+        await window.v.recommend({ k: 5 });
+        await window.v.flush();
+      });
+      assert.deepEqual(await storage(page), { local: false, session: false }, 'a ranking before any event stores nothing');
       // Tracked, then the shopper leaves at once: no write has happened yet (saves are coalesced),
       // so only the pagehide save can carry these events over. In worker mode the page waits for
       // track() (the worker answers with the state); on the main thread it does not even wait.
@@ -80,6 +85,15 @@ test('the visit across full page loads of a multi-page store', { timeout: 120_00
       }, `b.html${q}`);
       const expected = ['p0100', 'p0101', 'p0102', ...(worker ? [] : ['p0200:4000'])];
       assert.deepEqual(await restored(page), expected);
+
+      // The privacy budget a ranking spent (after the last event) travels with the visit, so a new
+      // page load does not start a fresh budget.
+      const spent = () => page.evaluate(async () => (await window.v.privacyStatus()).budget.spentEpsilon);
+      await page.evaluate(() => window.v.recommend({ k: 5 }));
+      const before = await spent();
+      assert.ok(before > 0, `the ranking spent ε (${before})`);
+      await navigate(page, (next) => (location.href = next), `b.html${q}`);
+      assert.equal(await spent(), before, 'the next page has the same ε spent');
 
       const other = await context.newPage();
       instrument(other);
@@ -149,8 +163,15 @@ test('the visit across full page loads of a multi-page store', { timeout: 120_00
     instrument(other);
     await visit(other, url('b.html?consent=granted'));
     assert.deepEqual(await restored(other), ['p0500'], 'another tab has it');
-    await other.evaluate(() => window.v.forget());
-    assert.deepEqual(await storage(other), { local: false, session: false });
+    await other.evaluate(async () => {
+      await window.v.forget();
+      await window.v.recommend({ k: 5 }); // a shelf re-rendering after forget()
+      await window.v.flush();
+    });
+    assert.deepEqual(await storage(other), { local: false, session: false }, 'forget() erased it, and a ranking does not write it back');
+    await navigate(other, (next) => (location.href = next), 'b.html?consent=granted');
+    assert.deepEqual(await storage(other), { local: false, session: false }, 'nor does leaving the page');
+    assert.deepEqual(await restored(other), []);
     errors.push(...log.errors);
     await context.close();
   });

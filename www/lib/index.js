@@ -42,6 +42,8 @@ export function newRecommendationId() {
 
 /** Methods whose call may change the engine's exportable state (events, settings, privacy spent). */
 const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rerank', 'similar', 'explain']);
+/** Of those, the rankings: they change only the privacy accountant. */
+const RANKINGS = new Set(['recommend', 'rerank', 'similar', 'explain']);
 
 const toBytes = (src) => {
   if (src instanceof Uint8Array) return src;
@@ -250,7 +252,7 @@ export class Vitrine extends EventTarget {
       return await this.#backend.call(method, args);
     } finally {
       // A ranking may have spent privacy budget (part of the state), an event changed the history.
-      if (STATEFUL.has(method) && !this.#destroyed) this.#keeper.changed();
+      if (STATEFUL.has(method) && !this.#destroyed) this.#keeper.changed({ ranking: RANKINGS.has(method) });
     }
   }
 

@@ -28,6 +28,7 @@ export class SessionKeeper {
   #saveDelay;
   #timer = 0;
   #dirty = false;
+  #hasCopy = false; // the target store holds a copy of this session (restored or written)
   #leaving = false;
   #writing = Promise.resolve();
   #detach = null;
@@ -97,6 +98,7 @@ export class SessionKeeper {
       return;
     }
     if (!target) return;
+    if (!restore) this.#hasCopy = false; // the target may be another store now: the flush below writes it
     let moveVisit = !restore;
     if (restore) {
       // The visit copy is this visit, newer than a persistent copy from an earlier one.
@@ -123,6 +125,7 @@ export class SessionKeeper {
     }
     try {
       this.lastImport = await this.#backend.call('importState', [state]);
+      this.#hasCopy = true;
       return true;
     } catch (err) {
       await store.clear();
@@ -133,6 +136,7 @@ export class SessionKeeper {
 
   async #clear(store) {
     if (!store) return;
+    if (store === this.#target()) this.#hasCopy = false;
     const issue = await store.clear();
     if (issue) this.#onIssue(issue);
   }
@@ -142,10 +146,16 @@ export class SessionKeeper {
     if ('wantState' in this.#backend) this.#backend.wantState = this.#target() != null;
   }
 
-  /** The engine's state changed (an event, a ranking that spent privacy budget, an import…). */
-  changed() {
+  /**
+   * The engine's state changed: an event, an import, settings (`ranking: false`), or a ranking that
+   * may have spent privacy budget (`ranking: true`). A ranking alone never creates a stored copy
+   * (after forget(), or before the first event, nothing is written until the shopper does something);
+   * it updates a copy that exists, so the budget spent survives the next page load.
+   */
+  changed({ ranking = false } = {}) {
     this.#syncWorkerState();
     if (!this.#target()) return;
+    if (ranking && !this.#hasCopy && !this.#dirty) return;
     this.#dirty = true;
     if (this.#leaving) {
       // The page is going away (a `pagehide` listener of the page tracked something): now or never.
@@ -178,6 +188,7 @@ export class SessionKeeper {
           const state = this.#backend.mode === 'main' ? this.#backend.stateSync() : await this.#backend.call('exportState', []);
           const issue = await target.save(String(state));
           if (issue) this.#onIssue(issue);
+          else this.#hasCopy = true;
         } catch (err) {
           this.#onIssue({ kind: 'write_failed', message: `session could not be exported: ${err.message}` });
         }
@@ -203,6 +214,7 @@ export class SessionKeeper {
     }
     this.#dirty = false;
     // A synchronous adapter has the bytes when save() returns; any other at least starts writing.
+    this.#hasCopy = true;
     const done = target.save(String(state)).then((issue) => issue && this.#onIssue(issue));
     this.#writing = this.#writing.then(() => done);
   }
@@ -235,6 +247,7 @@ export class SessionKeeper {
   async forget() {
     this.#cancel();
     this.#dirty = false;
+    this.#hasCopy = false;
     await this.#writing;
     await this.#clear(this.#persistent);
     await this.#clear(this.#visit);
