@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 import { startServer } from './serve.mjs';
@@ -25,28 +26,38 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-function parseArgs(argv) {
-  const o = { sizes: '10000,43097,100000,1000000', runs: 50, warmup: 5, seed: 1, out: 'target/bench', quiet: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--sizes') o.sizes = val();
-    else if (a === '--runs') o.runs = Number(val());
-    else if (a === '--warmup') o.warmup = Number(val());
-    else if (a === '--seed') o.seed = Number(val());
-    else if (a === '--out') o.out = val();
-    else if (a === '--quiet') o.quiet = true;
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench.mjs [--sizes N,N…] [--runs 50] [--warmup 5] [--seed 1] [--out DIR] [--quiet]');
-      process.exit(0);
-    } else throw new Error(`unknown argument: ${a}`);
-  }
+const USAGE = `usage: node scripts/bench.mjs [--sizes N,N…] [--runs 50] [--warmup 5] [--seed 1] [--out DIR] [--quiet]
+
+  --sizes N,N…   synthetic catalog sizes, items (default 10000,43097,100000,1000000; each ≥ 300)
+  --runs N       timed runs per job (default 50)
+  --warmup N     untimed runs first (default 5)
+  --seed N       seed of the synthetic catalogs (default 1)
+  --out DIR      where the JSON goes (default target/bench)
+  --quiet        no progress lines on stderr
+  -h, --help     this text`;
+
+/** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
+export function parseCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      sizes: { type: 'string', default: '10000,43097,100000,1000000' },
+      runs: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '5' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: 'target/bench' },
+      quiet: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const o = { ...values, runs: Number(values.runs), warmup: Number(values.warmup), seed: Number(values.seed) };
+  if (o.help) return o;
   o.sizes = o.sizes.split(',').map(Number);
-  if (o.sizes.some((n) => !Number.isInteger(n) || n < 300)) throw new Error('--sizes: whole numbers ≥ 300');
-  if (!(o.runs >= 1) || !(o.warmup >= 0)) throw new Error('--runs ≥ 1, --warmup ≥ 0');
+  if (o.sizes.some((n) => !Number.isInteger(n) || n < 300)) throw new TypeError('--sizes: whole numbers ≥ 300');
+  if (!Number.isInteger(o.runs) || o.runs < 1 || !Number.isInteger(o.warmup) || o.warmup < 0) throw new TypeError('--runs: a whole number ≥ 1, --warmup: ≥ 0');
+  if (!Number.isInteger(o.seed) || o.seed < 0) throw new TypeError('--seed: a whole number ≥ 0');
   return o;
 }
 
@@ -150,7 +161,17 @@ export function markdownReport(r) {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  let o;
+  try {
+    o = parseCli(process.argv.slice(2));
+  } catch (err) {
+    console.error(`bench: ${err.message}\n${USAGE.split('\n')[0]} (--help for more)`);
+    process.exit(2);
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return;
+  }
   const result = await runBench({ ...o, onLine: (l) => o.quiet || console.error(`bench: ${l}`) });
   const dir = path.resolve(REPO, o.out);
   fs.mkdirSync(dir, { recursive: true });

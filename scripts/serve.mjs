@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 export const MIME_TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -156,28 +157,46 @@ export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1
   return { url, port: addr.port, host: addr.address, server, close };
 }
 
-function parseArgs(argv) {
-  const opts = { root: 'www', port: 8080, host: '127.0.0.1' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--root') opts.root = val();
-    else if (a === '--port') opts.port = Number(val());
-    else if (a === '--host') opts.host = val();
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/serve.mjs [--root DIR] [--port N] [--host 127.0.0.1]');
-      process.exit(0);
-    } else throw new Error(`unknown argument: ${a}`);
+const USAGE = `usage: node scripts/serve.mjs [--root DIR] [--port N] [--host 127.0.0.1]
+
+Serves DIR (default www) on a loopback address only.
+  --root DIR    directory to serve (default www)
+  --port N      port, 0 for a free one (default 8080)
+  --host ADDR   loopback address to bind (default 127.0.0.1; others are refused)
+  -h, --help    this text`;
+
+/** Reads the command line with util.parseArgs; throws a TypeError with `code` on bad usage. */
+export function parseCli(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      root: { type: 'string', default: 'www' },
+      port: { type: 'string', default: '8080' },
+      host: { type: 'string', default: '127.0.0.1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const port = Number(values.port);
+  if (!values.help && (!/^\d+$/.test(values.port) || port > 65535)) {
+    throw Object.assign(new TypeError(`--port must be 0..65535, got '${values.port}'`), { code: 'ERR_INVALID_ARG_VALUE' });
   }
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error('--port must be 0..65535');
-  return opts;
+  return { root: values.root, port, host: values.host, help: values.help };
 }
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  let opts;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (err) {
+    console.error(`serve: ${err.message}\n${USAGE.split('\n')[0]} (--help for more)`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
   const { url, close } = await startServer(opts);
   const shown = opts.root.replace(/\/+$/, '') + '/';
   console.log(`Serving ${shown} at ${url}`);

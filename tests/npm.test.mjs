@@ -1,9 +1,13 @@
-// The packed npm tarball (scripts/pack-npm) installs into a scratch project and recommends, from a
-// plain page (<script type="module"> + an import map) and from a Vite 7 build, on the main thread
-// and in a Web Worker, with identical results.
+// The packed npm tarball (scripts/pack-npm):
+//  - installed in an empty folder, every entry imports in Node (server-side rendering) without
+//    touching a browser API, and React stays an optional peer (not installed);
+//  - installed into a scratch project, it recommends from a plain page (<script type="module"> + an
+//    import map) and from a Vite 7 build, on the main thread and in a Web Worker, with identical
+//    results, and its types check under a strict TypeScript;
+//  - its single-file CDN build (dist/vitrine.js) works from another origin, as from a CDN.
 //
-//   node --test tests/npm.test.mjs     (needs the build: scripts/build; installs vite@7 from the npm
-//                                       registry into target/npm-scratch once)
+//   node --test tests/npm.test.mjs     (needs the build: scripts/build; installs vite@7, typescript@5,
+//                                       react@19… from the npm registry into target/npm-scratch once)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,10 +16,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { REPO, WWW, preflight, launch, serve, instrument } from './_browser.mjs';
+import { SCRATCH, NPM_FLAGS, run, pack, scratch, demoData } from './_npm.mjs';
 
-const SCRATCH = path.join(REPO, 'target', 'npm-scratch');
-const run = (cmd, args, opts = {}) =>
-  execFileSync(cmd, args, { cwd: SCRATCH, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000, ...opts });
+const EMPTY = path.join(REPO, 'target', 'npm-empty');
 
 const APP_JS = `
 import { Vitrine } from 'vitrine';
@@ -41,8 +44,8 @@ main().catch((e) => (window.result = { error: String(e.message ?? e) }));
 `;
 
 const TYPES_TS = `
-import { Vitrine, VitrineError, reasonText, memoryAdapter, type Recommendations, type StorageAdapter } from 'vitrine';
-import { defineVitrineShelf, VitrineShelf } from 'vitrine/shelf';
+import { Vitrine, VitrineError, reasonText, memoryAdapter, fromDataLayer, shelfEventsToDataLayer, segmentPlugin, type Recommendations, type StorageAdapter } from 'vitrine';
+import { defineVitrineShelf, setShelfStrings, type VitrineShelf, type ShelfProduct } from 'vitrine/shelf';
 
 export async function check(): Promise<string[]> {
   const adapter: StorageAdapter = memoryAdapter();
@@ -62,7 +65,15 @@ export async function check(): Promise<string[]> {
   await v.importState(state);
   const erased: number | null = await v.forget();
   await v.setConsent('granted');
-  const mode: 'persistent' | 'memory' = v.storageMode;
+  const mode: 'persistent' | 'visit' | 'memory' = v.storageMode;
+  const cart = await v.similar(['p1', 'p2'], { k: 4 });
+  const rid: string = cart.recommendationId;
+  const ga4 = fromDataLayer(v, { dataLayer: [], itemId: (i) => String(i.sku), onError: (e) => console.log(e.message) });
+  await ga4.idle();
+  console.log(ga4.tracked, ga4.skipped, segmentPlugin(v).name, rid);
+  shelfEventsToDataLayer({ currency: 'EUR' }).stop();
+  setShelfStrings('de', { addToCart: 'In den Warenkorb' });
+  const product: ShelfProduct = { id: 'p1', title: 'One', price: 1, currency: 'EUR', sale_price: 0.5, availability: 'preorder', badges: ['New'] };
   v.addEventListener('storageissue', (e) => console.log(e.detail.kind));
   v.addEventListener('change', (e) => console.log(e.detail.reason));
   if (v.supports('privacyStatus')) console.log((await v.privacyStatus()).budget?.remainingEpsilon);
@@ -71,10 +82,13 @@ export async function check(): Promise<string[]> {
   const shelf = document.createElement('vitrine-shelf');
   const same: VitrineShelf = shelf;
   same.vitrine = v;
-  same.catalog = [{ id: 'p1', name: 'One', price: 1 }];
-  shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.id, e.detail.rank));
+  same.catalog = [{ id: 'p1', name: 'One', price: 1 }, product];
+  same.similarTo = ['p1', 'p2'];
+  shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.id, e.detail.rank, e.detail.recommendationId));
+  shelf.addEventListener('vitrine:add-to-cart', (e) => console.log(e.detail.product?.id));
+  const fromShelf: Vitrine = await shelf.vitrineReady;
   await shelf.ready;
-  return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount)];
+  return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount), String(fromShelf.itemCount)];
 }
 `;
 
@@ -95,39 +109,57 @@ async function resultOf(browser, url) {
   return { result, errors: log.errors };
 }
 
+test('installed in an empty folder, every entry imports in Node without a browser', { timeout: 300_000 }, async (t) => {
+  preflight();
+  const tarball = pack();
+  fs.rmSync(EMPTY, { recursive: true, force: true });
+  fs.mkdirSync(EMPTY, { recursive: true });
+  fs.writeFileSync(path.join(EMPTY, 'package.json'), JSON.stringify({ name: 'empty', private: true }));
+  run('npm', ['install', ...NPM_FLAGS, tarball], { cwd: EMPTY });
+  assert.ok(!fs.existsSync(path.join(EMPTY, 'node_modules', 'react')), 'React is an optional peer: not installed');
+  // The issue's own command (an import that fails is an unhandled rejection: exit code 1).
+  run(process.execPath, ['-e', "import('vitrine'); import('vitrine/shelf'); import('vitrine/react')"], { cwd: EMPTY });
+  const out = run(process.execPath, ['--input-type=module', '-e', `
+    const before = new Set(Object.getOwnPropertyNames(globalThis));
+    const [main, shelf, react] = await Promise.all([import('vitrine'), import('vitrine/shelf'), import('vitrine/react')]);
+    const added = Object.getOwnPropertyNames(globalThis).filter((k) => !before.has(k));
+    let reactError = null;
+    try { react.useVitrine('/store.vtr'); } catch (e) { reactError = e.message; }
+    console.log(JSON.stringify({ added, main: Object.keys(main), shelf: Object.keys(shelf), react: Object.keys(react), reactError }));
+  `], { cwd: EMPTY });
+  const r = JSON.parse(out);
+  t.diagnostic(`exports: ${r.main.length} + ${r.shelf.length} + ${r.react.length}`);
+  assert.deepEqual(r.added, [], 'importing defines no globals');
+  for (const name of ['Vitrine', 'fromDataLayer', 'segmentPlugin', 'shelfEventsToDataLayer', 'shelfEventsToSegment']) assert.ok(r.main.includes(name), name);
+  assert.ok(r.shelf.includes('defineVitrineShelf'));
+  assert.deepEqual(r.react.sort(), ['VitrineShelf', 'useRecommendations', 'useVitrine']);
+  assert.match(r.reactError, /needs React 18 or newer/);
+});
+
 test('the npm tarball installs and recommends (plain page and Vite build)', { timeout: 300_000 }, async (t) => {
   preflight();
 
-  const tarball = execFileSync(path.join(REPO, 'scripts', 'pack-npm'), { encoding: 'utf8' }).trim().split('\n').at(-1);
+  const tarball = pack();
   assert.ok(fs.existsSync(tarball), `pack-npm wrote ${tarball}`);
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
   const size = fs.statSync(tarball).size;
   t.diagnostic(`${path.basename(tarball)}: ${size} bytes, ${files.length} files`);
   for (const f of files) {
-    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
+    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|dist\/(vitrine|worker)\.js|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
   }
-  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/pkg/vitrine_bg.wasm']) {
+  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/react.js', 'package/lib/react.d.ts', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/dist/vitrine.js', 'package/dist/worker.js', 'package/pkg/vitrine_bg.wasm']) {
     assert.ok(files.includes(f), `tarball has ${f}`);
   }
   assert.ok(size < 400_000, `tarball stays small (${size} bytes)`);
 
-  // The scratch project: vite@7 once (kept between runs), the tarball every time.
-  fs.mkdirSync(SCRATCH, { recursive: true });
-  fs.writeFileSync(path.join(SCRATCH, 'package.json'), JSON.stringify({ name: 'vitrine-scratch', private: true, type: 'module' }, null, 2));
-  let viteOk = false;
-  try {
-    viteOk = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'node_modules', 'vite', 'package.json'), 'utf8')).version.startsWith('7.');
-  } catch {
-    /* not installed yet */
-  }
-  const npmFlags = ['--no-audit', '--no-fund', '--no-package-lock', '--loglevel=error'];
-  const tsOk = fs.existsSync(path.join(SCRATCH, 'node_modules', 'typescript', 'bin', 'tsc'));
-  if (!viteOk || !tsOk) run('npm', ['install', ...npmFlags, 'vite@7', 'typescript@5']);
-  run('npm', ['install', ...npmFlags, '--prefer-offline', 'vite@7', 'typescript@5', tarball]);
+  scratch();
   const installed = JSON.parse(fs.readFileSync(path.join(SCRATCH, 'node_modules', 'vitrine', 'package.json'), 'utf8'));
   assert.equal(installed.name, 'vitrine');
   assert.equal(installed.type, 'module');
   assert.equal(installed.sideEffects, false);
+  assert.deepEqual(installed.peerDependenciesMeta, { react: { optional: true } });
+  const version = await import(path.join(REPO, 'www', 'lib', 'version.js'));
+  assert.equal(installed.version, version.VERSION, 'lib/version.js says the package version');
 
   // The shipped types describe the whole API: a strict TypeScript program using it type-checks.
   fs.mkdirSync(path.join(SCRATCH, 'types'), { recursive: true });
@@ -139,13 +171,7 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   ]);
 
   // Data the pages load: the demo bundle and a catalog without images.
-  const catalog = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
-  const slim = JSON.stringify({ products: catalog.products.map(({ image, ...p }) => p), categories: catalog.categories });
-  for (const dir of ['plain', 'app/public']) {
-    fs.mkdirSync(path.join(SCRATCH, dir), { recursive: true });
-    fs.copyFileSync(path.join(WWW, 'data', 'store.vtr'), path.join(SCRATCH, dir, 'store.vtr'));
-    fs.writeFileSync(path.join(SCRATCH, dir, 'catalog.json'), slim);
-  }
+  for (const dir of ['plain', 'app/public']) demoData(path.join(SCRATCH, dir), WWW);
 
   // A plain page: an import map points the bare specifiers at node_modules.
   fs.writeFileSync(path.join(SCRATCH, 'plain', 'app.js'), APP_JS);
@@ -169,6 +195,28 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
 
   const plainServer = await serve(t, { root: SCRATCH });
   const viteServer = await serve(t, { root: path.join(SCRATCH, 'app', 'dist') });
+
+  // The CDN build from another origin, as from a CDN: the package's files served as they are, with
+  // CORS. The page's own origin has only the bundle, the catalog and (for worker mode, which a
+  // browser starts only from the page's origin) a copy of dist/worker.js.
+  const cdnServer = await serve(t, { root: path.join(SCRATCH, 'node_modules', 'vitrine'), headers: { 'Access-Control-Allow-Origin': '*' } });
+  const cdnSite = path.join(SCRATCH, 'cdn-site');
+  demoData(cdnSite, WWW);
+  fs.mkdirSync(path.join(cdnSite, 'vendor'), { recursive: true });
+  fs.copyFileSync(path.join(SCRATCH, 'node_modules', 'vitrine', 'dist', 'worker.js'), path.join(cdnSite, 'vendor', 'worker.js'));
+  const cdnApp = APP_JS.replace(
+    "import { Vitrine } from 'vitrine';\nimport { defineVitrineShelf } from 'vitrine/shelf';",
+    `import { Vitrine, defineVitrineShelf } from '${cdnServer.url}dist/vitrine.js';`,
+  ).replace(
+    'await Vitrine.load(new URL(\'store.vtr\', document.baseURI).href, { worker });',
+    `await Vitrine.load(new URL('store.vtr', document.baseURI).href, worker ? { worker, workerUrl: new URL('vendor/worker.js', document.baseURI), wasm: '${cdnServer.url}pkg/vitrine_bg.wasm' } : {});`,
+  );
+  assert.notEqual(cdnApp, APP_JS);
+  assert.ok(cdnApp.includes('dist/vitrine.js') && cdnApp.includes('workerUrl'), 'the CDN page imports the CDN build');
+  fs.writeFileSync(path.join(cdnSite, 'app.js'), cdnApp);
+  fs.writeFileSync(path.join(cdnSite, 'index.html'), page('<script type="module" src="app.js"></script>'));
+  const siteServer = await serve(t, { root: cdnSite });
+
   const browser = await launch();
   t.after(() => browser.close());
 
@@ -178,6 +226,8 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
     ['plain worker', `${plainServer.url}plain/?worker`],
     ['vite', viteServer.url],
     ['vite worker', `${viteServer.url}?worker`],
+    ['cdn', siteServer.url],
+    ['cdn worker', `${siteServer.url}?worker`],
   ]) {
     const { result, errors } = await resultOf(browser, url);
     assert.equal(result.error, undefined, `${name}: ${result.error}`);
@@ -188,6 +238,6 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
     assert.equal(result.cards, 4, `${name}: the shelf rendered`);
     results[name] = { cold: result.cold, warm: result.warm };
   }
-  for (const name of ['plain worker', 'vite', 'vite worker']) assert.deepEqual(results[name], results.plain, `${name} = plain`);
+  for (const name of ['plain worker', 'vite', 'vite worker', 'cdn', 'cdn worker']) assert.deepEqual(results[name], results.plain, `${name} = plain`);
   assert.notDeepEqual(results.plain.warm.slice(0, 5), results.plain.cold, 'tracking changed the recommendations');
 });

@@ -327,12 +327,15 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
         const v = await V.Vitrine.load('data/store.vtr', { consent: 'granted', onStorageIssue: (i) => seen.push(i.kind), ...opts });
         const events = JSON.parse(await v.exportState()).events.length;
         const works = (await v.recommend({ k: 3 })).length === 3;
-        return { seen, events, works, left: localStorage.getItem(key) };
+        const left = localStorage.getItem(key);
+        v.destroy(); // the page goes away before the next "page load" (its last write happens now)
+        return { seen, events, works, left };
       };
       localStorage.clear();
       const a = await V.Vitrine.load('data/store.vtr', { consent: 'granted', ttl: 50 });
       await a.track({ type: 'view', item: 'p0007' });
       await a.flush();
+      a.destroy();
       await new Promise((r) => setTimeout(r, 80));
       const expired = await load();
 
@@ -342,6 +345,7 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
       const b = await V.Vitrine.load('data/store.vtr', { consent: 'granted' });
       await b.track({ type: 'view', item: 'p0007' });
       await b.flush();
+      b.destroy();
       const env = JSON.parse(localStorage.getItem(key));
       localStorage.setItem(key, JSON.stringify({ ...env, state: env.state.replace('p0007', 'p0008') }));
       const tampered = await load();

@@ -1,5 +1,6 @@
 // The demo store's privacy promises, end to end in headless Chromium:
-//  - with consent the session survives a reload; without it (pending or denied) it does not;
+//  - with consent the session survives a reload; before a choice (pending) the visit survives a
+//    reload in the same tab only; after 'denied' nothing does;
 //  - "Forget me" erases memory and storage; Global Privacy Control is honoured;
 //  - network audit: after load, every request is a static asset, the bundle or the catalog, and
 //    none carries session data (URLs, headers, bodies);
@@ -70,23 +71,41 @@ test('the demo store keeps its privacy promises', { timeout: 170_000 }, async (t
     await context.close();
   });
 
-  for (const choice of ['pending', 'denied']) {
-    await t.test(`without consent (${choice}) nothing survives a reload`, async () => {
-      const context = await browser.newContext();
-      const { page, log } = await open(context, server.url);
-      if (choice === 'denied') await page.locator('#consent-deny').click();
-      await viewProducts(page, ids);
-      assert.deepEqual(await remembered(page), [...ids].reverse(), 'personalization works in memory');
-      assert.equal(await stored(page), null, 'nothing is stored');
-      await page.waitForLoadState('networkidle'); // a reload would abort image loads in flight
+  await t.test('before the shopper decides (pending) the visit survives a reload in this tab, and only there', async () => {
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    assert.equal(await page.evaluate(() => window.vitrine.storageMode), 'visit');
+    await viewProducts(page, ids);
+    await page.evaluate(() => window.vitrine.flush());
+    assert.equal(await stored(page), null, 'nothing in localStorage');
+    assert.ok(await page.evaluate((k) => sessionStorage.getItem(k), KEY), "the visit is in this tab's sessionStorage");
+    await page.waitForLoadState('networkidle'); // a reload would abort image loads in flight
     await page.reload();
-      await ready(page);
-      assert.deepEqual(await remembered(page), []);
-      assert.equal(await page.evaluate(() => window.vitrine.storageMode), 'memory');
-      assert.deepEqual(log.errors, []);
-      await context.close();
-    });
-  }
+    await ready(page);
+    assert.deepEqual(await remembered(page), [...ids].reverse(), 'the reloaded page continues the visit');
+    const other = await open(context, server.url);
+    assert.deepEqual(await remembered(other.page), [], 'another tab starts empty');
+    assert.deepEqual([...log.errors, ...other.log.errors], []);
+    await context.close();
+  });
+
+  await t.test('without consent (denied) nothing survives a reload', async () => {
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    await page.locator('#consent-deny').click();
+    await viewProducts(page, ids);
+    assert.deepEqual(await remembered(page), [...ids].reverse(), 'personalization works in memory');
+    await page.evaluate(() => window.vitrine.flush());
+    assert.equal(await stored(page), null, 'nothing is stored');
+    assert.equal(await page.evaluate((k) => sessionStorage.getItem(k), KEY), null, 'not even for the visit');
+    await page.waitForLoadState('networkidle'); // a reload would abort image loads in flight
+    await page.reload();
+    await ready(page);
+    assert.deepEqual(await remembered(page), []);
+    assert.equal(await page.evaluate(() => window.vitrine.storageMode), 'memory');
+    assert.deepEqual(log.errors, []);
+    await context.close();
+  });
 
   await t.test('Global Privacy Control: no banner, nothing stored even with a stored "granted" choice', async () => {
     const context = await browser.newContext();

@@ -324,7 +324,9 @@ async function renderPrivacy() {
   $('#state-where').textContent =
     v.storageMode === 'persistent'
       ? 'Saved in this browser’s localStorage (key “vitrine:session”, expires after 30 days unused). Nothing else is stored.'
-      : 'Kept in this tab’s memory only: it is gone when you close the tab.';
+      : v.storageMode === 'visit'
+        ? 'Kept for this visit in this tab’s sessionStorage: it is gone when you close the tab, and no other tab sees it.'
+        : 'Kept in this page’s memory only: it is gone when you leave or reload the page.';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -389,6 +391,7 @@ async function renderPanel() {
   if (v.storageMode === 'persistent') mode.append(h('span', { class: 'pill pill-on' }, 'Saved on this device'), ' for 30 days');
   else if (gpc) mode.append(h('span', { class: 'pill' }, 'Memory only'), ' — your browser sends Global Privacy Control, so nothing is stored');
   else if (v.consent === 'denied') mode.append(h('span', { class: 'pill' }, 'Memory only'), ' — you chose not to store anything');
+  else if (v.storageMode === 'visit') mode.append(h('span', { class: 'pill' }, 'This visit only'), ' — kept in this tab until you choose or close it');
   else mode.append(h('span', { class: 'pill' }, 'Memory only'), ' until you choose');
 
   const eps = $('#epsilon');
@@ -533,6 +536,7 @@ async function main() {
     s.catalog = catalog;
     s.vitrine = v;
     s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
+    s.addEventListener('vitrine:add-to-cart', (e) => addToCart(e.detail.id));
     s.addEventListener('vitrine:render', () => {
       window.vitrineShelfRenders += 1;
       schedulePanel(); // a ranking may have spent privacy budget

@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 // ---------------------------------------------------------------------------------------------
 // Deterministic randomness
@@ -378,30 +379,47 @@ function simulateSessions(rng, products, nSessions) {
 // ---------------------------------------------------------------------------------------------
 // Main
 
-function parseArgs(argv) {
+const USAGE = `usage: node www/gen-demo-data.mjs [--out DIR] [--seed N] [--sessions N]
+
+Writes the seeded demo store (catalog.json, events.csv, img/) into DIR. Demo data: made up.
+  --out DIR       output directory (default www/data)
+  --seed N        seed, a whole number ≥ 0 (default 42)
+  --sessions N    simulated shopper sessions (default ${DEFAULT_SESSIONS})
+  -h, --help      this text`;
+
+/** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
+function parseCli(argv) {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const opts = { out: path.join(here, 'data'), seed: 42, sessions: DEFAULT_SESSIONS };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const val = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
-      return argv[++i];
-    };
-    if (a === '--out') opts.out = val();
-    else if (a === '--seed') opts.seed = Number(val());
-    else if (a === '--sessions') opts.sessions = Number(val());
-    else if (a === '-h' || a === '--help') {
-      console.log('usage: node www/gen-demo-data.mjs [--out DIR] [--seed N] [--sessions N]');
-      process.exit(0);
-    } else throw new Error(`unknown argument: ${a}`);
-  }
-  if (!Number.isInteger(opts.seed) || opts.seed < 0) throw new Error('--seed must be a non-negative integer');
-  if (!Number.isInteger(opts.sessions) || opts.sessions < 1) throw new Error('--sessions must be a positive integer');
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      out: { type: 'string', default: path.join(here, 'data') },
+      seed: { type: 'string', default: '42' },
+      sessions: { type: 'string', default: String(DEFAULT_SESSIONS) },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const opts = { out: values.out, seed: Number(values.seed), sessions: Number(values.sessions), help: values.help };
+  if (opts.help) return opts;
+  if (!/^\d+$/.test(values.seed)) throw new TypeError('--seed must be a non-negative integer');
+  if (!/^\d+$/.test(values.sessions) || opts.sessions < 1) throw new TypeError('--sessions must be a positive integer');
   return opts;
 }
 
 function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  let opts;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (err) {
+    console.error(`gen-demo-data: ${err.message}\n${USAGE.split('\n')[0]} (--help for more)`);
+    process.exit(2);
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return;
+  }
   // Independent streams, so changing e.g. the session count doesn't change the catalog.
   const catalogRng = makeRandom(opts.seed);
   const sessionRng = makeRandom((opts.seed ^ 0x9e3779b9) >>> 0);

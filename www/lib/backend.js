@@ -44,11 +44,19 @@ export class MainThreadBackend {
     return fromWire(this.core.call(method, args));
   }
 
+  /** The engine's state now, synchronously (for a save from `pagehide`); null when destroyed. */
+  stateSync() {
+    return this.core ? this.core.call('exportState', []) : null;
+  }
+
   destroy() {
     this.core?.free();
     this.core = null;
   }
 }
+
+/** Calls after which the worker also sends the state back (when `wantState`): see stateSync(). */
+const CHANGES_STATE = new Set(['track', 'configure', 'importState', 'forget', 'reset', 'recommend', 'rerank', 'similar', 'explain']);
 
 export class WorkerBackend {
   constructor({ wasm, workerUrl } = {}) {
@@ -59,6 +67,9 @@ export class WorkerBackend {
     this.nextId = 1;
     this.worker = null;
     this.dead = null;
+    /** Set while a store is in use: replies to state-changing calls carry the exported state. */
+    this.wantState = false;
+    this.lastState = null;
   }
 
   #spawn() {
@@ -73,10 +84,11 @@ export class WorkerBackend {
       });
     }
     this.worker.onmessage = (e) => {
-      const { id, ok, value, error } = e.data ?? {};
+      const { id, ok, value, error, state } = e.data ?? {};
       const p = this.pending.get(id);
       if (!p) return;
       this.pending.delete(id);
+      if (typeof state === 'string') this.lastState = state;
       if (ok) p.resolve(fromWire(value));
       else p.reject(errorFromWire(error));
     };
@@ -111,7 +123,15 @@ export class WorkerBackend {
   }
 
   call(method, args = []) {
-    return this.#send({ op: 'call', method, args });
+    return this.#send({ op: 'call', method, args, withState: this.wantState && CHANGES_STATE.has(method) });
+  }
+
+  /**
+   * The state as of the last reply (the worker cannot be asked synchronously): what a `pagehide`
+   * save writes. The page has every event whose track() has resolved in it.
+   */
+  stateSync() {
+    return this.lastState;
   }
 
   destroy() {

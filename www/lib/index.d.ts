@@ -1,7 +1,8 @@
 // Types for the `vitrine` package. Every method is async and identical in main-thread and worker mode.
 
 export type ConsentState = 'granted' | 'denied' | 'pending';
-export type StorageMode = 'persistent' | 'memory';
+/** 'persistent': on this device across visits (consent); 'visit': this tab until it closes (before a choice); 'memory': this page. */
+export type StorageMode = 'persistent' | 'visit' | 'memory';
 
 export type EventType = 'view' | 'click' | 'add_to_cart' | 'remove_from_cart' | 'purchase' | 'search' | (string & {});
 
@@ -89,6 +90,11 @@ export interface Recommendation {
 export interface Recommendations extends Array<Recommendation> {
   unknownIds: string[];
   warnings: string[];
+  /**
+   * A fresh random id (UUID v4 from the browser's CSPRNG) for this result set, derived from nothing
+   * about the shopper; the shelf's click and impression events repeat it.
+   */
+  recommendationId: string;
 }
 
 /** What the engine's privacyStatus() reports (differential privacy; see docs/PRIVACY.md). */
@@ -134,6 +140,8 @@ export interface LoadProgress {
 /** A key/value store for the session (bring your own). `set` may throw QuotaExceededError. */
 export interface StorageAdapter {
   name?: string;
+  /** True when set() and remove() have done their work when they return (Web Storage): written from `pagehide`. */
+  sync?: boolean;
   get(key: string): Promise<string | null>;
   set(key: string, value: string): Promise<void>;
   remove(key: string): Promise<void>;
@@ -156,8 +164,15 @@ export interface LoadOptions {
   worker?: boolean;
   /** Default 'pending': in memory only until the shopper decides. */
   consent?: ConsentState;
-  /** Where the session goes once consent is granted. Default 'localStorage'; false = never store. */
-  storage?: 'localStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
+  /** Where the session goes once consent is granted. Default 'localStorage'; false = never store (nor the visit). */
+  storage?: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
+  /**
+   * Where the current visit goes while consent is 'pending' (never with 'denied' or Global Privacy
+   * Control). Default 'sessionStorage' (this tab, gone when it closes); false keeps it in the page's memory.
+   */
+  visitStorage?: 'sessionStorage' | 'memory' | StorageAdapter | false;
+  /** Changes are written at most this often, in ms (default 500); hiding or leaving the page writes at once. */
+  saveDelay?: number;
   /** Storage key (default 'vitrine:session'). */
   storageKey?: string;
   /** Time to live of a stored session in ms (default 30 days). */
@@ -236,7 +251,8 @@ export class Vitrine extends EventTarget {
   track(event: TrackEvent): Promise<void>;
   recommend(options?: RequestOptions): Promise<Recommendations>;
   rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;
-  similar(id: string, options?: RequestOptions): Promise<Recommendations>;
+  /** Items like `id`, or like every item of a list (a cart): similarities summed, the listed items left out. */
+  similar(idOrIds: string | string[], options?: RequestOptions): Promise<Recommendations>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;
   privacyStatus(): Promise<PrivacyStatus>;
   exportState(): Promise<string>;
@@ -256,6 +272,59 @@ export function reasonText(why: Explanation | null | undefined, nameOf?: (id: st
 export function globalPrivacyControl(nav?: Navigator): boolean;
 export function memoryAdapter(): StorageAdapter;
 export function localStorageAdapter(options?: { storage?: Storage }): StorageAdapter;
+export function sessionStorageAdapter(options?: { storage?: Storage }): StorageAdapter;
+/** A fresh random result-set id (UUID v4 from the CSPRNG). */
+export function newRecommendationId(): string;
+
+// ---- analytics adapters ----------------------------------------------------------------------
+
+export interface TrackingHandle {
+  /** Stops reading (the dataLayer's push is restored when nobody wrapped it since). */
+  stop(): void;
+  /** Resolves when every event seen so far has reached the engine. */
+  idle(): Promise<void>;
+  /** Engine events tracked so far (one per item of an items[] list). */
+  readonly tracked: number;
+  /** Events the engine refused (an id not in the bundle…), reported to onError. */
+  readonly skipped: number;
+}
+
+export interface AdapterOptions<Item> {
+  /** The bundle id of an analytics item (default: GA4 `item_id`, Segment `product_id` ?? `sku`). */
+  itemId?: (item: Item) => string | null | undefined;
+  onError?: (error: Error, source: unknown) => void;
+}
+
+/** GA4 ecommerce events (dataLayer objects and gtag() calls) → track(), items[] expanded. */
+export function fromDataLayer(
+  vitrine: Vitrine | Promise<Vitrine>,
+  options?: AdapterOptions<Record<string, unknown>> & { dataLayer?: unknown[] },
+): TrackingHandle;
+
+/** A Segment analytics.js plugin: `analytics.register(segmentPlugin(vitrine))`. */
+export function segmentPlugin(
+  vitrine: Vitrine | Promise<Vitrine>,
+  options?: AdapterOptions<Record<string, unknown>>,
+): {
+  name: string;
+  type: 'destination';
+  version: string;
+  isLoaded(): boolean;
+  load(): Promise<void>;
+  track<C extends { event: { event?: string; properties?: Record<string, unknown> } }>(ctx: C): C;
+  idle(): Promise<void>;
+  readonly tracked: number;
+  readonly skipped: number;
+};
+
+/** Shelf impressions / clicks → GA4 view_item_list / select_item (item_list_id = placement, recommendation_id). */
+export function shelfEventsToDataLayer(options?: { target?: EventTarget; dataLayer?: unknown[]; currency?: string }): { stop(): void };
+
+/** Shelf impressions / clicks → Segment Product List Viewed / Product Clicked (list_id = placement, recommendation_id). */
+export function shelfEventsToSegment(
+  analytics: { track(event: string, properties?: Record<string, unknown>): unknown },
+  options?: { target?: EventTarget; currency?: string },
+): { stop(): void };
 export function indexedDBAdapter(options?: { dbName?: string; storeName?: string; indexedDB?: IDBFactory }): StorageAdapter;
 export const STORAGE_SCHEMA: number;
 export const VERSION: string;

@@ -11,16 +11,39 @@ import { MainThreadBackend, WorkerBackend } from './backend.js';
 import { VitrineError, unsupported } from './errors.js';
 import { fetchBundle, verifyIntegrity } from './fetch.js';
 import { StateStore, resolveAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
-import { checkConsent, effectiveConsent, globalPrivacyControl } from './consent.js';
+import { checkConsent, globalPrivacyControl } from './consent.js';
+import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
+import { similarToMany } from './similar.js';
 
 export { VitrineError } from './errors.js';
 export { reasonText } from './reasons.js';
-export { memoryAdapter, localStorageAdapter, indexedDBAdapter, STORAGE_SCHEMA } from './storage.js';
+export { memoryAdapter, localStorageAdapter, sessionStorageAdapter, indexedDBAdapter, STORAGE_SCHEMA } from './storage.js';
 export { globalPrivacyControl } from './consent.js';
+export { fromDataLayer, segmentPlugin, shelfEventsToDataLayer, shelfEventsToSegment } from './analytics.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 const CONSTRUCT = Symbol('Vitrine.construct');
+
+/**
+ * A fresh random id for one result set: 122 random bits from the browser's CSPRNG (a UUID v4),
+ * derived from nothing about the shopper, so it cannot link two result sets or a shopper. Analytics
+ * events about a shelf (impressions, clicks) repeat it, like Algolia's queryID or Recombee's recommId.
+ */
+export function newRecommendationId() {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const b = c.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Methods whose call may change the engine's exportable state (events, settings, privacy spent). */
+const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rerank', 'similar', 'explain']);
+/** Of those, the rankings: they change only the privacy accountant. */
+const RANKINGS = new Set(['recommend', 'rerank', 'similar', 'explain']);
 
 const toBytes = (src) => {
   if (src instanceof Uint8Array) return src;
@@ -32,11 +55,9 @@ const toBytes = (src) => {
 export class Vitrine extends EventTarget {
   #backend;
   #info;
-  #store = null;
+  #keeper;
   #requested = 'pending';
   #gpc = false;
-  #saving = Promise.resolve();
-  #saveQueued = false;
   #destroyed = false;
   #listeners;
 
@@ -49,9 +70,19 @@ export class Vitrine extends EventTarget {
     this.#listeners = opts.listeners;
     /** Storage problems seen so far (also dispatched as 'storageissue' events). */
     this.storageIssues = [];
-    this.#store = opts.store;
     this.#requested = opts.consent;
     this.#gpc = opts.gpc;
+    this.#keeper = new SessionKeeper({
+      backend,
+      persistent: opts.store,
+      visit: opts.visit,
+      consent: opts.consent,
+      gpc: opts.gpc,
+      saveDelay: opts.saveDelay,
+      canExport: info.capabilities.includes('exportState'),
+      canImport: info.capabilities.includes('importState'),
+      onIssue: (issue) => this.#issue(issue),
+    });
   }
 
   /**
@@ -65,6 +96,8 @@ export class Vitrine extends EventTarget {
       worker = false,
       consent = 'pending',
       storage = 'localStorage',
+      visitStorage = storage === false || storage == null ? false : 'sessionStorage',
+      saveDelay = DEFAULT_SAVE_DELAY_MS,
       storageKey = DEFAULT_KEY,
       ttl = DEFAULT_TTL_MS,
       wasm,
@@ -75,6 +108,9 @@ export class Vitrine extends EventTarget {
       onStorageIssue,
     } = options;
     checkConsent(consent);
+    if (!(typeof saveDelay === 'number' && saveDelay >= 0)) {
+      throw new VitrineError('invalid_argument', `saveDelay must be a number of milliseconds ≥ 0, got ${JSON.stringify(saveDelay)}`);
+    }
     const progress = (p) => {
       try {
         onProgress?.(p);
@@ -115,14 +151,17 @@ export class Vitrine extends EventTarget {
     }
     progress({ phase: 'engine', loaded: 1, total: 1 });
 
-    const store = storage === false || storage == null ? null : new StateStore(resolveAdapter(storage), { key: storageKey, ttlMs: ttl });
+    const storeOf = (option) =>
+      option === false || option == null ? null : new StateStore(resolveAdapter(option), { key: storageKey, ttlMs: ttl });
     const v = new Vitrine(CONSTRUCT, backend, info, {
-      store,
+      store: storeOf(storage),
+      visit: storeOf(visitStorage),
       consent,
+      saveDelay,
       gpc: globalPrivacyControl(),
       listeners: { onStorageIssue },
     });
-    await v.#applyConsent({ restore: true });
+    await v.#keeper.start();
     progress({ phase: 'ready', loaded: 1, total: 1 });
     return v;
   }
@@ -160,56 +199,28 @@ export class Vitrine extends EventTarget {
   get globalPrivacyControl() {
     return this.#gpc;
   }
-  /** What storage does: 'persistent' (saved on this device) or 'memory' (gone when the page closes). */
+  /**
+   * Where the session is kept: 'persistent' (on this device across visits, with consent), 'visit'
+   * (this tab until it closes, before the shopper decides) or 'memory' (this page only).
+   */
   get storageMode() {
-    return this.#store && effectiveConsent(this.#requested, this.#gpc) === 'granted' && this.supports('exportState')
-      ? 'persistent'
-      : 'memory';
+    return this.#keeper.mode;
   }
 
-  /** Changes consent. 'granted' saves the session from now on; 'denied' deletes any stored copy. */
+  /** The engine's report for the session restored at load, if any. */
+  get lastImport() {
+    return this.#keeper.lastImport;
+  }
+
+  /** Changes consent. 'granted' saves the session from now on; 'denied' deletes every stored copy. */
   async setConsent(consent) {
     checkConsent(consent);
     this.#alive();
     const before = this.#requested;
     this.#requested = consent;
     this.#gpc = globalPrivacyControl();
-    await this.#applyConsent({ restore: false });
+    await this.#keeper.setConsent(consent, this.#gpc);
     this.#emit('consentchange', { consent, previous: before, storageMode: this.storageMode, globalPrivacyControl: this.#gpc });
-  }
-
-  async #applyConsent({ restore }) {
-    if (!this.#store) return;
-    const eff = effectiveConsent(this.#requested, this.#gpc);
-    if (eff === 'denied') {
-      await this.#saving;
-      const issue = await this.#store.clear();
-      if (issue) this.#issue(issue);
-    } else if (eff === 'granted') {
-      if (!this.supports('exportState')) {
-        this.#issue({ kind: 'unsupported', message: 'this engine build cannot export its state: the session stays in memory' });
-        return;
-      }
-      if (restore) await this.#restore();
-      else this.#queueSave();
-    }
-  }
-
-  async #restore() {
-    const { state, issue } = await this.#store.load();
-    if (issue) this.#issue(issue);
-    if (state == null) return;
-    if (!this.supports('importState')) {
-      this.#issue({ kind: 'unsupported', message: 'this engine build cannot import a stored state' });
-      return;
-    }
-    try {
-      const report = await this.#backend.call('importState', [state]);
-      this.lastImport = report;
-    } catch (err) {
-      await this.#store.clear();
-      this.#issue({ kind: 'rejected', message: `stored session was refused by the engine and discarded: ${err.message}`, code: err.code });
-    }
   }
 
   #issue(issue) {
@@ -223,25 +234,9 @@ export class Vitrine extends EventTarget {
     this.#emit('storageissue', plain);
   }
 
-  #queueSave() {
-    if (this.storageMode !== 'persistent' || this.#saveQueued) return;
-    this.#saveQueued = true;
-    this.#saving = this.#saving.then(async () => {
-      this.#saveQueued = false;
-      if (this.storageMode !== 'persistent' || this.#destroyed) return;
-      try {
-        const state = await this.#backend.call('exportState', []);
-        const issue = await this.#store.save(String(state));
-        if (issue) this.#issue(issue);
-      } catch (err) {
-        this.#issue({ kind: 'write_failed', message: `session could not be exported: ${err.message}` });
-      }
-    });
-  }
-
-  /** Resolves when every pending write to storage has finished. */
+  /** Writes a pending change to storage now; resolves when every write so far has finished. */
   flush() {
-    return this.#saving;
+    return this.#keeper.flush();
   }
 
   // -- engine calls -----------------------------------------------------------------------------
@@ -253,7 +248,19 @@ export class Vitrine extends EventTarget {
   async #call(method, args) {
     this.#alive();
     if (!this.supports(method)) throw unsupported(method);
-    return this.#backend.call(method, args);
+    try {
+      return await this.#backend.call(method, args);
+    } finally {
+      // A ranking may have spent privacy budget (part of the state), an event changed the history.
+      if (STATEFUL.has(method) && !this.#destroyed) this.#keeper.changed({ ranking: RANKINGS.has(method) });
+    }
+  }
+
+  /** A result set, stamped with a fresh recommendationId. */
+  async #results(method, args) {
+    const list = await this.#call(method, args);
+    if (Array.isArray(list)) list.recommendationId = newRecommendationId();
+    return list;
   }
 
   #emit(type, detail) {
@@ -261,7 +268,6 @@ export class Vitrine extends EventTarget {
   }
 
   #changed(reason, detail = {}) {
-    this.#queueSave();
     this.#emit('change', { reason, ...detail });
   }
 
@@ -280,20 +286,31 @@ export class Vitrine extends EventTarget {
     this.#changed('track', { event });
   }
 
-  /** The top k of the catalog for this shopper: [{id, score, rank?, why?}], best first (+ unknownIds, warnings). */
+  /**
+   * The top k of the catalog for this shopper: [{id, score, rank?, why?}], best first, with
+   * `unknownIds`, `warnings` and a fresh random `recommendationId`.
+   */
   recommend(options = { k: 10 }) {
-    return this.#call('recommend', [options]);
+    return this.#results('recommend', [options]);
   }
 
-  /** The page's own candidates, reordered for this shopper. */
+  /** The page's own candidates, reordered for this shopper (same result shape as recommend). */
   rerank(ids, options) {
     if (!Array.isArray(ids)) return Promise.reject(new VitrineError('invalid_argument', 'rerank() needs an array of item ids'));
-    return this.#call('rerank', options === undefined ? [ids] : [ids, options]);
+    return this.#results('rerank', options === undefined ? [ids] : [ids, options]);
   }
 
-  /** Items like `id` (product pages). */
-  similar(id, options) {
-    return this.#call('similar', options === undefined ? [id] : [id, options]);
+  /**
+   * Items like `id` (product pages), or like a list of ids (a cart): each item's neighbours, their
+   * similarities summed over the list, the list itself left out (see similar.js).
+   */
+  async similar(idOrIds, options) {
+    if (!Array.isArray(idOrIds)) return this.#results('similar', options === undefined ? [idOrIds] : [idOrIds, options]);
+    this.#alive();
+    if (!this.supports('similar')) throw unsupported('similar');
+    const list = await similarToMany((id, opts) => this.#call('similar', [id, opts]), idOrIds, options);
+    list.recommendationId = newRecommendationId();
+    return list;
   }
 
   /** Why item `id` gets its score under these options. */
@@ -325,12 +342,8 @@ export class Vitrine extends EventTarget {
     if (this.supports('forget')) erased = await this.#backend.call('forget', []);
     else if (this.supports('reset')) await this.#backend.call('reset', []);
     else throw unsupported('forget');
-    await this.#saving;
-    // Deleting is always allowed: "forget me" erases a stored copy whatever the consent state.
-    if (this.#store) {
-      const issue = await this.#store.clear();
-      if (issue) this.#issue(issue);
-    }
+    // Deleting is always allowed: "forget me" erases every stored copy whatever the consent state.
+    await this.#keeper.forget();
     this.#emit('change', { reason: 'forget' });
     return typeof erased === 'number' ? erased : null;
   }
@@ -338,6 +351,7 @@ export class Vitrine extends EventTarget {
   /** Stops the engine (terminates the worker) and frees its memory. */
   destroy() {
     if (this.#destroyed) return;
+    this.#keeper.destroy(); // a last synchronous save of a pending change
     this.#destroyed = true;
     this.#backend.destroy();
   }

@@ -1,25 +1,29 @@
 // Short human reasons built from an engine explanation (`why`), e.g. "Because you viewed Trail Runner 2".
 
-const PHRASES = {
-  view: (n) => `Because you viewed ${n}`,
-  click: (n) => `Because you viewed ${n}`,
-  add_to_cart: (n) => `Because you added ${n} to your cart`,
-  purchase: (n) => `Because you bought ${n}`,
+import { DEFAULT_STRINGS, fill } from './strings.js';
+
+const PHRASE_KEY = {
+  view: 'reasonViewed',
+  click: 'reasonViewed',
+  add_to_cart: 'reasonAdded',
+  purchase: 'reasonBought',
 };
 
 /**
  * @param {object|null|undefined} why  the engine's explanation ({events, personalized, pinned, …})
  * @param {(id: string) => string|undefined} [nameOf]  product name for an id (falls back to the id)
+ * @param {Partial<typeof DEFAULT_STRINGS>} [strings]  the phrases (default: English)
  * @returns {string|null} a sentence, or null when there is nothing honest to say
  */
-export function reasonText(why, nameOf = () => undefined) {
+export function reasonText(why, nameOf = () => undefined, strings = DEFAULT_STRINGS) {
   if (!why || typeof why !== 'object') return null;
-  if (why.pinned) return 'Featured';
+  const s = strings === DEFAULT_STRINGS ? strings : { ...DEFAULT_STRINGS, ...strings };
+  if (why.pinned) return s.reasonFeatured;
   const events = Array.isArray(why.events) ? why.events : [];
   const best = events
-    .filter((e) => e && PHRASES[e.type] && Number(e.contribution) > 0)
+    .filter((e) => e && PHRASE_KEY[e.type] && Number(e.contribution) > 0)
     .sort((a, b) => b.contribution - a.contribution)[0];
-  if (best) return PHRASES[best.type](nameOf(best.item) ?? best.item);
-  if (why.personalized === false) return 'Popular right now';
+  if (best) return fill(s[PHRASE_KEY[best.type]], { name: nameOf(best.item) ?? best.item });
+  if (why.personalized === false) return s.reasonPopular;
   return null;
 }

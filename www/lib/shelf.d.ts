@@ -1,44 +1,143 @@
-import type { Vitrine, Recommendation, RequestOptions } from './index.js';
+import type { Vitrine, Recommendation, RequestOptions, ConsentState } from './index.js';
 
+export type Availability = 'in_stock' | 'out_of_stock' | 'preorder' | 'backorder';
+
+/**
+ * A catalog record (the catalog format's field names; the older `name` is read as `title`).
+ * `out_of_stock` records are never shown.
+ */
 export interface ShelfProduct {
   id: string;
-  name: string;
+  title?: string;
+  /** Older catalogs: the product's name. */
+  name?: string;
+  /** A category id (named by `categories`) or a path "Home > Kitchen > Knives". */
+  category?: string;
+  brand?: string;
   price?: number;
+  /** ISO 4217 ("EUR", "JPY"); else the shelf's `currency` attribute; else none. */
+  currency?: string;
+  /** Shown as the price, the regular one struck through, when below `price`. */
+  sale_price?: number;
   image?: string;
   url?: string;
-  category?: string;
+  availability?: Availability;
+  badges?: string[];
   [key: string]: unknown;
 }
 
-export type ShelfCatalog = ShelfProduct[] | { products: ShelfProduct[]; categories?: Array<{ id: string; name?: string }> } | Map<string, ShelfProduct>;
+export type ShelfCatalog =
+  | ShelfProduct[]
+  | { products: ShelfProduct[]; categories?: Array<{ id: string; name?: string }> }
+  | Map<string, ShelfProduct>;
 
 export interface ShelfItem extends Recommendation {
+  /** The catalog record. */
   product: ShelfProduct;
   reason: string | null;
 }
 
+/** Every string the shelf shows (English defaults); `{name}` and `{price}` are replaced. */
+export interface ShelfStrings {
+  label: string;
+  empty: string;
+  addToCart: string;
+  addToCartLabel: string;
+  salePrice: string;
+  regularPrice: string;
+  preorder: string;
+  backorder: string;
+  reasonViewed: string;
+  reasonAdded: string;
+  reasonBought: string;
+  reasonFeatured: string;
+  reasonPopular: string;
+}
+
+export const DEFAULT_STRINGS: Readonly<ShelfStrings>;
+/** Strings for a locale ('de', 'de-CH'): region, then language, then English. */
+export function setShelfStrings(locale: string, strings: Partial<ShelfStrings>): void;
+
+export interface ShelfItemEventDetail {
+  id: string;
+  /** 1-based position. */
+  rank: number;
+  placement: string;
+  label?: string;
+  product?: ShelfProduct;
+  /** The id of the result set that showed the item. */
+  recommendationId: string | null;
+}
+
 export interface ShelfEventMap {
-  'vitrine:click': CustomEvent<{ id: string; rank: number; placement: string; product?: ShelfProduct }>;
-  'vitrine:impression': CustomEvent<{ placement: string; items: Array<{ id: string; rank: number }> }>;
-  'vitrine:render': CustomEvent<{ placement: string; ids: string[]; ms: number; warnings: string[] }>;
+  /** Cancelable: preventDefault() stops the navigation. */
+  'vitrine:click': CustomEvent<ShelfItemEventDetail>;
+  'vitrine:add-to-cart': CustomEvent<ShelfItemEventDetail>;
+  'vitrine:impression': CustomEvent<{
+    placement: string;
+    label?: string;
+    recommendationId: string | null;
+    items: Array<{ id: string; rank: number; product?: ShelfProduct }>;
+  }>;
+  'vitrine:render': CustomEvent<{ placement: string; ids: string[]; ms: number; warnings: string[]; recommendationId: string | null }>;
   'vitrine:error': CustomEvent<{ error: unknown; message: string }>;
+}
+
+/** The attributes of <vitrine-shelf> (for JSX and templates). */
+export interface VitrineShelfAttributes {
+  src?: string;
+  catalog?: string;
+  k?: number | string;
+  placement?: string;
+  mode?: 'recommend' | 'similar';
+  item?: string;
+  options?: string;
+  reasons?: boolean | '';
+  'href-template'?: string;
+  label?: string;
+  'empty-text'?: string;
+  currency?: string;
+  locale?: string;
+  layout?: 'row' | 'grid';
+  'add-to-cart'?: boolean | '';
+  'track-clicks'?: boolean | '';
+  template?: string;
+  strings?: string;
+  worker?: boolean | '';
+  integrity?: string;
+  consent?: ConsentState;
+  id?: string;
+  class?: string;
+  className?: string;
+  style?: unknown;
+  slot?: string;
+  hidden?: boolean;
+  children?: unknown;
 }
 
 /**
  * <vitrine-shelf src catalog k placement mode="recommend|similar" item options reasons href-template
- *                label currency locale worker integrity consent track-clicks layout="row|grid" empty-text>
+ *                label empty-text currency locale add-to-cart template strings worker integrity consent
+ *                track-clicks layout="row|grid">
  */
-export class VitrineShelf extends HTMLElement {
-  static observedAttributes: string[];
+export interface VitrineShelf extends HTMLElement {
   vitrine: Vitrine | null;
-  catalog: ShelfCatalog | null;
+  /** Data, or a URL (as the `catalog` attribute). */
+  catalog: ShelfCatalog | string | null;
   options: RequestOptions;
+  strings: Partial<ShelfStrings> | null;
+  /** In mode="similar": the item(s) to be similar to (an array for a cart); overrides `item`. */
+  similarTo: string | string[] | null;
   readonly items: ShelfItem[];
-  readonly k: number;
-  readonly placement: string;
-  readonly mode: 'recommend' | 'similar';
+  /** The random id of the result set on display. */
+  readonly recommendationId: string | null;
+  k: number;
+  placement: string;
+  mode: 'recommend' | 'similar';
   /** Resolves after the first render. */
   readonly ready: Promise<void>;
+  /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */
+  readonly vitrineReady: Promise<Vitrine>;
   readonly renderCount: number;
   /** True while a render is scheduled, running, or deferred until the shelf is visible. */
   readonly pending: boolean;
@@ -46,10 +145,21 @@ export class VitrineShelf extends HTMLElement {
   addEventListener<K extends keyof ShelfEventMap>(type: K, listener: (ev: ShelfEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (ev: HTMLElementEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ShelfEventMap>(type: K, listener: (ev: ShelfEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
-/** Registers the element (default `vitrine-shelf`); returns its constructor. */
-export function defineVitrineShelf(name?: string): typeof VitrineShelf;
+export interface VitrineShelfConstructor {
+  new (): VitrineShelf;
+  prototype: VitrineShelf;
+  readonly observedAttributes: string[];
+}
+
+/**
+ * Registers the element (default `vitrine-shelf`) and returns its class. Needs a browser: the
+ * class is created here, so importing 'vitrine/shelf' on a server is safe.
+ */
+export function defineVitrineShelf(name?: string): VitrineShelfConstructor;
 
 declare global {
   interface HTMLElementTagNameMap {

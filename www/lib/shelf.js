@@ -4,88 +4,33 @@
 //   defineVitrineShelf();            // registers <vitrine-shelf> (explicit: the package has no side effects)
 //
 //   <vitrine-shelf src="/store.vtr" catalog="/catalog.json" k="8" placement="home"
-//                  options='{"excludeSeen": true}' reasons href-template="/p/{id}"></vitrine-shelf>
+//                  options='{"excludeSeen": true}' reasons add-to-cart href-template="/p/{id}"></vitrine-shelf>
 //
 // Or hand it an instance and a catalog the page already has:
 //   shelf.vitrine = await Vitrine.load(…);  shelf.catalog = products;
 //
-// Renders product cards (image, name, price, link) in the engine's order, re-renders within a frame
-// after every track() on its Vitrine, and fires `vitrine:click`, `vitrine:impression`,
-// `vitrine:render` and `vitrine:error` (bubbling, composed). It fetches nothing but its `src` and
-// `catalog` URLs (and the images the catalog names).
+// Importing this module does nothing browser-specific (it can be imported during server-side
+// rendering): the element class is created by defineVitrineShelf(), in the browser.
+//
+// Renders product cards in the engine's order, re-renders within a frame after every track() on
+// its Vitrine (keeping the cards that did not change, and the keyboard focus), and fires
+// `vitrine:click`, `vitrine:add-to-cart`, `vitrine:impression`, `vitrine:render` and `vitrine:error`
+// (bubbling, composed). It fetches nothing but its `src` and `catalog` URLs (and the images the
+// catalog names, lazily).
 
 import { Vitrine } from './index.js';
 import { reasonText } from './reasons.js';
+import { indexCatalog, PriceFormatter, currencyCode } from './catalog.js';
+import { cardView, buildCard, counterpart } from './cards.js';
+import { resolveStrings, checkStrings } from './strings.js';
+import { STYLE } from './shelf-style.js';
 
-const STYLE = `
-:host {
-  --vitrine-card-width: 168px;
-  --vitrine-gap: 12px;
-  --vitrine-radius: 12px;
-  --vitrine-card-bg: #fff;
-  --vitrine-card-border: 1px solid #e3e6eb;
-  --vitrine-shadow: 0 1px 2px rgba(16, 24, 40, 0.05), 0 1px 3px rgba(16, 24, 40, 0.06);
-  --vitrine-shadow-hover: 0 6px 16px rgba(16, 24, 40, 0.1);
-  --vitrine-image-bg: #eef0f3;
-  --vitrine-muted: #6a7280;
-  --vitrine-accent: #4f46e5;
-  --vitrine-reason: #4338ca;
-  --vitrine-price: inherit;
-  display: block;
-  font: inherit;
-  color: inherit;
-}
-:host([hidden]) { display: none; }
-.list {
-  display: grid;
-  grid-auto-flow: column;
-  grid-auto-columns: var(--vitrine-card-width);
-  gap: var(--vitrine-gap);
-  overflow-x: auto;
-  padding: 4px 2px 10px;
-  scroll-snap-type: x proximity;
-  scroll-padding-inline: 2px;
-}
-:host([layout="grid"]) .list {
-  grid-auto-flow: row;
-  grid-template-columns: repeat(auto-fill, minmax(var(--vitrine-card-width), 1fr));
-  overflow: visible;
-}
-.card {
-  scroll-snap-align: start;
-  display: flex;
-  min-width: 0;
-  background: var(--vitrine-card-bg);
-  border: var(--vitrine-card-border);
-  border-radius: var(--vitrine-radius);
-  box-shadow: var(--vitrine-shadow);
-  overflow: hidden;
-  transition: transform 0.15s ease, box-shadow 0.15s ease;
-}
-.card:hover { transform: translateY(-2px); box-shadow: var(--vitrine-shadow-hover); }
-.card.fresh { animation: fresh 0.4s ease-out; }
-@keyframes fresh { from { opacity: 0; transform: translateY(6px); } to { opacity: 1; transform: none; } }
-.link {
-  display: flex; flex-direction: column; flex: 1; min-width: 0;
-  color: inherit; text-decoration: none; font: inherit; text-align: left;
-  background: none; border: 0; padding: 0; margin: 0; cursor: pointer;
-}
-.link:focus-visible { outline: 3px solid var(--vitrine-accent); outline-offset: -3px; border-radius: var(--vitrine-radius); }
-.image { display: block; width: 100%; height: auto; aspect-ratio: 4 / 3; object-fit: cover; background: var(--vitrine-image-bg); }
-.body { display: flex; flex-direction: column; gap: 2px; padding: 8px 10px 10px; min-width: 0; flex: 1; }
-.category { font-size: 0.68rem; text-transform: uppercase; letter-spacing: 0.06em; color: var(--vitrine-muted); font-weight: 600; }
-.name {
-  font-weight: 600; font-size: 0.86rem; line-height: 1.3; min-height: 2.6em;
-  display: -webkit-box; -webkit-line-clamp: 2; -webkit-box-orient: vertical; overflow: hidden;
-}
-.price { font-weight: 700; font-variant-numeric: tabular-nums; color: var(--vitrine-price); margin-top: 2px; }
-.reason { font-size: 0.72rem; line-height: 1.3; color: var(--vitrine-reason); margin-top: 4px; }
-.reason:empty { display: none; }
-.placeholder { height: 250px; border-radius: var(--vitrine-radius); background: linear-gradient(90deg, #eef0f3, #f7f8fa, #eef0f3); background-size: 200% 100%; animation: shimmer 1.2s linear infinite; }
-@keyframes shimmer { from { background-position: 100% 0; } to { background-position: -100% 0; } }
-.empty { margin: 0; padding: 12px 2px; color: var(--vitrine-muted); font-size: 0.88rem; }
-@media (prefers-reduced-motion: reduce) { .card, .card.fresh, .placeholder { transition: none; animation: none; } }
-`;
+export { setShelfStrings, DEFAULT_STRINGS } from './strings.js';
+
+const OBSERVED = [
+  'src', 'catalog', 'k', 'placement', 'mode', 'item', 'options', 'reasons', 'href-template', 'label',
+  'currency', 'locale', 'worker', 'integrity', 'consent', 'add-to-cart', 'template', 'strings', 'empty-text',
+];
 
 let sheet = null;
 function styles(root) {
@@ -126,402 +71,549 @@ function fetchCatalog(url) {
   return catalogs.get(href);
 }
 
-/** Accepts an array of products, {products, categories}, or a Map id -> product. */
-function indexCatalog(catalog) {
-  const byId = new Map();
-  const categoryNames = new Map();
-  if (!catalog) return { byId, categoryNames };
-  const products = catalog instanceof Map ? [...catalog.values()] : Array.isArray(catalog) ? catalog : catalog.products;
-  for (const p of products ?? []) if (p && p.id != null) byId.set(String(p.id), p);
-  for (const c of (!Array.isArray(catalog) && catalog.categories) || []) categoryNames.set(c.id, c.name ?? c.id);
-  return { byId, categoryNames };
-}
+const templateVersions = new WeakMap(); // <template> -> a number that changes when it is replaced
+let nextTemplateVersion = 1;
 
-const h = (tag, props = {}, ...children) => {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(props)) {
-    if (v == null || v === false) continue;
-    if (k === 'part' || k === 'class' || k.startsWith('aria-') || k.startsWith('data-') || k === 'role') el.setAttribute(k, v);
-    else el[k] = v;
-  }
-  el.append(...children.filter((c) => c != null));
-  return el;
-};
+let ShelfClass = null;
 
-export class VitrineShelf extends HTMLElement {
-  static observedAttributes = [
-    'src', 'catalog', 'k', 'placement', 'mode', 'item', 'options', 'reasons', 'href-template', 'label',
-    'currency', 'locale', 'worker', 'integrity', 'consent',
-  ];
-
-  #root;
-  #list;
-  #empty;
-  #vitrine = null;
-  #ownsEngine = false;
-  #catalog = null;
-  #index = indexCatalog(null);
-  #options = {};
-  #items = [];
-  #shown = new Set();
-  #impressed = new Set();
-  #pendingImpressions = [];
-  #observer = null;
-  #frame = 0;
-  #token = 0;
-  #stale = false; // a render was skipped while hidden
-  #inflight = 0;
-  #resize = null;
-  #connected = false;
-  #readyResolve;
-  #onChange = () => this.#schedule();
-
-  constructor() {
-    super();
-    this.#root = this.attachShadow({ mode: 'open' });
-    styles(this.#root);
-    this.#list = h('div', { class: 'list', part: 'list', role: 'list', 'aria-busy': 'true' });
-    this.#empty = h('p', { class: 'empty', part: 'empty', hidden: true });
-    this.#root.append(this.#list, this.#empty);
-    this.#list.addEventListener('click', (e) => this.#onClick(e));
-    this.#list.addEventListener('keydown', (e) => this.#onKey(e));
-    /** Resolves after the first render. */
-    this.ready = new Promise((r) => (this.#readyResolve = r));
-    /** Renders so far. */
-    this.renderCount = 0;
+/** Creates the element class (once, in the browser). */
+function createShelfClass() {
+  if (ShelfClass) return ShelfClass;
+  if (typeof HTMLElement === 'undefined') {
+    throw new TypeError('<vitrine-shelf> needs a browser (HTMLElement): call defineVitrineShelf() in the page, not on the server');
   }
 
-  // -- properties -------------------------------------------------------------------------------
+  class VitrineShelf extends HTMLElement {
+    static observedAttributes = OBSERVED;
 
-  /** The Vitrine instance the shelf uses (set it to share the page's own). */
-  get vitrine() {
-    return this.#vitrine;
-  }
-  set vitrine(v) {
-    if (v === this.#vitrine) return;
-    this.#vitrine?.removeEventListener('change', this.#onChange);
-    this.#vitrine = v;
-    this.#ownsEngine = false;
-    if (v && this.#connected) v.addEventListener('change', this.#onChange);
-    this.#schedule();
-  }
+    #root;
+    #list;
+    #empty;
+    #vitrine = null;
+    #ownsEngine = false;
+    #catalog = null;
+    #index = indexCatalog(null);
+    #options = {};
+    #strings = null;
+    #similarTo = null;
+    #items = [];
+    #shownKeys = null;
+    #cardKeys = new WeakMap();
+    #recommendationId = null;
+    #impressed = new Set();
+    #pendingImpressions = [];
+    #observer = null;
+    #frame = 0;
+    #token = 0;
+    #stale = false; // a render was skipped while hidden
+    #inflight = 0;
+    #resize = null;
+    #connected = false;
+    #templateStyles = null;
+    #readyResolve;
+    #vitrineResolve;
+    #onChange = () => this.#schedule();
 
-  /** Products to show: an array of {id, name, price, image, url?, category?}, or {products, categories}. */
-  get catalog() {
-    return this.#catalog;
-  }
-  set catalog(c) {
-    this.#catalog = c;
-    this.#index = indexCatalog(c);
-    this.#schedule();
-  }
-
-  /** Request options merged into every call (the `options` attribute, as an object). */
-  get options() {
-    return { ...this.#options };
-  }
-  set options(o) {
-    this.#options = o && typeof o === 'object' ? { ...o } : {};
-    this.#schedule();
-  }
-
-  /** The results last rendered: [{id, score, rank, product, reason}]. */
-  get items() {
-    return this.#items.map((i) => ({ ...i }));
-  }
-
-  get k() {
-    const k = Number(this.getAttribute('k') ?? 8);
-    return Number.isInteger(k) && k > 0 ? k : 8;
-  }
-  get placement() {
-    return this.getAttribute('placement') ?? this.id ?? '';
-  }
-  get mode() {
-    return this.getAttribute('mode') === 'similar' ? 'similar' : 'recommend';
-  }
-
-  /** True while a render is scheduled, running, or deferred until the shelf is visible. */
-  get pending() {
-    return this.#frame !== 0 || this.#stale || this.#inflight > 0;
-  }
-
-  /** Re-renders now (e.g. after the page changed something the shelf cannot see). */
-  refresh() {
-    return this.#render();
-  }
-
-  // -- lifecycle --------------------------------------------------------------------------------
-
-  connectedCallback() {
-    this.#connected = true;
-    this.#vitrine?.addEventListener('change', this.#onChange);
-    this.#list.setAttribute('aria-label', this.getAttribute('label') ?? 'Recommended products');
-    // A hidden shelf does not rank (each ranking may spend privacy budget): it catches up when shown.
-    if ('ResizeObserver' in globalThis && !this.#resize) {
-      this.#resize = new ResizeObserver(() => {
-        if (this.#stale && this.#visible()) this.#schedule();
-      });
-      this.#resize.observe(this);
+    constructor() {
+      super();
+      this.#root = this.attachShadow({ mode: 'open' });
+      styles(this.#root);
+      this.#list = document.createElement('div');
+      this.#list.className = 'list';
+      for (const [k, v] of [['part', 'list'], ['role', 'list'], ['aria-busy', 'true']]) this.#list.setAttribute(k, v);
+      this.#empty = document.createElement('p');
+      this.#empty.className = 'empty';
+      this.#empty.setAttribute('part', 'empty');
+      this.#empty.hidden = true;
+      this.#root.append(this.#list, this.#empty);
+      this.#list.addEventListener('click', (e) => this.#onClick(e));
+      this.#list.addEventListener('keydown', (e) => this.#onKey(e));
+      /** Resolves after the first render. */
+      this.ready = new Promise((r) => (this.#readyResolve = r));
+      /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set). */
+      this.vitrineReady = new Promise((r) => (this.#vitrineResolve = r));
+      /** Renders so far. */
+      this.renderCount = 0;
     }
-    if ('IntersectionObserver' in globalThis && !this.#observer) {
-      this.#observer = new IntersectionObserver((entries) => this.#onIntersect(entries), { threshold: 0.5 });
+
+    // -- properties -----------------------------------------------------------------------------
+
+    /** The Vitrine instance the shelf uses (set it to share the page's own). */
+    get vitrine() {
+      return this.#vitrine;
     }
-    if (!this.#list.childElementCount) this.#placeholders();
-    this.#loadFromAttributes();
-    this.#schedule();
-  }
+    set vitrine(v) {
+      if (v === this.#vitrine) return;
+      this.#vitrine?.removeEventListener('change', this.#onChange);
+      this.#vitrine = v;
+      this.#ownsEngine = false;
+      if (v) this.#vitrineResolve?.(v);
+      if (v && this.#connected) v.addEventListener('change', this.#onChange);
+      this.#schedule();
+    }
 
-  disconnectedCallback() {
-    this.#connected = false;
-    this.#vitrine?.removeEventListener('change', this.#onChange);
-    this.#observer?.disconnect();
-    this.#observer = null;
-    this.#resize?.disconnect();
-    this.#resize = null;
-    cancelAnimationFrame(this.#frame);
-    this.#frame = 0;
-  }
-
-  attributeChangedCallback(name, old, value) {
-    if (old === value) return;
-    if (name === 'options') {
-      try {
-        this.#options = value ? JSON.parse(value) : {};
-      } catch (err) {
-        this.#fail(new Error(`<vitrine-shelf> options is not valid JSON: ${err.message}`));
+    /** Products to show: an array of catalog records, {products, categories}, or a Map id -> record (a string: a URL, as the attribute). */
+    get catalog() {
+      return this.#catalog;
+    }
+    set catalog(c) {
+      if (typeof c === 'string') {
+        this.setAttribute('catalog', c);
         return;
       }
-    }
-    if (name === 'label') this.#list.setAttribute('aria-label', value ?? 'Recommended products');
-    if (!this.#connected) return;
-    if (name === 'src' || name === 'catalog' || name === 'worker' || name === 'integrity' || name === 'consent') {
-      this.#loadFromAttributes();
-    }
-    this.#schedule();
-  }
-
-  async #loadFromAttributes() {
-    const src = this.getAttribute('src');
-    const catalogUrl = this.getAttribute('catalog');
-    try {
-      const jobs = [];
-      if (src && (!this.#vitrine || this.#ownsEngine)) {
-        const opts = { worker: this.hasAttribute('worker'), consent: this.getAttribute('consent') ?? 'pending' };
-        if (this.hasAttribute('integrity')) opts.integrity = this.getAttribute('integrity');
-        jobs.push(
-          sharedEngine(src, opts).then((v) => {
-            if (this.getAttribute('src') !== src) return;
-            this.vitrine = v;
-            this.#ownsEngine = true;
-          }),
-        );
-      }
-      if (catalogUrl && !this.#catalogFromProperty) {
-        jobs.push(
-          fetchCatalog(catalogUrl).then((c) => {
-            if (this.getAttribute('catalog') !== catalogUrl) return;
-            this.#catalog = c;
-            this.#index = indexCatalog(c);
-          }),
-        );
-      }
-      await Promise.all(jobs);
+      this.#catalog = c;
+      this.#index = indexCatalog(c);
       this.#schedule();
-    } catch (err) {
-      this.#fail(err);
     }
-  }
 
-  get #catalogFromProperty() {
-    return this.#catalog != null && !this.hasAttribute('catalog');
-  }
-
-  // -- rendering --------------------------------------------------------------------------------
-
-  #schedule() {
-    if (!this.#connected || this.#frame) return;
-    this.#frame = requestAnimationFrame(() => {
-      this.#frame = 0;
-      this.#render();
-    });
-  }
-
-  #placeholders() {
-    this.#list.replaceChildren(...Array.from({ length: Math.min(this.k, 8) }, () => h('div', { class: 'placeholder', 'aria-hidden': 'true' })));
-  }
-
-  #visible() {
-    if (typeof this.checkVisibility === 'function') return this.checkVisibility();
-    return this.getClientRects().length > 0;
-  }
-
-  async #render() {
-    const vitrine = this.#vitrine;
-    if (!vitrine || this.#index.byId.size === 0) return;
-    if (!this.#visible()) {
-      this.#stale = true;
-      return;
+    /** Request options merged into every call (the `options` attribute, as an object). */
+    get options() {
+      return { ...this.#options };
     }
-    this.#stale = false;
-    this.#inflight += 1;
-    try {
-      await this.#renderNow(vitrine);
-    } finally {
-      this.#inflight -= 1;
+    set options(o) {
+      this.#options = o && typeof o === 'object' ? { ...o } : {};
+      this.#schedule();
     }
-  }
 
-  async #renderNow(vitrine) {
-    const token = ++this.#token;
-    const t0 = performance.now();
-    const opts = { ...this.#options, k: this.k };
-    const wantReasons = this.hasAttribute('reasons') && vitrine.supports('explain');
-    if (wantReasons) opts.explain = true;
-    let results;
-    try {
-      if (this.mode === 'similar') {
-        const item = this.getAttribute('item');
-        if (!item) return; // nothing to be similar to yet
-        results = await vitrine.similar(item, opts);
-      } else {
-        results = await vitrine.recommend(opts);
+    /** This shelf's strings on top of the locale's (see setShelfStrings); the `strings` attribute as an object. */
+    get strings() {
+      return this.#strings ? { ...this.#strings } : null;
+    }
+    set strings(s) {
+      try {
+        this.#strings = s == null ? null : { ...checkStrings(s, '<vitrine-shelf> strings') };
+      } catch (err) {
+        this.#fail(err);
+        return;
       }
-    } catch (err) {
-      if (token === this.#token) this.#fail(err);
-      return;
+      this.#repaint();
     }
-    if (token !== this.#token || !this.#connected) return; // a newer render started
-    const ms = performance.now() - t0;
-    const nameOf = (id) => this.#index.byId.get(id)?.name;
-    const items = [];
-    for (const r of results) {
-      const product = this.#index.byId.get(r.id);
-      if (!product) continue; // in the model but not in the catalog: nothing to show
-      items.push({ ...r, product, reason: wantReasons ? reasonText(r.why, nameOf) : null });
-    }
-    // A reason shared by every card ("Popular right now" on a cold start) says nothing per card.
-    if (items.length > 1 && items.every((i) => i.reason === items[0].reason && !i.why?.personalized)) {
-      for (const i of items) i.reason = null;
-    }
-    this.#paint(items);
-    this.#list.setAttribute('aria-busy', 'false');
-    this.renderCount += 1;
-    this.#readyResolve?.();
-    this.#readyResolve = null;
-    this.dispatchEvent(
-      new CustomEvent('vitrine:render', {
-        bubbles: true,
-        composed: true,
-        detail: { placement: this.placement, ids: items.map((i) => i.id), ms, warnings: [...(results.warnings ?? [])] },
-      }),
-    );
-  }
 
-  #paint(items) {
-    const price = new Intl.NumberFormat(this.getAttribute('locale') ?? (document.documentElement.lang || undefined), {
-      style: 'currency',
-      currency: this.getAttribute('currency') ?? 'USD',
-    });
-    const template = this.getAttribute('href-template');
-    const hadShelf = this.#shown.size > 0;
-    this.#observer?.disconnect();
-    const cards = items.map((item, i) => {
-      const p = item.product;
-      const href = p.url ?? (template ? template.replaceAll('{id}', encodeURIComponent(item.id)) : null);
-      const catName = this.#index.categoryNames.get(p.category) ?? p.category;
-      const body = h(
-        'span',
-        { class: 'body', part: 'body' },
-        catName ? h('span', { class: 'category', part: 'category' }, String(catName)) : null,
-        h('span', { class: 'name', part: 'name' }, String(p.name ?? item.id)),
-        p.price != null && Number.isFinite(Number(p.price)) ? h('span', { class: 'price', part: 'price' }, price.format(Number(p.price))) : null,
-        item.reason ? h('span', { class: 'reason', part: 'reason' }, item.reason) : null,
+    /** In `mode="similar"`: the item(s) to be similar to (overrides the `item` attribute); an array for a cart. */
+    get similarTo() {
+      return this.#similarTo ?? this.getAttribute('item');
+    }
+    set similarTo(ids) {
+      this.#similarTo = ids == null ? null : Array.isArray(ids) ? [...ids] : String(ids);
+      this.#schedule();
+    }
+
+    /** The results last rendered: [{id, score, rank, product, reason}]. */
+    get items() {
+      return this.#items.map(({ productView, ...i }) => i);
+    }
+
+    /** The random id of the result set on display (repeated by its click and impression events). */
+    get recommendationId() {
+      return this.#recommendationId;
+    }
+
+    get k() {
+      const k = Number(this.getAttribute('k') ?? 8);
+      return Number.isInteger(k) && k > 0 ? k : 8;
+    }
+    set k(v) {
+      this.setAttribute('k', String(v));
+    }
+    get placement() {
+      return this.getAttribute('placement') ?? this.id ?? '';
+    }
+    set placement(v) {
+      this.setAttribute('placement', String(v));
+    }
+    get mode() {
+      return this.getAttribute('mode') === 'similar' ? 'similar' : 'recommend';
+    }
+    set mode(v) {
+      this.setAttribute('mode', String(v));
+    }
+
+    /** True while a render is scheduled, running, or deferred until the shelf is visible. */
+    get pending() {
+      return this.#frame !== 0 || this.#stale || this.#inflight > 0;
+    }
+
+    /** Re-renders now (e.g. after the page changed something the shelf cannot see). */
+    refresh() {
+      return this.#render();
+    }
+
+    // -- lifecycle ------------------------------------------------------------------------------
+
+    connectedCallback() {
+      // Properties the page set before the element was defined sit on the instance and hide the
+      // class's accessors: hand them to the accessors.
+      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode']) {
+        if (Object.hasOwn(this, prop)) {
+          const value = this[prop];
+          delete this[prop];
+          this[prop] = value;
+        }
+      }
+      this.#connected = true;
+      this.#vitrine?.addEventListener('change', this.#onChange);
+      this.#list.setAttribute('aria-label', this.getAttribute('label') ?? this.#resolvedStrings().label);
+      // A hidden shelf does not rank (each ranking may spend privacy budget): it catches up when shown.
+      if ('ResizeObserver' in globalThis && !this.#resize) {
+        this.#resize = new ResizeObserver(() => {
+          if (this.#stale && this.#visible()) this.#schedule();
+        });
+        this.#resize.observe(this);
+      }
+      if ('IntersectionObserver' in globalThis && !this.#observer) {
+        this.#observer = new IntersectionObserver((entries) => this.#onIntersect(entries), { threshold: 0.5 });
+        for (const c of this.#list.querySelectorAll('.card')) this.#observer.observe(c);
+      }
+      if (!this.#list.childElementCount) this.#placeholders();
+      this.#loadFromAttributes();
+      this.#schedule();
+    }
+
+    disconnectedCallback() {
+      this.#connected = false;
+      this.#vitrine?.removeEventListener('change', this.#onChange);
+      this.#observer?.disconnect();
+      this.#observer = null;
+      this.#resize?.disconnect();
+      this.#resize = null;
+      cancelAnimationFrame(this.#frame);
+      this.#frame = 0;
+    }
+
+    attributeChangedCallback(name, old, value) {
+      if (old === value) return;
+      if (name === 'options') {
+        try {
+          this.#options = value ? JSON.parse(value) : {};
+        } catch (err) {
+          this.#fail(new Error(`<vitrine-shelf> options is not valid JSON: ${err.message}`));
+          return;
+        }
+      }
+      if (name === 'strings') {
+        try {
+          this.#strings = value ? { ...checkStrings(JSON.parse(value), '<vitrine-shelf> strings') } : null;
+        } catch (err) {
+          this.#fail(new Error(`<vitrine-shelf> strings: ${err.message}`));
+          return;
+        }
+      }
+      if (name === 'label' || name === 'strings' || name === 'locale') {
+        this.#list.setAttribute('aria-label', this.getAttribute('label') ?? this.#resolvedStrings().label);
+      }
+      if (!this.#connected) return;
+      if (name === 'src' || name === 'catalog' || name === 'worker' || name === 'integrity' || name === 'consent') {
+        this.#loadFromAttributes();
+      }
+      this.#schedule();
+    }
+
+    async #loadFromAttributes() {
+      const src = this.getAttribute('src');
+      const catalogUrl = this.getAttribute('catalog');
+      try {
+        const jobs = [];
+        if (src && (!this.#vitrine || this.#ownsEngine)) {
+          const opts = { worker: this.hasAttribute('worker'), consent: this.getAttribute('consent') ?? 'pending' };
+          if (this.hasAttribute('integrity')) opts.integrity = this.getAttribute('integrity');
+          jobs.push(
+            sharedEngine(src, opts).then((v) => {
+              if (this.getAttribute('src') !== src) return;
+              this.vitrine = v;
+              this.#ownsEngine = true;
+            }),
+          );
+        }
+        if (catalogUrl && !(this.#catalog != null && !this.hasAttribute('catalog'))) {
+          jobs.push(
+            fetchCatalog(catalogUrl).then((c) => {
+              if (this.getAttribute('catalog') !== catalogUrl) return;
+              this.#catalog = c;
+              this.#index = indexCatalog(c);
+            }),
+          );
+        }
+        await Promise.all(jobs);
+        this.#schedule();
+      } catch (err) {
+        this.#fail(err);
+      }
+    }
+
+    // -- rendering ------------------------------------------------------------------------------
+
+    #schedule() {
+      if (!this.#connected || this.#frame) return;
+      this.#frame = requestAnimationFrame(() => {
+        this.#frame = 0;
+        this.#render();
+      });
+    }
+
+    #placeholders() {
+      const n = Math.min(this.k, 8);
+      this.#list.replaceChildren(
+        ...Array.from({ length: n }, () => {
+          const p = document.createElement('div');
+          p.className = 'placeholder';
+          p.setAttribute('aria-hidden', 'true');
+          return p;
+        }),
       );
-      const img = p.image ? h('img', { class: 'image', part: 'image', src: p.image, alt: '', width: 240, height: 180, decoding: 'async' }) : null;
-      const link = href
-        ? h('a', { class: 'link', part: 'link', href }, img, body)
-        : h('button', { class: 'link', part: 'link', type: 'button' }, img, body);
-      return h(
-        'div',
-        {
-          class: `card${hadShelf && !this.#shown.has(item.id) ? ' fresh' : ''}`,
-          part: 'card',
-          role: 'listitem',
-          'data-id': item.id,
-          'data-category': p.category ?? '',
-          'data-rank': String(i + 1),
-        },
-        link,
+    }
+
+    #visible() {
+      if (typeof this.checkVisibility === 'function') return this.checkVisibility();
+      return this.getClientRects().length > 0;
+    }
+
+    #locale() {
+      return this.getAttribute('locale') ?? (document.documentElement.lang || undefined);
+    }
+
+    #resolvedStrings() {
+      return resolveStrings(this.#locale(), this.#strings);
+    }
+
+    async #render() {
+      const vitrine = this.#vitrine;
+      if (!vitrine || this.#index.byId.size === 0) return;
+      if (!this.#visible()) {
+        this.#stale = true;
+        return;
+      }
+      this.#stale = false;
+      this.#inflight += 1;
+      try {
+        await this.#renderNow(vitrine);
+      } finally {
+        this.#inflight -= 1;
+      }
+    }
+
+    async #renderNow(vitrine) {
+      const token = ++this.#token;
+      const t0 = performance.now();
+      const opts = { ...this.#options, k: this.k };
+      // Out-of-stock products are never shown: the engine fills the shelf from the others.
+      if (this.#index.outOfStock.length) opts.exclude = [...(Array.isArray(opts.exclude) ? opts.exclude : []), ...this.#index.outOfStock];
+      const wantReasons = this.hasAttribute('reasons') && vitrine.supports('explain');
+      if (wantReasons) opts.explain = true;
+      let results;
+      try {
+        if (this.mode === 'similar') {
+          const item = this.similarTo;
+          if (!item || (Array.isArray(item) && item.length === 0)) return; // nothing to be similar to yet
+          results = await vitrine.similar(item, opts);
+        } else {
+          results = await vitrine.recommend(opts);
+        }
+      } catch (err) {
+        if (token === this.#token) this.#fail(err);
+        return;
+      }
+      if (token !== this.#token || !this.#connected) return; // a newer render started
+      const ms = performance.now() - t0;
+      const strings = this.#resolvedStrings();
+      const nameOf = (id) => this.#index.byId.get(id)?.title;
+      const items = [];
+      for (const r of results) {
+        const product = this.#index.byId.get(r.id);
+        if (!product || product.availability === 'out_of_stock') continue; // nothing (honest) to show
+        items.push({ ...r, product, reason: wantReasons ? reasonText(r.why, nameOf, strings) : null });
+      }
+      // A reason shared by every card ("Popular right now" on a cold start) says nothing per card.
+      if (items.length > 1 && items.every((i) => i.reason === items[0].reason && !i.why?.personalized)) {
+        for (const i of items) i.reason = null;
+      }
+      this.#paint(items, results.recommendationId ?? null, strings);
+      this.#list.setAttribute('aria-busy', 'false');
+      this.renderCount += 1;
+      this.#readyResolve?.();
+      this.#readyResolve = null;
+      this.dispatchEvent(
+        new CustomEvent('vitrine:render', {
+          bubbles: true,
+          composed: true,
+          detail: {
+            placement: this.placement,
+            ids: items.map((i) => i.id),
+            ms,
+            warnings: [...(results.warnings ?? [])],
+            recommendationId: this.#recommendationId,
+          },
+        }),
       );
-    });
-    this.#items = items.map(({ product, ...rest }) => ({ ...rest, product }));
-    this.#shown = new Set(items.map((i) => i.id));
-    this.#impressed = new Set();
-    this.#list.replaceChildren(...cards);
-    this.#list.scrollLeft = 0;
-    const emptyText = this.getAttribute('empty-text');
-    this.#empty.hidden = cards.length > 0 || !emptyText;
-    this.#empty.textContent = emptyText ?? '';
-    for (const c of cards) this.#observer?.observe(c);
-  }
+    }
 
-  #fail(err) {
-    this.#list.replaceChildren();
-    this.#list.setAttribute('aria-busy', 'false');
-    this.dispatchEvent(
-      new CustomEvent('vitrine:error', { bubbles: true, composed: true, detail: { error: err, message: String(err?.message ?? err) } }),
-    );
-  }
+    /** Re-paints the current items (strings, locale or template changed); no new ranking. */
+    #repaint() {
+      if (this.#shownKeys == null) return;
+      this.#paint(this.#items.map((i) => ({ ...i, product: this.#index.byId.get(i.id) ?? i.productView })), this.#recommendationId, this.#resolvedStrings());
+    }
 
-  // -- interaction ------------------------------------------------------------------------------
+    #template() {
+      const id = this.getAttribute('template');
+      const t = id ? document.getElementById(id) : this.querySelector(':scope > template');
+      if (!(t instanceof HTMLTemplateElement)) return null;
+      if (!templateVersions.has(t)) templateVersions.set(t, nextTemplateVersion++);
+      if (this.#templateStyles?.template !== t) {
+        // The template's <style> elements style its cards inside the shadow root (once per shelf).
+        this.#templateStyles?.nodes.forEach((n) => n.remove());
+        const nodes = [...t.content.querySelectorAll('style')].map((s) => s.cloneNode(true));
+        this.#root.append(...nodes);
+        this.#templateStyles = { template: t, nodes };
+      }
+      return t;
+    }
 
-  #onClick(e) {
-    const card = e.target.closest('.card');
-    if (!card) return;
-    const id = card.dataset.id;
-    const item = this.#items.find((i) => i.id === id);
-    const ev = new CustomEvent('vitrine:click', {
-      bubbles: true,
-      composed: true,
-      cancelable: true,
-      detail: { id, rank: Number(card.dataset.rank), placement: this.placement, product: item?.product },
-    });
-    if (!this.dispatchEvent(ev)) e.preventDefault();
-    if (this.hasAttribute('track-clicks') && this.#vitrine) {
-      this.#vitrine.track({ type: 'click', item: id }).catch((err) => this.#fail(err));
+    #paint(items, recommendationId, strings) {
+      const template = this.#template();
+      const ctx = {
+        strings,
+        prices: new PriceFormatter(this.#locale()),
+        currency: currencyCode(this.getAttribute('currency')),
+        categoryNames: this.#index.categoryNames,
+        hrefTemplate: this.getAttribute('href-template'),
+        addToCart: this.hasAttribute('add-to-cart'),
+      };
+      const views = items.map((item) => cardView(item, ctx));
+      const tv = template ? templateVersions.get(template) : 0;
+      const keys = views.map((v) => JSON.stringify([tv, v]));
+      const emptyText = this.getAttribute('empty-text') ?? strings.empty;
+      this.#empty.hidden = views.length > 0 || !emptyText;
+      this.#empty.textContent = emptyText ?? '';
+      this.#items = items.map((item) => ({ ...item, product: item.product.raw, productView: item.product }));
+      const same = this.#shownKeys != null && keys.length === this.#shownKeys.length && keys.every((k, i) => k === this.#shownKeys[i]);
+      if (same) return; // the shelf shows exactly this already: its result set (and id) stay
+      const hadShelf = this.#shownKeys != null && this.#shownKeys.length > 0;
+      this.#shownKeys = keys;
+      this.#recommendationId = recommendationId;
+      this.#impressed = new Set();
+
+      // Keyed update: a card whose view did not change is kept as it is (with the focus inside it).
+      const list = this.#list;
+      const active = this.#root.activeElement;
+      const activeCard = active?.closest?.('.card') ?? null;
+      const focusIndex = activeCard ? [...list.children].indexOf(activeCard) : -1;
+      const old = new Map([...list.children].filter((c) => c.dataset.id).map((c) => [c.dataset.id, c]));
+      const cards = views.map((view, i) => {
+        const prev = old.get(view.id);
+        if (prev && this.#cardKeys.get(prev) === keys[i]) {
+          prev.dataset.rank = String(i + 1);
+          prev.classList.remove('fresh');
+          return prev;
+        }
+        const card = buildCard(view, i + 1, template, hadShelf && !prev);
+        this.#cardKeys.set(card, keys[i]);
+        return card;
+      });
+      this.#observer?.disconnect();
+      if (activeCard && cards.includes(activeCard)) {
+        // Move every other card around the focused one: moving it would drop the focus.
+        for (const c of [...list.children]) if (c !== activeCard) c.remove();
+        const at = cards.indexOf(activeCard);
+        activeCard.before(...cards.slice(0, at));
+        activeCard.after(...cards.slice(at + 1));
+      } else {
+        list.replaceChildren(...cards);
+        if (activeCard && cards.length) {
+          // The focused card was rebuilt (or left the shelf): focus its successor in place.
+          const next = cards.find((c) => c.dataset.id === activeCard.dataset.id) ?? cards[Math.min(focusIndex, cards.length - 1)];
+          counterpart(next, active)?.focus({ preventScroll: true });
+        } else {
+          list.scrollLeft = 0;
+        }
+      }
+      for (const c of cards) this.#observer?.observe(c);
+    }
+
+    #fail(err) {
+      this.#list.replaceChildren();
+      this.#shownKeys = null;
+      this.#list.setAttribute('aria-busy', 'false');
+      this.dispatchEvent(
+        new CustomEvent('vitrine:error', { bubbles: true, composed: true, detail: { error: err, message: String(err?.message ?? err) } }),
+      );
+    }
+
+    // -- interaction ----------------------------------------------------------------------------
+
+    #detailFor(card) {
+      const id = card.dataset.id;
+      const item = this.#items.find((i) => i.id === id);
+      return {
+        id,
+        rank: Number(card.dataset.rank),
+        placement: this.placement,
+        label: this.getAttribute('label') ?? undefined,
+        product: item?.product,
+        recommendationId: this.#recommendationId,
+      };
+    }
+
+    #onClick(e) {
+      const card = e.target.closest('.card');
+      if (!card) return;
+      if (e.target.closest('.add')) {
+        this.dispatchEvent(new CustomEvent('vitrine:add-to-cart', { bubbles: true, composed: true, detail: this.#detailFor(card) }));
+        return;
+      }
+      // A click on the card's link (or anywhere on a template card without one).
+      if (!e.target.closest('.link') && card.querySelector('.link')) return;
+      const ev = new CustomEvent('vitrine:click', { bubbles: true, composed: true, cancelable: true, detail: this.#detailFor(card) });
+      if (!this.dispatchEvent(ev)) e.preventDefault();
+      if (this.hasAttribute('track-clicks') && this.#vitrine) {
+        this.#vitrine.track({ type: 'click', item: card.dataset.id }).catch((err) => this.#fail(err));
+      }
+    }
+
+    #onKey(e) {
+      const cards = [...this.#list.querySelectorAll('.card')];
+      const i = cards.indexOf(this.#root.activeElement?.closest?.('.card'));
+      if (i < 0) return;
+      const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: cards.length - 1 }[e.key];
+      if (to === undefined) return;
+      e.preventDefault();
+      const card = cards[Math.max(0, Math.min(cards.length - 1, to))];
+      (card.querySelector('.link') ?? card.querySelector('a, button'))?.focus();
+    }
+
+    #onIntersect(entries) {
+      for (const entry of entries) {
+        if (!entry.isIntersecting) continue;
+        const id = entry.target.dataset.id;
+        if (!id || this.#impressed.has(id)) continue;
+        this.#impressed.add(id);
+        const item = this.#items.find((i) => i.id === id);
+        this.#pendingImpressions.push({ id, rank: Number(entry.target.dataset.rank), product: item?.product });
+      }
+      if (!this.#pendingImpressions.length) return;
+      const items = this.#pendingImpressions;
+      this.#pendingImpressions = [];
+      this.dispatchEvent(
+        new CustomEvent('vitrine:impression', {
+          bubbles: true,
+          composed: true,
+          detail: { placement: this.placement, label: this.getAttribute('label') ?? undefined, recommendationId: this.#recommendationId, items },
+        }),
+      );
     }
   }
 
-  #onKey(e) {
-    const links = [...this.#list.querySelectorAll('.link')];
-    const i = links.indexOf(this.#root.activeElement);
-    if (i < 0) return;
-    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: links.length - 1 }[e.key];
-    if (to === undefined) return;
-    e.preventDefault();
-    links[Math.max(0, Math.min(links.length - 1, to))].focus();
-  }
-
-  #onIntersect(entries) {
-    for (const entry of entries) {
-      if (!entry.isIntersecting) continue;
-      const id = entry.target.dataset.id;
-      if (this.#impressed.has(id)) continue;
-      this.#impressed.add(id);
-      this.#pendingImpressions.push({ id, rank: Number(entry.target.dataset.rank) });
-    }
-    if (!this.#pendingImpressions.length) return;
-    const items = this.#pendingImpressions;
-    this.#pendingImpressions = [];
-    this.dispatchEvent(
-      new CustomEvent('vitrine:impression', { bubbles: true, composed: true, detail: { placement: this.placement, items } }),
-    );
-  }
+  ShelfClass = VitrineShelf;
+  return ShelfClass;
 }
 
-/** Registers the element (default name `vitrine-shelf`). Safe to call more than once. */
+/**
+ * Registers the element (default name `vitrine-shelf`) and returns its class. Safe to call more
+ * than once; needs a browser (it is where the class is created, so importing this module is not).
+ */
 export function defineVitrineShelf(name = 'vitrine-shelf') {
-  if (!customElements.get(name)) customElements.define(name, class extends VitrineShelf {});
+  if (typeof customElements === 'undefined') {
+    throw new TypeError('defineVitrineShelf() needs a browser (customElements): call it in the page, not on the server');
+  }
+  const Base = createShelfClass();
+  if (!customElements.get(name)) customElements.define(name, class extends Base {});
   return customElements.get(name);
 }

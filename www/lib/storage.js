@@ -1,10 +1,17 @@
-// Where the shopper's session is kept once they consent. Adapters are tiny async key/value stores;
-// `StateStore` wraps the engine's exported state in a versioned, checksummed, expiring envelope.
+// Where the shopper's session is kept: across visits once they consent (localStorage by default),
+// and for the current visit in this tab before they decide (sessionStorage; see persistence.js).
+// Adapters are tiny async key/value stores; `StateStore` wraps the engine's exported state in a
+// versioned, checksummed, expiring envelope.
 //
 // Adapter interface (bring your own for other stores):
-//   { name: string, get(key): Promise<string|null>, set(key, value: string): Promise<void>, remove(key): Promise<void> }
+//   { name: string, sync?: boolean, get(key): Promise<string|null>, set(key, value: string): Promise<void>,
+//     remove(key): Promise<void> }
+// `sync: true` promises that set() and remove() have done their work when they return (Web Storage
+// does): such stores are written from a `pagehide` handler, when no promise may resolve any more.
 // `set` may throw a DOMException named 'QuotaExceededError' (or any error): the session then stays
 // in memory and a 'storageissue' event says why.
+
+import { sha256Hex } from './sha256.js';
 
 /** Version of the envelope below (not of the engine's state, which carries its own version). */
 export const STORAGE_SCHEMA = 1;
@@ -17,6 +24,7 @@ export function memoryAdapter() {
   const map = new Map();
   return {
     name: 'memory',
+    sync: true,
     async get(key) {
       return map.has(key) ? map.get(key) : null;
     },
@@ -29,25 +37,36 @@ export function memoryAdapter() {
   };
 }
 
-/** `window.localStorage` (synchronous underneath; small sessions only, which ours are). */
-export function localStorageAdapter({ storage } = {}) {
-  const ls = () => {
-    const s = storage ?? globalThis.localStorage;
-    if (!s) throw new Error('localStorage is not available here');
+/** A Web Storage area (`localStorage`, `sessionStorage`) as an adapter; its writes are synchronous. */
+function webStorageAdapter(name, pick) {
+  const area = () => {
+    const s = pick();
+    if (!s) throw new Error(`${name} is not available here`);
     return s;
   };
   return {
-    name: 'localStorage',
+    name,
+    sync: true,
     async get(key) {
-      return ls().getItem(key);
+      return area().getItem(key);
     },
     async set(key, value) {
-      ls().setItem(key, value);
+      area().setItem(key, value);
     },
     async remove(key) {
-      ls().removeItem(key);
+      area().removeItem(key);
     },
   };
+}
+
+/** `window.localStorage` (synchronous underneath; small sessions only, which ours are). */
+export function localStorageAdapter({ storage } = {}) {
+  return webStorageAdapter('localStorage', () => storage ?? globalThis.localStorage);
+}
+
+/** `window.sessionStorage`: this tab only, gone when the tab closes (the visit store). */
+export function sessionStorageAdapter({ storage } = {}) {
+  return webStorageAdapter('sessionStorage', () => storage ?? globalThis.sessionStorage);
 }
 
 /** IndexedDB: one object store holding string values. */
@@ -95,7 +114,7 @@ export function indexedDBAdapter({ dbName = 'vitrine', storeName = 'state', inde
   };
 }
 
-/** Picks an adapter from the `storage` option: 'localStorage' | 'indexedDB' | 'memory' | an adapter. */
+/** Picks an adapter from a `storage` option: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | an adapter. */
 export function resolveAdapter(option = 'localStorage') {
   if (option && typeof option === 'object') {
     for (const m of ['get', 'set', 'remove']) {
@@ -104,15 +123,10 @@ export function resolveAdapter(option = 'localStorage') {
     return option;
   }
   if (option === 'localStorage') return localStorageAdapter();
+  if (option === 'sessionStorage') return sessionStorageAdapter();
   if (option === 'indexedDB') return indexedDBAdapter();
   if (option === 'memory') return memoryAdapter();
-  throw new TypeError(`unknown storage '${option}' (expected 'localStorage', 'indexedDB', 'memory' or an adapter)`);
-}
-
-async function sha256Hex(text) {
-  const data = new TextEncoder().encode(text);
-  const digest = await crypto.subtle.digest('SHA-256', data);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  throw new TypeError(`unknown storage '${option}' (expected 'localStorage', 'sessionStorage', 'indexedDB', 'memory' or an adapter)`);
 }
 
 const isQuota = (err) =>
@@ -171,26 +185,45 @@ export class StateStore {
       return bad('corrupt', 'stored session is missing fields; it was discarded');
     }
     if (env.expiresAt <= this.now()) return bad('expired', 'stored session expired; it was discarded');
-    if ((await sha256Hex(env.state)) !== env.sha256) {
+    if (sha256Hex(env.state) !== env.sha256) {
       return bad('corrupt', 'stored session failed its checksum (corrupt or edited); it was discarded');
     }
     return { state: env.state, issue: null };
   }
 
-  /** @returns {Promise<StorageIssue|null>} never throws */
-  async save(state) {
+  /** True when writes complete synchronously (see the adapter interface above). */
+  get sync() {
+    return this.adapter.sync === true;
+  }
+
+  /** The envelope for `state`, built synchronously (the checksum is a synchronous SHA-256). */
+  envelope(state) {
     const savedAt = this.now();
-    const env = { schema: STORAGE_SCHEMA, savedAt, expiresAt: savedAt + this.ttlMs, sha256: await sha256Hex(state), state };
+    return JSON.stringify({ schema: STORAGE_SCHEMA, savedAt, expiresAt: savedAt + this.ttlMs, sha256: sha256Hex(state), state });
+  }
+
+  /**
+   * Writes `state`. With a synchronous adapter the write has happened when this returns (the
+   * promise only reports the outcome), so it can be called from a `pagehide` handler.
+   * @returns {Promise<StorageIssue|null>} never rejects
+   */
+  save(state) {
+    let pending;
     try {
-      await this.adapter.set(this.key, JSON.stringify(env));
-      return null;
+      pending = Promise.resolve(this.adapter.set(this.key, this.envelope(state)));
     } catch (err) {
-      if (isQuota(err)) {
-        await this.clear();
-        return new StorageIssue('quota', 'storage quota exceeded: the session stays in memory only', err);
-      }
-      return new StorageIssue('write_failed', `session could not be stored: ${err?.message ?? err}`, err);
+      pending = Promise.reject(err);
     }
+    return pending.then(
+      () => null,
+      async (err) => {
+        if (isQuota(err)) {
+          await this.clear();
+          return new StorageIssue('quota', 'storage quota exceeded: the session stays in memory only', err);
+        }
+        return new StorageIssue('write_failed', `session could not be stored: ${err?.message ?? err}`, err);
+      },
+    );
   }
 
   /** Removes the stored session. @returns {Promise<StorageIssue|null>} never throws */

@@ -24,12 +24,22 @@ async function handle(msg) {
   throw new VitrineError('invalid_argument', `unknown worker op ${msg.op}`);
 }
 
+/** The exported state, sent back with a reply when the page keeps the session in storage. */
+function stateFor(msg) {
+  if (!msg.withState || !core) return undefined;
+  try {
+    return core.call('exportState', []);
+  } catch {
+    return undefined;
+  }
+}
+
 self.onmessage = async (e) => {
   const msg = e.data ?? {};
   try {
     const value = await handle(msg);
-    self.postMessage({ id: msg.id, ok: true, value });
+    self.postMessage({ id: msg.id, ok: true, value, state: stateFor(msg) });
   } catch (err) {
-    self.postMessage({ id: msg.id, ok: false, error: errorToWire(err) });
+    self.postMessage({ id: msg.id, ok: false, error: errorToWire(err), state: stateFor(msg) });
   }
 };

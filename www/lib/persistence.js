@@ -1,0 +1,263 @@
+// Where the session lives between page loads, decided by the shopper's consent (README "Consent and
+// storage"; the reasoning for the visit store is in the package README, "Before the shopper decides"):
+//
+//   'granted'                    → the persistent store (localStorage by default), for `ttl`
+//   'pending', no GPC            → the visit store: this tab's sessionStorage, gone when the tab closes
+//   'denied', or GPC             → nothing is written, and both copies are deleted (GPC with 'pending'
+//                                  leaves an older persistent copy alone, as 'pending' always has)
+//
+// Writes are coalesced: a change schedules one write `saveDelay` ms later; `flush()`, the page
+// becoming hidden (`visibilitychange`) and `pagehide` write at once. A write from `pagehide` must be
+// synchronous (no promise resolves once the page is gone): the state is exported synchronously (on
+// the main thread; in worker mode the worker sends it back with every reply) and the checksum is a
+// synchronous SHA-256, so a synchronous adapter (Web Storage) has the session before the page goes.
+
+import { effectiveConsent } from './consent.js';
+
+export const DEFAULT_SAVE_DELAY_MS = 500;
+
+export class SessionKeeper {
+  #backend;
+  #persistent;
+  #visit;
+  #requested;
+  #gpc;
+  #canExport;
+  #canImport;
+  #onIssue;
+  #saveDelay;
+  #timer = 0;
+  #dirty = false;
+  #hasCopy = false; // the target store holds a copy of this session (restored or written)
+  #leaving = false;
+  #writing = Promise.resolve();
+  #detach = null;
+
+  /**
+   * @param {object} o
+   * @param {{mode: string, call: Function, stateSync: () => (string|null), wantState?: boolean}} o.backend
+   * @param {import('./storage.js').StateStore|null} o.persistent  store for consented sessions
+   * @param {import('./storage.js').StateStore|null} o.visit       store for the current visit (this tab)
+   */
+  constructor({ backend, persistent, visit, consent, gpc, saveDelay = DEFAULT_SAVE_DELAY_MS, canExport, canImport, onIssue }) {
+    if (!(saveDelay >= 0)) throw new TypeError('saveDelay must be a number of milliseconds ≥ 0');
+    this.#backend = backend;
+    this.#persistent = persistent;
+    this.#visit = visit;
+    this.#requested = consent;
+    this.#gpc = gpc;
+    this.#saveDelay = saveDelay;
+    this.#canExport = canExport;
+    this.#canImport = canImport;
+    this.#onIssue = onIssue;
+    /** The engine's report for the session restored at load, if any. */
+    this.lastImport = undefined;
+  }
+
+  /** Which store the session goes to now: the persistent one, this visit's, or none. */
+  #target() {
+    if (!this.#canExport) return null;
+    const eff = effectiveConsent(this.#requested, this.#gpc);
+    if (eff === 'granted') return this.#persistent ?? this.#visit;
+    if (eff === 'pending' && !this.#gpc) return this.#visit;
+    return null;
+  }
+
+  /** 'persistent' (kept across visits), 'visit' (this tab, this visit) or 'memory' (this page). */
+  get mode() {
+    const t = this.#target();
+    return t == null ? 'memory' : t === this.#persistent ? 'persistent' : 'visit';
+  }
+
+  /** Applies the consent at load (restoring a stored session when allowed) and watches the page. */
+  async start() {
+    await this.#apply({ restore: true });
+    this.#listen();
+  }
+
+  async setConsent(consent, gpc) {
+    this.#requested = consent;
+    this.#gpc = gpc;
+    await this.#apply({ restore: false });
+  }
+
+  async #apply({ restore }) {
+    this.#syncWorkerState();
+    const eff = effectiveConsent(this.#requested, this.#gpc);
+    if (eff === 'denied' || this.#gpc) {
+      this.#cancel();
+      await this.#writing;
+      // Nothing may stay on the device: the visit copy always goes, the persistent one on 'denied'.
+      await this.#clear(this.#visit);
+      if (eff === 'denied') await this.#clear(this.#persistent);
+      return;
+    }
+    const target = this.#target();
+    if (eff === 'granted' && !this.#canExport) {
+      this.#onIssue({ kind: 'unsupported', message: 'this engine build cannot export its state: the session stays in memory' });
+      return;
+    }
+    if (!target) return;
+    if (!restore) this.#hasCopy = false; // the target may be another store now: the flush below writes it
+    let moveVisit = !restore;
+    if (restore) {
+      // The visit copy is this visit, newer than a persistent copy from an earlier one.
+      const fromVisit = target === this.#persistent && this.#visit ? await this.#restore(this.#visit) : false;
+      if (!fromVisit) await this.#restore(target);
+      moveVisit = fromVisit;
+    }
+    if (moveVisit) {
+      // A consent given now (or a visit restored into the persistent store) is written at once.
+      this.#dirty = true;
+      await this.flush();
+    }
+    if (target === this.#persistent && this.#visit) await this.#clear(this.#visit);
+  }
+
+  /** @returns {Promise<boolean>} true when a state was imported */
+  async #restore(store) {
+    const { state, issue } = await store.load();
+    if (issue) this.#onIssue(issue);
+    if (state == null) return false;
+    if (!this.#canImport) {
+      this.#onIssue({ kind: 'unsupported', message: 'this engine build cannot import a stored state' });
+      return false;
+    }
+    try {
+      this.lastImport = await this.#backend.call('importState', [state]);
+      this.#hasCopy = true;
+      return true;
+    } catch (err) {
+      await store.clear();
+      this.#onIssue({ kind: 'rejected', message: `stored session was refused by the engine and discarded: ${err.message}`, code: err.code });
+      return false;
+    }
+  }
+
+  async #clear(store) {
+    if (!store) return;
+    if (store === this.#target()) this.#hasCopy = false;
+    const issue = await store.clear();
+    if (issue) this.#onIssue(issue);
+  }
+
+  /** In worker mode, ask the worker to send the state back with every reply while a store is in use. */
+  #syncWorkerState() {
+    if ('wantState' in this.#backend) this.#backend.wantState = this.#target() != null;
+  }
+
+  /**
+   * The engine's state changed: an event, an import, settings (`ranking: false`), or a ranking that
+   * may have spent privacy budget (`ranking: true`). A ranking alone never creates a stored copy
+   * (after forget(), or before the first event, nothing is written until the shopper does something);
+   * it updates a copy that exists, so the budget spent survives the next page load.
+   */
+  changed({ ranking = false } = {}) {
+    this.#syncWorkerState();
+    if (!this.#target()) return;
+    if (ranking && !this.#hasCopy && !this.#dirty) return;
+    this.#dirty = true;
+    if (this.#leaving) {
+      // The page is going away (a `pagehide` listener of the page tracked something): now or never.
+      this.#writeSync();
+      return;
+    }
+    if (!this.#timer) {
+      this.#timer = setTimeout(() => {
+        this.#timer = 0;
+        this.flush();
+      }, this.#saveDelay);
+    }
+  }
+
+  #cancel() {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = 0;
+  }
+
+  /** Writes a pending change now; resolves when every write so far has finished. */
+  flush() {
+    this.#cancel();
+    if (this.#dirty) {
+      this.#dirty = false;
+      this.#writing = this.#writing.then(async () => {
+        const target = this.#target();
+        if (!target) return;
+        try {
+          // Main thread: the current state. Worker: ask it (the piggybacked copy may be a reply behind).
+          const state = this.#backend.mode === 'main' ? this.#backend.stateSync() : await this.#backend.call('exportState', []);
+          const issue = await target.save(String(state));
+          if (issue) this.#onIssue(issue);
+          else this.#hasCopy = true;
+        } catch (err) {
+          this.#onIssue({ kind: 'write_failed', message: `session could not be exported: ${err.message}` });
+        }
+      });
+    }
+    return this.#writing;
+  }
+
+  /** Writes the newest state synchronously when the store allows it (from pagehide / visibilitychange). */
+  #writeSync() {
+    const target = this.#target();
+    if (!this.#dirty || !target) return;
+    this.#cancel();
+    let state = null;
+    try {
+      state = this.#backend.stateSync();
+    } catch {
+      /* a destroyed engine */
+    }
+    if (state == null) {
+      this.flush();
+      return;
+    }
+    this.#dirty = false;
+    // A synchronous adapter has the bytes when save() returns; any other at least starts writing.
+    this.#hasCopy = true;
+    const done = target.save(String(state)).then((issue) => issue && this.#onIssue(issue));
+    this.#writing = this.#writing.then(() => done);
+  }
+
+  #listen() {
+    const win = globalThis.window;
+    const doc = globalThis.document;
+    if (!win?.addEventListener || !doc?.addEventListener) return; // not in a page (a worker, a server)
+    const onHide = () => {
+      this.#leaving = true;
+      this.#writeSync();
+    };
+    const onShow = () => {
+      this.#leaving = false;
+    };
+    const onVisibility = () => {
+      if (doc.visibilityState === 'hidden') this.#writeSync();
+    };
+    win.addEventListener('pagehide', onHide);
+    win.addEventListener('pageshow', onShow);
+    doc.addEventListener('visibilitychange', onVisibility);
+    this.#detach = () => {
+      win.removeEventListener('pagehide', onHide);
+      win.removeEventListener('pageshow', onShow);
+      doc.removeEventListener('visibilitychange', onVisibility);
+    };
+  }
+
+  /** Erases both stored copies (whatever the consent). */
+  async forget() {
+    this.#cancel();
+    this.#dirty = false;
+    this.#hasCopy = false;
+    await this.#writing;
+    await this.#clear(this.#persistent);
+    await this.#clear(this.#visit);
+  }
+
+  /** Writes what it can synchronously, then stops watching the page. */
+  destroy() {
+    this.#writeSync();
+    this.#cancel();
+    this.#detach?.();
+    this.#detach = null;
+  }
+}
