@@ -164,7 +164,8 @@ test('mounts serve another directory under a URL prefix, with the same checks', 
   assert.equal(dir.headers.get('location'), '/vendor/lib/sub/');
   assert.equal((await at('/index.html')).status, 200, 'the root is still served');
   assert.equal((await at('/vendor/lib/index.html')).status, 404, 'a mounted path is not looked up in the root');
-  for (const p of ['/vendor/lib/link-out.txt', '/vendor/lib/../../secret.txt', '/vendor/lib/%2e%2e/secret.txt', '/vendor/lib/sub/..%2f..%2fsecret.txt']) {
+  const escapes = ['/link-out.txt', '/../../secret.txt', '/%2e%2e/secret.txt', '/sub/..%2f..%2fsecret.txt'];
+  for (const p of escapes.map((e) => `/vendor/lib${e}`)) {
     const res = await get(p, { base: m.url }); // sent as written (fetch would normalize the dots)
     assert.ok([400, 403, 404].includes(res.status), `${p} -> ${res.status}`);
     assert.doesNotMatch(res.body.toString(), /TOP SECRET/, p);

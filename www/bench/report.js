@@ -47,22 +47,53 @@ export function fmtBytes(b) {
 /** The wasm size budget: gzip -9 bytes. */
 export const WASM_GZIP_BUDGET = 100_000;
 
-/** The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS. */
+/** `a ÷ b` of two medians as "0.42×", or "–" when either is missing. */
+function ratio(a, b) {
+  return a && b ? `${(a.p50 / b.p50).toFixed(2)}×` : '–';
+}
+
+/**
+ * The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS and,
+ * where ONNX Runtime Web did the job (the non-private whole-catalog ones), to ORT.
+ */
 export function markdownTable(catalogs) {
   const rows = [
-    '| catalog | job | wasm p50 | wasm p95 | plain JS p50 | plain JS p95 | wasm ÷ JS (p50) | budget (p50) |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| catalog | job | wasm p50 | wasm p95 | plain JS p50 | plain JS p95 | wasm ÷ JS (p50) | ORT p50 | ORT p95 | wasm ÷ ORT (p50) | budget (p50) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const c of catalogs) {
     for (const [job, r] of Object.entries(c.jobs)) {
       const b = budgetFor(c.n, job);
       const met = b ? `${r.wasm.p50 <= b.ms ? '✅' : '❌'} ≤ ${fmtMs(b.ms)}` : '';
-      const ratio = r.js ? `${(r.wasm.p50 / r.js.p50).toFixed(2)}×` : '–';
       rows.push(
         `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${job} | ${fmtMs(r.wasm.p50)} | ${fmtMs(r.wasm.p95)} | ` +
-          `${fmtMs(r.js?.p50)} | ${fmtMs(r.js?.p95)} | ${ratio} | ${met} |`,
+          `${fmtMs(r.js?.p50)} | ${fmtMs(r.js?.p95)} | ${ratio(r.wasm, r.js)} | ` +
+          `${fmtMs(r.ort?.p50)} | ${fmtMs(r.ort?.p95)} | ${ratio(r.wasm, r.ort)} | ${met} |`,
       );
     }
+  }
+  return rows.join('\n');
+}
+
+/**
+ * ONNX Runtime Web per catalog: its load (building the f32 item matrix from the bundle's rows, then
+ * InferenceSession.create: the first one, and p50/p95 over the timed ones), its wasm memory, and
+ * whether its top-20 is the plain-JS baseline's. Catalogs run without ORT are left out.
+ */
+export function markdownOrt(catalogs) {
+  const rows = [
+    '| catalog | item matrix (f32) | build it from the bundle | session create (first) | session create p50 | session create p95 | ORT memory after load (runtime alone) | ORT top-20 = plain JS (max \\|Δscore\\|) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const c of catalogs) {
+    const o = c.ort;
+    if (!o) continue;
+    const a = o.agreement;
+    const agree = a ? `${a.agree ? '✅' : '❌'} ${a.same}/${a.of} (${a.maxScoreDiff.toExponential(1)})` : '–';
+    rows.push(
+      `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${fmtBytes(o.itemMatrixBytes)} | ${fmtMs(o.prepareMs)} | ${fmtMs(o.firstCreateMs)} | ` +
+        `${fmtMs(o.create.p50)} | ${fmtMs(o.create.p95)} | ${fmtBytes(o.memory.afterLoad)} (${fmtBytes(o.memory.beforeLoad)}) | ${agree} |`,
+    );
   }
   return rows.join('\n');
 }
