@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-web';
 
 import { syntheticCatalog, writeBundle } from '../www/bench/bundle-gen.js';
 import { JsBaseline } from '../www/bench/baseline.js';
-import { topKModel, itemMatrix, POP_WEIGHT } from '../www/bench/ort-model.js';
+import { topKModel, onnxModel, itemMatrix, POP_WEIGHT, TOP_K_OUTPUTS } from '../www/bench/ort-model.js';
 import { OrtBaseline, compareTopK, configureOrt } from '../www/bench/ort-baseline.js';
 
 configureOrt(ort, { wasmPaths: undefined });
@@ -25,6 +25,12 @@ test('topKModel refuses sizes that are not positive integers', () => {
   }
   const small = topKModel({ n: 1_000_000, cols: 65 });
   assert.ok(small.length < 1000, `the matrix is external: the model is ${small.length} bytes`);
+});
+
+test('onnxModel refuses element types it does not know', () => {
+  const graph = (type) => ({ name: 'g', nodes: [], inputs: [{ name: 'x', type, dims: [1] }], outputs: TOP_K_OUTPUTS });
+  assert.ok(onnxModel(graph('int8')).length > 0);
+  assert.throws(() => onnxModel(graph('float16')), /unsupported element type 'float16'/);
 });
 
 test('itemMatrix: dequantized rows as columns, the weighted prior as the last row', () => {

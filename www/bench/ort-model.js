@@ -13,18 +13,22 @@
 
 import { PbfWriter } from 'pbf';
 
-/** The external data file name the initializer refers to (the `path` of `externalData`). */
+/** The external data file name the item matrix refers to (the `path` of `externalData`). */
 export const ITEMS_FILE = 'items.bin';
 /** The engine's popularity prior weight (docs/engine.md), folded into the last row of W. */
 export const POP_WEIGHT = 0.1;
 
-// onnx.proto: TensorProto.DataType, AttributeProto.AttributeType, TensorProto.DataLocation.
-const FLOAT = 1;
-const INT64 = 7;
-const ATTR_INT = 2;
-const EXTERNAL = 1;
-const IR_VERSION = 7; // opset 13 needs IR 7
-const OPSET = 13; // MatMul-13, TopK-11 (K as an input, `largest`, `sorted`)
+/** onnx.proto TensorProto.DataType of the element types used here. */
+const ELEM_TYPE = { float32: 1, int8: 3, int32: 6, int64: 7 };
+const ATTR_INT = 2; // AttributeProto.AttributeType.INT
+const EXTERNAL = 1; // TensorProto.DataLocation.EXTERNAL
+const IR_VERSION = 7; // what opset 13 needs
+
+function elemType(type) {
+  const t = ELEM_TYPE[type];
+  if (t === undefined) throw new RangeError(`onnxModel: unsupported element type '${type}'`);
+  return t;
+}
 
 /** TensorShapeProto: `dims` are numbers (dim_value) or strings (dim_param). */
 function writeShape(dims, pbf) {
@@ -34,86 +38,101 @@ function writeShape(dims, pbf) {
 }
 
 /** ValueInfoProto of a tensor: name, TypeProto{tensor_type{elem_type, shape}}. */
-function writeValueInfo({ name, elemType, dims }, pbf) {
+function writeValueInfo({ name, type, dims }, pbf) {
   pbf.writeStringField(1, name);
-  pbf.writeMessage(
-    2,
-    (t, p) =>
-      p.writeMessage(
-        1,
-        (tt, q) => {
-          q.writeVarintField(1, tt.elemType);
-          q.writeMessage(2, writeShape, tt.dims);
-        },
-        t,
-      ),
-    { elemType, dims },
-  );
+  const tensorType = (t, p) => {
+    p.writeVarintField(1, elemType(t.type));
+    p.writeMessage(2, writeShape, t.dims);
+  };
+  pbf.writeMessage(2, (t, p) => p.writeMessage(1, tensorType, t), { type, dims });
 }
 
 /** AttributeProto of an int. */
-function writeIntAttribute({ name, value }, pbf) {
+function writeIntAttribute([name, value], pbf) {
   pbf.writeStringField(1, name);
   pbf.writeVarintField(20, ATTR_INT);
   pbf.writeVarintField(3, value);
 }
 
 /** NodeProto: inputs, outputs, name, op_type, int attributes. */
-function writeNode({ inputs, outputs, name, opType, attributes = [] }, pbf) {
+function writeNode({ op, inputs, outputs, name, attributes = {} }, pbf) {
   for (const s of inputs) pbf.writeStringField(1, s);
   for (const s of outputs) pbf.writeStringField(2, s);
   pbf.writeStringField(3, name);
-  pbf.writeStringField(4, opType);
-  for (const a of attributes) pbf.writeMessage(5, writeIntAttribute, a);
+  pbf.writeStringField(4, op);
+  for (const a of Object.entries(attributes)) pbf.writeMessage(5, writeIntAttribute, a);
 }
 
-/** TensorProto of an f32 initializer whose bytes are in an external file (from byte 0). */
-function writeExternalTensor({ name, dims, location, length }, pbf) {
+/** TensorProto of an initializer whose bytes are in an external file, from `offset`. */
+function writeExternalTensor({ name, type, dims, location, offset = 0, length }, pbf) {
   for (const d of dims) pbf.writeVarintField(1, d);
-  pbf.writeVarintField(2, FLOAT);
+  pbf.writeVarintField(2, elemType(type));
   pbf.writeStringField(8, name);
-  for (const [key, value] of [['location', location], ['offset', '0'], ['length', String(length)]]) {
+  for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
     pbf.writeMessage(13, (e, p) => (p.writeStringField(1, e.key), p.writeStringField(2, e.value)), { key, value });
   }
   pbf.writeVarintField(14, EXTERNAL);
 }
 
-function writeGraph({ n, cols }, pbf) {
-  pbf.writeMessage(1, writeNode, { inputs: ['query', 'items'], outputs: ['scores'], name: 'score', opType: 'MatMul' });
-  pbf.writeMessage(1, writeNode, {
-    inputs: ['scores', 'k'],
-    outputs: ['values', 'indices'],
-    name: 'top_k',
-    opType: 'TopK',
-    attributes: [
-      { name: 'axis', value: 1 },
-      { name: 'largest', value: 1 },
-      { name: 'sorted', value: 1 },
-    ],
-  });
-  pbf.writeStringField(2, 'vitrine_bench_top_k');
-  pbf.writeMessage(5, writeExternalTensor, { name: 'items', dims: [cols, n], location: ITEMS_FILE, length: 4 * cols * n });
-  pbf.writeMessage(11, writeValueInfo, { name: 'query', elemType: FLOAT, dims: [1, cols] });
-  pbf.writeMessage(11, writeValueInfo, { name: 'k', elemType: INT64, dims: [1] });
-  pbf.writeMessage(12, writeValueInfo, { name: 'values', elemType: FLOAT, dims: [1, 'k'] });
-  pbf.writeMessage(12, writeValueInfo, { name: 'indices', elemType: INT64, dims: [1, 'k'] });
+/**
+ * ModelProto bytes of a graph in the default ONNX domain at `opset`: `nodes` [{op, inputs, outputs,
+ * name? (default `${op}_${index}`), attributes?: {name: int}}] in topological order, `initializers` [{name, type, dims,
+ * location, offset?, length}] all stored as external data (`location` is the `path` given to
+ * ORT's `externalData`), `inputs` / `outputs` [{name, type, dims}] with dims numbers or names.
+ * Types: 'float32', 'int8', 'int32', 'int64'.
+ */
+export function onnxModel({ name, nodes, initializers = [], inputs, outputs, opset = 13 }) {
+  const pbf = new PbfWriter();
+  pbf.writeVarintField(1, IR_VERSION);
+  pbf.writeStringField(2, 'vitrine-bench');
+  pbf.writeMessage(
+    7,
+    (_, g) => {
+      nodes.forEach((n, i) => g.writeMessage(1, writeNode, { name: `${n.op}_${i}`, ...n }));
+      g.writeStringField(2, name);
+      for (const t of initializers) g.writeMessage(5, writeExternalTensor, t);
+      for (const v of inputs) g.writeMessage(11, writeValueInfo, v);
+      for (const v of outputs) g.writeMessage(12, writeValueInfo, v);
+    },
+    null,
+  );
+  pbf.writeMessage(8, (o, p) => (p.writeStringField(1, ''), p.writeVarintField(2, o)), opset);
+  return pbf.finish().slice();
 }
 
+/** The outputs of a TopK node named `values` and `indices`, [1, k], best first. */
+export const TOP_K_OUTPUTS = [
+  { name: 'values', type: 'float32', dims: [1, 'k'] },
+  { name: 'indices', type: 'int64', dims: [1, 'k'] },
+];
+/** TopK over the last axis of `scores` [1, n], `k` an int64 [1] input. */
+export const TOP_K_NODE = {
+  op: 'TopK',
+  name: 'top_k',
+  inputs: ['scores', 'k'],
+  outputs: ['values', 'indices'],
+  attributes: { axis: 1, largest: 1, sorted: 1 },
+};
+
 /**
- * The ONNX model (ModelProto bytes) scoring `n` items with `cols` = d + 1 inputs each: inputs
- * `query` f32 [1, cols] and `k` int64 [1]; outputs `values` f32 [1, k] and `indices` int64 [1, k]
- * (best first); the initializer `items` f32 [cols, n] comes from ITEMS_FILE (4 · cols · n bytes).
+ * The bench's model, scoring `n` items with `cols` = d + 1 inputs each: inputs `query` f32
+ * [1, cols] and `k` int64 [1]; outputs `values` f32 [1, k] and `indices` int64 [1, k] (best first);
+ * the initializer `items` f32 [cols, n] comes from ITEMS_FILE (4 · cols · n bytes).
  */
 export function topKModel({ n, cols }) {
   if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(cols) && cols >= 1)) {
     throw new RangeError(`topKModel: n and cols must be positive integers (got ${n}, ${cols})`);
   }
-  const pbf = new PbfWriter();
-  pbf.writeVarintField(1, IR_VERSION);
-  pbf.writeStringField(2, 'vitrine-bench');
-  pbf.writeMessage(7, writeGraph, { n, cols });
-  pbf.writeMessage(8, (o, p) => (p.writeStringField(1, ''), p.writeVarintField(2, o.version)), { version: OPSET });
-  return pbf.finish().slice();
+  return onnxModel({
+    name: 'vitrine_bench_top_k',
+    nodes: [{ op: 'MatMul', name: 'score', inputs: ['query', 'items'], outputs: ['scores'] }, TOP_K_NODE],
+    initializers: [{ name: 'items', type: 'float32', dims: [cols, n], location: ITEMS_FILE, length: 4 * cols * n }],
+    inputs: [
+      { name: 'query', type: 'float32', dims: [1, cols] },
+      { name: 'k', type: 'int64', dims: [1] },
+    ],
+    outputs: TOP_K_OUTPUTS,
+  });
 }
 
 /**
