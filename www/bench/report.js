@@ -30,10 +30,11 @@ export function stats(samples) {
   };
 }
 
-/** A duration in ms, printed with about 3 significant digits (µs below 1 ms). */
+/** A duration in ms, printed with about 3 significant digits (µs below 1 ms, s from 1,000 ms). */
 export function fmtMs(ms) {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`;
+  if (ms < 0.9995) return `${(ms * 1000).toPrecision(3)} µs`;
+  if (ms >= 999.5) return `${(ms / 1000).toPrecision(3)} s`;
   return `${ms.toPrecision(3)} ms`;
 }
 
