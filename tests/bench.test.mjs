@@ -11,6 +11,7 @@ import path from 'node:path';
 
 import { REPO, CHROMIUM } from './_browser.mjs';
 import { runBench, markdownReport } from '../scripts/bench.mjs';
+import { fmtMs } from '../www/bench/report.js';
 
 const ORT_VERSION = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).devDependencies['onnxruntime-web'];
 const ORT_JOBS = ['recommend top-20 (ε = ∞)', 'track + recommend (ε = ∞)'];
@@ -99,4 +100,9 @@ test('the bench page runs without ONNX Runtime Web when asked (ort=0)', { timeou
   assert.equal(r.catalogs[0].ort, null);
   for (const t of Object.values(r.catalogs[0].jobs)) assert.equal(t.ort, undefined);
   assert.doesNotMatch(markdownReport(r), /onnxruntime-web|ONNX Runtime/);
+});
+
+test('durations print with 3 significant digits in µs, ms or s', () => {
+  const shown = [0.0123, 0.9994, 0.9996, 12.34, 999.4, 999.6, 1300, undefined, NaN].map(fmtMs);
+  assert.deepEqual(shown, ['12.3 µs', '999 µs', '1.00 ms', '12.3 ms', '999 ms', '1.00 s', '1.30 s', '–', '–']);
 });
