@@ -66,10 +66,9 @@ export class OrtBaseline {
     return Array.from(out.values.data, (score, r) => ({ id: js.ids[Number(indices[r])], score, rank: r + 1 }));
   }
 
-  /** Releases the session (its wasm memory goes back to ORT's allocator, not to the browser). */
+  /** Releases the session (its wasm memory goes back to ORT's allocator, not to the browser); `weights` stay. */
   async release() {
     await this.session.release();
-    this.weights = null;
   }
 }
 
