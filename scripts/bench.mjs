@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs the in-browser benchmark (www/bench/) in headless Chromium, one fresh page per catalog (so
 // each catalog's wasm memory figure starts from a new instance), and prints markdown tables:
-// the environment, the package sizes, latencies with their ratio to the plain-JS baseline and the
-// budgets, and memory. Writes the JSON to target/bench/browser-<time>.json and
+// the environment, the package sizes (ours, and the ONNX Runtime Web files the pages fetched),
+// latencies with their ratio to the plain-JS and ONNX Runtime Web baselines and the budgets,
+// memory, and ORT's load. Writes the JSON to target/bench/browser-<time>.json and
 // target/bench/browser-latest.json. Usually started by scripts/bench (which builds first).
 //
 //   node scripts/bench.mjs [--sizes 10000,43097,100000,1000000] [--runs 50] [--warmup 5] [--seed 1]
@@ -10,6 +11,8 @@
 //
 // The page is served on 127.0.0.1 with COOP/COEP headers (cross-origin isolated), which gives
 // performance.now() its finest resolution; the measured resolution is reported either way.
+// ONNX Runtime Web and pbf (which writes its model) are served from node_modules under /vendor/
+// (www/bench/index.html maps their module names there): nothing comes from another origin.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,11 +23,14 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
 import { startServer } from './serve.mjs';
-import { markdownTable, markdownSizes, fmtBytes, BUDGETS, budgetFor, WASM_GZIP_BUDGET } from '../www/bench/report.js';
+import { markdownTable, markdownSizes, markdownOrt, fmtBytes, BUDGETS, budgetFor, WASM_GZIP_BUDGET } from '../www/bench/report.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+/** URL prefix -> directory of the npm packages the bench page loads (see www/bench/index.html). */
+const ORT_PREFIX = '/vendor/onnxruntime-web/';
+const MOUNTS = { [ORT_PREFIX]: path.join(REPO, 'node_modules/onnxruntime-web/dist'), '/vendor/pbf/': path.join(REPO, 'node_modules/pbf') };
 
 const USAGE = `usage: node scripts/bench.mjs [--sizes N,N…] [--runs 50] [--warmup 5] [--seed 1] [--out DIR] [--quiet]
 
@@ -61,6 +67,20 @@ export function parseCli(argv) {
   return o;
 }
 
+/**
+ * Sizes of the ONNX Runtime Web files a page fetched (`names`, in dist/): raw and gzip -9. Not
+ * brotli: quality 11 of its 14.8 MB wasm takes ~50 s here (docs/benchmarks.md gives it once).
+ */
+export function ortSizes(names, dist = MOUNTS[ORT_PREFIX]) {
+  const version = JSON.parse(fs.readFileSync(path.join(dist, '..', 'package.json'), 'utf8')).version;
+  const files = [...names].sort().map((file) => {
+    const b = fs.readFileSync(path.join(dist, file));
+    return { file, raw: b.length, gzip: zlib.gzipSync(b, { level: 9 }).length };
+  });
+  const total = { raw: files.reduce((a, f) => a + f.raw, 0), gzip: files.reduce((a, f) => a + f.gzip, 0) };
+  return { package: 'onnxruntime-web', version, files, total };
+}
+
 /** Sizes of the shipped files: the wasm raw / gzip -9 / brotli 11, and the JS glue. */
 export function packageSizes(pkg = path.join(REPO, 'www/pkg')) {
   const wasm = fs.readFileSync(path.join(pkg, 'vitrine_bg.wasm'));
@@ -84,8 +104,9 @@ function machine() {
 }
 
 /** Runs the bench page for each size; returns the merged result. `onLine` gets progress lines. */
-export async function runBench({ sizes, runs, warmup, seed = 1, onLine = () => {}, root = path.join(REPO, 'www') }) {
-  const server = await startServer({ root, port: 0, headers: ISOLATION });
+export async function runBench({ sizes, runs, warmup, seed = 1, ort = true, onLine = () => {}, root = path.join(REPO, 'www') }) {
+  const server = await startServer({ root, port: 0, headers: ISOLATION, mounts: MOUNTS });
+  const ortFetched = new Set(); // ORT's files, by name in dist/, as the pages requested them
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
@@ -98,7 +119,11 @@ export async function runBench({ sizes, runs, warmup, seed = 1, onLine = () => {
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
-      await page.goto(`${server.url}bench/?n=${n}&runs=${runs}&warmup=${warmup}&seed=${seed}`);
+      page.on('requestfinished', (req) => {
+        const p = new URL(req.url()).pathname;
+        if (p.startsWith(ORT_PREFIX)) ortFetched.add(p.slice(ORT_PREFIX.length));
+      });
+      await page.goto(`${server.url}bench/?n=${n}&runs=${runs}&warmup=${warmup}&seed=${seed}${ort ? '' : '&ort=0'}`);
       let shown = 0;
       for (;;) {
         const s = await page.evaluate(() => {
@@ -128,6 +153,7 @@ export async function runBench({ sizes, runs, warmup, seed = 1, onLine = () => {
       warmup,
       seed,
       package: packageSizes(path.join(root, 'pkg')),
+      ort: ort ? { ...first.ort, download: ortSizes(ortFetched) } : null,
       budgets: BUDGETS,
       catalogs: pages.flatMap((p) => p.catalogs),
     };
@@ -150,11 +176,23 @@ export function markdownReport(r) {
     '| --- | ---: | ---: | ---: | --- |',
     `| vitrine_bg.wasm | ${fmtBytes(p.wasm.raw)} | ${fmtBytes(p.wasm.gzip)} | ${fmtBytes(p.wasm.brotli)} | ${wasmMet ? '✅' : '❌'} ≤ ${fmtBytes(WASM_GZIP_BUDGET)} gzip |`,
     `| vitrine.js (glue) | ${fmtBytes(p.glue.raw)} | ${fmtBytes(p.glue.gzip)} | ${fmtBytes(p.glue.brotli)} | |`,
-    '',
-    markdownTable(r.catalogs),
-    '',
-    markdownSizes(r.catalogs),
   ];
+  const o = r.ort;
+  if (o) {
+    const dl = o.download;
+    for (const f of dl.files) lines.push(`| ${dl.package} ${dl.version}: ${f.file} | ${fmtBytes(f.raw)} | ${fmtBytes(f.gzip)} | – | |`);
+    lines.push(`| ${dl.package} ${dl.version}: all it fetched | ${fmtBytes(dl.total.raw)} | ${fmtBytes(dl.total.gzip)} | – | |`);
+  }
+  lines.push('', markdownTable(r.catalogs), '', markdownSizes(r.catalogs));
+  if (o) {
+    lines.push(
+      '',
+      `ONNX Runtime Web ${o.version}: ${o.executionProvider} execution provider, ${o.numThreads} thread, proxy ${o.proxy ? 'on' : 'off'}; ` +
+        `runtime start (first, one-item session) ${o.runtimeInitMs.toFixed(0)} ms, its wasm memory then ${fmtBytes(o.memoryAfterInit)}`,
+      '',
+      markdownOrt(r.catalogs),
+    );
+  }
   const missing = BUDGETS.filter((b) => !r.catalogs.some((c) => c.n === b.n && Object.keys(c.jobs).some((j) => budgetFor(c.n, j) === b)));
   if (missing.length) lines.push('', `(budgets not measured in this run: ${missing.map((b) => `${b.job} at ${b.n}`).join(', ')})`);
   return lines.join('\n');

@@ -8,6 +8,8 @@
 // path that would leave the root (../, encoded variants, symlinks pointing outside).
 //
 // Tests import it:  const { url, close } = await startServer({ root: 'www', port: 0 });
+// `mounts` serve other directories under a URL prefix, with the same checks (the bench serves ONNX
+// Runtime Web's files from node_modules this way: { '/vendor/onnxruntime-web/': 'node_modules/…' }).
 
 import http from 'node:http';
 import fs from 'node:fs';
@@ -69,11 +71,18 @@ function send(res, status, body, headers = {}) {
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-async function handle(root, req, res, extraHeaders = {}) {
+/** The directory and path inside it that serve `urlPath`: the first mount whose prefix it starts with, else the root. */
+function pick(root, mounts, urlPath) {
+  for (const m of mounts) if (urlPath.startsWith(m.prefix)) return [m.root, '/' + urlPath.slice(m.prefix.length)];
+  return [root, urlPath];
+}
+
+async function handle(baseRoot, req, res, extraHeaders = {}, mounts = []) {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return send(res, 405, 'Method Not Allowed\n', { Allow: 'GET, HEAD' });
   }
-  const urlPath = (req.url ?? '/').split(/[?#]/, 1)[0];
+  const requested = (req.url ?? '/').split(/[?#]/, 1)[0];
+  const [root, urlPath] = pick(baseRoot, mounts, requested);
   // Reject traversal attempts outright, even when they would normalize back inside the root.
   const rawSegments = urlPath.split('/').map((s) => {
     try {
@@ -96,7 +105,7 @@ async function handle(root, req, res, extraHeaders = {}) {
     stat = await fsp.stat(file);
     if (stat.isDirectory()) {
       if (!urlPath.endsWith('/')) {
-        return send(res, 301, 'Moved\n', { Location: urlPath + '/' });
+        return send(res, 301, 'Moved\n', { Location: requested + '/' });
       }
       file = path.join(file, 'index.html');
       stat = await fsp.stat(file);
@@ -119,22 +128,39 @@ async function handle(root, req, res, extraHeaders = {}) {
     .pipe(res);
 }
 
+/** A directory's real path, or a clear error naming `what`. */
+async function realDir(dir, what) {
+  const real = await fsp.realpath(path.resolve(dir)).catch(() => {
+    throw new Error(`${what} directory not found: ${dir}`);
+  });
+  if (!(await fsp.stat(real)).isDirectory()) throw new Error(`${what} is not a directory: ${dir}`);
+  return real;
+}
+
 /**
  * Starts the server. `port: 0` picks a free port. `headers` are added to every file response
- * (tests use it to serve a Content-Security-Policy).
+ * (tests use it to serve a Content-Security-Policy). `mounts` maps URL prefixes ('/x/', starting
+ * and ending with '/', not overlapping) to directories served under them instead of the root.
  * @returns {Promise<{url: string, port: number, host: string, server: http.Server, close: () => Promise<void>}>}
  */
-export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1', headers = {} } = {}) {
+export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1', headers = {}, mounts = {} } = {}) {
   if (!LOOPBACK_HOSTS.has(host)) {
     throw new Error(`refusing to bind to ${host}: this server only listens on loopback (127.0.0.1)`);
   }
-  const realRoot = await fsp.realpath(path.resolve(root)).catch(() => {
-    throw new Error(`root directory not found: ${root}`);
-  });
-  if (!(await fsp.stat(realRoot)).isDirectory()) throw new Error(`root is not a directory: ${root}`);
+  const realRoot = await realDir(root, 'root');
+  const mounted = [];
+  for (const [prefix, dir] of Object.entries(mounts)) {
+    if (!/^\/([^/]+\/)+$/.test(prefix) || prefix.split('/').some((s) => s === '.' || s === '..')) {
+      throw new Error(`mount prefix must look like '/name/' (got '${prefix}')`);
+    }
+    if (mounted.some((m) => m.prefix.startsWith(prefix) || prefix.startsWith(m.prefix))) {
+      throw new Error(`mount prefixes overlap: '${prefix}'`);
+    }
+    mounted.push({ prefix, root: await realDir(dir, `mount ${prefix}`) });
+  }
 
   const server = http.createServer((req, res) => {
-    handle(realRoot, req, res, headers).catch((err) => {
+    handle(realRoot, req, res, headers, mounted).catch((err) => {
       if (!res.headersSent) send(res, 500, 'Internal Server Error\n');
       else res.destroy(err);
     });

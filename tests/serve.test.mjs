@@ -15,8 +15,8 @@ let root;
 let server;
 
 /** Raw GET that sends the path exactly as given (no client-side normalization of ../). */
-function get(urlPath, { method = 'GET' } = {}) {
-  const { hostname, port } = new URL(server.url);
+function get(urlPath, { method = 'GET', base = server.url } = {}) {
+  const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ host: hostname, port, path: urlPath, method }, (res) => {
       const chunks = [];
@@ -140,4 +140,41 @@ test('resolveInsideRoot keeps paths inside the root', () => {
   assert.equal(resolveInsideRoot(root, '/a/../../../etc/passwd'), path.join(root, 'etc', 'passwd'));
   assert.equal(resolveInsideRoot(root, '/%zz'), null);
   assert.equal(resolveInsideRoot(root, '/a%00b'), null);
+});
+
+test('mounts serve another directory under a URL prefix, with the same checks', async (t) => {
+  const vendor = path.join(tmp, 'vendor');
+  fs.mkdirSync(path.join(vendor, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(vendor, 'lib.mjs'), 'export const x = 1;');
+  fs.writeFileSync(path.join(vendor, 'sub', 'core.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+  fs.symlinkSync(path.join(tmp, 'secret.txt'), path.join(vendor, 'link-out.txt'));
+  const m = await startServer({ root, port: 0, mounts: { '/vendor/lib/': vendor } });
+  t.after(() => m.close());
+  const at = (p) => fetch(new URL(p, m.url), { redirect: 'manual' });
+
+  const js = await at('/vendor/lib/lib.mjs');
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(await js.text(), 'export const x = 1;');
+  const wasm = await at('/vendor/lib/sub/core.wasm');
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  assert.equal(Buffer.from(await wasm.arrayBuffer()).length, 8);
+  const dir = await at('/vendor/lib/sub');
+  assert.equal(dir.status, 301);
+  assert.equal(dir.headers.get('location'), '/vendor/lib/sub/');
+  assert.equal((await at('/index.html')).status, 200, 'the root is still served');
+  assert.equal((await at('/vendor/lib/index.html')).status, 404, 'a mounted path is not looked up in the root');
+  const escapes = ['/link-out.txt', '/../../secret.txt', '/%2e%2e/secret.txt', '/sub/..%2f..%2fsecret.txt'];
+  for (const p of escapes.map((e) => `/vendor/lib${e}`)) {
+    const res = await get(p, { base: m.url }); // sent as written (fetch would normalize the dots)
+    assert.ok([400, 403, 404].includes(res.status), `${p} -> ${res.status}`);
+    assert.doesNotMatch(res.body.toString(), /TOP SECRET/, p);
+  }
+});
+
+test('bad mounts are refused', async () => {
+  await assert.rejects(startServer({ root, port: 0, mounts: { vendor: root } }), /mount prefix/);
+  await assert.rejects(startServer({ root, port: 0, mounts: { '/../': root } }), /mount prefix/);
+  await assert.rejects(startServer({ root, port: 0, mounts: { '/a/': root, '/a/b/': root } }), /overlap/);
+  await assert.rejects(startServer({ root, port: 0, mounts: { '/a/': path.join(tmp, 'nope') } }), /not found/);
 });

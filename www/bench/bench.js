@@ -1,6 +1,9 @@
 // The in-browser benchmark (scripts/bench drives it in headless Chromium; open
 // /bench/?n=43097 in any browser to run it by hand). For each synthetic catalog it times, in this
-// page, the wasm engine and the plain-JS baseline (baseline.js) on the same jobs:
+// page, the wasm engine and the plain-JS baseline (baseline.js) on the same jobs, and ONNX Runtime
+// Web (ort-baseline.js: MatMul + TopK, wasm execution provider, one thread) on the non-private
+// whole-catalog jobs (`recommend`, `track + recommend`), after checking that its top-20 is the
+// plain-JS baseline's (the page fails otherwise):
 //   load (verified) / load (no digest check)  Recommender.fromBytes vs JsBaseline.load
 //   recommend top-20                          over the whole catalog, a 10-click session
 //   rerank 200                                200 candidate ids of the catalog, the same each call
@@ -15,12 +18,15 @@
 // lasts ≥ 50 timer ticks (performance.now() is coarse outside cross-origin isolation); a sample is
 // the batch's mean per call. Results: window.vitrineBench = {state, result, error}.
 //
-// Query parameters: sizes=10000,43097 (or n=43097), runs=50, warmup=5, seed=1, d=64.
+// Query parameters: sizes=10000,43097 (or n=43097), runs=50, warmup=5, seed=1, d=64, ort=1 (0: no
+// ONNX Runtime Web; it is loaded from /vendor/onnxruntime-web/, which scripts/bench serves from
+// node_modules).
 
 import init, { Recommender } from '../pkg/vitrine.js';
 import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
 import { JsBaseline } from './baseline.js';
-import { stats, markdownTable, markdownSizes } from './report.js';
+import { watchWasmMemories } from './wasm-memory.js';
+import { stats, markdownTable, markdownSizes, markdownOrt } from './report.js';
 
 const status = window.vitrineBench = { state: 'running', progress: [], result: null, error: null };
 const out = document.getElementById('out');
@@ -36,6 +42,9 @@ const RUNS = num('runs', 50);
 const WARMUP = num('warmup', 5);
 const SEED = num('seed', 1);
 const DIM = num('d', 64);
+const WITH_ORT = num('ort', 1) !== 0;
+/** Where ONNX Runtime Web's files are served (the import map of index.html points there too). */
+const ORT_URL = '/vendor/onnxruntime-web/';
 const SESSION = 10; // clicks before `recommend`
 const K = 20;
 const RERANK = 200;
@@ -117,7 +126,94 @@ function supportsPrivacy(rec) {
   }
 }
 
-async function benchCatalog(n, wasm, res) {
+/**
+ * Loads ONNX Runtime Web and starts its wasm runtime with a one-item session, so that catalogs'
+ * session figures do not include it. Returns {ort, lib (ort-baseline.js), memory (its wasm memory,
+ * watched), info}. Imported here, not at the top, so that `ort=0` needs none of its files.
+ */
+async function startOrt() {
+  const memory = watchWasmMemories();
+  let ort, lib, model;
+  try {
+    [ort, lib, model] = await Promise.all([
+      import('onnxruntime-web/wasm'),
+      import('./ort-baseline.js'),
+      import('./ort-model.js'),
+    ]);
+  } catch (err) {
+    throw new Error(
+      `ONNX Runtime Web did not load from ${ORT_URL} (${err.message}): scripts/bench serves it from ` +
+        'node_modules; add ?ort=0 to run without it',
+    );
+  }
+  lib.configureOrt(ort, { wasmPaths: new URL(ORT_URL, location.href).href });
+  const t0 = performance.now();
+  const one = await lib.createSession(ort, model.topKModel({ n: 1, cols: DIM + 1 }), new Float32Array(DIM + 1));
+  const runtimeInitMs = performance.now() - t0;
+  await one.release();
+  const info = {
+    version: ort.env.versions?.web ?? 'unknown',
+    executionProvider: 'wasm',
+    numThreads: ort.env.wasm.numThreads,
+    proxy: ort.env.wasm.proxy,
+    runtimeInitMs,
+    memoryAfterInit: memory.bytes(),
+    memoriesWatched: memory.count,
+  };
+  log(`ONNX Runtime Web ${info.version}: runtime started in ${runtimeInitMs.toFixed(0)} ms`);
+  return { ort, lib, memory, info };
+}
+
+/**
+ * ONNX Runtime Web on a catalog the plain-JS baseline `js` has loaded: its load (the item matrix
+ * built from the bundle's rows, in this page: nothing is downloaded, and the first session), the
+ * check that its top-20 for `session` is the baseline's (throws if not), `recommend` and `track +
+ * recommend` timed as the other sides are, then `runs` more sessions created and released.
+ */
+async function benchOrt({ ort, lib, memory }, js, { n, session, now, stream, res }) {
+  log('  ONNX Runtime Web');
+  const beforeLoad = memory.bytes();
+  const rec = await lib.OrtBaseline.create(ort, js);
+  const afterLoad = memory.bytes();
+
+  js.events = [];
+  for (const e of session) js.track(e);
+  const query = js.query(now);
+  const agreement = lib.compareTopK(js.recommend({ k: K, now }), await rec.recommend({ k: K, now }), (id) =>
+    js.score(js.row.get(id), query),
+  );
+  if (!agreement.agree) {
+    throw new Error(`ONNX Runtime Web's top-${K} is not the plain-JS baseline's (rank ${agreement.firstMismatch} differs)`);
+  }
+  const recommend = await measure(() => rec.recommend({ k: K, now }), { res, isAsync: true });
+  let i = 0;
+  const trackRecommend = await measure(() => {
+    const ts = now + ++i * 1000;
+    js.track({ item: stream[i % stream.length], ts });
+    return rec.recommend({ k: K, now: ts });
+  }, { res, isAsync: true });
+  await rec.release();
+  // The timed creates last: each leaves work (ORT's freed memory, garbage) that slowed whatever
+  // was timed next in this page (our private `recommend` at 43k: 260 → 690 µs), so nothing is.
+  const weights = rec.weights;
+  rec.weights = null;
+  const create = await measure(async () => (await lib.createSession(ort, rec.model, weights)).release(), {
+    res,
+    isAsync: true,
+  });
+  const result = {
+    prepareMs: rec.prepareMs,
+    firstCreateMs: rec.createMs,
+    create,
+    itemMatrixBytes: 4 * (js.d + 1) * n,
+    modelBytes: rec.model.length,
+    memory: { beforeLoad, afterLoad, atEnd: memory.bytes() },
+    agreement,
+  };
+  return { result, recommend, trackRecommend };
+}
+
+async function benchCatalog(n, wasm, res, ortRuntime) {
   const t0 = performance.now();
   const catalog = syntheticCatalog({ n, d: DIM, seed: SEED });
   const bytes = await writeBundle(catalog, { seed: SEED });
@@ -218,6 +314,17 @@ async function benchCatalog(n, wasm, res) {
   }
   rec.free();
   memory.atEnd = wasm.memory.buffer.byteLength;
+
+  // ONNX Runtime Web last, so that its sessions (and the garbage of its timed creates) are not
+  // around while the engine and the plain-JS baseline are timed; its jobs go into the non-private rows.
+  let ortResult = null;
+  if (ortRuntime) {
+    const suffix = privacy ? ' (ε = ∞)' : '';
+    const ort = await benchOrt(ortRuntime, js, { n, session, now, stream, res });
+    ortResult = ort.result;
+    jobs[`recommend top-${K}${suffix}`].ort = ort.recommend;
+    jobs[`track + recommend${suffix}`].ort = ort.trackRecommend;
+  }
   return {
     n,
     d: DIM,
@@ -228,6 +335,7 @@ async function benchCatalog(n, wasm, res) {
     memory,
     overlap,
     privacy: privacyAtEnd,
+    ort: ortResult,
     jobs,
   };
 }
@@ -236,8 +344,9 @@ async function main() {
   const wasm = await init();
   const res = timerResolution();
   log(`performance.now() resolution: ${(res.median * 1000).toFixed(1)} µs (cross-origin isolated: ${self.crossOriginIsolated})`);
+  const ortRuntime = WITH_ORT ? await startOrt() : null;
   const catalogs = [];
-  for (const n of SIZES) catalogs.push(await benchCatalog(n, wasm, res.median));
+  for (const n of SIZES) catalogs.push(await benchCatalog(n, wasm, res.median, ortRuntime));
   const result = {
     date: new Date().toISOString(),
     userAgent: navigator.userAgent,
@@ -247,9 +356,10 @@ async function main() {
     runs: RUNS,
     warmup: WARMUP,
     seed: SEED,
+    ort: ortRuntime?.info ?? null,
     catalogs,
   };
-  log('\n' + markdownTable(catalogs) + '\n\n' + markdownSizes(catalogs));
+  log('\n' + markdownTable(catalogs) + '\n\n' + markdownSizes(catalogs) + (ortRuntime ? '\n\n' + markdownOrt(catalogs) : ''));
   status.result = result;
   status.state = 'done';
 }

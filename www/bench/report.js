@@ -30,10 +30,11 @@ export function stats(samples) {
   };
 }
 
-/** A duration in ms, printed with about 3 significant digits (µs below 1 ms). */
+/** A duration in ms, printed with about 3 significant digits (µs below 1 ms, s from 1,000 ms). */
 export function fmtMs(ms) {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return '–';
-  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`;
+  if (ms < 0.9995) return `${(ms * 1000).toPrecision(3)} µs`;
+  if (ms >= 999.5) return `${(ms / 1000).toPrecision(3)} s`;
   return `${ms.toPrecision(3)} ms`;
 }
 
@@ -47,22 +48,64 @@ export function fmtBytes(b) {
 /** The wasm size budget: gzip -9 bytes. */
 export const WASM_GZIP_BUDGET = 100_000;
 
-/** The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS. */
+/** `a ÷ b` of two medians as "0.42×", or "–" when either is missing. */
+function ratio(a, b) {
+  return a && b ? `${(a.p50 / b.p50).toFixed(2)}×` : '–';
+}
+
+/**
+ * The results table: one row per catalog × job, every wasm figure also as a ratio to plain JS and,
+ * where ONNX Runtime Web did the job (the non-private whole-catalog ones), to ORT.
+ */
 export function markdownTable(catalogs) {
   const rows = [
-    '| catalog | job | wasm p50 | wasm p95 | plain JS p50 | plain JS p95 | wasm ÷ JS (p50) | budget (p50) |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    '| catalog | job | wasm p50 | wasm p95 | plain JS p50 | plain JS p95 | wasm ÷ JS (p50) | ORT p50 | ORT p95 | wasm ÷ ORT (p50) | budget (p50) |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ];
   for (const c of catalogs) {
     for (const [job, r] of Object.entries(c.jobs)) {
       const b = budgetFor(c.n, job);
       const met = b ? `${r.wasm.p50 <= b.ms ? '✅' : '❌'} ≤ ${fmtMs(b.ms)}` : '';
-      const ratio = r.js ? `${(r.wasm.p50 / r.js.p50).toFixed(2)}×` : '–';
       rows.push(
         `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${job} | ${fmtMs(r.wasm.p50)} | ${fmtMs(r.wasm.p95)} | ` +
-          `${fmtMs(r.js?.p50)} | ${fmtMs(r.js?.p95)} | ${ratio} | ${met} |`,
+          `${fmtMs(r.js?.p50)} | ${fmtMs(r.js?.p95)} | ${ratio(r.wasm, r.js)} | ` +
+          `${fmtMs(r.ort?.p50)} | ${fmtMs(r.ort?.p95)} | ${ratio(r.wasm, r.ort)} | ${met} |`,
       );
     }
+  }
+  return rows.join('\n');
+}
+
+/** Issue 18: non-private `recommend` top-20 at least this many times faster than ORT, at these sizes. */
+export const ORT_SPEEDUP_TARGET = { times: 3, sizes: [43097, 1000000], job: 'recommend top-20 (ε = ∞)' };
+
+/**
+ * ONNX Runtime Web per catalog: its load (building the f32 item matrix from the bundle's rows, then
+ * InferenceSession.create: the first one, and p50/p95 over the timed ones), its wasm memory,
+ * whether its top-20 is the plain-JS baseline's, and how many times faster our non-private
+ * `recommend` is (ORT p50 ÷ wasm p50; the issue-18 target where it applies). Catalogs run without
+ * ORT are left out.
+ */
+export function markdownOrt(catalogs) {
+  const t = ORT_SPEEDUP_TARGET;
+  const rows = [
+    '| catalog | item matrix (f32) | build it from the bundle | session create (first) | session create p50 | session create p95 | ' +
+      `ORT memory after load (before) | ORT top-20 = plain JS (max \\|Δscore\\|) | wasm faster than ORT, recommend (ε = ∞) p50 (target ≥ ${t.times}×) |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+  ];
+  for (const c of catalogs) {
+    const o = c.ort;
+    if (!o) continue;
+    const a = o.agreement;
+    const agree = a ? `${a.agree ? '✅' : '❌'} ${a.same}/${a.of} (${a.maxScoreDiff.toExponential(1)})` : '–';
+    const r = c.jobs[t.job] ?? c.jobs['recommend top-20']; // builds without privacy settings
+    const speedup = r?.ort ? r.ort.p50 / r.wasm.p50 : null;
+    const mark = speedup && t.sizes.includes(c.n) ? (speedup >= t.times ? '✅ ' : '❌ ') : '';
+    rows.push(
+      `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${fmtBytes(o.itemMatrixBytes)} | ${fmtMs(o.prepareMs)} | ${fmtMs(o.firstCreateMs)} | ` +
+        `${fmtMs(o.create.p50)} | ${fmtMs(o.create.p95)} | ${fmtBytes(o.memory.afterLoad)} (${fmtBytes(o.memory.beforeLoad)}) | ${agree} | ` +
+        `${speedup ? `${mark}${speedup.toFixed(2)}×` : '–'} |`,
+    );
   }
   return rows.join('\n');
 }
