@@ -27,6 +27,7 @@ import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
 import { JsBaseline } from './baseline.js';
 import { watchWasmMemories } from './wasm-memory.js';
 import { stats, markdownTable, markdownSizes, markdownOrt } from './report.js';
+import { timerResolution, measure as measureWith, measureFresh as measureFreshWith } from './measure.js';
 
 const status = window.vitrineBench = { state: 'running', progress: [], result: null, error: null };
 const out = document.getElementById('out');
@@ -46,74 +47,13 @@ const WITH_ORT = num('ort', 1) !== 0;
 /** Where ONNX Runtime Web's files are served (the import map of index.html points there too). */
 const ORT_URL = '/vendor/onnxruntime-web/';
 const SESSION = 10; // clicks before `recommend`
+const measure = (fn, o) => measureWith(fn, { runs: RUNS, warmup: WARMUP, ...o });
+const measureFresh = (fn, lists, o) => measureFreshWith(fn, lists, { runs: RUNS, ...o });
 const K = 20;
 const RERANK = 200;
 // Event times (ms): an hour ago, so that privacyStatus() (as of Date.now()) sees this budget period;
 // rankings depend only on the times' differences, so runs repeat.
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
-
-/** performance.now()'s resolution: the median of 200 successive distinct readings' gaps (ms). */
-function timerResolution() {
-  const gaps = [];
-  let last = performance.now();
-  while (gaps.length < 200) {
-    const t = performance.now();
-    if (t !== last) {
-      gaps.push(t - last);
-      last = t;
-    }
-  }
-  return { median: stats(gaps).p50, min: stats(gaps).min };
-}
-
-/**
- * Times `fn` (sync, or async when `isAsync`): warm-up, then a batch size making a sample last
- * ≥ max(50 ticks, 1 ms), then `runs` samples of the batch's mean per call. Returns stats (ms).
- */
-async function measure(fn, { res, isAsync = false, runs = RUNS, warmup = WARMUP } = {}) {
-  const call = isAsync ? fn : () => fn();
-  for (let i = 0; i < warmup; i++) await call();
-  const target = Math.max(50 * res, 1);
-  let batch = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let b = 0; b < batch; b++) await call();
-    const dt = performance.now() - t0;
-    if (dt >= target || batch >= 1 << 16) break;
-    batch = dt <= 0 ? batch * 16 : Math.min(batch * 16, Math.ceil((batch * target * 1.2) / dt));
-  }
-  const samples = [];
-  for (let r = 0; r < runs; r++) {
-    const t0 = performance.now();
-    if (isAsync) for (let b = 0; b < batch; b++) await fn();
-    else for (let b = 0; b < batch; b++) fn();
-    samples.push((performance.now() - t0) / batch);
-  }
-  return { ...stats(samples), runs, batch };
-}
-
-/**
- * Times `fn(list)` where every call takes the next, never used, list of `lists`: warm-up calls
- * (as many as leave `runs` lists), then up to `runs` samples of `batch` calls each (batched up to 8
- * when the timer is coarse, and only as far as the lists allow).
- */
-function measureFresh(fn, lists, { res, runs = RUNS, warmup = 3 }) {
-  let next = 0;
-  const take = () => lists[next++];
-  const warm = Math.min(warmup, Math.max(0, lists.length - runs));
-  const t0 = performance.now();
-  for (let i = 0; i < warm; i++) fn(take());
-  const one = warm > 0 ? Math.max((performance.now() - t0) / warm, res) : res;
-  const room = Math.max(1, Math.floor((lists.length - next) / runs));
-  const batch = Math.min(8, room, Math.max(1, Math.ceil(Math.max(50 * res, 0.2) / one)));
-  const samples = [];
-  while (samples.length < runs && next + batch <= lists.length) {
-    const t = performance.now();
-    for (let b = 0; b < batch; b++) fn(take());
-    samples.push((performance.now() - t) / batch);
-  }
-  return { ...stats(samples), runs: samples.length, batch };
-}
 
 /** Whether this engine build has privacy settings (`configure({privacy})`). */
 function supportsPrivacy(rec) {
