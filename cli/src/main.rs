@@ -76,6 +76,13 @@ struct EvalArgs {
     json: bool,
     #[command(flatten)]
     privacy: eval::PrivacyArgs,
+    /// `--unit device`: each test session's device-only record is the same user's earlier sessions
+    /// in this log (any format `vitrine train` reads), restored as a device restores its storage.
+    #[arg(long, requires = "user_column")]
+    device_history: Option<PathBuf>,
+    /// The column naming each event's user, in the test log and the --device-history log.
+    #[arg(long, requires = "device_history")]
+    user_column: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -258,9 +265,31 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let model =
         vitrine::Model::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
     let context = catalog_ctx::parse_context_spec(&args.context)?;
-    let columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
+    let mut columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
+    columns.extend(args.user_column.iter().cloned());
     let test = events::EventLog::read_with(&args.test, &columns)?;
     let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context, 0));
+    let history = match (&args.device_history, &args.user_column) {
+        (Some(path), Some(col)) => Some(eval::DeviceHistory::read(path, col)?),
+        _ => None,
+    };
+    // Each test session's user: its first event's user column (the last extra column).
+    let users: Vec<Option<String>> = match &args.user_column {
+        None => Vec::new(),
+        Some(_) => test
+            .sessions
+            .iter()
+            .map(|s| {
+                let e = s.first()?;
+                let v = test.extra.get(e.seq as usize)?.last()?;
+                (!v.is_empty()).then(|| v.clone())
+            })
+            .collect(),
+    };
+    let devices = history.as_ref().map(|h| eval::Devices {
+        history: h,
+        users: &users,
+    });
     let m = eval::evaluate(
         &model,
         &test,
@@ -268,56 +297,12 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         &args.privacy,
         args.exclude_seen,
         contexts.as_deref(),
+        devices,
     )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {
-        println!("| metric | value |\n| --- | --- |");
-        println!("| predictions | {} |", m.predictions);
-        println!("| HR@{} | {:.2} % |", m.k, 100.0 * m.hit_rate);
-        println!("| MRR@{} | {:.2} % |", m.k, 100.0 * m.mrr);
-        println!("| NDCG@10 | {:.2} % |", 100.0 * m.ndcg10);
-        println!("| coverage@{} | {:.2} % |", m.k, 100.0 * m.coverage);
-        println!("| unknown items | {} |", m.unknown_items);
-        println!("| predictions/s | {:.0} |", m.predictions_per_second);
-        println!(
-            "| best fixed list (oracle) HR@{k} / MRR@{k} | {:.2} % / {:.2} % |",
-            100.0 * m.best_fixed_list_hit_rate,
-            100.0 * m.best_fixed_list_mrr,
-            k = m.k
-        );
-        if let Some(p) = &m.privacy {
-            println!(
-                "| privacy | {} mechanism, ε = {} per {}, δ = {}, unit = {} |",
-                p.mechanism,
-                p.epsilon,
-                if p.budget_epsilon.is_some() {
-                    "release"
-                } else {
-                    "release (fresh every prediction)"
-                },
-                p.delta,
-                p.unit,
-            );
-            if let Some(s) = p.sigma_over_radius {
-                println!(
-                    "| gaussian noise | ρ = {:.4} per release, σ/R = {s:.3} |",
-                    p.rho
-                );
-            }
-            if let (Some(m), Some(pr)) = (p.top_m, p.top_p) {
-                println!(
-                    "| exponential mechanism | top set m = {m}, P(anchor in top set) = {pr:.3} |"
-                );
-            }
-            if let Some(b) = p.budget_epsilon {
-                println!("| session budget | ε = {b} per test session |");
-            }
-            println!(
-                "| releases | {} fresh, {} cached, {} public |",
-                p.fresh_releases, p.cached_releases, p.public_releases
-            );
-        }
+        eval::print_table(&m);
     }
     Ok(())
 }

@@ -20,6 +20,16 @@ pub struct Contribution {
     pub value: f32,
 }
 
+/// What a private release of the device-only record adds to the page's profile (under
+/// `unit: 'device'`): nothing (no stored history, or none released yet), a released noisy profile
+/// (grid units, `privacy::ProfileMechanism`), or a released anchor item (`privacy::AnchorMechanism`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeviceSignal<'a> {
+    None,
+    Profile(&'a [f32]),
+    Anchor(u32),
+}
+
 /// Everything about the session that scoring needs, computed once per request.
 #[derive(Debug, Clone)]
 pub struct Scorer<'a> {
@@ -72,6 +82,39 @@ impl<'a> Scorer<'a> {
             })
             .flatten();
         Self { bundle, query }
+    }
+
+    /// Prepares scoring from the page's own events, exactly, plus a private release of the
+    /// device-only record: the profile is `unit(h_P) + blend · unit(r)`, where `h_P` is the page's
+    /// pre-readout profile (`raw_profile` of its weighted events) and `r` the release as a
+    /// pre-readout direction (the anchor's unit vector, or the released profile). Everything that
+    /// reads the device-only record is in `r`: the rest is the page's data and post-processing.
+    pub fn blended(
+        bundle: &'a Bundle,
+        page_profile: &[f32],
+        device: DeviceSignal<'_>,
+        blend: f32,
+    ) -> Self {
+        let unit = |v: &[f32]| -> Option<Vec<f32>> {
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            (n > 1e-12 && n.is_finite()).then(|| v.iter().map(|x| x / n).collect())
+        };
+        let mut profile = unit(page_profile).unwrap_or_else(|| vec![0.0; bundle.dim()]);
+        let release = match device {
+            DeviceSignal::None => None,
+            DeviceSignal::Profile(p) if p.len() == bundle.dim() => unit(p),
+            DeviceSignal::Profile(_) => None,
+            DeviceSignal::Anchor(j) if (j as usize) < bundle.n_items() => {
+                unit(&bundle.dequantized_row(j as usize))
+            }
+            DeviceSignal::Anchor(_) => None,
+        };
+        if let Some(r) = release {
+            for (p, x) in profile.iter_mut().zip(&r) {
+                *p += blend * x;
+            }
+        }
+        Self::from_raw_profile(bundle, &profile)
     }
 
     /// Prepares scoring from no session information at all: the popularity prior (what a
@@ -175,6 +218,32 @@ pub fn raw_profile(bundle: &Bundle, events: &[WeightedEvent]) -> Vec<f32> {
                 *p += w * x / norm;
             }
         }
+    }
+    profile
+}
+
+/// [`raw_profile`], doing the same work whatever the number of events up to `pad_to`: the time a
+/// release takes must not say how long the device-only record is (it is read inside a private
+/// release, and the page can time the call). Padding slots run the same arithmetic on the first
+/// row with weight 0.
+pub fn raw_profile_padded(bundle: &Bundle, events: &[WeightedEvent], pad_to: usize) -> Vec<f32> {
+    let mut profile = raw_profile(bundle, events);
+    if bundle.n_items() == 0 {
+        return profile;
+    }
+    let mut sink = vec![0.0f32; bundle.dim()];
+    for _ in events.len()..pad_to {
+        let v = bundle.dequantized_row(0);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for (p, x) in sink.iter_mut().zip(&v) {
+                *p += std::hint::black_box(0.0f32) * x / norm;
+            }
+        }
+    }
+    // The padding adds exact zeros.
+    for (p, s) in profile.iter_mut().zip(&sink) {
+        *p += std::hint::black_box(*s);
     }
     profile
 }

@@ -26,27 +26,39 @@ use vitrine::{Event, EventKind, Model, RecommendRequest, Shopper, ShopperOptions
 const RUNS: usize = 10_000;
 const GAUSSIAN_RUNS: usize = 4_000;
 
-/// A shopper with `items` tracked (views, every third an add-to-cart), under privacy settings.
-fn shopper(model: &Model, settings: &ShopperOptions, items: &[&str]) -> Shopper {
-    let mut s = Shopper::new(model, settings).expect("valid settings");
-    for (t, id) in items.iter().enumerate() {
-        s.track_row(Event {
+/// Events of `items` (views, every third an add-to-cart), a second apart from `t0_ms`.
+fn events(model: &Model, items: &[&str], t0_ms: f64) -> Vec<Event> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(t, id)| Event {
             kind: if t % 3 == 2 {
                 EventKind::AddToCart
             } else {
                 EventKind::View
             },
             item: model.bundle().index_of(id).expect("fixture id"),
-            ts_ms: 1000.0 * t as f64,
-        });
+            ts_ms: t0_ms + 1000.0 * t as f64,
+        })
+        .collect()
+}
+
+/// A shopper whose device restored `device` (its stored record D) and whose page then tracked
+/// `page` (P), under privacy settings.
+fn shopper(model: &Model, settings: &ShopperOptions, device: &[&str], page: &[&str]) -> Shopper {
+    let mut s = Shopper::new(model, settings).expect("valid settings");
+    s.restore_rows(&events(model, device, 0.0));
+    for e in events(model, page, 100_000.0) {
+        s.track_row(e);
     }
     s
 }
 
-/// Settings for one release at `epsilon` with a budget of exactly one.
-fn settings(mechanism: &str, epsilon: f64) -> ShopperOptions {
+/// Settings for one release at `epsilon` with a budget of exactly one; `extra` is more JSON of the
+/// privacy options (e.g. `"unit":"history"`).
+fn settings(mechanism: &str, epsilon: f64, extra: &str) -> ShopperOptions {
     let privacy: PrivacyOptions = serde_json::from_str(&format!(
-        r#"{{"epsilon":{epsilon},"mechanism":"{mechanism}","budget":{{"epsilon":{epsilon}}}}}"#
+        r#"{{"epsilon":{epsilon},"mechanism":"{mechanism}","budget":{{"epsilon":{epsilon}}}{extra}}}"#
     ))
     .expect("options");
     ShopperOptions {
@@ -140,6 +152,9 @@ type Pair = (&'static str, Vec<&'static str>, Vec<&'static str>);
 struct Audit {
     model: Model,
     pairs: Vec<Pair>,
+    /// What the page tracked, the same under both neighbours (the condition of the `device`
+    /// unit's guarantee; empty for the whole-history unit, whose neighbours differ anywhere).
+    page: Vec<&'static str>,
 }
 
 fn audit_fixture() -> Audit {
@@ -163,15 +178,19 @@ fn audit_fixture() -> Audit {
         ),
         ("empty history", vec!["c2-i2", "c2-i3"], vec![]),
     ];
-    Audit { model, pairs }
+    Audit {
+        model,
+        pairs,
+        page: Vec::new(),
+    }
 }
 
 /// The neighbouring shoppers of pair `k` under `settings`.
 fn pair(audit: &Audit, k: usize, settings: &ShopperOptions) -> (Shopper, Shopper) {
     let (_, a, b) = &audit.pairs[k];
     (
-        shopper(&audit.model, settings, a),
-        shopper(&audit.model, settings, b),
+        shopper(&audit.model, settings, a, &audit.page),
+        shopper(&audit.model, settings, b, &audit.page),
     )
 }
 
@@ -219,7 +238,7 @@ fn check(audit: &Audit, settings: &ShopperOptions, runs: usize, epsilon: f64, de
 fn exponential_mechanism_stays_within_e_epsilon() {
     let audit = audit_fixture();
     let epsilon = 2.0;
-    let settings = settings("exponential", epsilon);
+    let settings = settings("exponential", epsilon, r#","unit":"history""#);
     check(&audit, &settings, RUNS, epsilon, 0.0);
     // The audit is tight for this mechanism: on whole-history neighbours (disjoint top sets) the
     // ratio of the released anchor's frequencies reaches e^ε (point estimate within 0.15).
@@ -239,7 +258,7 @@ fn gaussian_mechanism_stays_within_e_epsilon_plus_delta() {
     let (epsilon, delta) = (2.0, 1e-6);
     check(
         &audit,
-        &settings("gaussian", epsilon),
+        &settings("gaussian", epsilon, r#","unit":"history""#),
         GAUSSIAN_RUNS,
         epsilon,
         delta,
@@ -252,7 +271,11 @@ fn gaussian_mechanism_stays_within_e_epsilon_plus_delta() {
 fn audit_detects_an_understated_epsilon() {
     let audit = audit_fixture();
     let epsilon = 1.0;
-    let (a, b) = pair(&audit, 2, &settings("exponential", 2.0 * epsilon));
+    let (a, b) = pair(
+        &audit,
+        2,
+        &settings("exponential", 2.0 * epsilon, r#","unit":"history""#),
+    );
     let ca = outcomes(&audit.model, &a, RUNS, 21);
     let cb = outcomes(&audit.model, &b, RUNS, 22);
     let r = max_log_ratio(&ca.top1, &cb.top1, ca.runs, 0.0, 4.0)
@@ -261,4 +284,59 @@ fn audit_detects_an_understated_epsilon() {
         r > epsilon,
         "the audit should flag ln ratio {r:.3} > ε = {epsilon}"
     );
+}
+
+/// The default unit's guarantee is conditional: for what the page tracked held fixed, any two
+/// device-only records give every output — the shelf, its top 3, the released anchor — within
+/// e^ε. The page's events are ranked exactly, so they are a fixed part of every output here.
+#[test]
+fn device_unit_is_private_for_the_device_record_given_the_page() {
+    let mut audit = audit_fixture();
+    audit.page = vec!["c0-i1", "c2-i3"];
+    let epsilon = 2.0;
+    let exp = settings("exponential", epsilon, "");
+    check(&audit, &exp, RUNS, epsilon, 0.0);
+    // Tight: on whole-record neighbours the anchor's frequencies differ by about e^ε.
+    let (a, b) = pair(&audit, 2, &exp);
+    let ca = outcomes(&audit.model, &a, RUNS, 31);
+    let cb = outcomes(&audit.model, &b, RUNS, 32);
+    let seen = max_point_ratio(&ca.anchor, &cb.anchor);
+    assert!(
+        seen > epsilon - 0.2,
+        "the largest observed ln ratio {seen:.3} should approach ε = {epsilon}"
+    );
+    check(
+        &audit,
+        &settings("gaussian", epsilon, r#","blend":1"#),
+        GAUSSIAN_RUNS,
+        epsilon,
+        1e-6,
+    );
+}
+
+/// Under the device unit the page's own events are not noised: the shelf is the exact ranking of
+/// the page's events (the same as without privacy) but for its one private slot, the last, which
+/// the release fills — even with an empty device record (skipping the release then would tell the
+/// page the record is empty).
+#[test]
+fn device_unit_ranks_the_page_exactly() {
+    let audit = audit_fixture();
+    let private = shopper(
+        &audit.model,
+        &settings("exponential", 1.0, ""),
+        &[],
+        &["c3-i0", "c3-i2"],
+    );
+    let open: ShopperOptions =
+        serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).expect("options");
+    let raw = shopper(&audit.model, &open, &[], &["c3-i0", "c3-i2"]);
+    let request = RecommendRequest::new(5).expect("k");
+    let mut rng = SeededRng::from_seed(3);
+    for _ in 0..50 {
+        let (mut p, mut r) = (private.clone(), raw.clone());
+        let a = p.recommend(&audit.model, &request, 0.0, &mut rng);
+        let b = r.recommend(&audit.model, &request, 0.0, &mut rng);
+        assert_eq!(a.rows[..4], b.rows[..4]);
+        assert_eq!(p.privacy_status(0.0).budget.expect("private").releases, 1);
+    }
 }

@@ -1,5 +1,6 @@
-//! The engine in private mode (its default): when releases are fresh or reused, what the budget
-//! does, what reads the history and what does not, and how the accountant is stored.
+//! The engine under the whole-history unit (`privacy.unit: 'history'`): when releases are fresh or
+//! reused, what the budget does, what reads the history and what does not, and how the accountant
+//! is stored. The default unit (`device`) has its own tests in `privacy_device.rs`.
 
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -43,20 +44,25 @@ fn the_default_engine_is_private_with_the_exponential_mechanism() {
     assert!(matches!(e.privacy(), PrivacyConfig::On(_)));
     let s = e.privacy_status(0.0);
     assert!(s.private);
-    assert_eq!((s.mechanism, s.unit), ("exponential", "history"));
+    assert_eq!((s.mechanism, s.unit), ("exponential", "device"));
     assert_eq!(s.delta, Some(0.0));
     assert_eq!(s.last_source, None);
     let b = s.budget.unwrap();
     assert_eq!((b.spent_epsilon, b.releases), (0.0, 0));
     assert_eq!(
         s.releases_left,
-        Some((vitrine::privacy::DEFAULT_BUDGET_EPSILON / vitrine::privacy::DEFAULT_EPSILON) as u64)
+        Some(
+            (vitrine::privacy::DEFAULT_DEVICE_BUDGET_EPSILON
+                / vitrine::privacy::DEFAULT_DEVICE_EPSILON) as u64
+        )
     );
 }
 
 #[test]
 fn one_release_per_history_version_and_the_budget_caps_them() {
-    let mut e = private(r#"{"privacy":{"epsilon":2,"budget":{"epsilon":4,"period":1000000}}}"#);
+    let mut e = private(
+        r#"{"privacy":{"unit":"history","epsilon":2,"budget":{"epsilon":4,"period":1000000}}}"#,
+    );
     e.track("view", "shoes-1", 1.0).unwrap();
     let first = ids(&mut e, r#"{"k":5,"now":10}"#);
     assert_eq!(
@@ -110,7 +116,7 @@ fn one_release_per_history_version_and_the_budget_caps_them() {
 
 #[test]
 fn private_requests_never_read_the_raw_history() {
-    let mut e = private(r#"{"privacy":{"epsilon":3}}"#);
+    let mut e = private(r#"{"privacy":{"unit":"history","epsilon":3}}"#);
     e.track("purchase", "shoes-2", 1.0).unwrap();
     e.track("add_to_cart", "shoes-1", 2.0).unwrap();
     e.track("view", "shoes-0", 3.0).unwrap();
@@ -149,14 +155,18 @@ fn private_requests_never_read_the_raw_history() {
 
 #[test]
 fn no_budget_and_nothing_released_gives_the_public_order() {
-    let mut e = private(r#"{"privacy":{"epsilon":2,"budget":{"epsilon":2,"period":"session"}}}"#);
+    let mut e = private(
+        r#"{"privacy":{"unit":"history","epsilon":2,"budget":{"epsilon":2,"period":"session"}}}"#,
+    );
     e.track("view", "bags-1", 1.0).unwrap();
     ids(&mut e, r#"{"k":5,"now":2}"#);
     // A stored state whose budget is spent but whose last release was lost.
     let mut state: serde_json::Value = serde_json::from_str(&e.export_state()).unwrap();
     let privacy = state["privacy"].as_object_mut().unwrap();
     assert!(privacy.remove("lastAnchor").is_some(), "{privacy:?}");
-    let mut f = private(r#"{"privacy":{"epsilon":2,"budget":{"epsilon":2,"period":"session"}}}"#);
+    let mut f = private(
+        r#"{"privacy":{"unit":"history","epsilon":2,"budget":{"epsilon":2,"period":"session"}}}"#,
+    );
     f.import_state(&state.to_string(), 3.0).unwrap();
     let public = ids(&mut f, r#"{"k":5,"now":4}"#);
     assert_eq!(
@@ -178,14 +188,18 @@ fn no_budget_and_nothing_released_gives_the_public_order() {
 
 #[test]
 fn the_accountant_is_stored_with_the_session() {
-    let mut e = private(r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#);
+    let mut e = private(
+        r#"{"privacy":{"unit":"history","epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#,
+    );
     e.track("view", "hats-0", 1.0).unwrap();
     let shelf = ids(&mut e, r#"{"k":5,"now":2}"#);
     let json = e.export_state();
     assert!(json.contains(r#""pureEpsilonUnits":1073741824"#), "{json}");
     assert!(json.contains(r#""lastAnchor":""#), "{json}");
     assert!(json.contains(r#""current":true"#), "{json}");
-    let mut f = private(r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#);
+    let mut f = private(
+        r#"{"privacy":{"unit":"history","epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#,
+    );
     f.import_state(&json, 3.0).unwrap();
     assert!((spent(&f, 3.0) - 1.0).abs() < 1e-6);
     assert_eq!(f.privacy_status(3.0).releases_left, Some(2));
@@ -199,7 +213,7 @@ fn the_accountant_is_stored_with_the_session() {
     // …and neither does configuring the same settings again; a new event makes a fresh one.
     f.configure(
         &serde_json::from_str(
-            r#"{"privacy":{"epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#,
+            r#"{"privacy":{"unit":"history","epsilon":1,"budget":{"epsilon":3,"period":"session"}}}"#,
         )
         .unwrap(),
     )
@@ -212,7 +226,7 @@ fn the_accountant_is_stored_with_the_session() {
     assert!((spent(&f, 7.0) - 2.0).abs() < 1e-6);
     // A version 1 state (no accountant) starts a fresh one.
     let v1 = r#"{"format":"vitrine-session","version":1,"events":[{"type":"view","item":"hats-0","ts":1}]}"#;
-    let mut g = private(r#"{"privacy":{"epsilon":1}}"#);
+    let mut g = private(r#"{"privacy":{"unit":"history","epsilon":1}}"#);
     g.import_state(v1, 2.0).unwrap();
     assert_eq!(spent(&g, 2.0), 0.0);
     // A corrupt accountant is a typed error that changes nothing.

@@ -44,6 +44,18 @@ pub fn rho_on_grid(x: f64) -> f64 {
     }
 }
 
+/// ε (or ρ) `x` in accountant units, rounded down (a cap: never more than `x`); values beyond the
+/// representable range saturate.
+pub fn units_down_of(x: f64) -> u64 {
+    units_down(x)
+}
+
+/// ε (or ρ) `x` in accountant units, rounded up (a charge: never less than `x`); values beyond the
+/// representable range saturate.
+pub fn units_up_of(x: f64) -> u64 {
+    units_up(x, "epsilon").unwrap_or(u64::MAX)
+}
+
 /// `x` in accountant units, rounded up (charges).
 fn units_up(x: f64, name: &'static str) -> Result<u64, PrivacyError> {
     if !(0.0..=MAX_VALUE).contains(&x) {

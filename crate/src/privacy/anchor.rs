@@ -102,6 +102,17 @@ impl AnchorMechanism {
         Self::calibrate_pool(n_items, pool, epsilon, m)
     }
 
+    /// Calibrates with an explicit, sorted candidate pool (it must not depend on what the release
+    /// protects: under `unit: 'device'` it comes from the page's own events).
+    pub fn for_pool(
+        n_items: usize,
+        pool: Vec<u32>,
+        epsilon: f64,
+        m: Option<usize>,
+    ) -> Result<Self, PrivacyError> {
+        Self::calibrate_pool(n_items, Some(pool), epsilon, m)
+    }
+
     fn calibrate_pool(
         n_items: usize,
         pool: Option<Vec<u32>>,

@@ -25,8 +25,10 @@ pub use anchor::AnchorMechanism;
 pub use mechanism::{Calibrated, Release};
 pub use options::{
     BudgetOptions, CandidatesInput, EpsilonInput, Mechanism, PeriodInput, PrivacyConfig,
-    PrivacyOptions, PrivateConfig, DEFAULT_BUDGET_EPSILON, DEFAULT_CANDIDATES, DEFAULT_DELTA,
-    DEFAULT_EPSILON, DEFAULT_PERIOD_MS, MAX_CANDIDATES, MAX_EPSILON, MIN_EPSILON,
+    PrivacyOptions, PrivateConfig, DEFAULT_BLEND, DEFAULT_BUDGET_EPSILON, DEFAULT_CANDIDATES,
+    DEFAULT_DELTA, DEFAULT_DEVICE_BUDGET_EPSILON, DEFAULT_DEVICE_CANDIDATES,
+    DEFAULT_DEVICE_EPSILON, DEFAULT_DEVICE_TOP_M, DEFAULT_EPSILON, DEFAULT_EVENT_CAP,
+    DEFAULT_PERIOD_MS, MAX_CANDIDATES, MAX_EPSILON, MIN_EPSILON,
 };
 pub use profile::{PrivacyUnit, ProfileBounds, ProfileMechanism, GRID_RADIUS};
 #[cfg(any(test, feature = "insecure-seeded-rng-for-tests-only"))]

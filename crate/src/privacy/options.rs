@@ -10,8 +10,23 @@ use crate::error::PrivacyError;
 use crate::numfmt::{parse_f64, Num};
 use crate::wire::NumberOrText;
 
-/// Default ε of one release.
+/// Default ε of one release under `unit: 'history'` (every output protects the whole history).
 pub const DEFAULT_EPSILON: f64 = 8.0;
+/// Default ε_D of one release under `unit: 'device'` (the default unit: only the device-only record
+/// is protected; what the page provided is ranked exactly).
+pub const DEFAULT_DEVICE_EPSILON: f64 = 1.0;
+/// Default ε_D of a period's budget under `unit: 'device'`.
+pub const DEFAULT_DEVICE_BUDGET_EPSILON: f64 = 8.0;
+/// Default lifetime cap per stored event (ε): once the releases that read an event reach it, the
+/// event is retired from every later release.
+pub const DEFAULT_EVENT_CAP: f64 = 16.0;
+/// Default weight of a device release of the profile (`gaussian`) in the page's profile.
+pub const DEFAULT_BLEND: f64 = 0.0;
+/// Default candidate pool of the exponential mechanism under `unit: 'device'`: the page's own
+/// ranking's best N items (public given what the page provided).
+pub const DEFAULT_DEVICE_CANDIDATES: usize = 50;
+/// Default top-set size of the exponential mechanism under `unit: 'device'`.
+pub const DEFAULT_DEVICE_TOP_M: usize = 1;
 /// Default δ (of one release, and of a period's budget).
 pub const DEFAULT_DELTA: f64 = 1e-6;
 /// Default ε of a period's budget.
@@ -160,9 +175,21 @@ crate::wire! {
         /// The exponential mechanism's candidates: the N most popular items (a whole number ≥ 2),
         /// or `"all"`. Default [`DEFAULT_CANDIDATES`].
         candidates: Option<CandidatesInput> = "candidates",
-        /// What one release protects: `history` (any two histories; the default) or `event` (one
-        /// item event more or less: weaker, `gaussian` only, for measurements).
+        /// What one release protects: `device` (the default: the device-only record, any two of
+        /// them, conditional on what the page provided), `history` (any two whole histories, the
+        /// page's events included) or `event` (one item event more or less: weaker, `gaussian`
+        /// only, for measurements).
         unit: Option<String> = "unit",
+        /// Event classes the store's server observed, which count as provided by the page under
+        /// `unit: 'device'`: `["visit"]` (the restored events of the current visit). Default none.
+        observed: Option<Vec<String>> = "observed",
+        /// `unit: 'device'`: the lifetime cap of one stored event, in ε (default
+        /// [`DEFAULT_EVENT_CAP`]): an event read by releases totalling this is retired from later
+        /// releases.
+        event_cap: Option<f64> = "eventCap",
+        /// `unit: 'device'`: the weight of the device release in the profile, relative to the
+        /// page's events (≥ 0; default [`DEFAULT_BLEND`]).
+        blend: Option<f64> = "blend",
         /// The exponential mechanism's top-set size m (a whole number ≥ 1; default: the smallest m
         /// whose top-set probability reaches ½).
         top_m: Option<f64> = "topM",
@@ -192,6 +219,12 @@ pub struct PrivateConfig {
     pub budget: Budget,
     pub mechanism: Mechanism,
     pub unit: PrivacyUnit,
+    /// `unit: 'device'`: the restored events of the current visit count as the page's.
+    pub observed_visit: bool,
+    /// `unit: 'device'`: the lifetime cap of one stored event, in ε.
+    pub event_cap: f64,
+    /// `unit: 'device'`: the weight of the device release in the profile.
+    pub blend: f32,
     /// Size of the exponential mechanism's top set (`None`: [`AnchorMechanism::default_m`]).
     pub top_m: Option<usize>,
     /// The exponential mechanism's candidates: the most popular items (`None`: the whole
@@ -221,7 +254,13 @@ fn invalid(name: &'static str, why: impl Into<String>) -> PrivacyError {
 impl PrivacyOptions {
     /// Checks every field; fills in the defaults.
     pub fn validate(&self) -> Result<PrivacyConfig, PrivacyError> {
-        let epsilon = self.epsilon.map_or(DEFAULT_EPSILON, |e| e.0);
+        let device = matches!(self.unit.as_deref(), None | Some("device"));
+        let default_epsilon = if device {
+            DEFAULT_DEVICE_EPSILON
+        } else {
+            DEFAULT_EPSILON
+        };
+        let epsilon = self.epsilon.map_or(default_epsilon, |e| e.0);
         // On the accountant's grid (rounded down), so that a budget of k releases fits k.
         let epsilon = accountant::rho_on_grid(epsilon);
         let mechanism = match &self.mechanism {
@@ -234,10 +273,13 @@ impl PrivacyOptions {
                 || self.candidates.is_some()
                 || self.unit.is_some()
                 || self.top_m.is_some()
+                || self.observed.is_some()
+                || self.event_cap.is_some()
+                || self.blend.is_some()
             {
                 return Err(invalid(
                     "privacy",
-                    "epsilon: Infinity turns privacy off; a budget, delta, candidates, unit or topM makes no sense with it",
+                    "epsilon: Infinity turns privacy off; a budget, delta, candidates, unit, topM, observed, eventCap or blend makes no sense with it",
                 ));
             }
             return Ok(PrivacyConfig::Off);
@@ -262,6 +304,7 @@ impl PrivacyOptions {
         }
         let budget = self.budget.clone().unwrap_or_default();
         let budget_epsilon = match budget.epsilon {
+            None if device => DEFAULT_DEVICE_BUDGET_EPSILON.max(epsilon),
             None => DEFAULT_BUDGET_EPSILON.max(epsilon),
             Some(e) if e.0.is_finite() && e.0 >= epsilon && e.0 <= MAX_EPSILON => e.0,
             Some(e) => {
@@ -291,6 +334,7 @@ impl PrivacyOptions {
             }
         };
         let candidates = match self.candidates {
+            None if device => Some(DEFAULT_DEVICE_CANDIDATES),
             None => DEFAULT_CANDIDATES,
             Some(CandidatesInput(None)) => None,
             Some(CandidatesInput(Some(c)))
@@ -309,7 +353,8 @@ impl PrivacyOptions {
             }
         };
         let unit = match self.unit.as_deref() {
-            None | Some("history") => PrivacyUnit::History,
+            None | Some("device") => PrivacyUnit::Device,
+            Some("history") => PrivacyUnit::History,
             Some("event") if mechanism == Mechanism::GaussianProfile => PrivacyUnit::Event,
             Some("event") => {
                 return Err(invalid(
@@ -320,10 +365,59 @@ impl PrivacyOptions {
             Some(other) => {
                 return Err(invalid(
                     "privacy.unit",
-                    format!("expected 'history' or 'event', got '{other}'"),
+                    format!("expected 'device', 'history' or 'event', got '{other}'"),
                 ))
             }
         };
+        let mut observed_visit = false;
+        for class in self.observed.iter().flatten() {
+            match class.as_str() {
+                "visit" if unit == PrivacyUnit::Device => observed_visit = true,
+                "visit" => {
+                    return Err(invalid(
+                        "privacy.observed",
+                        "observed event classes apply to unit 'device' only",
+                    ))
+                }
+                other => {
+                    return Err(invalid(
+                        "privacy.observed",
+                        format!("unknown event class '{other}' (expected 'visit')"),
+                    ))
+                }
+            }
+        }
+        let event_cap = match self.event_cap {
+            None => DEFAULT_EVENT_CAP.max(epsilon),
+            Some(c) if c.is_finite() && c >= epsilon && c <= MAX_EPSILON => c,
+            Some(c) => {
+                return Err(invalid(
+                    "privacy.eventCap",
+                    format!(
+                        "must be a finite number from the release's epsilon ({}) to {}, got {}",
+                        Num(epsilon),
+                        Num(MAX_EPSILON),
+                        Num(c)
+                    ),
+                ))
+            }
+        };
+        let blend = match self.blend {
+            None => DEFAULT_BLEND,
+            Some(b) if b.is_finite() && (0.0..=1000.0).contains(&b) => b,
+            Some(b) => {
+                return Err(invalid(
+                    "privacy.blend",
+                    format!("must be a number from 0 to 1000, got {}", Num(b)),
+                ))
+            }
+        };
+        if unit != PrivacyUnit::Device && (self.event_cap.is_some() || self.blend.is_some()) {
+            return Err(invalid(
+                "privacy",
+                "eventCap and blend apply to unit 'device' only",
+            ));
+        }
         let top_m = match self.top_m {
             None => None,
             Some(m) if m.fract() == 0.0 && (1.0..=MAX_CANDIDATES as f64).contains(&m) => {
@@ -351,6 +445,9 @@ impl PrivacyOptions {
             },
             mechanism,
             unit,
+            observed_visit,
+            event_cap,
+            blend: blend as f32,
             top_m,
             candidates,
             auto_candidates: self.candidates.is_none(),
@@ -367,19 +464,47 @@ mod tests {
         o.validate().map_err(|e| e.to_string())
     }
 
-    /// A 6-item, 8-dimensional bundle (ids i0…i5).
     #[test]
     fn defaults_are_valid_and_private() {
         let PrivacyConfig::On(c) = PrivacyConfig::default() else {
             panic!("the default must be private");
         };
-        assert_eq!(c.epsilon, accountant::rho_on_grid(DEFAULT_EPSILON));
+        assert_eq!(c.unit, PrivacyUnit::Device);
+        assert_eq!(c.epsilon, accountant::rho_on_grid(DEFAULT_DEVICE_EPSILON));
         assert_eq!(c.delta, DEFAULT_DELTA);
-        assert_eq!(c.budget.epsilon, DEFAULT_BUDGET_EPSILON);
+        assert_eq!(c.budget.epsilon, DEFAULT_DEVICE_BUDGET_EPSILON);
         assert_eq!(c.budget.period_ms, Some(DEFAULT_PERIOD_MS));
-        assert_eq!(c.unit, PrivacyUnit::History);
+        assert_eq!(c.event_cap, DEFAULT_EVENT_CAP);
+        assert!(!c.observed_visit);
         assert_eq!(c.mechanism, Mechanism::default());
         assert!(calibrate::epsilon_for(c.rho, c.delta) <= c.epsilon + 1e-9);
+        // The whole-history unit keeps its own defaults.
+        let Ok(PrivacyConfig::On(h)) = parse(r#"{"unit":"history"}"#) else {
+            panic!()
+        };
+        assert_eq!(h.epsilon, accountant::rho_on_grid(DEFAULT_EPSILON));
+        assert_eq!(h.budget.epsilon, DEFAULT_BUDGET_EPSILON);
+    }
+
+    #[test]
+    fn device_unit_options_are_validated() {
+        let Ok(PrivacyConfig::On(c)) =
+            parse(r#"{"epsilon":2,"observed":["visit"],"eventCap":20,"blend":0.5}"#)
+        else {
+            panic!()
+        };
+        assert!(c.observed_visit);
+        assert_eq!((c.event_cap, c.blend), (20.0, 0.5));
+        for bad in [
+            r#"{"observed":["cart"]}"#,
+            r#"{"unit":"history","observed":["visit"]}"#,
+            r#"{"unit":"history","blend":1}"#,
+            r#"{"epsilon":4,"eventCap":2}"#,
+            r#"{"blend":-1}"#,
+            r#"{"epsilon":"Infinity","observed":["visit"]}"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad} should be rejected");
+        }
     }
 
     #[test]

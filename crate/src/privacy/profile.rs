@@ -83,7 +83,11 @@ pub const GRID_RADIUS: i64 = 1 << 12;
 /// Which histories are neighbours (what one release protects).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PrivacyUnit {
-    /// Any two histories (user level: the whole local history). The engine's only unit.
+    /// Any two device-only records (the stored history the page did not provide in this page's
+    /// lifetime), conditional on what the page provided: the engine's default. For the profile
+    /// mechanism it is [`PrivacyUnit::History`] applied to the device-only profile.
+    Device,
+    /// Any two whole histories (the page's events included).
     History,
     /// Histories differing in one item event (weaker; for measurements, see the module docs).
     Event,
@@ -93,6 +97,7 @@ impl PrivacyUnit {
     /// `history` or `event`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Device => "device",
             Self::History => "history",
             Self::Event => "event",
         }
@@ -201,7 +206,7 @@ impl ProfileMechanism {
             });
         }
         let (scale, sensitivity) = match unit {
-            PrivacyUnit::History => (1.0, 2.0 * r),
+            PrivacyUnit::History | PrivacyUnit::Device => (1.0, 2.0 * r),
             PrivacyUnit::Event => {
                 if !(bounds.max_norm > 0.0 && bounds.max_norm.is_finite()) {
                     return Err(PrivacyError::InvalidOption {
@@ -273,8 +278,8 @@ impl ProfileMechanism {
             .collect();
         let norm = h.iter().map(|x| x * x).sum::<f64>().sqrt();
         let factor = match self.unit {
-            PrivacyUnit::History if norm > 0.0 => self.inner_radius / norm,
-            PrivacyUnit::History => 0.0,
+            PrivacyUnit::History | PrivacyUnit::Device if norm > 0.0 => self.inner_radius / norm,
+            PrivacyUnit::History | PrivacyUnit::Device => 0.0,
             PrivacyUnit::Event => {
                 let scaled = norm * self.scale;
                 if scaled > self.inner_radius {

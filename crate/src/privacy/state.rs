@@ -159,6 +159,25 @@ impl PrivacyState {
         profile: impl FnOnce() -> Vec<f32>,
         rng: &mut R,
     ) -> Result<Released<'_>, PrivacyError> {
+        self.release_with(
+            config,
+            mechanism,
+            clock_ms,
+            |m, rng| m.release(bundle, &profile(), rng),
+            rng,
+        )
+    }
+
+    /// [`PrivacyState::release`] with the draw given: `draw(mechanism, rng)` runs only when the
+    /// budget allows a fresh release, after the charge.
+    pub fn release_with<R: RandomSource + ?Sized>(
+        &mut self,
+        config: &PrivacyConfig,
+        mechanism: Option<&Calibrated>,
+        clock_ms: f64,
+        draw: impl FnOnce(&Calibrated, &mut R) -> Result<Release, PrivacyError>,
+        rng: &mut R,
+    ) -> Result<Released<'_>, PrivacyError> {
         let PrivacyConfig::On(cfg) = config else {
             self.last_source = Some(ReleaseSource::NotPrivate);
             return Ok(Released::NotPrivate);
@@ -170,7 +189,7 @@ impl PrivacyState {
         if accountant.try_spend(mechanism.charge()?, clock_ms)? {
             // Charged before sampling: a failure below leaves the charge (conservative).
             self.accountant = accountant.state().clone();
-            let release = mechanism.release(bundle, &profile(), rng)?;
+            let release = draw(mechanism, rng)?;
             self.last_release = Some(release);
             self.last_source = Some(ReleaseSource::Fresh);
         } else if self.last_release.is_some() {
@@ -388,10 +407,18 @@ mod tests {
             panic!()
         };
         assert!(!c.auto_candidates);
-        let Ok(PrivacyConfig::On(c)) = parse(r#"{}"#) else {
+        let Ok(PrivacyConfig::On(c)) = parse(r#"{"unit":"history"}"#) else {
             panic!()
         };
         assert!(c.auto_candidates && c.candidates == DEFAULT_CANDIDATES);
+        // Under the device unit the pool is the page's own ranking's best items.
+        let Ok(PrivacyConfig::On(c)) = parse(r#"{}"#) else {
+            panic!()
+        };
+        assert_eq!(
+            c.candidates,
+            Some(crate::privacy::DEFAULT_DEVICE_CANDIDATES)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::bundle::Bundle;
 use crate::kernels::dot_i8;
+use crate::score::DeviceSignal;
 use crate::session::{SessionLog, SignalPolicy};
 
 /// Everything a request ranks against: the bundle, the session, its signal policy, the items'
@@ -34,6 +35,13 @@ pub enum ProfileSource<'a> {
     Anchor(u32),
     /// No session information at all (the budget allowed no release yet).
     Public,
+    /// `unit: 'device'`: the page's events (P) ranked exactly, plus a private release of the
+    /// device-only record (D) weighted by `blend`. Session-based exclusions and explanations read
+    /// P only.
+    Page {
+        device: DeviceSignal<'a>,
+        blend: f32,
+    },
 }
 
 /// ‖row i‖ of the dequantized embeddings, for every item (computed once per bundle).

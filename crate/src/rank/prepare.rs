@@ -6,8 +6,8 @@ use super::options::ValidRankOptions;
 use crate::bundle::Bundle;
 use crate::context::ContextEffect;
 use crate::kernels::{dot_i8, dot_i8_rows, sort_rows};
-use crate::score::Scorer;
-use crate::session::WeightedEvent;
+use crate::score::{raw_profile, DeviceSignal, Scorer};
+use crate::session::{Select, WeightedEvent};
 
 /// Per-request state shared by scoring, rules and explanations.
 pub(super) struct Prepared<'a> {
@@ -27,6 +27,9 @@ pub(super) struct Prepared<'a> {
     pub(super) excluded: Vec<u32>,
     /// For `similar`: the anchor's neighbours (row, weight normalized to [0, 1]).
     pub(super) neighbours: Vec<(u32, f32)>,
+    /// `unit: 'device'`: an item released from the device-only record, shown in the last slot
+    /// when the ranking leaves it out (the shelf's one private slot).
+    pub(super) insert_last: Option<u32>,
     /// For explanations: [`event_terms`], computed once per request (on the first explained row).
     pub(super) event_terms: std::cell::OnceCell<Option<EventTerms>>,
 }
@@ -42,7 +45,13 @@ impl<'a> Prepared<'a> {
             .now_ms
             .or_else(|| env.session.latest_ts_ms())
             .unwrap_or(0.0);
-        let private = env.profile != ProfileSource::Raw;
+        // What session-based exclusions may read: every entry without privacy, the page's under
+        // `unit: 'device'`, nothing from a release of the whole history.
+        let readable = match env.profile {
+            ProfileSource::Raw => Some(Select::All),
+            ProfileSource::Page { .. } => Some(Select::Page),
+            _ => None,
+        };
         let (weighted, scorer) = match env.profile {
             // Item-to-item scores read no profile: do not build one.
             _ if matches!(kind, Kind::Similar(_)) => (Vec::new(), Scorer::public(bundle)),
@@ -54,6 +63,26 @@ impl<'a> Prepared<'a> {
             ProfileSource::Released(p) => (Vec::new(), Scorer::from_released(bundle, p)),
             ProfileSource::Anchor(j) => (Vec::new(), Scorer::from_anchor(bundle, j)),
             ProfileSource::Public => (Vec::new(), Scorer::public(bundle)),
+            ProfileSource::Page { device, blend } => {
+                let weighted = env
+                    .session
+                    .effective_weights_of(env.signals, now_ms, Select::Page);
+                let page = raw_profile(bundle, &weighted);
+                // A released anchor takes a slot of its own (below); a released profile is blended.
+                let blended = match device {
+                    DeviceSignal::Anchor(_) => DeviceSignal::None,
+                    other => other,
+                };
+                let scorer = Scorer::blended(bundle, &page, blended, blend);
+                (weighted, scorer)
+            }
+        };
+        let insert_last = match env.profile {
+            ProfileSource::Page {
+                device: DeviceSignal::Anchor(j),
+                ..
+            } if !matches!(kind, Kind::Similar(_)) => Some(j),
+            _ => None,
         };
         let effect = opts.context.effect(bundle);
         let n_cat = bundle.n_categories();
@@ -85,16 +114,18 @@ impl<'a> Prepared<'a> {
             Kind::Recommend | Kind::Similar(_) => (true, true),
         };
         let mut excluded = opts.excluded.clone();
-        // Session-based exclusions read the raw history: never in private mode (the engine
-        // rejects them when asked for explicitly).
-        if !private && opts.exclude_seen.unwrap_or(false) {
-            excluded.extend(env.session.seen_items(now_ms));
-        }
-        if !private && opts.exclude_purchased.unwrap_or(def_purchased) {
-            excluded.extend(env.session.purchased_items(now_ms));
-        }
-        if !private && opts.exclude_in_cart.unwrap_or(def_cart) {
-            excluded.extend(env.session.in_cart_items(now_ms));
+        // Session-based exclusions read only what the privacy setting lets the ranking read
+        // exactly (the engine warns when they are asked for and cannot be honoured).
+        if let Some(which) = readable {
+            if opts.exclude_seen.unwrap_or(false) {
+                excluded.extend(env.session.seen_items_of(now_ms, which));
+            }
+            if opts.exclude_purchased.unwrap_or(def_purchased) {
+                excluded.extend(env.session.purchased_items_of(now_ms, which));
+            }
+            if opts.exclude_in_cart.unwrap_or(def_cart) {
+                excluded.extend(env.session.in_cart_items_of(now_ms, which));
+            }
         }
         let mut neighbours = Vec::new();
         if let Kind::Similar(anchor) = kind {
@@ -119,6 +150,7 @@ impl<'a> Prepared<'a> {
             boosted_rows,
             excluded,
             neighbours,
+            insert_last,
             event_terms: std::cell::OnceCell::new(),
         }
     }

@@ -116,5 +116,21 @@ pub(super) fn select(
             break;
         }
     }
+    // The shelf's private slot: an item released from the device-only record, in the last place
+    // when the ranking leaves it out and the request's rules allow it.
+    if let Some(j) = p.insert_last {
+        let listed = list.is_none_or(|l| l.contains(&j));
+        if listed && k > 0 && p.admissible(j) && !order.iter().any(|(c, _)| c.index == j) {
+            let scored = Scored {
+                index: j,
+                score: p.score(j),
+            };
+            if order.len() < k {
+                order.push((scored, false));
+            } else if let Some(last) = order.iter().rposition(|(_, pinned)| !pinned) {
+                order[last] = (scored, false);
+            }
+        }
+    }
     order
 }

@@ -134,6 +134,9 @@ crate::wire! {
         price: Option<f64> = "price",
         /// The search text (`search` only).
         query: Option<String> = "query",
+        /// In a stored state only: the ε (in the accountant's units of 2⁻³⁰) of the releases that
+        /// read this event so far, for its lifetime cap. A page's `track()` may not give it.
+        dp_units: Option<u64> = "dpUnits",
     }
 }
 

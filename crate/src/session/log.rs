@@ -19,10 +19,59 @@ pub const MAX_EVENTS_LIMIT: usize = 10_000;
 /// Default maximum age of an entry: 30 days, in seconds.
 pub const DEFAULT_MAX_AGE_S: f64 = 30.0 * 86_400.0;
 
+/// Who provided an entry, for the privacy guarantee (`docs/PRIVACY.md`): the page, in this page's
+/// lifetime (P: the page and the store's server have it already), or the device's own stored
+/// record (D: restored from storage; what differential privacy protects).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Tracked by the page in this page's lifetime, or restored but declared observed by the store.
+    Page,
+    /// Restored from the device's storage (and not declared observed).
+    Device,
+}
+
+/// Which entries a computation reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Select {
+    /// Every entry (the non-private model, and the `history` unit).
+    All,
+    /// The page's entries (P).
+    Page,
+    /// The device's entries (D) whose lifetime privacy spend is below `cap_units` (accountant
+    /// units, 2⁻³⁰ ε); entries at the cap are retired from every later release.
+    Device { cap_units: u64 },
+    /// The page's entries and the device's below the cap: what a release may read.
+    PageAndDevice { cap_units: u64 },
+}
+
+/// One entry of the log with its provenance.
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    event: LoggedEvent,
+    origin: Origin,
+    /// ε (accountant units) of the releases that read this entry so far (its lifetime spend).
+    dp_units: u64,
+}
+
+impl Entry {
+    fn selected(&self, which: Select) -> bool {
+        match which {
+            Select::All => true,
+            Select::Page => self.origin == Origin::Page,
+            Select::Device { cap_units } => {
+                self.origin == Origin::Device && self.dp_units < cap_units
+            }
+            Select::PageAndDevice { cap_units } => {
+                self.origin == Origin::Page || self.dp_units < cap_units
+            }
+        }
+    }
+}
+
 /// The bounded, ordered (oldest first) log of this session's entries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionLog {
-    entries: VecDeque<LoggedEvent>,
+    entries: VecDeque<Entry>,
     max_events: usize,
     max_age_ms: f64,
 }
@@ -71,13 +120,22 @@ impl SessionLog {
         });
     }
 
-    /// Appends an entry, then evicts entries older than `max_age` before the newest timestamp and
-    /// the oldest entries beyond `max_events`.
+    /// Appends an entry the page provides ([`Origin::Page`]), then evicts entries older than
+    /// `max_age` before the newest timestamp and the oldest entries beyond `max_events`.
     pub fn log(&mut self, entry: LoggedEvent) {
+        self.log_from(entry, Origin::Page);
+    }
+
+    /// [`SessionLog::log`] with a given origin.
+    pub fn log_from(&mut self, entry: LoggedEvent, origin: Origin) {
         let now = self
             .latest_ts_ms()
             .map_or(entry.ts_ms(), |t| t.max(entry.ts_ms()));
-        self.entries.push_back(entry);
+        self.entries.push_back(Entry {
+            event: entry,
+            origin,
+            dp_units: 0,
+        });
         self.prune(now);
         while self.entries.len() > self.max_events {
             self.entries.pop_front();
@@ -88,18 +146,72 @@ impl SessionLog {
     pub fn prune(&mut self, now_ms: f64) -> usize {
         let before = self.entries.len();
         let cutoff = now_ms - self.max_age_ms;
-        self.entries.retain(|e| e.ts_ms() >= cutoff);
+        self.entries.retain(|e| e.event.ts_ms() >= cutoff);
         before - self.entries.len()
     }
 
     /// Every entry, oldest first.
     pub fn entries(&self) -> impl DoubleEndedIterator<Item = &LoggedEvent> + ExactSizeIterator {
-        self.entries.iter()
+        self.entries.iter().map(|e| &e.event)
+    }
+
+    /// Every entry with its origin and lifetime spend (accountant units), oldest first.
+    pub fn entries_with_provenance(
+        &self,
+    ) -> impl DoubleEndedIterator<Item = (&LoggedEvent, Origin, u64)> + ExactSizeIterator {
+        self.entries
+            .iter()
+            .map(|e| (&e.event, e.origin, e.dp_units))
+    }
+
+    /// Replaces the log with `entries` (with their origins and spends), limits kept (the oldest
+    /// beyond `max_events` go).
+    pub fn restore(&mut self, entries: impl IntoIterator<Item = (LoggedEvent, Origin, u64)>) {
+        self.entries = entries
+            .into_iter()
+            .map(|(event, origin, dp_units)| Entry {
+                event,
+                origin,
+                dp_units,
+            })
+            .collect();
+        while self.entries.len() > self.max_events {
+            self.entries.pop_front();
+        }
+    }
+
+    /// Number of entries `which` selects.
+    pub fn count(&self, which: Select) -> usize {
+        self.entries.iter().filter(|e| e.selected(which)).count()
+    }
+
+    /// Whether `which` selects any entry.
+    pub fn has(&self, which: Select) -> bool {
+        self.entries.iter().any(|e| e.selected(which))
+    }
+
+    /// Marks the entries that `observed(entry)` says the store's server observed as
+    /// [`Origin::Page`] (e.g. the restored events of the current visit).
+    pub fn mark_observed(&mut self, observed: impl Fn(&LoggedEvent) -> bool) {
+        for e in &mut self.entries {
+            if e.origin == Origin::Device && observed(&e.event) {
+                e.origin = Origin::Page;
+            }
+        }
+    }
+
+    /// Adds `units` to the lifetime spend of every entry `which` selects (a release read them).
+    pub fn charge(&mut self, which: Select, units: u64) {
+        for e in &mut self.entries {
+            if e.selected(which) {
+                e.dp_units = e.dp_units.saturating_add(units);
+            }
+        }
     }
 
     /// Item events, oldest first (searches left out).
     pub fn events(&self) -> impl DoubleEndedIterator<Item = &Event> {
-        self.entries.iter().filter_map(|e| match e {
+        self.entries.iter().filter_map(|e| match &e.event {
             LoggedEvent::Item { event, .. } => Some(event),
             LoggedEvent::Search { .. } => None,
         })
@@ -127,7 +239,10 @@ impl SessionLog {
 
     /// The newest timestamp in the log (ms), if any.
     pub fn latest_ts_ms(&self) -> Option<f64> {
-        self.entries.iter().map(LoggedEvent::ts_ms).reduce(f64::max)
+        self.entries
+            .iter()
+            .map(|e| e.event.ts_ms())
+            .reduce(f64::max)
     }
 
     /// Forgets every entry.
@@ -135,23 +250,41 @@ impl SessionLog {
         self.entries.clear();
     }
 
-    fn live(&self, now_ms: f64) -> impl DoubleEndedIterator<Item = (usize, &LoggedEvent)> {
+    fn live_selected(
+        &self,
+        now_ms: f64,
+        which: Select,
+    ) -> impl DoubleEndedIterator<Item = (usize, &LoggedEvent)> {
         let cutoff = now_ms - self.max_age_ms;
         self.entries
             .iter()
             .enumerate()
-            .filter(move |(_, e)| e.ts_ms() >= cutoff)
+            .filter(move |(_, e)| e.event.ts_ms() >= cutoff && e.selected(which))
+            .map(|(i, e)| (i, &e.event))
     }
 
     /// Each live item event with its effective weight at `now_ms`, newest first:
     /// `type weight × position weight × 0.5^(age / half-life) × dwell factor`. Positions count
     /// item events from the newest (0). Entries older than `max_age` are left out.
     pub fn effective_weights(&self, policy: &SignalPolicy, now_ms: f64) -> Vec<WeightedEvent> {
+        self.effective_weights_of(policy, now_ms, Select::All)
+    }
+
+    /// [`SessionLog::effective_weights`] of the entries `which` selects (positions count within
+    /// them, as if the log held only those).
+    pub fn effective_weights_of(
+        &self,
+        policy: &SignalPolicy,
+        now_ms: f64,
+        which: Select,
+    ) -> Vec<WeightedEvent> {
         let mut out: Vec<WeightedEvent> = Vec::with_capacity(self.entries.len());
-        let items = self.live(now_ms).filter_map(|(i, e)| match e {
-            LoggedEvent::Item { event, details } => Some((i, event, details)),
-            LoggedEvent::Search { .. } => None,
-        });
+        let items = self
+            .live_selected(now_ms, which)
+            .filter_map(|(i, e)| match e {
+                LoggedEvent::Item { event, details } => Some((i, event, details)),
+                LoggedEvent::Search { .. } => None,
+            });
         for (position, (entry, event, details)) in items.rev().enumerate() {
             let weight = event.kind.weight(&policy.weights)
                 * policy.position_weight(position)
@@ -168,8 +301,13 @@ impl SessionLog {
 
     /// Items with a live item event at `now_ms`, sorted, deduplicated.
     pub fn seen_items(&self, now_ms: f64) -> Vec<u32> {
+        self.seen_items_of(now_ms, Select::All)
+    }
+
+    /// [`SessionLog::seen_items`] among the entries `which` selects.
+    pub fn seen_items_of(&self, now_ms: f64, which: Select) -> Vec<u32> {
         let mut v: Vec<u32> = self
-            .live(now_ms)
+            .live_selected(now_ms, which)
             .filter_map(|(_, e)| match e {
                 LoggedEvent::Item { event, .. } => Some(event.item),
                 LoggedEvent::Search { .. } => None,
@@ -182,8 +320,13 @@ impl SessionLog {
 
     /// Items with a live `purchase` event at `now_ms`, sorted, deduplicated.
     pub fn purchased_items(&self, now_ms: f64) -> Vec<u32> {
+        self.purchased_items_of(now_ms, Select::All)
+    }
+
+    /// [`SessionLog::purchased_items`] among the entries `which` selects.
+    pub fn purchased_items_of(&self, now_ms: f64, which: Select) -> Vec<u32> {
         let mut v: Vec<u32> = self
-            .live(now_ms)
+            .live_selected(now_ms, which)
             .filter_map(|(_, e)| match e {
                 LoggedEvent::Item { event, .. } if event.kind == EventKind::Purchase => {
                     Some(event.item)
@@ -200,8 +343,13 @@ impl SessionLog {
     /// (default 1), `remove_from_cart` subtracts its quantity or empties the line, `purchase`
     /// empties the line.
     pub fn cart(&self, now_ms: f64) -> Vec<(u32, u64)> {
+        self.cart_of(now_ms, Select::All)
+    }
+
+    /// [`SessionLog::cart`] from the entries `which` selects.
+    pub fn cart_of(&self, now_ms: f64, which: Select) -> Vec<(u32, u64)> {
         let mut lines: Vec<(u32, u64)> = Vec::new();
-        for (_, e) in self.live(now_ms) {
+        for (_, e) in self.live_selected(now_ms, which) {
             let LoggedEvent::Item { event, details } = e else {
                 continue;
             };
@@ -229,7 +377,16 @@ impl SessionLog {
 
     /// The items in the cart at `now_ms`, sorted.
     pub fn in_cart_items(&self, now_ms: f64) -> Vec<u32> {
-        let mut v: Vec<u32> = self.cart(now_ms).into_iter().map(|l| l.0).collect();
+        self.in_cart_items_of(now_ms, Select::All)
+    }
+
+    /// [`SessionLog::in_cart_items`] from the entries `which` selects.
+    pub fn in_cart_items_of(&self, now_ms: f64, which: Select) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .cart_of(now_ms, which)
+            .into_iter()
+            .map(|l| l.0)
+            .collect();
         sort_rows(&mut v);
         v
     }
@@ -239,7 +396,7 @@ impl SessionLog {
     pub fn to_inputs(&self, bundle: &Bundle) -> Vec<EventInput> {
         self.entries
             .iter()
-            .map(|e| match e {
+            .map(|e| match &e.event {
                 LoggedEvent::Item { event, details } => EventInput {
                     kind: event.kind.as_str().to_owned(),
                     item: bundle.ids().get(event.item as usize).cloned(),
@@ -248,18 +405,21 @@ impl SessionLog {
                     quantity: details.quantity.map(f64::from),
                     price: details.price,
                     query: None,
+                    dp_units: (e.dp_units > 0).then_some(e.dp_units),
                 },
                 LoggedEvent::Search { query, ts_ms } => EventInput {
                     kind: "search".to_owned(),
                     ts: Some(*ts_ms),
                     query: Some(query.clone()),
+                    dp_units: (e.dp_units > 0).then_some(e.dp_units),
                     ..EventInput::default()
                 },
             })
             .collect()
     }
 
-    /// Replaces this log's entries with `events` from a stored state (limits kept). Events of items no longer in the bundle are dropped
+    /// Replaces this log's entries with `events` from a stored state (limits kept), as
+    /// [`Origin::Device`] entries with their stored lifetime spends. Events of items no longer in the bundle are dropped
     /// and counted; entries older than `max_age` at `now_ms` are dropped and counted; the newest
     /// `max_events` are kept. An invalid event is [`StateError::Corrupt`] and leaves the log
     /// unchanged.
@@ -273,14 +433,18 @@ impl SessionLog {
         let mut entries = VecDeque::with_capacity(events.len().min(self.max_events));
         for (i, stored) in events.iter().enumerate() {
             match stored.validate(bundle) {
-                Ok(entry) => entries.push_back(entry),
+                Ok(entry) => entries.push_back(Entry {
+                    event: entry,
+                    origin: Origin::Device,
+                    dp_units: stored.dp_units.unwrap_or(0),
+                }),
                 Err(RequestError::UnknownItem(_)) => report.unknown_items += 1,
                 Err(e) => return Err(StateError::Corrupt(format!("event {i}: {e}"))),
             }
         }
         let cutoff = now_ms - self.max_age_ms;
         let before = entries.len();
-        entries.retain(|e| e.ts_ms() >= cutoff);
+        entries.retain(|e| e.event.ts_ms() >= cutoff);
         report.expired = before - entries.len();
         while entries.len() > self.max_events {
             entries.pop_front();

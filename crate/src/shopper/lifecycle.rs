@@ -8,8 +8,8 @@ use super::stored::{check_envelope, StoredState};
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{
-    Calibrated, PrivacyConfig, PrivacySnapshot, PrivacyState, PrivacyStatus, ProfileBounds,
-    ReleaseSource,
+    Calibrated, PrivacyConfig, PrivacySnapshot, PrivacyState, PrivacyStatus, PrivacyUnit,
+    ProfileBounds, ReleaseSource,
 };
 use crate::session::{Event, EventInput, ImportReport, SessionConfig, SessionLog};
 
@@ -24,10 +24,15 @@ pub struct Shopper {
     pub(super) mechanism: Option<Arc<Calibrated>>,
     /// The accountant and the last release.
     pub(super) privacy_state: PrivacyState,
-    /// Bumped by every change to the history (track, import, forget, configure).
+    /// Bumped by every change to the history (track, import, forget, an eviction).
     pub(super) history_version: u64,
-    /// The history version of the last fresh release.
+    /// Bumped by every change to the device-only record D (import, forget, an eviction): what a
+    /// release under `unit: 'device'` reads. The page's `track()` leaves it alone.
+    pub(super) device_version: u64,
+    /// The history version of the last fresh release (or of a stored release still current).
     pub(super) released_version: Option<u64>,
+    /// The device version of the last fresh release.
+    pub(super) released_device_version: Option<u64>,
 }
 
 impl Shopper {
@@ -41,7 +46,9 @@ impl Shopper {
             mechanism,
             privacy_state: PrivacyState::default(),
             history_version: 0,
+            device_version: 0,
             released_version: None,
+            released_device_version: None,
         })
     }
 
@@ -68,15 +75,20 @@ impl Shopper {
     ) -> Result<(), VitrineError> {
         let (config, privacy, mechanism) = Self::validate(model, options)?;
         let mut session = SessionLog::with_limits(config.max_events, config.max_age_s);
-        for entry in self.session.entries() {
-            session.log(entry.clone());
+        let before = self.session.len();
+        session.restore(
+            self.session
+                .entries_with_provenance()
+                .map(|(e, origin, units)| (e.clone(), origin, units)),
+        );
+        if session.len() != before {
+            // Smaller limits evicted entries: the history is another one. New settings alone are
+            // not: a release made under the old ones stays valid post-processing, and making a
+            // fresh one for the same history would only spend budget.
+            self.history_version += 1;
+            self.device_version += 1;
         }
         self.session = session;
-        if config != self.config || privacy != self.privacy {
-            // The history (limits, weights) or the mechanism changed: the next request makes a
-            // fresh release rather than reuse one made under the old settings.
-            self.history_version += 1;
-        }
         self.config = config;
         self.privacy = privacy;
         self.mechanism = mechanism;
@@ -106,6 +118,13 @@ impl Shopper {
     /// Records an event the page describes (validated against `model`'s catalog). Invalid events
     /// are errors and leave the session unchanged.
     pub fn track(&mut self, model: &Model, event: &EventInput) -> Result<(), VitrineError> {
+        if event.dp_units.is_some() {
+            return Err(crate::error::RequestError::InvalidEvent {
+                field: "dpUnits",
+                why: "only a stored state's events carry it".into(),
+            }
+            .into());
+        }
         let entry = event.validate(model.bundle())?;
         self.session.log(entry);
         self.history_version += 1;
@@ -125,6 +144,26 @@ impl Shopper {
         self.privacy_state.last_source()
     }
 
+    /// Restores item events already resolved to bundle rows as the device's own stored record
+    /// (callers that replay logs: `vitrine eval --device-history`, simulations), as importing a
+    /// stored state would.
+    pub fn restore_rows(&mut self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        for &event in events {
+            self.session.log_from(
+                crate::session::LoggedEvent::Item {
+                    event,
+                    details: Default::default(),
+                },
+                crate::session::Origin::Device,
+            );
+        }
+        self.history_version += 1;
+        self.device_version += 1;
+    }
+
     /// Spent / remaining budget, mechanism and unit, at `clock_ms` (for `privacyStatus()`).
     pub fn privacy_status(&self, clock_ms: f64) -> PrivacyStatus {
         self.privacy_state
@@ -134,7 +173,13 @@ impl Shopper {
     /// The privacy accountant and last release, as stored in the state.
     pub fn privacy_snapshot(&self, model: &Model) -> PrivacySnapshot {
         let mut snapshot = self.privacy_state.snapshot(model.bundle());
-        snapshot.current = self.released_version == Some(self.history_version);
+        // Current: the release describes the history exactly as stored. Under the device unit it
+        // read the device's entries only, so the page's entries (stored as the device's from the
+        // next load on) must be none.
+        let device_unit =
+            matches!(&self.privacy, PrivacyConfig::On(c) if c.unit == PrivacyUnit::Device);
+        snapshot.current = self.released_version == Some(self.history_version)
+            && !(device_unit && self.session.has(crate::session::Select::Page));
         snapshot
     }
 
@@ -164,13 +209,23 @@ impl Shopper {
         let report = self
             .session
             .import_events(&state.events, model.bundle(), clock_ms)?;
+        if let PrivacyConfig::On(c) = &self.privacy {
+            if c.observed_visit {
+                // The store declared that its server observed the current visit: those restored
+                // events count as the page's.
+                let start = visit_start(&self.session, clock_ms);
+                self.session.mark_observed(|e| e.ts_ms() >= start);
+            }
+        }
         self.privacy_state = privacy_state;
         self.history_version += 1;
+        self.device_version += 1;
         // The stored release still describes the history if nothing was tracked after it and
         // nothing was dropped on the way back in: reuse it (a page reload spends nothing).
         let intact = report.unknown_items == 0 && report.expired == 0 && report.over_limit == 0;
-        self.released_version = (current && intact && self.privacy_state.last_release().is_some())
-            .then_some(self.history_version);
+        let reuse = current && intact && self.privacy_state.last_release().is_some();
+        self.released_version = reuse.then_some(self.history_version);
+        self.released_device_version = reuse.then_some(self.device_version);
         Ok(report)
     }
 
@@ -182,7 +237,30 @@ impl Shopper {
         self.session.clear();
         self.privacy_state.clear();
         self.history_version += 1;
+        self.device_version += 1;
         self.released_version = None;
+        self.released_device_version = None;
         n
     }
+}
+
+/// The longest gap between two events of one visit: 30 minutes, in ms (the usual web-analytics
+/// session timeout).
+pub const VISIT_GAP_MS: f64 = 30.0 * 60_000.0;
+
+/// When the current visit started: walking the log from its newest entry back, the oldest time
+/// reached from `clock_ms` through gaps of at most [`VISIT_GAP_MS`] (`clock_ms` itself when the
+/// newest entry is older than that). Entries timed after the start seen so far do not extend it.
+fn visit_start(session: &SessionLog, clock_ms: f64) -> f64 {
+    let mut start = clock_ms;
+    for t in session.entries().rev().map(|e| e.ts_ms()) {
+        if t > start {
+            continue;
+        }
+        if start - t > VISIT_GAP_MS {
+            break;
+        }
+        start = t;
+    }
+    start
 }

@@ -15,11 +15,17 @@
 use serde::Serialize;
 
 use super::lifecycle::Shopper;
-use crate::error::VitrineError;
+use crate::bundle::Bundle;
+use crate::error::{PrivacyError, VitrineError};
+use crate::kernels::{sort_rows, top_k, Scored, TopK};
 use crate::model::Model;
-use crate::privacy::{PrivacyConfig, RandomSource, Release, ReleaseSource, Released};
+use crate::privacy::{
+    accountant, AnchorMechanism, Calibrated, PrivacyConfig, PrivacyUnit, RandomSource, Release,
+    ReleaseSource, Released, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
+};
 use crate::rank::{Explanation, ProfileSource, RankEnv, RowResponse, ValidRankOptions};
-use crate::score::raw_profile;
+use crate::score::{raw_profile, raw_profile_padded, DeviceSignal, Scorer};
+use crate::session::{Select, SessionLog, SignalPolicy};
 
 /// The explanation of one item's score (what `explain(id)` returns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,9 +42,15 @@ pub struct ItemExplanation {
 /// What a request's profile comes from, decided before the ranking borrows the shopper.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Source {
+    /// The raw history (privacy off).
     Raw,
+    /// The last release of the whole history (`unit: 'history'`).
     LastRelease,
+    /// Nothing about the history (`unit: 'history'`, no release yet and no budget).
     Public,
+    /// The page's events exactly, plus the last release of the device-only record if any
+    /// (`unit: 'device'`).
+    Page { with_release: bool },
 }
 
 impl Shopper {
@@ -52,8 +64,14 @@ impl Shopper {
         rng: &mut R,
     ) -> (Source, Vec<String>) {
         let mut warnings = Vec::new();
-        if self.privacy == PrivacyConfig::Off {
-            return (Source::Raw, warnings);
+        let device_unit = match &self.privacy {
+            PrivacyConfig::Off => return (Source::Raw, warnings),
+            PrivacyConfig::On(c) => {
+                (c.unit == PrivacyUnit::Device).then_some((c.epsilon, c.event_cap))
+            }
+        };
+        if let Some((epsilon, event_cap)) = device_unit {
+            return self.prepare_device(model, options, (epsilon, event_cap), clock_ms, rng);
         }
         let asked = options.session_exclusions_requested();
         if !asked.is_empty() {
@@ -106,6 +124,116 @@ impl Shopper {
         }
     }
 
+    /// [`Shopper::prepare`] under `unit: 'device'`: a fresh release of the device-only record D
+    /// when D changed since the last one and the budget allows, else the last one, else none; the
+    /// page's events are ranked exactly in any case.
+    fn prepare_device<R: RandomSource + ?Sized>(
+        &mut self,
+        model: &Model,
+        options: &ValidRankOptions,
+        (epsilon, event_cap): (f64, f64),
+        clock_ms: f64,
+        rng: &mut R,
+    ) -> (Source, Vec<String>) {
+        let mut warnings = Vec::new();
+        let has_last = self.privacy_state.last_release().is_some();
+        let cap_units = accountant::units_down_of(event_cap);
+        let device = Select::Device { cap_units };
+        // A release is made whether or not the device record is empty: skipping it for an empty
+        // record would tell the page that the record is empty.
+        if self.released_device_version == Some(self.device_version) {
+            // Nothing new to release: the last release (post-processing), or none.
+            let reused = self.privacy_state.reuse();
+            return (
+                Source::Page {
+                    with_release: reused,
+                },
+                warnings,
+            );
+        }
+        let profile_now = options
+            .request_time_ms()
+            .or_else(|| self.session.latest_ts_ms())
+            .unwrap_or(0.0);
+        let (session, signals, max_events) =
+            (&self.session, &self.config.signals, self.config.max_events);
+        let (pool_size, top_m) = match &self.privacy {
+            PrivacyConfig::On(c) => (
+                c.candidates.unwrap_or(DEFAULT_DEVICE_CANDIDATES),
+                c.top_m.unwrap_or(DEFAULT_DEVICE_TOP_M),
+            ),
+            PrivacyConfig::Off => (DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M),
+        };
+        let bundle = model.bundle();
+        let draw = |mechanism: &Calibrated, rng: &mut R| -> Result<Release, PrivacyError> {
+            match mechanism {
+                // The device-only profile, noised (the page's profile is added afterwards,
+                // exactly: post-processing).
+                Calibrated::Gaussian(g) => {
+                    let weighted = session.effective_weights_of(signals, profile_now, device);
+                    g.release(&raw_profile_padded(bundle, &weighted, max_events), rng)
+                        .map(Release::Profile)
+                }
+                Calibrated::Anchor(a) => {
+                    let (pool, page_scores) =
+                        page_pool(bundle, session, signals, profile_now, pool_size);
+                    let device_items = session.seen_items_of(profile_now, device);
+                    anchor_in_pool(
+                        bundle,
+                        pool,
+                        &page_scores,
+                        &device_items,
+                        a.epsilon(),
+                        top_m,
+                        rng,
+                    )
+                    .map(Release::Anchor)
+                }
+            }
+        };
+        let result = self.privacy_state.release_with(
+            &self.privacy,
+            self.mechanism.as_deref(),
+            clock_ms,
+            draw,
+            rng,
+        );
+        match result {
+            Ok(
+                Released::Profile(_, ReleaseSource::Fresh)
+                | Released::Anchor(_, ReleaseSource::Fresh),
+            ) => {
+                self.released_version = Some(self.history_version);
+                self.released_device_version = Some(self.device_version);
+                // Every stored event this release read carries its ε towards its lifetime cap.
+                self.session
+                    .charge(device, accountant::units_up_of(epsilon));
+                (Source::Page { with_release: true }, warnings)
+            }
+            Ok(Released::Profile(..) | Released::Anchor(..)) => {
+                (Source::Page { with_release: true }, warnings)
+            }
+            Ok(Released::Public | Released::NotPrivate) => (
+                Source::Page {
+                    with_release: false,
+                },
+                warnings,
+            ),
+            Err(e) => {
+                // Never fall back to the raw device record: rank the page's events alone.
+                warnings.push(format!(
+                    "privacy: no release ({e}); ranking the page's own events only"
+                ));
+                (
+                    Source::Page {
+                        with_release: has_last,
+                    },
+                    warnings,
+                )
+            }
+        }
+    }
+
     /// What a request ranks against.
     fn env<'a>(&'a self, model: &'a Model, source: Source) -> RankEnv<'a> {
         let profile = match (source, self.privacy_state.last_release()) {
@@ -113,6 +241,17 @@ impl Shopper {
             (Source::LastRelease, Some(Release::Profile(p))) => ProfileSource::Released(p),
             (Source::LastRelease, Some(Release::Anchor(j))) => ProfileSource::Anchor(*j),
             (Source::LastRelease, None) | (Source::Public, _) => ProfileSource::Public,
+            (Source::Page { with_release }, last) => ProfileSource::Page {
+                device: match last.filter(|_| with_release) {
+                    Some(Release::Profile(p)) => DeviceSignal::Profile(p),
+                    Some(Release::Anchor(j)) => DeviceSignal::Anchor(*j),
+                    None => DeviceSignal::None,
+                },
+                blend: match &self.privacy {
+                    PrivacyConfig::On(c) => c.blend,
+                    PrivacyConfig::Off => 0.0,
+                },
+            },
         };
         RankEnv {
             bundle: model.bundle(),
@@ -184,4 +323,67 @@ impl Shopper {
             why,
         })
     }
+}
+
+/// The exponential mechanism's candidates under `unit: 'device'`: the `n` best items of the ranking
+/// from the page's own events (public given what the page provided), sorted by row, with their
+/// scores in that ranking.
+fn page_pool(
+    bundle: &Bundle,
+    session: &SessionLog,
+    signals: &SignalPolicy,
+    now_ms: f64,
+    n: usize,
+) -> (Vec<u32>, Vec<f32>) {
+    let weighted = session.effective_weights_of(signals, now_ms, Select::Page);
+    let scorer = Scorer::blended(
+        bundle,
+        &raw_profile(bundle, &weighted),
+        DeviceSignal::None,
+        0.0,
+    );
+    let mut scores = vec![0.0f32; bundle.n_items()];
+    scorer.score_all(&mut scores);
+    let mut pool: Vec<u32> = top_k(&scores, n.max(2))
+        .into_iter()
+        .map(|s| s.index)
+        .collect();
+    sort_rows(&mut pool);
+    (pool, scores)
+}
+
+/// One anchor from `pool` by the two-level exponential mechanism whose top set is the `m` pool
+/// items with an event in the device record (`device_items`, sorted), best first by the page's
+/// ranking, filled up to `m` by the page's ranking when fewer: for fixed page events the top set is
+/// a function of the device record alone, of a fixed size, and the guarantee is
+/// `privacy::anchor`'s with the pool in place of the catalog.
+fn anchor_in_pool<R: RandomSource + ?Sized>(
+    bundle: &Bundle,
+    pool: Vec<u32>,
+    page_scores: &[f32],
+    device_items: &[u32],
+    epsilon: f64,
+    m: usize,
+    rng: &mut R,
+) -> Result<u32, PrivacyError> {
+    let mut top = TopK::new(m);
+    for &r in &pool {
+        let s = page_scores
+            .get(r as usize)
+            .copied()
+            .unwrap_or(f32::NEG_INFINITY);
+        let s = if s.is_nan() { f32::NEG_INFINITY } else { s };
+        // The device's items first (a shift above every score), then the page's order.
+        let in_device = device_items.binary_search(&r).is_ok();
+        top.push(Scored {
+            index: r,
+            score: if in_device { s.atan() + 10.0 } else { s.atan() },
+        });
+    }
+    let mut set: Vec<u32> = top.into_sorted().into_iter().map(|s| s.index).collect();
+    sort_rows(&mut set);
+    let m = set.len().min(pool.len().saturating_sub(1)).max(1);
+    set.truncate(m);
+    let mechanism = AnchorMechanism::for_pool(bundle.n_items(), pool, epsilon, Some(m))?;
+    mechanism.sample(&set, rng)
 }

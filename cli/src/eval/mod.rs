@@ -1,0 +1,14 @@
+//! `vitrine eval`: the next-item protocol through the engine's own request path ([`protocol`]),
+//! its privacy flags ([`privacy_args`]), device-only histories ([`device_history`]) and metrics
+//! ([`metrics`]).
+
+mod device_history;
+mod metrics;
+mod privacy_args;
+mod protocol;
+mod table;
+
+pub use device_history::DeviceHistory;
+pub use privacy_args::{parse_epsilon, PrivacyArgs};
+pub use protocol::{evaluate, Devices};
+pub use table::print_table;
