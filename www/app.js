@@ -520,7 +520,7 @@ async function main() {
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', async (e) => {
     const n = sessionSize();
-    const ms = `ranked on this device in ${e.detail.ms.toFixed(1)} ms`;
+    const ms = 'ranked on this device';
     let note =
       n === 0 ? `Popular right now. Open any product to personalise — ${ms}.` : `Based on what you did here — ${ms}.`;
     if (n > 0 && v.supports('privacyStatus')) {

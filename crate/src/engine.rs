@@ -201,6 +201,11 @@ impl Engine {
         self.shopper.import_state(&self.model, state, clock_ms)
     }
 
+    /// Joins another tab's stored state (see [`Shopper::join_stored`]).
+    pub fn join_stored(&mut self, state: &StoredState) -> Result<(), VitrineError> {
+        self.shopper.join_stored(&self.model, state)
+    }
+
     /// Forgets the session and its privacy state; returns how many entries were erased.
     pub fn forget(&mut self) -> usize {
         self.shopper.forget()

@@ -169,3 +169,36 @@ fn the_store_can_declare_the_visit_observed() {
     observed.import_state(&stored, clock).unwrap();
     assert_eq!(observed.session().count(Select::Page), 2);
 }
+
+/// Two tabs restore the same record; the second joins what the first stored before it releases,
+/// so the origin's budget counts both releases once each — and a budget of one release is spent
+/// once, whatever the tabs.
+#[test]
+fn tabs_share_one_budget_by_joining_the_stored_state() {
+    let settings = r#"{"privacy":{"epsilon":1,"budget":{"epsilon":1}}}"#;
+    let mut first = engine(settings);
+    first.track("view", "hats-1", 1_000.0).unwrap();
+    shelf(&mut first, 1_000.0);
+    first.track("view", "hats-2", 1_000.0).unwrap();
+    let stored = first.export_state();
+    let (mut a, mut b) = (engine(settings), engine(settings));
+    a.import_state(&stored, 2_000.0).unwrap();
+    b.import_state(&stored, 2_000.0).unwrap();
+    // The day's budget (1 ε) went to the first page: neither tab may release now.
+    shelf(&mut a, 2_000.0);
+    assert_eq!(a.shopper().last_source(), Some(ReleaseSource::Cached));
+    // A new day: tab a releases and stores; tab b joins that before its own request.
+    let day2 = 2_000.0 + DAY;
+    shelf(&mut a, day2);
+    assert_eq!(a.shopper().last_source(), Some(ReleaseSource::Fresh));
+    b.join_stored(&vitrine::StoredState::parse(&a.export_state()).unwrap())
+        .unwrap();
+    shelf(&mut b, day2 + 1.0);
+    assert_eq!(b.shopper().last_source(), Some(ReleaseSource::Cached));
+    assert_eq!(releases(&b, day2 + 1.0), 1);
+    // Without the join, b would have spent the day's budget a second time.
+    let mut c = engine(settings);
+    c.import_state(&stored, 2_000.0).unwrap();
+    shelf(&mut c, day2 + 2.0);
+    assert_eq!(c.shopper().last_source(), Some(ReleaseSource::Fresh));
+}

@@ -328,7 +328,11 @@ fn state_exports_imports_and_rejects_bad_states() {
         assert_eq!(error_code(&err), code);
         assert_eq!(other.session_length(), 2, "unchanged");
     }
-    assert_eq!(other.forget(), 2);
+    assert_eq!(
+        other.forget().as_f64(),
+        Some(2.0),
+        "a count without privacy"
+    );
     assert_eq!(other.session_length(), 0);
     // Session settings.
     let mut small = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
@@ -381,10 +385,11 @@ fn private_by_default_with_status_budget_and_state() {
         get(&status, "mechanism").as_string().unwrap(),
         "exponential"
     );
-    assert_eq!(get(&status, "unit").as_string().unwrap(), "history");
+    assert_eq!(get(&status, "unit").as_string().unwrap(), "device");
     assert!(get(&status, "lastSource").is_null());
+    // The whole history as the unit (the page's events are private too): every change releases.
     rec.configure(js(
-        r#"{"privacy":{"epsilon":2,"budget":{"epsilon":4,"period":"session"},"mechanism":"exponential"}}"#,
+        r#"{"privacy":{"unit":"history","epsilon":2,"budget":{"epsilon":4,"period":"session"},"mechanism":"exponential"}}"#,
     ))
     .unwrap();
     rec.track(js(r#"{"type":"view","item":"hats-1"}"#)).unwrap();
@@ -401,7 +406,7 @@ fn private_by_default_with_status_budget_and_state() {
     for _ in 0..40 {
         let mut other = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
         other
-            .configure(js(r#"{"privacy":{"epsilon":0.5}}"#))
+            .configure(js(r#"{"privacy":{"unit":"history","epsilon":0.5}}"#))
             .unwrap();
         other
             .track(js(r#"{"type":"view","item":"hats-1"}"#))
@@ -426,7 +431,7 @@ fn private_by_default_with_status_budget_and_state() {
     let mut restored = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
     restored
         .configure(js(
-            r#"{"privacy":{"epsilon":2,"budget":{"epsilon":4,"period":"session"}}}"#,
+            r#"{"privacy":{"unit":"history","epsilon":2,"budget":{"epsilon":4,"period":"session"}}}"#,
         ))
         .unwrap();
     restored.import_state(JsValue::from_str(&saved)).unwrap();
@@ -456,6 +461,50 @@ fn private_by_default_with_status_budget_and_state() {
         let err = rec.configure(js(bad)).err().unwrap();
         assert_eq!(error_code(&err), "invalid_option", "{bad}");
     }
+}
+
+/// With privacy on, nothing the page can read tells the stored record's size: `importState()` and
+/// `forget()` return `null`, `sessionLength` counts only what the page provided. `joinStored()`
+/// takes another tab's stored state and rejects what it cannot use.
+#[wasm_bindgen_test]
+fn private_mode_hides_the_stored_record_size() {
+    let mut first = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+    first
+        .track(js(r#"{"type":"view","item":"hats-1"}"#))
+        .unwrap();
+    first
+        .track(js(r#"{"type":"view","item":"hats-2"}"#))
+        .unwrap();
+    assert_eq!(first.session_length(), 2, "the page's own events");
+    let stored = first.export_state();
+    let mut rec = Recommender::from_bytes(&shop::shop_bundle()).unwrap();
+    assert!(rec
+        .import_state(JsValue::from_str(&stored))
+        .unwrap()
+        .is_null());
+    assert_eq!(
+        rec.session_length(),
+        0,
+        "restored events are the device's, not the page's"
+    );
+    rec.track(js(r#"{"type":"view","item":"shoes-1"}"#))
+        .unwrap();
+    assert_eq!(rec.session_length(), 1);
+    rec.join_stored(JsValue::from_str(&stored)).unwrap();
+    for (bad, code) in [
+        (JsValue::from_str("{oops"), "state_corrupt"),
+        (JsValue::from_str("[]"), "state_corrupt"),
+        (JsValue::from_f64(1.0), "state_corrupt"),
+        (
+            JsValue::from_str(r#"{"format":"x","version":1}"#),
+            "state_foreign",
+        ),
+    ] {
+        let err = rec.join_stored(bad).err().unwrap();
+        assert_eq!(error_code(&err), code);
+    }
+    assert!(rec.forget().is_null());
+    assert_eq!(rec.session_length(), 0);
 }
 
 fn scores(result: &JsValue) -> Vec<f64> {

@@ -17,6 +17,7 @@ export const ENGINE_METHODS = Object.freeze([
   'forget',
   'reset',
   'configure',
+  'joinStored',
 ]);
 
 const GETTERS = ['itemCount', 'sessionLength', 'categories', 'contextFeatures', 'kernel'];

@@ -81,6 +81,8 @@ export class Vitrine extends EventTarget {
       saveDelay: opts.saveDelay,
       canExport: info.capabilities.includes('exportState'),
       canImport: info.capabilities.includes('importState'),
+      canJoin: info.capabilities.includes('joinStored'),
+      lockName: opts.storageKey,
       onIssue: (issue) => this.#issue(issue),
     });
   }
@@ -156,6 +158,7 @@ export class Vitrine extends EventTarget {
     const v = new Vitrine(CONSTRUCT, backend, info, {
       store: storeOf(storage),
       visit: storeOf(visitStorage),
+      storageKey,
       consent,
       saveDelay,
       gpc: globalPrivacyControl(),
@@ -249,6 +252,7 @@ export class Vitrine extends EventTarget {
     this.#alive();
     if (!this.supports(method)) throw unsupported(method);
     try {
+      if (RANKINGS.has(method)) return await this.#keeper.guarded(() => this.#backend.call(method, args));
       return await this.#backend.call(method, args);
     } finally {
       // A ranking may have spent privacy budget (part of the state), an event changed the history.

@@ -11,6 +11,11 @@
 // synchronous (no promise resolves once the page is gone): the state is exported synchronously (on
 // the main thread; in worker mode the worker sends it back with every reply) and the checksum is a
 // synchronous SHA-256, so a synchronous adapter (Web Storage) has the session before the page goes.
+//
+// Rankings are guarded (`guarded()`, docs/PRIVACY.md "Accounting"): a ranking may spend privacy
+// budget, so once a stored copy exists it runs under a Web Lock shared by every tab of the origin,
+// after joining what the store holds (another tab's spend), and its state is written before the
+// page gets the result (write-ahead: a release the page saw is always counted on the device).
 
 import { effectiveConsent } from './consent.js';
 
@@ -39,7 +44,10 @@ export class SessionKeeper {
    * @param {import('./storage.js').StateStore|null} o.persistent  store for consented sessions
    * @param {import('./storage.js').StateStore|null} o.visit       store for the current visit (this tab)
    */
-  constructor({ backend, persistent, visit, consent, gpc, saveDelay = DEFAULT_SAVE_DELAY_MS, canExport, canImport, onIssue }) {
+  #lockName;
+  #canJoin;
+
+  constructor({ backend, persistent, visit, consent, gpc, saveDelay = DEFAULT_SAVE_DELAY_MS, canExport, canImport, canJoin = false, lockName = 'vitrine', onIssue }) {
     if (!(saveDelay >= 0)) throw new TypeError('saveDelay must be a number of milliseconds ≥ 0');
     this.#backend = backend;
     this.#persistent = persistent;
@@ -50,6 +58,8 @@ export class SessionKeeper {
     this.#canExport = canExport;
     this.#canImport = canImport;
     this.#onIssue = onIssue;
+    this.#canJoin = canJoin;
+    this.#lockName = `vitrine-budget:${lockName}`;
     /** The engine's report for the session restored at load, if any. */
     this.lastImport = undefined;
   }
@@ -195,6 +205,38 @@ export class SessionKeeper {
       });
     }
     return this.#writing;
+  }
+
+  /**
+   * Runs a ranking (`run`: the engine call) so that the privacy budget it may spend is spent once
+   * per origin and is on the device before the page sees the result: under a Web Lock every tab
+   * of the origin shares, the stored state is joined into the engine first (another tab's spend),
+   * and the state is written after the call, before this resolves. Without a stored copy there is
+   * nothing restored to protect across page loads, and the call runs as is. Without Web Locks (an
+   * old browser, an insecure origin) the join and the write still happen, without the lock.
+   */
+  async guarded(run) {
+    const target = this.#target();
+    if (!target || !this.#hasCopy) return run();
+    const exec = async () => {
+      await this.#writing;
+      if (this.#canJoin) {
+        const { state } = await target.load();
+        if (state != null) {
+          try {
+            await this.#backend.call('joinStored', [state]);
+          } catch {
+            /* a copy the engine cannot read: the write below replaces it */
+          }
+        }
+      }
+      const result = await run();
+      this.#dirty = true;
+      await this.flush();
+      return result;
+    };
+    const locks = globalThis.navigator?.locks;
+    return typeof locks?.request === 'function' ? locks.request(this.#lockName, exec) : exec();
   }
 
   /** Writes the newest state synchronously when the store allows it (from pagehide / visibilitychange). */

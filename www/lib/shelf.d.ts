@@ -79,7 +79,7 @@ export interface ShelfEventMap {
     recommendationId: string | null;
     items: Array<{ id: string; rank: number; product?: ShelfProduct }>;
   }>;
-  'vitrine:render': CustomEvent<{ placement: string; ids: string[]; ms: number; warnings: string[]; recommendationId: string | null }>;
+  'vitrine:render': CustomEvent<{ placement: string; ids: string[]; warnings: string[]; recommendationId: string | null }>;
   'vitrine:error': CustomEvent<{ error: unknown; message: string }>;
 }
 

@@ -393,7 +393,6 @@ function createShelfClass() {
 
     async #renderNow(vitrine) {
       const token = ++this.#token;
-      const t0 = performance.now();
       const opts = { ...this.#options, k: this.k };
       // Out-of-stock products are never shown: the engine fills the shelf from the others.
       if (this.#index.outOfStock.length) opts.exclude = [...(Array.isArray(opts.exclude) ? opts.exclude : []), ...this.#index.outOfStock];
@@ -413,7 +412,6 @@ function createShelfClass() {
         return;
       }
       if (token !== this.#token || !this.#connected) return; // a newer render started
-      const ms = performance.now() - t0;
       const strings = this.#resolvedStrings();
       const nameOf = (id) => this.#index.byId.get(id)?.title;
       const items = [];
@@ -438,7 +436,6 @@ function createShelfClass() {
           detail: {
             placement: this.placement,
             ids: items.map((i) => i.id),
-            ms,
             warnings: [...(results.warnings ?? [])],
             recommendationId: this.#recommendationId,
           },

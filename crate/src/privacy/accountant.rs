@@ -144,6 +144,24 @@ crate::wire! {
 }
 
 impl AccountantState {
+    /// Joins another record of the same budget (another tab's, from the shared storage): the later
+    /// period wins; within one period every sum is the larger of the two. Spending never goes
+    /// down, so a release one tab made is counted by every tab that joins its stored state.
+    pub fn join(&mut self, other: &AccountantState) {
+        match (self.period_start_ms, other.period_start_ms) {
+            (_, None) => {}
+            (None, Some(_)) => *self = other.clone(),
+            (Some(a), Some(b)) if b > a => *self = other.clone(),
+            (Some(a), Some(b)) if b < a => {}
+            _ => {
+                self.rho_units = self.rho_units.max(other.rho_units);
+                self.gaussian_rho_units = self.gaussian_rho_units.max(other.gaussian_rho_units);
+                self.pure_epsilon_units = self.pure_epsilon_units.max(other.pure_epsilon_units);
+                self.releases = self.releases.max(other.releases);
+            }
+        }
+    }
+
     /// A stored state's own consistency: a finite period start, Gaussian ρ within the total.
     pub(crate) fn check(&self) -> Result<(), PrivacyError> {
         if let Some(t) = self.period_start_ms {

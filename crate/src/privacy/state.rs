@@ -127,6 +127,14 @@ impl PrivacyState {
         })
     }
 
+    /// Joins the accountant of a stored state (another tab's, see [`AccountantState::join`]);
+    /// the last release stays this one's.
+    pub fn join_accountant(&mut self, other: &AccountantState) -> Result<(), PrivacyError> {
+        other.check()?;
+        self.accountant.join(other);
+        Ok(())
+    }
+
     /// The stored form.
     pub fn snapshot(&self, bundle: &Bundle) -> PrivacySnapshot {
         let (last_profile, last_anchor) = match &self.last_release {

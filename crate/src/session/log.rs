@@ -200,6 +200,22 @@ impl SessionLog {
         }
     }
 
+    /// Raises each entry's lifetime spend to that of the same event (kind, item, time) in
+    /// `stored`, when larger (another tab's releases read it).
+    pub fn join_spends(&mut self, stored: &[EventInput], bundle: &Bundle) {
+        for s in stored {
+            let Some(units) = s.dp_units else { continue };
+            let Ok(entry) = s.validate(bundle) else {
+                continue;
+            };
+            for e in &mut self.entries {
+                if e.event == entry && e.dp_units < units {
+                    e.dp_units = units;
+                }
+            }
+        }
+    }
+
     /// Adds `units` to the lifetime spend of every entry `which` selects (a release read them).
     pub fn charge(&mut self, which: Select, units: u64) {
         for e in &mut self.entries {

@@ -229,6 +229,19 @@ impl Shopper {
         Ok(report)
     }
 
+    /// Joins what another tab wrote to the shared storage, before a release: its accountant (so a
+    /// budget is spent once per origin, whatever the tabs) and its events' lifetime spends. Its
+    /// events themselves are not taken (they arrive with the next page load). A corrupt or foreign
+    /// state is an error and changes nothing.
+    pub fn join_stored(&mut self, model: &Model, state: &StoredState) -> Result<(), VitrineError> {
+        check_envelope(Some(&state.format), Some(f64::from(state.version)))?;
+        if let Some(p) = &state.privacy {
+            self.privacy_state.join_accountant(&p.accountant)?;
+        }
+        self.session.join_spends(&state.events, model.bundle());
+        Ok(())
+    }
+
     /// Forgets the session (every event, search and cart line) and its privacy state (the
     /// accountant protected the history that is gone; its last release is dropped too). Returns
     /// how many entries were erased.

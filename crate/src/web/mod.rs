@@ -72,6 +72,20 @@ pub mod boundary {
     }
 }
 
+/// A stored state from its JSON string (what `exportState()` returned): `state_corrupt` for
+/// anything but a JSON object.
+fn stored_state(json: JsValue) -> Result<StoredState, JsValue> {
+    let corrupt = |why: &str| fail(StateError::Corrupt(why.to_owned()).into());
+    let json = json
+        .as_string()
+        .ok_or_else(|| corrupt("expected a JSON string"))?;
+    let value = js_sys::JSON::parse(&json).map_err(|_| corrupt("not JSON"))?;
+    if !value.is_object() || Array::is_array(&value) {
+        return Err(corrupt("not a JSON object"));
+    }
+    boundary::stored_state(value).map_err(fail)
+}
+
 /// The browser's clock, in ms since the Unix epoch: what the engine's accountant runs on.
 fn clock_ms() -> f64 {
     js_sys::Date::now()
@@ -95,6 +109,11 @@ impl Recommender {
             .and_then(|m| Engine::new(std::sync::Arc::new(m), &ShopperOptions::default()))
             .map(|engine| Recommender { engine })
             .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Whether privacy is on (anything but `epsilon: Infinity`).
+    fn private(&self) -> bool {
+        !matches!(self.engine.privacy(), crate::privacy::PrivacyConfig::Off)
     }
 
     /// Validates request options, with `Date.now()` as the request time unless they give one.
@@ -204,21 +223,28 @@ impl Recommender {
     }
 
     /// Replaces the session with a stored one; returns `{imported, unknownItems, expired,
-    /// overLimit}`. Throws (`code` = `state_corrupt`, `state_foreign` or `state_too_new`) and keeps
-    /// the session as it was for a state it cannot use.
+    /// overLimit}` without privacy, `null` with it (the counts would tell the stored record's
+    /// size). Throws (`code` = `state_corrupt`, `state_foreign` or `state_too_new`) and keeps the
+    /// session as it was for a state it cannot use.
     #[wasm_bindgen(js_name = importState)]
     pub fn import_state(&mut self, json: JsValue) -> Result<JsValue, JsValue> {
-        let corrupt = |why: &str| fail(StateError::Corrupt(why.to_owned()).into());
-        let json = json
-            .as_string()
-            .ok_or_else(|| corrupt("expected a JSON string"))?;
-        let value = js_sys::JSON::parse(&json).map_err(|_| corrupt("not JSON"))?;
-        if !value.is_object() || Array::is_array(&value) {
-            return Err(corrupt("not a JSON object"));
-        }
-        let state: StoredState = read(value, Kind::State, "saved session state").map_err(fail)?;
+        let state = stored_state(json)?;
         let report = self.engine.import(&state, clock_ms()).map_err(fail)?;
-        Ok(write(&report))
+        Ok(if self.private() {
+            JsValue::NULL
+        } else {
+            write(&report)
+        })
+    }
+
+    /// Joins what another tab stored (a JSON string of the stored state): its accountant, so that
+    /// one budget is spent once per origin whatever the tabs, and its events' lifetime spends.
+    /// Call it (under a lock shared by the tabs) before a ranking that may release. Throws like
+    /// `importState` for a state it cannot use, and changes nothing then.
+    #[wasm_bindgen(js_name = joinStored)]
+    pub fn join_stored(&mut self, json: JsValue) -> Result<(), JsValue> {
+        let state = stored_state(json)?;
+        self.engine.join_stored(&state).map_err(fail)
     }
 
     /// Differential privacy: `{private, mechanism, unit, epsilon, delta, budget: {epsilon, delta,
@@ -234,9 +260,16 @@ impl Recommender {
         self.engine.forget();
     }
 
-    /// Forgets the session (every event, search and cart line); returns how many entries it held.
-    pub fn forget(&mut self) -> u32 {
-        self.engine.forget() as u32
+    /// Forgets the session (every event, search and cart line); returns how many entries it held
+    /// without privacy, `null` with it (the count would tell the stored record's size).
+    pub fn forget(&mut self) -> JsValue {
+        let private = self.private();
+        let n = self.engine.forget();
+        if private {
+            JsValue::NULL
+        } else {
+            JsValue::from_f64(n as f64)
+        }
     }
 
     /// Number of items in the bundle.
@@ -245,10 +278,16 @@ impl Recommender {
         self.engine.bundle().n_items() as u32
     }
 
-    /// Number of entries (events and searches) in the session.
+    /// Number of entries (events and searches) in the session without privacy; with it, only
+    /// those the page provided (the stored record's size is what privacy protects).
     #[wasm_bindgen(getter, js_name = sessionLength)]
     pub fn session_length(&self) -> u32 {
-        self.engine.session().len() as u32
+        let which = if self.private() {
+            crate::session::Select::Page
+        } else {
+            crate::session::Select::All
+        };
+        self.engine.session().count(which) as u32
     }
 
     /// The bundle's category names (empty when it has none).
