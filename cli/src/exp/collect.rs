@@ -26,8 +26,8 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use vitrine::experiment::{ExperimentError, Report, ValidManifest};
 
+use super::args::CollectArgs;
 use super::store::{self, Stored};
-use super::CollectArgs;
 
 /// Largest request body (a report is ~200 bytes; an array of 100 fits).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -62,7 +62,7 @@ pub fn run(a: &CollectArgs) -> Result<()> {
             a.listen
         );
     }
-    let manifest = Arc::new(super::read_manifest(&a.manifest)?);
+    let manifest = Arc::new(super::manifest_file::read_manifest(&a.manifest)?);
     let conn = store::open_for_writing(&a.db)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -216,7 +216,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
     if !(a.rate > 0.0 && a.rate <= 100_000.0 && a.seconds > 0.0 && a.seconds <= 600.0) {
         bail!("--rate must be in (0, 100000] and --seconds in (0, 600]");
     }
-    let manifest = Arc::new(super::read_manifest(&a.manifest)?);
+    let manifest = Arc::new(super::manifest_file::read_manifest(&a.manifest)?);
     if manifest
         .experiments()
         .iter()
