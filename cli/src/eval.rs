@@ -12,7 +12,7 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rayon::prelude::*;
 use serde::Serialize;
 use vitrine::privacy::{
@@ -22,14 +22,15 @@ use vitrine::privacy::{
 use vitrine::{Event, Model, RankOptions, RecommendRequest, Shopper, ShopperOptions};
 
 use crate::events::EventLog;
+use crate::progress::Progress;
 
 /// `--epsilon`, `--delta`, `--budget-epsilon`, `--unit` of `vitrine eval`.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct PrivacyArgs {
     /// Make every prediction a differentially private release with this ε (a number, or `inf`
     /// for the explicit non-private path through the same code). Absent: the raw history.
-    #[arg(long)]
-    pub epsilon: Option<String>,
+    #[arg(long, value_parser = parse_epsilon)]
+    pub epsilon: Option<f64>,
     /// δ of each release (and of the session budget).
     #[arg(long, default_value_t = privacy::DEFAULT_DELTA)]
     pub delta: f64,
@@ -39,11 +40,11 @@ pub struct PrivacyArgs {
     pub budget_epsilon: Option<f64>,
     /// What a release protects: `history` (any two histories: the engine's unit) or `event`
     /// (one item event more or less; weaker, Gaussian only, for comparison).
-    #[arg(long, default_value = "history")]
-    pub unit: String,
+    #[arg(long, value_enum, default_value_t = UnitArg::History)]
+    pub unit: UnitArg,
     /// The mechanism: `exponential` (one anchor item, pure ε-DP) or `gaussian` (noisy profile).
-    #[arg(long, default_value = "exponential")]
-    pub mechanism: String,
+    #[arg(long, value_enum, default_value_t = MechanismArg::Exponential)]
+    pub mechanism: MechanismArg,
     /// The exponential mechanism's top-set size m (default: the engine's rule).
     #[arg(long)]
     pub top_m: Option<usize>,
@@ -51,6 +52,46 @@ pub struct PrivacyArgs {
     /// default: the engine's).
     #[arg(long)]
     pub candidates: Option<usize>,
+}
+
+/// `--unit`: what a release protects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnitArg {
+    /// Any two histories (the engine's unit).
+    #[default]
+    History,
+    /// One item event more or less (weaker; Gaussian only, for comparison).
+    Event,
+}
+
+impl UnitArg {
+    /// The engine's name for it (`PrivacyOptions::unit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::History => "history",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// `--mechanism`: how a release is drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MechanismArg {
+    /// One anchor item by the exponential mechanism (pure ε-DP).
+    #[default]
+    Exponential,
+    /// A noisy profile (Gaussian mechanism).
+    Gaussian,
+}
+
+impl MechanismArg {
+    /// The engine's name for it (`PrivacyOptions::mechanism`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exponential => "exponential",
+            Self::Gaussian => "gaussian",
+        }
+    }
 }
 
 /// The privacy settings of an evaluation, as reported.
@@ -80,16 +121,15 @@ impl PrivacyArgs {
     /// The engine's privacy options for these flags; `longest` is the most predictions one test
     /// session makes (a per-prediction budget must cover them all).
     fn options(&self, longest: usize) -> anyhow::Result<PrivacyOptions> {
-        let Some(eps) = &self.epsilon else {
+        let Some(epsilon) = self.epsilon else {
             if self.budget_epsilon.is_some() {
-                bail!("--budget-epsilon needs --epsilon");
+                crate::exit::fail!(Usage, "--budget-epsilon needs --epsilon");
             }
             return Ok(PrivacyOptions {
                 epsilon: Some(EpsilonInput(f64::INFINITY)),
                 ..Default::default()
             });
         };
-        let epsilon = parse_epsilon(eps)?;
         if !epsilon.is_finite() {
             return Ok(PrivacyOptions {
                 epsilon: Some(EpsilonInput(epsilon)),
@@ -102,7 +142,8 @@ impl PrivacyArgs {
                 // A fresh release for every prediction: a session budget of ε per prediction.
                 let b = epsilon * longest.max(1) as f64;
                 if b > privacy::MAX_EPSILON {
-                    bail!(
+                    crate::exit::fail!(
+                        Usage,
                         "--epsilon {epsilon} for each of up to {longest} predictions per session needs a budget above the engine's largest ({}): pass --budget-epsilon",
                         privacy::MAX_EPSILON
                     );
@@ -117,11 +158,11 @@ impl PrivacyArgs {
                 epsilon: Some(EpsilonInput(budget)),
                 period: Some(PeriodInput(None)),
             }),
-            mechanism: Some(self.mechanism.clone()),
+            mechanism: Some(self.mechanism.as_str().to_owned()),
             candidates: self
                 .candidates
                 .map(|n| CandidatesInput((n > 0).then_some(n as f64))),
-            unit: Some(self.unit.clone()),
+            unit: Some(self.unit.as_str().to_owned()),
             top_m: self.top_m.map(|m| m as f64),
         })
     }
@@ -245,7 +286,8 @@ impl Accumulator {
 }
 
 /// Runs the protocol over `test` with `k` (≥ 10 so NDCG@10 is defined on the same lists), through
-/// the raw history or, with `privacy.epsilon`, through private releases.
+/// the raw history or, with `privacy.epsilon`, through private releases; counts each test session
+/// done on `progress`.
 pub fn evaluate(
     model: &Model,
     test: &EventLog,
@@ -253,6 +295,7 @@ pub fn evaluate(
     privacy: &PrivacyArgs,
     exclude_seen: bool,
     contexts: Option<&[vitrine::context::ContextInput]>,
+    progress: &Progress,
 ) -> anyhow::Result<Metrics> {
     let bundle = model.bundle();
     let list_len = k.max(10);
@@ -337,6 +380,7 @@ pub fn evaluate(
                         });
                     }
                 }
+                progress.inc(1);
                 Ok((acc, seen))
             },
         )
@@ -391,11 +435,12 @@ pub fn best_fixed_list(test: &EventLog, rows: &[Option<u32>], k: usize) -> (f64,
     (hr, mrr)
 }
 
-/// `--epsilon`: a number, or `inf` / `Infinity` (any case: what `f64`'s parser accepts).
-pub fn parse_epsilon(s: &str) -> anyhow::Result<f64> {
+/// `--epsilon` (clap's value parser: a bad value is a usage error): a number, or `inf` /
+/// `Infinity` (any case: what `f64`'s parser accepts).
+pub fn parse_epsilon(s: &str) -> Result<f64, String> {
     let s = s.trim();
     s.parse()
-        .with_context(|| format!("--epsilon must be a number or inf, got '{s}'"))
+        .map_err(|_| format!("expected a number or inf, got '{s}'"))
 }
 
 #[cfg(test)]

@@ -23,9 +23,21 @@ pub enum ExpCommand {
     Load(load::LoadArgs),
 }
 
+impl ExpCommand {
+    /// Whether `--json` was given.
+    pub fn json(&self) -> bool {
+        match self {
+            Self::Collect(a) => a.json,
+            Self::Analyze(a) => a.json,
+            Self::Simulate(a) => a.json,
+            Self::Load(a) => a.json,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct CollectArgs {
-    /// The experiments manifest (experiments.json).
+    /// The experiments manifest (experiments.json; `-`: stdin).
     #[arg(long)]
     pub manifest: PathBuf,
     /// The SQLite file (created if missing).
@@ -37,21 +49,26 @@ pub struct CollectArgs {
     /// Allow a non-loopback --listen address (put the collector behind your TLS proxy).
     #[arg(long)]
     pub public: bool,
+    /// Print events as JSON Lines on stdout: {"event": "listening", "url": …} once the socket is
+    /// bound, {"event": "stopped"} after a clean shutdown (a failure before listening: {"error": …}).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["db", "reports", "orders"]).multiple(true)))]
 pub struct AnalyzeArgs {
-    /// The experiments manifest.
+    /// The experiments manifest (`-`: stdin).
     #[arg(long)]
     pub manifest: PathBuf,
     /// The collector's SQLite file.
     #[arg(long, conflicts_with = "reports")]
     pub db: Option<PathBuf>,
-    /// Reports as JSON Lines (one report per line), e.g. exported from a warehouse.
+    /// Reports as JSON Lines (one report per line), e.g. exported from a warehouse (`-`: stdin).
     #[arg(long)]
     pub reports: Option<PathBuf>,
-    /// The store's layer-0 export: CSV, one row per exposed unit (columns in docs/EXPERIMENTS.md).
+    /// The store's layer-0 export: CSV, one row per exposed unit (columns in docs/EXPERIMENTS.md;
+    /// `-`: stdin).
     #[arg(long)]
     pub orders: Option<PathBuf>,
     /// A pre-period column of --orders for CUPED (e.g. pre_revenue).
@@ -69,8 +86,7 @@ pub struct AnalyzeArgs {
     /// Confidence level of the intervals.
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
-    /// Print JSON instead of tables.
-    #[arg(long)]
+    #[arg(long, help = crate::output::JSON_HELP)]
     pub json: bool,
 }
 
@@ -96,7 +112,6 @@ pub struct SimulateArgs {
     /// Share of the treatment's exposure pings the srm scenario loses.
     #[arg(long, default_value_t = 0.02)]
     pub loss: f64,
-    /// Print JSON (the default is a short table).
-    #[arg(long)]
+    #[arg(long, help = crate::output::JSON_HELP)]
     pub json: bool,
 }

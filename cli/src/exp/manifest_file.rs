@@ -5,10 +5,13 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use vitrine::experiment::ValidManifest;
 
-/// Reads and validates a manifest file.
+use crate::exit::{ExitKind, ResultExt};
+use crate::files;
+
+/// Reads and validates a manifest file (`-`: stdin). Any failure is bad input (exit 3).
 pub fn read_manifest(path: &Path) -> Result<ValidManifest> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read manifest {}", path.display()))?;
+    let text = files::read_input_string(path, "manifest")?;
     ValidManifest::from_json(&text)
-        .with_context(|| format!("manifest {} is invalid", path.display()))
+        .with_context(|| format!("manifest {} is invalid", files::input_name(path)))
+        .kind(ExitKind::Input)
 }

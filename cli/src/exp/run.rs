@@ -4,6 +4,10 @@
 use anyhow::{Context, Result};
 use vitrine::experiment::Report;
 
+use crate::exit::{ExitKind, ResultExt};
+use crate::files;
+use crate::output;
+
 use super::args::{AnalyzeArgs, ExpCommand, SimulateArgs};
 use super::collect;
 use super::layer0;
@@ -35,30 +39,34 @@ fn run_simulate(a: &SimulateArgs) -> Result<()> {
         srm_loss: a.loss,
     })?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        output::print_json(&r)
     } else {
-        print!("{}", render::simulation(&r));
+        output::print_text(&render::simulation(&r))
     }
-    Ok(())
 }
 
 fn run_analyze(a: &AnalyzeArgs) -> Result<()> {
+    files::stdin_at_most_once(&[
+        ("--manifest", Some(&a.manifest)),
+        ("--reports", a.reports.as_deref()),
+        ("--orders", a.orders.as_deref()),
+    ])?;
     if !(a.level > 0.5 && a.level < 1.0) {
-        anyhow::bail!("--level must be between 0.5 and 1, got {}", a.level);
+        crate::exit::fail!(Usage, "--level must be between 0.5 and 1, got {}", a.level);
     }
     let manifest = read_manifest(&a.manifest)?;
     let experiments: Vec<_> = match &a.experiment {
         Some(id) => vec![manifest
             .experiment(id)
-            .with_context(|| format!("no experiment '{id}' in {}", a.manifest.display()))?],
+            .with_context(|| format!("no experiment '{id}' in {}", files::input_name(&a.manifest)))
+            .kind(ExitKind::Usage)?],
         None => manifest.experiments().iter().collect(),
     };
     // Reports from JSON Lines: every line checked against the manifest like the collector does.
     let mut from_lines: std::collections::BTreeMap<String, sums::ReportSums> = Default::default();
     let mut rejected_lines = 0usize;
     if let Some(path) = &a.reports {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let text = files::read_input_string(path, "reports")?;
         let mut seen = std::collections::HashSet::new();
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
             match Report::from_json(line).and_then(|r| r.check(&manifest).map(|_| r)) {
@@ -70,16 +78,22 @@ fn run_analyze(a: &AnalyzeArgs) -> Result<()> {
             }
         }
     }
-    let db = a.db.as_deref().map(store::open_for_reading).transpose()?;
+    let db =
+        a.db.as_deref()
+            .map(store::open_for_reading)
+            .transpose()
+            .kind(ExitKind::Input)?;
     let orders = match &a.orders {
-        Some(path) => Some(layer0::read_orders(path, a.covariate.as_deref())?),
+        Some(path) => {
+            Some(layer0::read_orders(path, a.covariate.as_deref()).kind(ExitKind::Input)?)
+        }
         None => None,
     };
     let mut out = Vec::new();
     for exp in experiments {
         let mut sums = from_lines.remove(&exp.id).unwrap_or_default();
         if let Some(conn) = &db {
-            sums.merge(&store::read_sums(conn, &exp.id)?);
+            sums.merge(&store::read_sums(conn, &exp.id).kind(ExitKind::Input)?);
         }
         let units: f64 = sums
             .arms
@@ -115,16 +129,17 @@ fn run_analyze(a: &AnalyzeArgs) -> Result<()> {
     if a.json {
         let doc =
             serde_json::json!({ "experiments": out, "rejected_report_lines": rejected_lines });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        if rejected_lines > 0 {
-            println!(
-                "({rejected_lines} report lines did not match the manifest and were skipped)\n"
-            );
-        }
-        for e in &out {
-            print!("{}", render::experiment(e));
-        }
+        return output::print_json(&doc);
     }
-    Ok(())
+    let mut text = String::new();
+    if rejected_lines > 0 {
+        crate::output::outln!(
+            text,
+            "({rejected_lines} report lines did not match the manifest and were skipped)\n"
+        );
+    }
+    for e in &out {
+        text.push_str(&render::experiment(e));
+    }
+    output::print_text(&text)
 }
