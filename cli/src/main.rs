@@ -532,3 +532,37 @@ fn system_clock_ms() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every leaf subcommand has `--json` and every help ends with the exit codes.
+    #[test]
+    fn every_subcommand_has_json_and_the_exit_codes() {
+        fn walk(cmd: &clap::Command, path: &str, leaves: &mut Vec<String>) {
+            assert_eq!(
+                cmd.get_after_help().map(|h| h.to_string()).as_deref(),
+                Some(exit::HELP),
+                "{path}"
+            );
+            let subs: Vec<&clap::Command> = cmd.get_subcommands().collect();
+            if subs.is_empty() {
+                assert!(
+                    cmd.get_arguments()
+                        .any(|a| a.get_long() == Some("json") && !a.is_hide_set()),
+                    "{path} has no --json"
+                );
+                leaves.push(path.to_owned());
+            }
+            for s in subs {
+                walk(s, &format!("{path} {}", s.get_name()), leaves);
+            }
+        }
+        let cli = cli_definition();
+        cli.clone().debug_assert();
+        let mut leaves = Vec::new();
+        walk(&cli, "vitrine", &mut leaves);
+        assert!(leaves.len() >= 9, "{leaves:?}");
+    }
+}
