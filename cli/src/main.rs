@@ -454,7 +454,7 @@ fn eval_table(m: &eval::Metrics) -> String {
 struct Recommended {
     rank: usize,
     id: String,
-    score: f64,
+    score: f32,
 }
 
 fn run_recommend(args: &RecommendArgs) -> Result<()> {
@@ -509,7 +509,7 @@ fn run_recommend(args: &RecommendArgs) -> Result<()> {
         .map(|(rank, r)| Recommended {
             rank: rank + 1,
             id: r.id.to_string(),
-            score: f64::from(r.score),
+            score: r.score,
         })
         .collect();
     if args.json {
