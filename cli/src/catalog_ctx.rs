@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use vitrine::bundle::{CategoryParts, ContextParts};
 use vitrine::context::ContextInput;
 
@@ -27,7 +27,10 @@ pub fn parse_context_spec(spec: &[String]) -> Result<Vec<(String, String)>> {
             Some((k, c)) if !k.trim().is_empty() && !c.trim().is_empty() => {
                 Ok((k.trim().to_owned(), c.trim().to_owned()))
             }
-            _ => bail!("--context expects KEY=COLUMN pairs (e.g. weekday=order_dow), got '{s}'"),
+            _ => crate::exit::fail!(
+                Usage,
+                "--context expects KEY=COLUMN pairs (e.g. weekday=order_dow), got '{s}'"
+            ),
         })
         .collect()
 }
@@ -121,7 +124,8 @@ pub fn context_weights(
         let features = match ctx.validate() {
             Ok(v) => {
                 if let Some(key) = v.ignored_keys.first() {
-                    bail!(
+                    crate::exit::fail!(
+                        Usage,
                         "--context key '{key}' is not one the engine reads (hour, weekday, device, locale, country, channel, referrer, weather, custom)"
                     );
                 }

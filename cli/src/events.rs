@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::exit::{ExitKind, ResultExt};
 use anyhow::{anyhow, bail, Context, Result};
 use vitrine::EventKind;
 
@@ -42,10 +43,10 @@ impl EventLog {
     }
 
     /// Like [`EventLog::read`], also keeping the values of the `extra` columns (which must exist).
+    /// `-` reads stdin. Any failure is bad input (exit 3).
     pub fn read_with(path: &Path, extra: &[String]) -> Result<Self> {
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("cannot open event log {}", path.display()))?;
-        Self::from_reader_with(file, &path.display().to_string(), extra)
+        let reader = crate::files::open_input(path, "event log")?;
+        Self::from_reader_with(reader, &crate::files::input_name(path), extra).kind(ExitKind::Input)
     }
 
     /// Like [`EventLog::read`], from any reader; `name` is used in error messages.

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::Path;
 
+use crate::exit::{ExitKind, ResultExt};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 use vitrine::EventKind;
@@ -39,15 +40,16 @@ pub enum JsonLayout {
 }
 
 /// Reads `path` (JSON Lines in `layout`), keeping the values of the `extra` columns.
+/// `-` reads stdin. Any failure is bad input (exit 3).
 pub fn read(path: &Path, layout: JsonLayout, extra: &[String]) -> Result<EventLog> {
-    let file = std::fs::File::open(path)
-        .with_context(|| format!("cannot open event log {}", path.display()))?;
+    let reader = crate::files::open_input(path, "event log")?;
     from_reader(
-        std::io::BufReader::new(file),
-        &path.display().to_string(),
+        std::io::BufReader::new(reader),
+        &crate::files::input_name(path),
         layout,
         extra,
     )
+    .kind(ExitKind::Input)
 }
 
 /// Like [`read`], from any buffered reader; `name` is used in messages.

@@ -1,51 +1,68 @@
 //! `vitrine inspect`: what a bundle holds (metadata, every tensor with dtype/shape/bytes, bytes per
 //! item, optional parts), whether its digest matches, and the quantization error `pack`/`train`
-//! recorded. Exits non-zero when the bundle is invalid or its digest is missing or wrong.
+//! recorded. Exits 3 when the input is not a bundle, 4 when its digest is missing or wrong (after
+//! printing the report, which says so).
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use vitrine::bundle::{digest, BundleOptions, DigestStatus};
 use vitrine::Bundle;
 
+use crate::files;
+use crate::output;
+
 /// Arguments of `vitrine inspect`.
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["bundle", "path"])))]
 pub struct InspectArgs {
-    /// The bundle (.vtr).
-    pub bundle: PathBuf,
-    /// Print one JSON object instead of text.
+    /// The bundle (.vtr; `-` reads stdin).
     #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// Deprecated: the bundle as a positional argument (use --bundle).
+    #[arg(value_name = "BUNDLE", conflicts_with = "bundle")]
+    pub path: Option<PathBuf>,
+    #[arg(long, help = crate::output::JSON_HELP)]
     pub json: bool,
 }
 
 pub fn run(args: &InspectArgs) -> Result<()> {
-    let path = &args.bundle;
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read bundle {}", path.display()))?;
-    let status = digest::check(&bytes).with_context(|| format!("{}", path.display()))?;
+    let path = match (&args.bundle, &args.path) {
+        (Some(b), _) => b,
+        (None, Some(p)) => {
+            eprintln!(
+                "warning: `vitrine inspect PATH` is deprecated; use `vitrine inspect --bundle PATH`"
+            );
+            p
+        }
+        (None, None) => crate::exit::fail!(Usage, "give the bundle with --bundle"),
+    };
+    let name = files::input_name(path);
+    let bytes = files::read_input(path, "bundle")?;
+    let status = digest::check(&bytes).with_context(|| name.clone())?;
     let bundle = Bundle::from_bytes_with(
         bytes,
         &BundleOptions {
             verify_digest: false,
         },
     )
-    .with_context(|| format!("{}", path.display()))?;
-    let report = report(path.display().to_string(), &bundle, &status);
+    .with_context(|| name.clone())?;
+    let report = report(name.clone(), &bundle, &status);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        output::print_json(&report)?;
     } else {
-        print_text(&report);
+        output::print_text(&text(&report))?;
     }
     match status {
         DigestStatus::Valid(_) => Ok(()),
-        DigestStatus::Missing { .. } => bail!(
-            "{}: the bundle has no digest; readers reject it unless digest verification is turned off",
-            path.display()
+        DigestStatus::Missing { .. } => crate::exit::fail!(
+            Integrity,
+            "{name}: the bundle has no digest; readers reject it unless digest verification is turned off"
         ),
-        DigestStatus::Mismatch { recorded, computed } => bail!(
-            "{}: digest mismatch: metadata says {recorded}, contents hash to {computed} (altered or corrupted)",
-            path.display()
+        DigestStatus::Mismatch { recorded, computed } => crate::exit::fail!(
+            Integrity,
+            "{name}: digest mismatch: metadata says {recorded}, contents hash to {computed} (altered or corrupted)"
         ),
     }
 }
@@ -141,19 +158,24 @@ fn s(v: &Value) -> String {
     }
 }
 
-fn print_text(r: &Value) {
-    println!(
+/// The report as text.
+fn text(r: &Value) -> String {
+    let mut out = String::new();
+    crate::output::outln!(
+        out,
         "bundle        {} ({} bytes, header {} bytes)",
         s(&r["path"]),
         r["file_bytes"],
         r["header_bytes"]
     );
-    println!(
+    crate::output::outln!(
+        out,
         "format        {} v{}",
         s(&r["format"]),
         s(&r["format_version"])
     );
-    println!(
+    crate::output::outln!(
+        out,
         "items         {} × {} dims, {:.1} bytes/item",
         r["items"],
         r["dim"],
@@ -161,9 +183,14 @@ fn print_text(r: &Value) {
     );
     let d = &r["digest"];
     match d["status"].as_str() {
-        Some("valid") => println!("digest        valid ({})", s(&d["value"])),
-        Some("missing") => println!("digest        MISSING (would be {})", s(&d["computed"])),
-        _ => println!(
+        Some("valid") => crate::output::outln!(out, "digest        valid ({})", s(&d["value"])),
+        Some("missing") => crate::output::outln!(
+            out,
+            "digest        MISSING (would be {})",
+            s(&d["computed"])
+        ),
+        _ => crate::output::outln!(
+            out,
             "digest        MISMATCH (recorded {}, contents {})",
             s(&d["recorded"]),
             s(&d["computed"])
@@ -171,25 +198,34 @@ fn print_text(r: &Value) {
     }
     match r["quantization"]["mean_cosine"].as_f64() {
         Some(c) => {
-            println!("quantization  mean cosine {c:.6} between int8 rows and the source vectors")
+            crate::output::outln!(
+                out,
+                "quantization  mean cosine {c:.6} between int8 rows and the source vectors"
+            )
         }
-        None => println!("quantization  not recorded"),
+        None => crate::output::outln!(out, "quantization  not recorded"),
     }
     let parts = r["optional_parts"].as_object().cloned().unwrap_or_default();
     if parts.is_empty() {
-        println!("optional      none");
+        crate::output::outln!(out, "optional      none");
     } else {
         for (k, v) in parts {
-            println!("optional      {k}: {v}");
+            crate::output::outln!(out, "optional      {k}: {v}");
         }
     }
-    println!("tensors");
-    println!(
+    crate::output::outln!(out, "tensors");
+    crate::output::outln!(
+        out,
         "  {:<22} {:<5} {:<16} {:>12} {:>10}",
-        "name", "dtype", "shape", "bytes", "bytes/item"
+        "name",
+        "dtype",
+        "shape",
+        "bytes",
+        "bytes/item"
     );
     for t in r["tensors"].as_array().into_iter().flatten() {
-        println!(
+        crate::output::outln!(
+            out,
             "  {:<22} {:<5} {:<16} {:>12} {:>10.2}{}",
             s(&t["name"]),
             s(&t["dtype"]),
@@ -203,11 +239,12 @@ fn print_text(r: &Value) {
             }
         );
     }
-    println!("metadata");
+    crate::output::outln!(out, "metadata");
     for (k, v) in r["metadata"].as_object().into_iter().flatten() {
         let v = s(v);
         let shown: String = v.chars().take(100).collect();
         let more = if shown.len() < v.len() { "…" } else { "" };
-        println!("  {k} = {shown}{more}");
+        crate::output::outln!(out, "  {k} = {shown}{more}");
     }
+    out
 }

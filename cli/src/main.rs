@@ -1,15 +1,21 @@
-//! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
+//! `vitrine`: train, pack, inspect, evaluate and query recommendation bundles, and run
+//! experiments. Every subcommand takes `--json`; exit codes are in `exit.rs` (and every `--help`);
+//! `-` is stdin/stdout wherever a file is read or written (`docs/cli.md`).
 
 mod catalog_ctx;
 mod compact_input;
 mod eval;
 mod events;
 mod events_jsonl;
+mod exit;
 mod exp;
 mod files;
 mod inspect;
 mod model;
+mod output;
 mod pack;
+mod pack_inputs;
+mod progress;
 mod train;
 mod train_input;
 
@@ -17,7 +23,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::exit::{ExitKind, ResultExt};
 
 #[derive(Parser)]
 #[command(
@@ -52,7 +61,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct EvalArgs {
-    /// The bundle (.vtr).
+    /// The bundle (.vtr; `-`: stdin).
     #[arg(long)]
     bundle: PathBuf,
     /// Leave the prefix's items out of each ranking (seen, in the cart, purchased: the shelf's
@@ -65,14 +74,14 @@ struct EvalArgs {
     /// pass it. Bundles without context weights ignore it.
     #[arg(long, value_delimiter = ',')]
     context: Vec<String>,
-    /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column).
+    /// Test sessions (CSV with session_id,item_id; rows of a session in order, or a ts column;
+    /// `-`: stdin).
     #[arg(long)]
     test: PathBuf,
     /// Cut-off for HR@k, MRR@k and coverage.
     #[arg(long, default_value_t = 20)]
     k: usize,
-    /// Print JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, help = output::JSON_HELP)]
     json: bool,
     #[command(flatten)]
     privacy: eval::PrivacyArgs,
@@ -87,7 +96,7 @@ struct EvalArgs {
 
 #[derive(clap::Args)]
 struct RecommendArgs {
-    /// The bundle (.vtr).
+    /// The bundle (.vtr; `-`: stdin).
     #[arg(long)]
     bundle: PathBuf,
     /// The session's item ids, oldest first, comma-separated; each may be prefixed `type:` (e.g. `add_to_cart:p12`).
@@ -101,15 +110,18 @@ struct RecommendArgs {
     exclude_seen: bool,
     /// ε of the private release the ranking comes from (default: the engine's); `inf` for the
     /// explicit non-private ranking of the raw session.
-    #[arg(long)]
-    epsilon: Option<String>,
+    #[arg(long, value_parser = eval::parse_epsilon)]
+    epsilon: Option<f64>,
+    #[arg(long, help = output::JSON_HELP)]
+    json: bool,
 }
 
 #[derive(clap::Args)]
 struct TrainArgs {
     #[command(flatten)]
     source: train_input::TrainInputArgs,
-    /// Where to write the bundle (.vtr). Written atomically: nothing is left behind on error.
+    /// Where to write the bundle (.vtr; `-`: stdout). Written atomically: nothing is left behind
+    /// on error.
     #[arg(long)]
     out: PathBuf,
     /// Embedding dimension.
@@ -148,7 +160,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// After training, also score the unquantized model on this test log (to report the cost of
-    /// int8 quantization against `vitrine eval` on the bundle). Never used for tuning.
+    /// int8 quantization against `vitrine eval` on the bundle). Never used for tuning. `-`: stdin.
     #[arg(long)]
     unquantized_test: Option<PathBuf>,
     /// Column of the event log holding each event's item category (e.g. `department_id`): the
@@ -160,10 +172,53 @@ struct TrainArgs {
     /// (smoothed log-lifts). Needs --category-column.
     #[arg(long, value_delimiter = ',')]
     context: Vec<String>,
+    #[arg(long, help = output::JSON_HELP)]
+    json: bool,
+}
+
+impl Command {
+    /// Whether `--json` was given.
+    fn json(&self) -> bool {
+        match self {
+            Command::Train(a) => a.json,
+            Command::Eval(a) => a.json,
+            Command::Recommend(a) => a.json,
+            Command::Pack(a) => a.json,
+            Command::Inspect(a) => a.json,
+            Command::Exp { command } => command.json(),
+        }
+    }
+}
+
+/// The command line's definition: the derived one, with the exit codes after every help.
+fn cli_definition() -> clap::Command {
+    fn with_exit_codes(cmd: clap::Command) -> clap::Command {
+        cmd.after_help(exit::HELP).mut_subcommands(with_exit_codes)
+    }
+    with_exit_codes(Cli::command())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before parsing, `--json` is known only from the raw arguments (for clap's own errors).
+    let json_asked = std::env::args_os().any(|a| a == "--json");
+    let cli = match cli_definition()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print on stdout and exit 0; usage errors exit 2.
+            if e.use_stderr() && json_asked {
+                let text = e.render().to_string();
+                let first = text.lines().next().unwrap_or_default();
+                let err = exit::error(ExitKind::Usage, first.trim_start_matches("error: "));
+                let _ = output::print_json(&output::error_document(ExitKind::Usage, &err));
+            }
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let json = cli.command.json();
     let result = match cli.command {
         Command::Train(args) => run_train(&args),
         Command::Recommend(args) => run_recommend(&args),
@@ -175,10 +230,30 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            let kind = exit::classify(&e);
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            if json && !output::stdout_written() {
+                let _ = output::print_json(&output::error_document(kind, &e));
+            }
+            ExitCode::from(kind.code())
         }
     }
+}
+
+/// What `vitrine train --json` prints.
+#[derive(Serialize)]
+struct TrainSummary<'a> {
+    out: String,
+    bytes: usize,
+    items: usize,
+    dim: usize,
+    events: usize,
+    sessions: usize,
+    bytes_per_item: f64,
+    seconds: f64,
+    /// Share of the training log's sessions (its end) held out for validation.
+    validation_fraction: f64,
+    training: &'a train::TrainReport,
 }
 
 fn run_train(args: &TrainArgs) -> Result<()> {
@@ -198,10 +273,18 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         refit: !args.no_refit,
     };
     params.validate()?;
+    files::stdin_at_most_once(&[
+        ("--events", args.source.events()),
+        ("--unquantized-test", args.unquantized_test.as_deref()),
+    ])?;
+    files::stdout_free_for_json(&args.out, "--out", args.json)?;
     let started = std::time::Instant::now();
     let context = catalog_ctx::parse_context_spec(&args.context)?;
     if !context.is_empty() && args.category_column.is_none() {
-        anyhow::bail!("--context needs --category-column (context weights are per category)");
+        exit::fail!(
+            Usage,
+            "--context needs --category-column (context weights are per category)"
+        );
     }
     let extra: Vec<String> = args
         .category_column
@@ -214,7 +297,8 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
-    let mut trained = train::train(&log, &params, unquantized_test.as_ref())?;
+    let progress = progress::Progress::new("train", 0, "batches");
+    let mut trained = train::train(&log, &params, unquantized_test.as_ref(), &progress)?;
     trained.parts.neighbours = neighbours;
     if args.category_column.is_some() {
         let categories = catalog_ctx::item_categories(&log, 0);
@@ -223,47 +307,74 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             let contexts = catalog_ctx::session_contexts(&log, &context, 1);
             let ctx =
                 catalog_ctx::context_weights(&log, &categories, &contexts, params.model.scale)?;
-            trained.report.push(format!(
-                "context weights: {} features × {} categories ({} sessions' context refused by the engine)",
-                ctx.parts.features.len(),
-                categories.names.len(),
-                ctx.refused
-            ));
+            trained.report.context = Some(train::ContextReport {
+                features: ctx.parts.features.len(),
+                categories: categories.names.len(),
+                refused_sessions: ctx.refused,
+            });
             trained.parts.context = Some(ctx.parts);
         }
         trained.parts.categories = Some(categories);
     }
-    let bytes =
-        vitrine::bundle::write_bundle(&trained.parts).context("could not build the bundle")?;
-    files::write_atomically(&args.out, &bytes)?;
-    for line in trained.report.iter().filter(|l| !l.starts_with("epoch")) {
-        println!("{line}");
+    let bytes = vitrine::bundle::write_bundle(&trained.parts)
+        .context("could not build the bundle")
+        .kind(ExitKind::Input)?;
+    files::write_output(&args.out, &bytes, "bundle")?;
+    let summary = TrainSummary {
+        out: files::output_name(&args.out),
+        bytes: bytes.len(),
+        items: log.items.len(),
+        dim: params.model.dim,
+        events: log.n_events,
+        sessions: log.sessions.len(),
+        bytes_per_item: bytes.len() as f64 / log.items.len() as f64,
+        seconds: started.elapsed().as_secs_f64(),
+        validation_fraction: params.valid_fraction,
+        training: &trained.report,
+    };
+    if args.json {
+        return output::print_json(&summary);
+    }
+    let mut text = String::new();
+    for line in trained.report.lines() {
+        output::outln!(text, "{line}");
     }
     if params.valid_fraction > 0.0 {
-        println!(
+        output::outln!(
+            text,
             "(validation = the last {:.0} % of the training log's sessions)",
             100.0 * params.valid_fraction
         );
     }
-    println!(
+    output::outln!(
+        text,
         "trained {} items × {} dims from {} events in {} sessions in {:.1}s → {} ({} bytes, {:.1} bytes/item)",
-        log.items.len(),
-        params.model.dim,
-        log.n_events,
-        log.sessions.len(),
-        started.elapsed().as_secs_f64(),
-        args.out.display(),
-        bytes.len(),
-        bytes.len() as f64 / log.items.len() as f64
+        summary.items,
+        summary.dim,
+        summary.events,
+        summary.sessions,
+        summary.seconds,
+        summary.out,
+        summary.bytes,
+        summary.bytes_per_item
     );
-    Ok(())
+    if files::is_stdio(&args.out) {
+        // Stdout carries the bundle: the report goes to stderr.
+        eprint!("{text}");
+        Ok(())
+    } else {
+        output::print_text(&text)
+    }
 }
 
 fn run_eval(args: &EvalArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
+    files::stdin_at_most_once(&[
+        ("--bundle", Some(&args.bundle)),
+        ("--test", Some(&args.test)),
+    ])?;
+    let bytes = files::read_input(&args.bundle, "bundle")?;
     let model =
-        vitrine::Model::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+        vitrine::Model::from_bytes(bytes).with_context(|| files::input_name(&args.bundle))?;
     let context = catalog_ctx::parse_context_spec(&args.context)?;
     let mut columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
     columns.extend(args.user_column.iter().cloned());
@@ -290,6 +401,7 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         history: h,
         users: &users,
     });
+    let progress = progress::Progress::new("eval", test.sessions.len() as u64, "sessions");
     let m = eval::evaluate(
         &model,
         &test,
@@ -298,62 +410,91 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         args.exclude_seen,
         contexts.as_deref(),
         devices,
+        &progress,
     )?;
+    progress.finish();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&m)?);
+        output::print_json(&m)
     } else {
-        eval::print_table(&m);
+        output::print_text(&eval::eval_table(&m))
     }
-    Ok(())
+}
+
+/// One result of `vitrine recommend --json`.
+#[derive(Serialize)]
+struct Recommended {
+    rank: usize,
+    id: String,
+    score: f32,
 }
 
 fn run_recommend(args: &RecommendArgs) -> Result<()> {
-    let bytes = std::fs::read(&args.bundle)
-        .with_context(|| format!("cannot read bundle {}", args.bundle.display()))?;
-    let privacy = args
-        .epsilon
-        .as_deref()
-        .map(eval::parse_epsilon)
-        .transpose()?
-        .map(|e| vitrine::privacy::PrivacyOptions {
-            epsilon: Some(vitrine::privacy::EpsilonInput(e)),
-            ..Default::default()
-        });
+    let bytes = files::read_input(&args.bundle, "bundle")?;
+    let privacy = args.epsilon.map(|e| vitrine::privacy::PrivacyOptions {
+        epsilon: Some(vitrine::privacy::EpsilonInput(e)),
+        ..Default::default()
+    });
     let bundle =
-        vitrine::Bundle::from_bytes(bytes).with_context(|| format!("{}", args.bundle.display()))?;
+        vitrine::Bundle::from_bytes(bytes).with_context(|| files::input_name(&args.bundle))?;
     let mut engine = vitrine::Engine::from_bundle(
         bundle,
         &vitrine::ShopperOptions {
             privacy,
             ..Default::default()
         },
-    )?;
-    match engine.privacy() {
-        vitrine::privacy::PrivacyConfig::On(c) => eprintln!(
-            "private: one {} release of ε = {} (--epsilon inf for the raw session's ranking)",
-            match c.mechanism {
+    )
+    .kind(ExitKind::Usage)?;
+    let privacy = match engine.privacy() {
+        vitrine::privacy::PrivacyConfig::On(c) => {
+            let mechanism = match c.mechanism {
                 vitrine::privacy::Mechanism::ExponentialAnchor => "exponential-mechanism",
                 vitrine::privacy::Mechanism::GaussianProfile => "Gaussian",
-            },
-            c.epsilon
-        ),
-        vitrine::privacy::PrivacyConfig::Off => eprintln!("not private (--epsilon inf)"),
-    }
+            };
+            eprintln!(
+                "private: one {mechanism} release of ε = {} (--epsilon inf for the raw session's ranking)",
+                c.epsilon
+            );
+            serde_json::json!({"private": true, "mechanism": c.mechanism.as_str(), "epsilon": c.epsilon})
+        }
+        vitrine::privacy::PrivacyConfig::Off => {
+            eprintln!("not private (--epsilon inf)");
+            serde_json::json!({"private": false})
+        }
+    };
     for (i, spec) in args.items.iter().enumerate() {
         let (kind, item) = spec.split_once(':').unwrap_or(("view", spec));
         engine
             .track(kind, item, i as f64)
-            .with_context(|| format!("--items entry {} ('{spec}')", i + 1))?;
+            .with_context(|| format!("--items entry {} ('{spec}')", i + 1))
+            .kind(ExitKind::Usage)?;
     }
-    let request = vitrine::RecommendRequest::new(args.k)?.exclude_seen(args.exclude_seen);
+    let request = vitrine::RecommendRequest::new(args.k).kind(ExitKind::Usage)?;
+    let request = request.exclude_seen(args.exclude_seen);
     let response = engine.recommend(&request, system_clock_ms());
     for w in &response.warnings {
         eprintln!("warning: {w}");
     }
-    for (rank, r) in response.iter().enumerate() {
-        println!("{:>4}  {:<24} {:.4}", rank + 1, r.id, r.score);
+    let results: Vec<Recommended> = response
+        .iter()
+        .enumerate()
+        .map(|(rank, r)| Recommended {
+            rank: rank + 1,
+            id: r.id.to_string(),
+            score: r.score,
+        })
+        .collect();
+    if args.json {
+        return output::print_json(&serde_json::json!({
+            "privacy": privacy,
+            "warnings": response.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            "results": results,
+        }));
     }
-    Ok(())
+    let mut text = String::new();
+    for r in &results {
+        output::outln!(text, "{:>4}  {:<24} {:.4}", r.rank, r.id, r.score);
+    }
+    output::print_text(&text)
 }
 
 /// The system clock in ms since the Unix epoch (what the engine's privacy accountant runs on).
@@ -361,4 +502,38 @@ fn system_clock_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every leaf subcommand has `--json` and every help ends with the exit codes.
+    #[test]
+    fn every_subcommand_has_json_and_the_exit_codes() {
+        fn walk(cmd: &clap::Command, path: &str, leaves: &mut Vec<String>) {
+            assert_eq!(
+                cmd.get_after_help().map(|h| h.to_string()).as_deref(),
+                Some(exit::HELP),
+                "{path}"
+            );
+            let subs: Vec<&clap::Command> = cmd.get_subcommands().collect();
+            if subs.is_empty() {
+                assert!(
+                    cmd.get_arguments()
+                        .any(|a| a.get_long() == Some("json") && !a.is_hide_set()),
+                    "{path} has no --json"
+                );
+                leaves.push(path.to_owned());
+            }
+            for s in subs {
+                walk(s, &format!("{path} {}", s.get_name()), leaves);
+            }
+        }
+        let cli = cli_definition();
+        cli.clone().debug_assert();
+        let mut leaves = Vec::new();
+        walk(&cli, "vitrine", &mut leaves);
+        assert!(leaves.len() >= 9, "{leaves:?}");
+    }
 }

@@ -96,6 +96,10 @@ impl Model {
 /// Called after each epoch with (epoch, mean training loss, model); returns false to stop.
 pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
 
+/// Called after each mini-batch with (epoch, batches done in the epoch, batches per epoch), for
+/// progress; it cannot change the training.
+pub type BatchHook<'a> = dyn Fn(usize, usize, usize) + 'a;
+
 /// Fits the model on `sessions` (item rows, oldest first) over `n_items` items.
 pub fn fit(
     sessions: &[Vec<u32>],
@@ -103,6 +107,7 @@ pub fn fit(
     counts: &[f32],
     p: &ModelParams,
     on_epoch: &mut EpochHook<'_>,
+    on_batch: &BatchHook<'_>,
 ) -> Model {
     let d = p.dim;
     let mut rng = SmallRng::seed_from_u64(p.seed);
@@ -173,7 +178,8 @@ pub fn fit(
             examples.swap(i, j);
         }
         let mut loss_sum = 0.0f64;
-        for batch in examples.chunks(p.batch) {
+        let per_epoch = examples.len().div_ceil(p.batch);
+        for (b_index, batch) in examples.chunks(p.batch).enumerate() {
             step += 1;
             let lr_mult = 1.0 - 0.9 * (step as f32 / total_batches as f32);
             let b_len = batch.len();
@@ -354,6 +360,7 @@ pub fn fit(
             adam_pos.step(&mut model.pos_weights, &d_pos_w, 0, step, lr_mult);
             d_readout.iter_mut().for_each(|x| *x /= b_len as f32);
             adam_readout.step(&mut model.readout, &d_readout, 0, step, lr_mult);
+            on_batch(epoch, b_index + 1, per_epoch);
         }
         let mean_loss = loss_sum / examples.len().max(1) as f64;
         if !on_epoch(epoch, mean_loss, &model) {

@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
+use serde::Serialize;
 use vitrine::BundleParts;
 
 use crate::events::EventLog;
 use crate::model::{self, ModelParams};
+use crate::progress::Progress;
 
 /// Hyper-parameters of `vitrine train`.
 #[derive(Debug, Clone)]
@@ -26,7 +28,8 @@ impl TrainParams {
     pub fn validate(&self) -> Result<()> {
         let m = &self.model;
         if !(1..=vitrine::bundle::MAX_DIM).contains(&m.dim) {
-            bail!(
+            crate::exit::fail!(
+                Usage,
                 "--dim must be between 1 and {}, got {}",
                 vitrine::bundle::MAX_DIM,
                 m.dim
@@ -38,16 +41,23 @@ impl TrainParams {
             || m.max_positions == 0
             || m.max_positions > 256
         {
-            bail!("--epochs, --batch and --negatives must be at least 1, --max-positions between 1 and 256");
+            crate::exit::fail!(
+                Usage,
+                "--epochs, --batch and --negatives must be at least 1, --max-positions between 1 and 256");
         }
         if !(m.learning_rate > 0.0 && m.learning_rate <= 1.0) {
-            bail!("--learning-rate must be in (0, 1], got {}", m.learning_rate);
+            crate::exit::fail!(
+                Usage,
+                "--learning-rate must be in (0, 1], got {}",
+                m.learning_rate
+            );
         }
         if !(m.scale > 0.0 && m.scale.is_finite()) {
-            bail!("--scale must be a positive number, got {}", m.scale);
+            crate::exit::fail!(Usage, "--scale must be a positive number, got {}", m.scale);
         }
         if !(0.0..0.9).contains(&self.valid_fraction) {
-            bail!(
+            crate::exit::fail!(
+                Usage,
                 "--valid-fraction must be in [0, 0.9), got {}",
                 self.valid_fraction
             );
@@ -59,17 +69,136 @@ impl TrainParams {
 /// A trained model, ready to be written as a bundle.
 pub struct Trained {
     pub parts: BundleParts,
-    pub report: Vec<String>,
+    pub report: TrainReport,
+}
+
+/// One epoch's figures (HR@20 and MRR@20 on the validation split, as fractions).
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    /// 1-based.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Since this run (fit or refit) started.
+    pub seconds: f64,
+    pub validation_hr20: Option<f64>,
+    pub validation_mrr20: Option<f64>,
+}
+
+/// A popularity weight tried on the validation split.
+#[derive(Debug, Clone, Serialize)]
+pub struct PopularityTrial {
+    pub weight: f32,
+    pub validation_hr20: f64,
+    pub validation_mrr20: f64,
+}
+
+/// What training did and measured (`vitrine train --json` prints it; text mode prints
+/// [`TrainReport::lines`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TrainReport {
+    pub epochs: Vec<EpochReport>,
+    pub popularity_trials: Vec<PopularityTrial>,
+    /// The chosen popularity weight (0 without a validation split).
+    pub popularity_weight: f32,
+    /// With refit: the epochs run again on every session.
+    pub refit_epochs: Vec<EpochReport>,
+    /// Sessions of the refit (absent: no refit).
+    pub refit_sessions: Option<usize>,
+    /// The best validation MRR@20 and its (1-based) epoch.
+    pub best_validation_mrr20: Option<f64>,
+    pub best_epoch: Option<usize>,
+    /// `--unquantized-test`: HR@20 and MRR@20 of the float model.
+    pub unquantized_test_hr20: Option<f64>,
+    pub unquantized_test_mrr20: Option<f64>,
+    pub validation_sessions: usize,
+    /// `--context`: the context weights' size and the sessions whose context the engine refused.
+    pub context: Option<ContextReport>,
+}
+
+/// The context weights trained with `--context`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContextReport {
+    pub features: usize,
+    pub categories: usize,
+    pub refused_sessions: usize,
+}
+
+impl TrainReport {
+    /// The report as text lines (the epochs are printed on stderr as they finish).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in &self.popularity_trials {
+            out.push(format!(
+                "popularity weight {}: validation HR@20 {:.2} % MRR@20 {:.2} %",
+                t.weight,
+                100.0 * t.validation_hr20,
+                100.0 * t.validation_mrr20
+            ));
+        }
+        if !self.popularity_trials.is_empty() {
+            out.push(format!(
+                "chosen popularity weight: {}",
+                self.popularity_weight
+            ));
+        }
+        if let Some(n) = self.refit_sessions {
+            out.push(format!(
+                "refit on all {n} sessions for {} epochs",
+                self.refit_epochs.len()
+            ));
+        }
+        if let (Some(mrr), Some(epoch)) = (self.best_validation_mrr20, self.best_epoch) {
+            out.push(format!(
+                "best validation MRR@20 {:.2} % at epoch {epoch}",
+                100.0 * mrr
+            ));
+        }
+        if let (Some(hr), Some(mrr)) = (self.unquantized_test_hr20, self.unquantized_test_mrr20) {
+            out.push(format!(
+                "unquantized model on the test log: HR@20 {:.2} % MRR@20 {:.2} %",
+                100.0 * hr,
+                100.0 * mrr
+            ));
+        }
+        if let Some(c) = &self.context {
+            out.push(format!(
+                "context weights: {} features × {} categories ({} sessions' context refused by the engine)",
+                c.features, c.categories, c.refused_sessions
+            ));
+        }
+        out
+    }
+}
+
+impl EpochReport {
+    /// The line printed on stderr when the epoch ends (`prefix`: "epoch" or "refit epoch").
+    fn line(&self, prefix: &str) -> String {
+        let mut line = format!(
+            "{prefix} {:>2}: loss {:.4} ({:.0}s)",
+            self.epoch, self.loss, self.seconds
+        );
+        if let (Some(hr), Some(mrr)) = (self.validation_hr20, self.validation_mrr20) {
+            line += &format!(
+                ", validation HR@20 {:.2} % MRR@20 {:.2} %",
+                100.0 * hr,
+                100.0 * mrr
+            );
+        }
+        line
+    }
 }
 
 /// Popularity weights tried on the validation split.
 const POP_WEIGHT_GRID: [f32; 7] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 
-/// Trains popularity and the session model on `log`.
+/// Trains popularity and the session model on `log`, showing the batches of each epoch on
+/// `progress` and printing each epoch's line on stderr as it ends.
 pub fn train(
     log: &EventLog,
     params: &TrainParams,
     unquantized_test: Option<&EventLog>,
+    progress: &Progress,
 ) -> Result<Trained> {
     params.validate()?;
     let n = log.items.len();
@@ -99,25 +228,38 @@ pub fn train(
         .map(|s| s.iter().map(|&i| Some(i)).collect())
         .collect();
 
-    let mut report = Vec::new();
+    let mut report = TrainReport {
+        validation_sessions: n_valid,
+        ..Default::default()
+    };
     let mut best: Option<(f64, usize)> = None;
     let mut since_best = 0;
     let mut best_model: Option<model::Model> = None;
+    // Each epoch's batches on the progress bar: `phase i/total`.
+    let batches = |phase: &'static str, total: usize| {
+        move |epoch: usize, done: usize, per_epoch: usize| {
+            if done == 1 {
+                progress.reset(format!("{phase} {}/{total}", epoch + 1), per_epoch as u64);
+            }
+            progress.inc(1);
+        }
+    };
     let started = std::time::Instant::now();
     let mut hook = |epoch: usize, loss: f64, m: &model::Model| -> bool {
-        let mut line = format!(
-            "epoch {:>2}: loss {loss:.4} ({:.0}s)",
-            epoch + 1,
-            started.elapsed().as_secs_f64()
-        );
+        let mut line = EpochReport {
+            epoch: epoch + 1,
+            loss,
+            seconds: started.elapsed().as_secs_f64(),
+            validation_hr20: None,
+            validation_mrr20: None,
+        };
         let mut go_on = true;
         if !valid_part.is_empty() {
+            progress.set_message("validating");
             let (hr, mrr) = model::evaluate_float(m, &valid_rows, 20, None);
-            line += &format!(
-                ", validation HR@20 {:.2} % MRR@20 {:.2} %",
-                100.0 * hr,
-                100.0 * mrr
-            );
+            progress.set_message("");
+            line.validation_hr20 = Some(hr);
+            line.validation_mrr20 = Some(mrr);
             if best.is_none_or(|(b, _)| mrr > b) {
                 best = Some((mrr, epoch + 1));
                 best_model = Some(m.clone());
@@ -127,11 +269,18 @@ pub fn train(
                 go_on = since_best < params.patience;
             }
         }
-        eprintln!("{line}");
-        report.push(line);
+        progress.println(line.line("epoch"));
+        report.epochs.push(line);
         go_on
     };
-    let last = model::fit(fit_part, n, &counts, &params.model, &mut hook);
+    let last = model::fit(
+        fit_part,
+        n,
+        &counts,
+        &params.model,
+        &mut hook,
+        &batches("epoch", params.model.epochs),
+    );
     // Early stopping: the epoch with the best validation MRR; then, with --refit, the same
     // schedule again on every session (the held-out sessions are the most recent ones).
     let mut trained = best_model.unwrap_or(last);
@@ -140,6 +289,7 @@ pub fn train(
     // the fitted part only.
     let mut pop_weight = 0.0f32;
     if !valid_rows.is_empty() {
+        progress.set_message("tuning the popularity weight");
         let mut fit_counts = vec![0f32; n];
         for s in fit_part {
             for &i in s {
@@ -156,17 +306,18 @@ pub fn train(
             &POP_WEIGHT_GRID,
         );
         for (&w, &(hr, mrr)) in POP_WEIGHT_GRID.iter().zip(&grid) {
-            report.push(format!(
-                "popularity weight {w}: validation HR@20 {:.2} % MRR@20 {:.2} %",
-                100.0 * hr,
-                100.0 * mrr
-            ));
+            report.popularity_trials.push(PopularityTrial {
+                weight: w,
+                validation_hr20: hr,
+                validation_mrr20: mrr,
+            });
             if hr + mrr > best_objective {
                 best_objective = hr + mrr;
                 pop_weight = w;
             }
         }
-        report.push(format!("chosen popularity weight: {pop_weight}"));
+        report.popularity_weight = pop_weight;
+        progress.set_message("");
     }
     if let (true, Some((_, epochs))) = (params.refit, best) {
         let refit_params = ModelParams {
@@ -174,28 +325,37 @@ pub fn train(
             ..params.model.clone()
         };
         let started = std::time::Instant::now();
+        let mut refit_epochs = Vec::new();
         let mut quiet = |epoch: usize, loss: f64, _: &model::Model| {
-            eprintln!(
-                "refit epoch {:>2}: loss {loss:.4} ({:.0}s)",
-                epoch + 1,
-                started.elapsed().as_secs_f64()
-            );
+            let line = EpochReport {
+                epoch: epoch + 1,
+                loss,
+                seconds: started.elapsed().as_secs_f64(),
+                validation_hr20: None,
+                validation_mrr20: None,
+            };
+            progress.println(line.line("refit epoch"));
+            refit_epochs.push(line);
             true
         };
-        trained = model::fit(&sequences, n, &counts, &refit_params, &mut quiet);
-        report.push(format!(
-            "refit on all {} sessions for {epochs} epochs",
-            sequences.len()
-        ));
+        trained = model::fit(
+            &sequences,
+            n,
+            &counts,
+            &refit_params,
+            &mut quiet,
+            &batches("refit", epochs),
+        );
+        report.refit_epochs = refit_epochs;
+        report.refit_sessions = Some(sequences.len());
     }
     if let Some((mrr, epoch)) = best {
-        report.push(format!(
-            "best validation MRR@20 {:.2} % at epoch {epoch}",
-            100.0 * mrr
-        ));
+        report.best_validation_mrr20 = Some(mrr);
+        report.best_epoch = Some(epoch);
     }
 
     if let Some(test) = unquantized_test {
+        progress.set_message("scoring the unquantized model");
         // The test log's items on the training vocabulary (None: unknown, as `vitrine eval` has it).
         let index: std::collections::HashMap<&str, u32> = log
             .items
@@ -215,12 +375,10 @@ pub fn train(
             .collect();
         let prior = vitrine::bundle::popularity_prior(&counts);
         let (hr, mrr) = model::evaluate_float(&trained, &test_rows, 20, Some((&prior, pop_weight)));
-        report.push(format!(
-            "unquantized model on the test log: HR@20 {:.2} % MRR@20 {:.2} %",
-            100.0 * hr,
-            100.0 * mrr
-        ));
+        report.unquantized_test_hr20 = Some(hr);
+        report.unquantized_test_mrr20 = Some(mrr);
     }
+    progress.clear();
 
     let mut metadata = BTreeMap::new();
     metadata.insert("model".into(), "session-softmax".into());

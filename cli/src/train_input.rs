@@ -8,6 +8,7 @@ use clap::ValueEnum;
 
 use crate::events::EventLog;
 use crate::events_jsonl::{self, JsonLayout};
+use crate::exit::{ExitKind, ResultExt};
 
 /// The format of `--events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,7 +42,8 @@ impl EventsFormat {
 #[command(group(clap::ArgGroup::new("source").required(true).args(["events", "input"])))]
 pub struct TrainInputArgs {
     /// Event log: CSV (header: session_id,item_id[,ts][,event_type]), JSON Lines with the same
-    /// keys, or GA4's BigQuery export (--format ga4). Event types: ours or GA4's names.
+    /// keys, or GA4's BigQuery export (--format ga4). Event types: ours or GA4's names. `-` reads
+    /// stdin (CSV unless --format says otherwise).
     #[arg(long)]
     events: Option<PathBuf>,
     /// Format of --events (default: by extension; .jsonl/.ndjson/.json are JSON Lines, else CSV).
@@ -64,10 +66,15 @@ pub struct TrainingEvents {
 }
 
 impl TrainInputArgs {
+    /// `--events`, if given.
+    pub fn events(&self) -> Option<&Path> {
+        self.events.as_deref()
+    }
+
     /// Reads the events, keeping the values of the `extra` columns.
     pub fn load(&self, extra: &[String]) -> Result<TrainingEvents> {
         if let Some(dir) = &self.input {
-            let input = crate::compact_input::read(dir, extra)?;
+            let input = crate::compact_input::read(dir, extra).kind(ExitKind::Input)?;
             let m = &input.manifest;
             eprintln!(
                 "{}: {} events in {} sessions, {} items ({} rows rejected when it was prepared)",
@@ -80,7 +87,8 @@ impl TrainInputArgs {
             let neighbours = match (self.with_neighbours, input.neighbours) {
                 (false, _) => None,
                 (true, Some(n)) => Some(n),
-                (true, None) => anyhow::bail!(
+                (true, None) => crate::exit::fail!(
+                    Input,
                     "{}: --with-neighbours, but the input has no neighbour lists (prepared with --neighbours 0)",
                     dir.display()
                 ),
@@ -91,7 +99,7 @@ impl TrainInputArgs {
             });
         }
         let Some(path) = &self.events else {
-            anyhow::bail!("give --events or --input");
+            crate::exit::fail!(Usage, "give --events or --input");
         };
         let log = match self.format.unwrap_or_else(|| EventsFormat::from_path(path)) {
             EventsFormat::Csv => EventLog::read_with(path, extra)?,

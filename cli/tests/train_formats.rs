@@ -145,7 +145,7 @@ fn the_source_arguments_are_checked() {
     }
     // A directory that is not a compact input: the manifest is named.
     let o = vitrine(&["train", "--input", s(&dir), "--out", s(&out)]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3), "bad input");
     assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
     for (manifest, needle) in [
         ("{", "not a valid manifest"),
@@ -165,7 +165,7 @@ fn the_source_arguments_are_checked() {
         std::fs::write(dir.join("manifest.json"), manifest).unwrap();
         let o = vitrine(&["train", "--input", s(&dir), "--out", s(&out)]);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(o.status.code(), Some(3), "bad input: {err}");
         assert!(err.contains(needle), "{manifest}: {err}");
         assert!(!out.exists());
     }

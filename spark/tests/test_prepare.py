@@ -167,7 +167,7 @@ class SyntheticCsv(unittest.TestCase):
         with open(path("a.vtr"), "rb") as a, open(path("b.vtr"), "rb") as b:
             self.assertEqual(a.read(), b.read(), "the same events give the same bundle")
         vitrine("train", "--input", out, "--out", path("c.vtr"), "--with-neighbours", *args)
-        info = json.loads(vitrine("inspect", path("c.vtr"), "--json").stdout)
+        info = json.loads(vitrine("inspect", "--bundle", path("c.vtr"), "--json").stdout)
         self.assertIn("nbr_items", json.dumps(info))
 
 
@@ -270,7 +270,7 @@ class HostileCompactInput(unittest.TestCase):
         manifest.update(manifest_patch or {})
         write(f"hostile-{name}/manifest.json", json.dumps(manifest))
         p = vitrine("train", "--input", out, "--out", path(f"{name}.vtr"), "--epochs", "1", ok=False)
-        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.returncode, 3, "bad input: " + p.stderr)
         self.assertNotIn("panicked", p.stderr)
         self.assertFalse(os.path.exists(path(f"{name}.vtr")))
         return p.stderr
@@ -296,7 +296,7 @@ class HostileCompactInput(unittest.TestCase):
         f = next(p for p in pathlib.Path(out, "sessions").iterdir() if p.suffix == ".parquet")
         f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
         p = vitrine("train", "--input", out, "--out", path("trunc.vtr"), ok=False)
-        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.returncode, 3, "bad input: " + p.stderr)
         self.assertIn("not a Parquet file", p.stderr)
         p = vitrine("train", "--input", out, "--events", self_csv(), "--out", path("x.vtr"), ok=False)
         self.assertEqual(p.returncode, 2, "clap refuses --events with --input")

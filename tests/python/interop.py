@@ -47,7 +47,7 @@ def run(*args, ok=True):
 def test_python_written_bundle_is_read(tmp: pathlib.Path, ex: dict):
     path = tmp / "example.vtr"
     written = ex["write_example_bundle"](str(path))
-    report = json.loads(run("inspect", str(path), "--json").stdout)
+    report = json.loads(run("inspect", "--bundle", str(path), "--json").stdout)
     assert report["digest"]["status"] == "valid", report["digest"]
     assert report["digest"]["value"] == written["digest"]
     assert report["items"] == 12 and report["dim"] == 16, report
@@ -60,7 +60,7 @@ def test_python_written_bundle_is_read(tmp: pathlib.Path, ex: dict):
     assert names["nbr_items"]["dtype"] == "U16"
     assert report["metadata"]["model"] == "numpy example"
     # The text report too.
-    text = run("inspect", str(path)).stdout
+    text = run("inspect", "--bundle", str(path)).stdout
     assert "digest        valid" in text, text
     # The engine reads it and recommends; the nearest item to sku-003 by cosine ranks high. The
     # explicit non-private mode (--epsilon inf) ranks from the raw session, so the order is exact.
@@ -104,7 +104,7 @@ def test_numpy_npy_is_packed(tmp: pathlib.Path, ex: dict):
     assert list(tensors["item_cat"][:4]) == [0, -1, 1, -1]
     assert bytes(tensors["cat_names"]).decode().split("\n") == ["c0", "c2"]
     assert list(tensors["item_price"][:3]) == [0.5, -1.0, 2.5]
-    report = json.loads(run("inspect", str(out), "--json").stdout)
+    report = json.loads(run("inspect", "--bundle", str(out), "--json").stdout)
     assert report["digest"]["status"] == "valid"
     assert abs(report["quantization"]["mean_cosine"] - cos.mean()) < 1e-4
 
@@ -117,14 +117,14 @@ def test_changed_bundle_is_refused(tmp: pathlib.Path, ex: dict):
         metadata = f.metadata()
     tensors["item_pop"] = tensors["item_pop"] * 2          # boost popularity, keep the old digest
     save_file(tensors, str(tmp / "changed.vtr"), metadata=metadata)
-    p = run("inspect", str(tmp / "changed.vtr"), ok=False)
-    assert "digest mismatch" in p.stderr, p.stderr
+    p = run("inspect", "--bundle", str(tmp / "changed.vtr"), ok=False)
+    assert "digest mismatch" in p.stderr and p.returncode == 4, (p.returncode, p.stderr)
     p = run("recommend", "--bundle", str(tmp / "changed.vtr"), "--items", "sku-001", ok=False)
-    assert "digest mismatch" in p.stderr, p.stderr
+    assert "digest mismatch" in p.stderr and p.returncode == 4, (p.returncode, p.stderr)
     del metadata["digest"]                                  # stripping it does not help
     save_file(tensors, str(tmp / "stripped.vtr"), metadata=metadata)
     p = run("recommend", "--bundle", str(tmp / "stripped.vtr"), "--items", "sku-001", ok=False)
-    assert "'digest' is missing" in p.stderr, p.stderr
+    assert "'digest' is missing" in p.stderr and p.returncode == 4, (p.returncode, p.stderr)
 
 
 def main() -> int:

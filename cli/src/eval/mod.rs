@@ -11,4 +11,4 @@ mod table;
 pub use device_history::DeviceHistory;
 pub use privacy_args::{parse_epsilon, PrivacyArgs};
 pub use protocol::{evaluate, Devices};
-pub use table::print_table;
+pub use table::eval_table;

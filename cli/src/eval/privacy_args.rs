@@ -1,7 +1,6 @@
 //! The privacy flags of `vitrine eval`, turned into the engine's own validated privacy options,
 //! and how the report describes them.
 
-use anyhow::{bail, Context};
 use serde::Serialize;
 use vitrine::privacy::{
     self, BudgetOptions, Calibrated, CandidatesInput, EpsilonInput, PeriodInput, PrivacyConfig,
@@ -14,8 +13,8 @@ use vitrine::Shopper;
 pub struct PrivacyArgs {
     /// Make every prediction a differentially private release with this ε (a number, or `inf`
     /// for the explicit non-private path through the same code). Absent: the raw history.
-    #[arg(long)]
-    pub epsilon: Option<String>,
+    #[arg(long, value_parser = parse_epsilon)]
+    pub epsilon: Option<f64>,
     /// δ of each release (and of the session budget).
     #[arg(long, default_value_t = privacy::DEFAULT_DELTA)]
     pub delta: f64,
@@ -27,8 +26,8 @@ pub struct PrivacyArgs {
     /// user's earlier sessions from --device-history — conditional on the test session, which is
     /// the page's own), `history` (any two whole histories, the test session included) or `event`
     /// (one item event more or less; weaker, Gaussian only, for comparison).
-    #[arg(long, default_value = "device")]
-    pub unit: String,
+    #[arg(long, value_enum, default_value_t = UnitArg::Device)]
+    pub unit: UnitArg,
     /// `--unit device`: the weight of the device release in the profile (the engine's `blend`).
     #[arg(long)]
     pub blend: Option<f64>,
@@ -36,8 +35,8 @@ pub struct PrivacyArgs {
     #[arg(long)]
     pub event_cap: Option<f64>,
     /// The mechanism: `exponential` (one anchor item, pure ε-DP) or `gaussian` (noisy profile).
-    #[arg(long, default_value = "exponential")]
-    pub mechanism: String,
+    #[arg(long, value_enum, default_value_t = MechanismArg::Exponential)]
+    pub mechanism: MechanismArg,
     /// The exponential mechanism's top-set size m (default: the engine's rule).
     #[arg(long)]
     pub top_m: Option<usize>,
@@ -45,6 +44,49 @@ pub struct PrivacyArgs {
     /// default: the engine's).
     #[arg(long)]
     pub candidates: Option<usize>,
+}
+
+/// `--unit`: what a release protects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnitArg {
+    /// The device-only record, conditional on what the page provided (the engine's default).
+    #[default]
+    Device,
+    /// Any two whole histories.
+    History,
+    /// One item event more or less (weaker; Gaussian only, for comparison).
+    Event,
+}
+
+impl UnitArg {
+    /// The engine's name for it (`PrivacyOptions::unit`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Device => "device",
+            Self::History => "history",
+            Self::Event => "event",
+        }
+    }
+}
+
+/// `--mechanism`: how a release is drawn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum MechanismArg {
+    /// One anchor item by the exponential mechanism (pure ε-DP).
+    #[default]
+    Exponential,
+    /// A noisy profile (Gaussian mechanism).
+    Gaussian,
+}
+
+impl MechanismArg {
+    /// The engine's name for it (`PrivacyOptions::mechanism`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exponential => "exponential",
+            Self::Gaussian => "gaussian",
+        }
+    }
 }
 
 /// The privacy settings of an evaluation, as reported.
@@ -74,16 +116,15 @@ impl PrivacyArgs {
     /// The engine's privacy options for these flags; `longest` is the most predictions one test
     /// session makes (a per-prediction budget must cover them all).
     pub fn options(&self, longest: usize) -> anyhow::Result<PrivacyOptions> {
-        let Some(eps) = &self.epsilon else {
+        let Some(epsilon) = self.epsilon else {
             if self.budget_epsilon.is_some() {
-                bail!("--budget-epsilon needs --epsilon");
+                crate::exit::fail!(Usage, "--budget-epsilon needs --epsilon");
             }
             return Ok(PrivacyOptions {
                 epsilon: Some(EpsilonInput(f64::INFINITY)),
                 ..Default::default()
             });
         };
-        let epsilon = parse_epsilon(eps)?;
         if !epsilon.is_finite() {
             return Ok(PrivacyOptions {
                 epsilon: Some(EpsilonInput(epsilon)),
@@ -96,7 +137,8 @@ impl PrivacyArgs {
                 // A fresh release for every prediction: a session budget of ε per prediction.
                 let b = epsilon * longest.max(1) as f64;
                 if b > privacy::MAX_EPSILON {
-                    bail!(
+                    crate::exit::fail!(
+                        Usage,
                         "--epsilon {epsilon} for each of up to {longest} predictions per session needs a budget above the engine's largest ({}): pass --budget-epsilon",
                         privacy::MAX_EPSILON
                     );
@@ -111,11 +153,11 @@ impl PrivacyArgs {
                 epsilon: Some(EpsilonInput(budget)),
                 period: Some(PeriodInput(None)),
             }),
-            mechanism: Some(self.mechanism.clone()),
+            mechanism: Some(self.mechanism.as_str().to_owned()),
             candidates: self
                 .candidates
                 .map(|n| CandidatesInput((n > 0).then_some(n as f64))),
-            unit: Some(self.unit.clone()),
+            unit: Some(self.unit.as_str().to_owned()),
             top_m: self.top_m.map(|m| m as f64),
             observed: None,
             event_cap: self.event_cap,
@@ -154,9 +196,10 @@ impl PrivacyArgs {
     }
 }
 
-/// `--epsilon`: a number, or `inf` / `Infinity` (any case: what `f64`'s parser accepts).
-pub fn parse_epsilon(s: &str) -> anyhow::Result<f64> {
+/// `--epsilon` (clap's value parser: a bad value is a usage error): a number, or `inf` /
+/// `Infinity` (any case: what `f64`'s parser accepts).
+pub fn parse_epsilon(s: &str) -> Result<f64, String> {
     let s = s.trim();
     s.parse()
-        .with_context(|| format!("--epsilon must be a number or inf, got '{s}'"))
+        .map_err(|_| format!("expected a number or inf, got '{s}'"))
 }

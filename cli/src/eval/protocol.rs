@@ -19,6 +19,7 @@ use super::metrics::{
 };
 use super::privacy_args::PrivacyArgs;
 use crate::events::EventLog;
+use crate::progress::Progress;
 
 /// Each test session's device-only record: the history and each session's user.
 pub struct Devices<'a> {
@@ -28,7 +29,9 @@ pub struct Devices<'a> {
 }
 
 /// Runs the protocol over `test` with `k` (≥ 10 so NDCG@10 is defined on the same lists), through
-/// the raw history or, with `privacy.epsilon`, through private releases.
+/// the raw history or, with `privacy.epsilon`, through private releases; counts each test session
+/// done on `progress`.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     model: &Model,
     test: &EventLog,
@@ -37,6 +40,7 @@ pub fn evaluate(
     exclude_seen: bool,
     contexts: Option<&[vitrine::context::ContextInput]>,
     devices: Option<Devices<'_>>,
+    progress: &Progress,
 ) -> anyhow::Result<Metrics> {
     let bundle = model.bundle();
     let list_len = k.max(10);
@@ -171,6 +175,7 @@ pub fn evaluate(
                         }
                     }
                 }
+                progress.inc(1);
                 Ok((acc, bounds, seen))
             },
         )

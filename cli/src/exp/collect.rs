@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -26,8 +26,10 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use vitrine::experiment::{ExperimentError, Report, ValidManifest};
 
+use super::args::CollectArgs;
 use super::store::{self, Stored};
-use super::CollectArgs;
+use crate::exit::{ExitKind, ResultExt};
+use crate::output;
 
 /// Largest request body (a report is ~200 bytes; an array of 100 fits).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -57,19 +59,20 @@ struct AppState {
 /// Runs the collector until SIGINT/SIGTERM.
 pub fn run(a: &CollectArgs) -> Result<()> {
     if !a.listen.ip().is_loopback() && !a.public {
-        bail!(
+        crate::exit::fail!(
+            Usage,
             "--listen {} is not a loopback address: pass --public to accept reports from the network",
             a.listen
         );
     }
-    let manifest = Arc::new(super::read_manifest(&a.manifest)?);
-    let conn = store::open_for_writing(&a.db)?;
+    let manifest = Arc::new(super::manifest_file::read_manifest(&a.manifest)?);
+    let conn = store::open_for_writing(&a.db).kind(ExitKind::Io)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(manifest, conn, a.db.clone(), a.listen))
+    runtime.block_on(serve(manifest, conn, a.db.clone(), a.listen, a.json))
 }
 
 fn now_ms() -> i64 {
@@ -122,8 +125,9 @@ async fn serve(
     conn: rusqlite::Connection,
     db: std::path::PathBuf,
     listen: SocketAddr,
+    json: bool,
 ) -> Result<()> {
-    let checkpointer = store::open_for_writing(&db)?;
+    let checkpointer = store::open_for_writing(&db).kind(ExitKind::Io)?;
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let writer = std::thread::Builder::new()
         .name("report-writer".into())
@@ -159,11 +163,15 @@ async fn serve(
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+        .with_context(|| format!("cannot listen on {listen}"))
+        .kind(ExitKind::Io)?;
     let local = listener.local_addr()?;
-    println!("listening on http://{local}/v1/reports");
-    use std::io::Write as _;
-    let _ = std::io::stdout().flush();
+    let url = format!("http://{local}/v1/reports");
+    if json {
+        output::print_json_line(&json!({"event": "listening", "url": url}))?;
+    } else {
+        output::print_text(&format!("listening on {url}\n"))?;
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -174,6 +182,9 @@ async fn serve(
     STOPPING.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = checkpoints.await;
     eprintln!("collect: stopped");
+    if json {
+        output::print_json_line(&json!({"event": "stopped"}))?;
+    }
     Ok(())
 }
 

@@ -48,32 +48,35 @@ fn flag(field: &str, column: &str, line: u64) -> Result<f64> {
     }
 }
 
-/// Reads the export (see the module docs).
+/// Reads the export (see the module docs; `-`: stdin).
 pub fn read_orders(path: &Path, covariate: Option<&str>) -> Result<Orders> {
-    let mut rdr =
-        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut rdr = csv::Reader::from_reader(crate::files::open_input(path, "orders")?);
     let headers = rdr.headers()?.clone();
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (label, experiment, arm) = (col("label"), col("experiment"), col("arm"));
     if label.is_none() && arm.is_none() {
         bail!(
             "{}: needs a 'label' column (exp:arm) or an 'arm' column",
-            path.display()
+            crate::files::input_name(path)
         );
     }
-    let converted =
-        col("converted").with_context(|| format!("{}: no 'converted' column", path.display()))?;
+    let converted = col("converted")
+        .with_context(|| format!("{}: no 'converted' column", crate::files::input_name(path)))?;
     let (revenue, repeat) = (col("revenue"), col("repeat_purchase"));
     let cov = match covariate {
-        Some(c) => {
-            Some(col(c).with_context(|| format!("{}: no covariate column '{c}'", path.display()))?)
-        }
+        Some(c) => Some(col(c).with_context(|| {
+            format!(
+                "{}: no covariate column '{c}'",
+                crate::files::input_name(path)
+            )
+        })?),
         None => None,
     };
     let mut orders = Orders::default();
     for (i, rec) in rdr.records().enumerate() {
         let line = i as u64 + 2;
-        let rec = rec.with_context(|| format!("{}: line {line}", path.display()))?;
+        let rec =
+            rec.with_context(|| format!("{}: line {line}", crate::files::input_name(path)))?;
         let get = |c: usize| rec.get(c).unwrap_or("");
         let (exp, arm_name) = match label {
             Some(l) => {

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -26,6 +26,8 @@ use serde::Serialize;
 use vitrine::experiment::manifest::INTERLEAVED;
 use vitrine::experiment::{Report, ValidManifest};
 
+use crate::exit::{ExitKind, ResultExt};
+
 use super::sim_rng::SimulatorSeededRng;
 use super::store;
 
@@ -34,7 +36,7 @@ pub struct LoadArgs {
     /// The collector's URL (loopback only), e.g. http://127.0.0.1:8787/v1/reports.
     #[arg(long)]
     pub url: String,
-    /// The manifest the collector serves (reports are built for its experiments).
+    /// The manifest the collector serves (reports are built for its experiments; `-`: stdin).
     #[arg(long)]
     pub manifest: PathBuf,
     /// Valid reports per second.
@@ -58,8 +60,7 @@ pub struct LoadArgs {
     /// Seed of the generated reports (not private: test data).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Print JSON.
-    #[arg(long)]
+    #[arg(long, help = crate::output::JSON_HELP)]
     pub json: bool,
 }
 
@@ -103,7 +104,7 @@ fn check_loopback(uri: &Uri) -> Result<()> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let ok = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if !ok || uri.scheme_str() != Some("http") {
-        bail!("vitrine exp load only targets http:// on loopback (127.0.0.0/8, ::1, localhost), not {uri}");
+        crate::exit::fail!(Usage, "vitrine exp load only targets http:// on loopback (127.0.0.0/8, ::1, localhost), not {uri}");
     }
     Ok(())
 }
@@ -196,12 +197,18 @@ struct Counters {
 pub fn run(a: &LoadArgs) -> Result<()> {
     let r = load(a)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        crate::output::print_json(&r)?;
     } else {
-        println!("{r:#?}");
+        let mut text = String::new();
+        if let serde_json::Value::Object(fields) = serde_json::to_value(&r)? {
+            for (k, v) in fields {
+                crate::output::outln!(text, "{k:<22} {v}");
+            }
+        }
+        crate::output::print_text(&text)?;
     }
     if !r.ok {
-        bail!("load test failed (see the counts above)");
+        crate::exit::fail!(Check, "load test failed (see the counts above)");
     }
     Ok(())
 }
@@ -211,21 +218,29 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
     let uri: Uri = a
         .url
         .parse()
-        .with_context(|| format!("--url '{}' is not a URL", a.url))?;
+        .with_context(|| format!("--url '{}' is not a URL", a.url))
+        .kind(ExitKind::Usage)?;
     check_loopback(&uri)?;
     if !(a.rate > 0.0 && a.rate <= 100_000.0 && a.seconds > 0.0 && a.seconds <= 600.0) {
-        bail!("--rate must be in (0, 100000] and --seconds in (0, 600]");
+        crate::exit::fail!(
+            Usage,
+            "--rate must be in (0, 100000] and --seconds in (0, 600]"
+        );
     }
-    let manifest = Arc::new(super::read_manifest(&a.manifest)?);
+    let manifest = Arc::new(super::manifest_file::read_manifest(&a.manifest)?);
     if manifest
         .experiments()
         .iter()
         .all(|e| e.report_epsilon == 0.0)
     {
-        bail!("the manifest has no experiment with layer-1 reports");
+        crate::exit::fail!(Input, "the manifest has no experiment with layer-1 reports");
     }
     let before = match &a.db {
-        Some(p) => Some(store::count_reports(&store::open_for_reading(p)?)?),
+        Some(p) => Some(
+            store::open_for_reading(p)
+                .and_then(|c| store::count_reports(&c))
+                .kind(ExitKind::Input)?,
+        ),
         None => None,
     };
     let total = (a.rate * a.seconds).round() as u64;

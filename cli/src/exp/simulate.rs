@@ -131,10 +131,10 @@ fn find_lift<'a>(lifts: &'a [MetricLift], metric: &str) -> Result<&'a MetricLift
 /// Runs the simulation.
 pub fn simulate(p: &SimulationParams) -> Result<SimulationResult> {
     if p.n < 100 || p.reps == 0 {
-        anyhow::bail!("--n must be at least 100 and --reps at least 1");
+        crate::exit::fail!(Usage, "--n must be at least 100 and --reps at least 1");
     }
     if !(0.0..1.0).contains(&p.srm_loss) {
-        anyhow::bail!("--loss must be in [0, 1)");
+        crate::exit::fail!(Usage, "--loss must be in [0, 1)");
     }
     let started = std::time::Instant::now();
     let epsilon = match p.scenario {

@@ -15,8 +15,8 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::PrivacyError;
+use crate::experiment::error::ExperimentError;
 use crate::experiment::manifest::{Design, ValidExperiment, BUCKETS, INTERLEAVED};
-use crate::experiment::ExperimentError;
 use crate::privacy::rng::RandomSource;
 
 /// A device's random id: 128 bits from the CSPRNG as 32 lowercase hex digits. Created once with

@@ -15,11 +15,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::error::ExperimentError;
 use crate::experiment::interleave::{InterleavingTally, Team};
 use crate::experiment::manifest::{MetricKind, ValidExperiment};
 use crate::experiment::ope::{OpeImpression, OpeTally};
 use crate::experiment::report::{RawValues, Report};
-use crate::experiment::ExperimentError;
 use crate::privacy::rng::RandomSource;
 
 /// The stored state's `format`.
@@ -114,8 +114,8 @@ impl DeviceExperiments {
     /// that nothing was sent, so a damaged store can never refill the budget.
     pub fn from_json(text: &str) -> Result<Self, ExperimentError> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        let s: Self = serde_path_to_error::deserialize(de)
-            .map_err(crate::experiment::manifest::json_error)?;
+        let s: Self =
+            serde_path_to_error::deserialize(de).map_err(crate::experiment::error::json_error)?;
         let ok = s.format == STATE_FORMAT
             && s.budget_epsilon.is_finite()
             && s.budget_epsilon >= 0.0

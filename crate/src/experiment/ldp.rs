@@ -36,7 +36,7 @@
 //! Sums merge: any set of reports is summarized by `(n, s)` per arm and metric.
 
 use crate::error::PrivacyError;
-use crate::experiment::ExperimentError;
+use crate::experiment::error::ExperimentError;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::bernoulli;
 

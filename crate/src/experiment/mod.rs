@@ -15,6 +15,7 @@
 
 pub mod assign;
 pub mod device;
+pub mod error;
 pub mod interleave;
 pub mod ldp;
 pub mod manifest;
@@ -23,6 +24,7 @@ pub mod report;
 
 pub use assign::{assign, experiment_label, DeviceId, Enrollment};
 pub use device::{DeviceEvent, DeviceExperiments, MeasurementStatus};
+pub use error::ExperimentError;
 pub use interleave::{team_draft, InterleavedList, Team};
 pub use ldp::BitRandomizer;
 pub use manifest::{
@@ -30,36 +32,3 @@ pub use manifest::{
 };
 pub use ope::{OpeImpression, OpeTally};
 pub use report::{Report, REPORT_VERSION};
-
-use thiserror::Error;
-
-/// Why a manifest, a report or an experiment call was refused: a stable machine-readable `code`
-/// (e.g. `unknown_field`, `allocation`, `wrong_epsilon`), the JSON path of the bad field
-/// (`experiments[0].arms[1].allocation`; `` for the whole document) and a sentence for people.
-#[derive(Debug, Error, Clone, PartialEq)]
-#[error("{message} (at '{path}', code {code})")]
-pub struct ExperimentError {
-    /// Stable code of the error's kind.
-    pub code: &'static str,
-    /// JSON path of the field at fault.
-    pub path: String,
-    /// What was expected and what was found.
-    pub message: String,
-}
-
-impl ExperimentError {
-    /// An error of kind `code` at `path`.
-    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
-
-impl From<crate::error::PrivacyError> for ExperimentError {
-    fn from(e: crate::error::PrivacyError) -> Self {
-        Self::new("privacy", "", e.to_string())
-    }
-}

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PrivacyError;
 use crate::experiment::assign::{is_hex128, random_hex128};
-use crate::experiment::manifest::{json_error, ValidExperiment, ValidManifest};
-use crate::experiment::ExperimentError;
+use crate::experiment::error::json_error;
+use crate::experiment::error::ExperimentError;
+use crate::experiment::manifest::{ValidExperiment, ValidManifest};
 use crate::privacy::rng::RandomSource;
 
 /// The report schema version.
