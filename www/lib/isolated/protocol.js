@@ -158,14 +158,14 @@ const CONSENT = oneOf('granted', 'denied', 'pending');
  */
 function checkFields(obj, required, optional = {}) {
   if (!isPlainObject(obj)) return 'bad_schema';
-  for (const key of Object.keys(obj)) if (!(key in required) && !(key in optional)) return 'unknown_field';
+  for (const key of Object.keys(obj)) if (!Object.hasOwn(required, key) && !Object.hasOwn(optional, key)) return 'unknown_field';
   for (const [key, check] of Object.entries(required)) {
-    if (!(key in obj)) return 'bad_schema';
+    if (!Object.hasOwn(obj, key)) return 'bad_schema';
     const r = check(obj[key]);
     if (r !== true && r !== null) return typeof r === 'string' ? r : 'bad_schema';
   }
   for (const [key, check] of Object.entries(optional)) {
-    if (!(key in obj) || obj[key] === undefined) continue;
+    if (!Object.hasOwn(obj, key) || obj[key] === undefined) continue;
     const r = check(obj[key]);
     if (r !== true && r !== null) return typeof r === 'string' ? r : 'bad_schema';
   }
@@ -237,7 +237,7 @@ function checkParts(parts) {
 function checkStringsObject(s) {
   if (!isPlainObject(s)) return 'bad_schema';
   for (const [k, v] of Object.entries(s)) {
-    if (!(k in DEFAULT_STRINGS)) return 'unknown_field';
+    if (!Object.hasOwn(DEFAULT_STRINGS, k)) return 'unknown_field';
     if (typeof v !== 'string' || v.length > 500) return 'bad_schema';
   }
   return null;
