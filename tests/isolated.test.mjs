@@ -203,6 +203,7 @@ test('isolated mode: a hostile page script, the network, clicks and the keyboard
     }
     const pageRequests = (s) => s.requests.filter((r) => r.byPage).map((r) => `${r.method} ${r.url.replace(/localhost:\d+|127\.0\.0\.1:\d+/g, 'HOST')}`).sort();
     assert.deepEqual(pageRequests(returning), pageRequests(fresh), "the page's own requests do not depend on the earlier visit");
+    assert.deepEqual(pageRequests(fresh).filter((r) => r.includes('/data/') || r.includes('.wasm')), [], 'the page fetches no bundle, catalog, image or engine itself');
   });
 
   await t.test("a shopper's click on a card reaches the page as one message with that one id", async () => {

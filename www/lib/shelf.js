@@ -116,6 +116,7 @@ function createShelfClass() {
     #templateStyles = null;
     #iso = null; // the frame, while the shelf renders isolated (README "Isolated mode")
     #parts = null;
+    #loadQueued = false;
     #readyResolve;
     #vitrineResolve;
     #onChange = () => this.#schedule();
@@ -309,7 +310,7 @@ function createShelfClass() {
         for (const c of this.#list.querySelectorAll('.card')) this.#observer.observe(c);
       }
       if (!this.#list.childElementCount) this.#placeholders();
-      this.#loadFromAttributes();
+      this.#loadSoon();
       this.#schedule();
     }
 
@@ -349,9 +350,22 @@ function createShelfClass() {
       if (!this.#connected) return;
       if (ISOLATED_ONLY.has(name) && !this.#isolated() && name !== 'isolated') return;
       if (name === 'src' || name === 'frame-src' || name === 'isolated' || name === 'catalog' || name === 'worker' || name === 'integrity' || name === 'consent') {
-        this.#loadFromAttributes();
+        this.#loadSoon();
       }
       this.#schedule();
+    }
+
+    /**
+     * Loads what the attributes name after the current task's property assignments (so that
+     * `shelf.catalog = url; shelf.vitrine = isolatedInstance` never fetches the catalog here).
+     */
+    #loadSoon() {
+      if (this.#loadQueued) return;
+      this.#loadQueued = true;
+      queueMicrotask(() => {
+        this.#loadQueued = false;
+        this.#loadFromAttributes();
+      });
     }
 
     async #loadFromAttributes() {
