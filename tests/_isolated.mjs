@@ -76,22 +76,24 @@ export function frameOf(page, role, n = 0) {
   return page.frames().filter((f) => f.url().endsWith(`#${role}`))[n] ?? null;
 }
 
-/** Waits until `page` has `count` view frames whose real shelf rendered, and returns them. */
+/** Whether a view frame's real shelf has rendered and has nothing pending. */
+export function viewRendered(frame) {
+  return frame
+    .evaluate(() => {
+      const s = document.querySelector('.real vitrine-shelf');
+      return !!s && s.renderCount > 0 && !s.pending;
+    })
+    .catch(() => false);
+}
+
+/** Waits until `page` has at least `count` view frames whose real shelf rendered, and returns those. */
 export async function renderedViews(page, count = 1, timeout = 20_000) {
   const t0 = Date.now();
   for (;;) {
     const views = page.frames().filter((f) => f.url().endsWith('#view'));
-    if (views.length >= count) {
-      const ok = await Promise.all(
-        views.map((f) =>
-          f.evaluate(() => {
-            const s = document.querySelector('.real vitrine-shelf');
-            return !!s && s.renderCount > 0 && !s.pending;
-          }).catch(() => false),
-        ),
-      );
-      if (ok.every(Boolean)) return views;
-    }
+    const ok = await Promise.all(views.map(viewRendered));
+    const done = views.filter((_, i) => ok[i]);
+    if (done.length >= count) return done;
     if (Date.now() - t0 > timeout) throw new Error(`no ${count} rendered view frame(s) within ${timeout} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }

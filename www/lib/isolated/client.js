@@ -177,6 +177,9 @@ export class IsolatedVitrine extends EventTarget {
     }
     const frameUrl = httpUrl(isolation.frame, document.baseURI, 'isolation.frame');
     frameUrl.hash = '';
+    if (frameUrl.origin === globalThis.location?.origin) {
+      throw new VitrineError('invalid_argument', `isolation.frame must be on another origin than this page (${frameUrl.origin}): the same origin can read the frame`);
+    }
     const timeout = isolation.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(Number.isFinite(timeout) && timeout > 0)) throw new VitrineError('invalid_argument', 'isolation.timeout must be a positive number of milliseconds');
     const init = { channel: newChannel(), bundle: httpUrl(source, frameUrl, 'the bundle URL').href, consent };

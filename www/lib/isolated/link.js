@@ -39,7 +39,8 @@ export class ParentLink {
     if (!this.#gate.take()) return this.report('rate_limited');
     if (this.parentOrigin !== null && e.origin !== this.parentOrigin) return this.report('bad_origin');
     if (e.source !== globalThis.parent || globalThis.parent === globalThis) return this.report('bad_source');
-    if (this.parentOrigin === null && !originAllowed(e.origin, this.#config.parents)) {
+    // A parent of the frame's own origin could read the frame's document: that is no isolation.
+    if (this.parentOrigin === null && (e.origin === globalThis.location.origin || !originAllowed(e.origin, this.#config.parents))) {
       // Tell a page that may not use this frame so, once; it learns nothing else.
       if (!this.#refusedParent) {
         this.#refusedParent = true;
