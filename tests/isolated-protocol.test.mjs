@@ -181,8 +181,9 @@ test('the frame configuration: parents required, sources and images default sens
   const B = 'https://reco.store.example';
   assert.deepEqual(readFrameConfig('{"parents": ["https://www.store.example"]}', B), {
     ok: true,
-    config: { parents: ['https://www.store.example'], sources: [B], images: [B, 'https://www.store.example'] },
+    config: { parents: ['https://www.store.example'], sources: [B], images: [B, 'https://www.store.example'], requireVisible: true },
   });
+  assert.equal(readFrameConfig('{"parents": ["https://a.example"], "requireVisible": false}', B).config.requireVisible, false);
   for (const [text, why] of [
     ['{ "parents": [] }', /no origin/],
     ['', /not JSON/],
@@ -191,6 +192,7 @@ test('the frame configuration: parents required, sources and images default sens
     ['{"parents": ["https://a.example/path"]}', /parents/],
     ['{"parents": ["https://a.example"], "debug": true}', /unknown configuration key "debug"/],
     ['{"parents": ["https://a.example"], "sources": "https://b.example"}', /sources/],
+    ['{"parents": ["https://a.example"], "requireVisible": "yes"}', /requireVisible/],
   ]) {
     const r = readFrameConfig(text, B);
     assert.equal(r.ok, false, text);

@@ -10,7 +10,8 @@
 //    their state, times their replies and reads performance entries. Everything it observed (apart
 //    from times) must be identical for both shoppers, and contain no history item and no shown item
 //    id; the history is there all along, in the frame's storage. A click on a card reaches the
-//    page as one message with that one id.
+//    page as one message with that one id; a click on a frame the page made transparent or covered
+//    (clickjacking) tells it nothing.
 //  - The network audit: the frames fetch only the frame's files, the bundle, the catalog and card
 //    images (of shown cards); no request carries a history item; the page's own requests are the
 //    same whatever the shopper did before.
@@ -227,6 +228,36 @@ test('isolated mode: a hostile page script, the network, clicks and the keyboard
     await view.locator(`.real vitrine-shelf .card[data-id="${other}"] .add`).click();
     await page.waitForFunction(() => window.store.adds.length > 0);
     assert.deepEqual(await page.evaluate(() => window.store.adds), [{ id: other, placement: 'home', label: 'Recommended for you' }]);
+  });
+
+  await t.test('a click the page tricks the shopper into (a transparent or covered frame) tells it nothing', async () => {
+    const { page, view, shown } = returning;
+    const before = await page.evaluate(() => ({ clicks: window.store.clicks.length, hash: location.hash }));
+    const card = (id) => view.locator(`.real vitrine-shelf .card[data-id="${id}"] .link`);
+    await page.evaluate(() => (document.querySelector('vitrine-shelf').style.opacity = '0.05'));
+    await page.waitForTimeout(300);
+    await card(shown[4]).click();
+    await page.evaluate(() => {
+      document.querySelector('vitrine-shelf').style.opacity = '';
+      const decoy = document.createElement('div');
+      decoy.id = 'decoy';
+      decoy.textContent = 'Win a prize! Click here';
+      decoy.style.cssText = 'position: fixed; inset: 0; background: rgba(255, 255, 255, 0.97); pointer-events: none; font-size: 40px';
+      document.body.append(decoy);
+    });
+    await page.waitForTimeout(300);
+    await card(shown[5]).click();
+    await page.waitForTimeout(300);
+    const tricked = await page.evaluate(() => ({ clicks: window.store.clicks.length, hash: location.hash, codes: window.store.shelfErrors }));
+    assert.equal(tricked.clicks, before.clicks, 'no click reached the page');
+    assert.equal(tricked.hash, before.hash);
+    assert.deepEqual(tricked.codes.filter((c) => c === 'obscured'), ['obscured', 'obscured']);
+    // Shown as it should be again, the frame takes the shopper's click.
+    await page.evaluate(() => document.getElementById('decoy').remove());
+    await page.waitForTimeout(300);
+    await card(shown[5]).click();
+    await page.waitForFunction((n) => window.store.clicks.length > n, before.clicks);
+    assert.equal(await page.evaluate(() => location.hash), `#/p/${shown[5]}`);
   });
 
   await t.test('keyboard and screen reader: Tab into the frame, arrows between cards, Enter opens the product', async () => {

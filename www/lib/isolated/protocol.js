@@ -54,6 +54,7 @@ export const ERROR_CODES = Object.freeze({
   not_configured: 'the frame has no valid configuration (the JSON block #vitrine-frame-config in its HTML)',
   source_not_allowed: 'the bundle or catalog URL is on an origin the frame does not fetch from (its configuration\'s "sources")',
   catalog_failed: 'the frame could not load the catalog',
+  obscured: 'a click on a card that was covered or made transparent (clickjacking?) was not passed to the page',
   engine_unavailable: 'the engine in the frame is not running (see the earlier error)',
   frame_timeout: 'the frame did not answer in time (is the URL right, and does its Content-Security-Policy frame-ancestors allow this page?)',
   // The engine's own codes (README "Errors").
@@ -418,7 +419,7 @@ export function originAllowed(origin, patterns) {
  * to it, which origins it fetches the bundle and catalog from, and which it shows images from.
  * @param {string|null|undefined} text the block's text
  * @param {string} frameOrigin the frame's own origin (the default source; images default to the sources and the parents)
- * @returns {{ok: true, config: {parents: string[], sources: string[], images: string[]}} | {ok: false, code: 'not_configured', reason: string}}
+ * @returns {{ok: true, config: {parents: string[], sources: string[], images: string[], requireVisible: boolean}} | {ok: false, code: 'not_configured', reason: string}}
  */
 export function readFrameConfig(text, frameOrigin) {
   const no = (reason) => ({ ok: false, code: 'not_configured', reason });
@@ -429,7 +430,8 @@ export function readFrameConfig(text, frameOrigin) {
     return no('the configuration block is not JSON');
   }
   if (!isPlainObject(raw)) return no('the configuration is not an object');
-  for (const k of Object.keys(raw)) if (!['parents', 'sources', 'images'].includes(k)) return no(`unknown configuration key "${k}"`);
+  for (const k of Object.keys(raw)) if (!['parents', 'sources', 'images', 'requireVisible'].includes(k)) return no(`unknown configuration key "${k}"`);
+  if (raw.requireVisible !== undefined && typeof raw.requireVisible !== 'boolean') return no('"requireVisible" must be true or false');
   const list = (v, name, fallback) => {
     if (v === undefined) return fallback;
     if (!Array.isArray(v) || v.length > 64 || !v.every((p) => parseOriginPattern(p))) {
@@ -442,7 +444,7 @@ export function readFrameConfig(text, frameOrigin) {
     if (parents.length === 0) return no('"parents" lists no origin: no page may embed the frame');
     const sources = list(raw.sources, 'sources', [frameOrigin]);
     const images = list(raw.images, 'images', [...sources, ...parents]);
-    return { ok: true, config: { parents, sources, images } };
+    return { ok: true, config: { parents, sources, images, requireVisible: raw.requireVisible ?? true } };
   } catch (err) {
     return no(err.message);
   }

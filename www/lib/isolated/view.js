@@ -25,6 +25,35 @@ vitrine-shelf::part(category), vitrine-shelf::part(brand) { white-space: nowrap;
 
 const BLANK_IMAGE = 'data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 
+/**
+ * Whether the shopper could see what they clicked: IntersectionObserver v2 (`trackVisibility`,
+ * Chromium) says the shelf is visible only when nothing covers any of it and no opacity, filter or
+ * transform of the page's elements alters the frame. A page that hides the frame under a decoy or
+ * makes it transparent to trick a click (clickjacking) gets no id from that click. The whole shelf
+ * is watched, not each card: a card's own hover shadow over its neighbour counts as covering it.
+ * Where the browser cannot tell (no trackVisibility), every click counts.
+ */
+class VisibilityGuard {
+  #visible = false;
+  #supported;
+
+  constructor(whole) {
+    this.#supported = typeof IntersectionObserverEntry !== 'undefined' && 'isVisible' in IntersectionObserverEntry.prototype;
+    if (!this.#supported) return;
+    new IntersectionObserver(
+      (entries) => {
+        for (const e of entries) this.#visible = e.isVisible;
+      },
+      { trackVisibility: true, delay: 100, threshold: [0] },
+    ).observe(whole);
+  }
+
+  /** True when a click may count: the whole shelf was last seen unobscured (or the browser cannot tell). */
+  allows() {
+    return !this.#supported || this.#visible;
+  }
+}
+
 /** `<vitrine-shelf>`'s engine, as seen from a view frame: calls go to the engine frame and back. */
 class EngineProxy extends EventTarget {
   #bc;
@@ -215,6 +244,7 @@ function applyLook(s, partsSheet) {
 }
 
 export function startView(link, config) {
+  let guard = null;
   defineVitrineShelf();
   const base = new CSSStyleSheet();
   base.replaceSync(FRAME_STYLE);
@@ -234,6 +264,7 @@ export function startView(link, config) {
     if (action === 'open' && click && (click.ctrlKey || click.metaKey || click.shiftKey || click.altKey || click.button !== 0)) return;
     e.preventDefault(); // never navigate this frame
     if (!click?.isTrusted) return; // only the shopper's own click says anything to the page
+    if (config.requireVisible && !guard?.allows()) return link.report('obscured');
     link.post('choose', { action, id: e.detail.id });
   };
 
@@ -262,6 +293,7 @@ export function startView(link, config) {
       () => (real.vitrine = proxy), // once the engine's capabilities (explain: reasons) are known
       () => link.report('engine_unavailable'),
     );
+    guard = new VisibilityGuard(realWrap);
     real.addEventListener('vitrine:click', choose('open'));
     real.addEventListener('vitrine:add-to-cart', choose('add-to-cart'));
     real.addEventListener('vitrine:error', (e) => {
