@@ -14,6 +14,7 @@
 import { VitrineError } from '../errors.js';
 import { checkConsent, globalPrivacyControl, effectiveConsent } from '../consent.js';
 import { STYLE } from '../shelf-style.js';
+import { resolveStrings } from '../strings.js';
 import {
   ERROR_CODES, LIMITS, TO_FRAME, TO_PAGE, DISPLAY_FIELDS, THEME_PROPERTIES, FloodGate, checkDisplaySettings,
   checkTrackEvent, cssValueOk, envelope, measure, newChannel, validateMessage,
@@ -481,7 +482,8 @@ export function shelfSettings(host) {
     addToCart: host.hasAttribute('add-to-cart'),
     trackClicks: host.hasAttribute('track-clicks'),
     hrefTemplate: absoluteTemplate(host.getAttribute('href-template')),
-    strings: host.strings,
+    // The page's strings for this locale (setShelfStrings) and this shelf's: the frame has neither registry.
+    strings: resolveStrings(locale, host.strings),
     theme,
     parts: host.parts ?? parseJsonAttribute(host, 'parts') ?? {},
   };
