@@ -1,7 +1,8 @@
 // <vitrine-shelf isolated> in Chromium: shelves from attributes alone (src + frame-src, one engine
 // frame for the page), the page's look passed to the frame (custom properties, font and colour,
 // ::part() declarations, strings per locale) and a refused theme value that would fetch, and a
-// frame that resizes to its content — a height that depends on the settings and the width only.
+// frame that resizes to its content — a height that depends on the settings and the width only;
+// and a browser that refuses the cross-site frame any storage (the session then lives in memory).
 //
 //   node --test tests/isolated-shelf.test.mjs     (needs the build: scripts/build)
 
@@ -10,8 +11,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { REPO, preflight } from './_browser.mjs';
-import { isolatedSite, launchPartitioned, viewRendered, frameOf } from './_isolated.mjs';
+import { REPO, preflight, launch } from './_browser.mjs';
+import { isolatedSite, launchPartitioned, viewRendered, renderedViews, shownIds, frameOf } from './_isolated.mjs';
 
 const SITE = path.join(REPO, 'target', 'test-site-isolated-shelf');
 const SHOTS = path.join(REPO, 'target', 'e2e');
@@ -118,4 +119,37 @@ test('<vitrine-shelf isolated>: attributes, theming, sizing', { timeout: 180_000
     assert.equal(fits.real, Math.ceil(fits.probe));
     assert.ok(fits.doc <= Math.ceil(fits.probe) + 1);
   });
+});
+
+test('a browser that gives the frame no storage: the shelf still works, the session lasts the page', { timeout: 120_000 }, async (t) => {
+  preflight();
+  const site = await isolatedSite(t, `${SITE}-nostorage`, {
+    extra: Object.fromEntries(['store.html', 'store.js'].map((f) => [f, fs.readFileSync(path.join(FIXTURES, f))])),
+  });
+  fs.writeFileSync(`${SITE}-nostorage/hostile.js`, '');
+  // Playwright's own launch turns storage partitioning off: Chromium then refuses a cross-site
+  // frame its storage altogether (as browsers that block third-party storage do).
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await (await browser.newContext()).newPage();
+  await page.goto(site.page('store.html', { epsilon: 'Infinity' }));
+  await page.waitForFunction(() => window.storeReady === true, null, { timeout: 30_000 });
+  const denied = await frameOf(page, 'engine').evaluate(() => {
+    try {
+      return localStorage.length >= 0 && 'allowed';
+    } catch (err) {
+      return err.name;
+    }
+  });
+  assert.equal(denied, 'SecurityError', 'this browser gives the frame no storage');
+  const [view] = await renderedViews(page);
+  const before = await shownIds(view);
+  await page.evaluate(async () => {
+    for (const item of ['p0100', 'p0101', 'p0102']) await window.store.v.track({ type: 'view', item });
+    await window.store.v.flush();
+  });
+  await page.waitForTimeout(300);
+  const [after] = await renderedViews(page);
+  assert.notDeepEqual(await shownIds(after), before, 'the shelf follows the shopper in memory');
+  assert.deepEqual(await page.evaluate(() => [window.store.loadError, window.store.errors, window.store.shelfErrors]), [null, [], []], 'and the page is told nothing about storage');
 });
