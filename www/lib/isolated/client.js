@@ -61,6 +61,7 @@ class FrameLink {
   #onMessage;
   #onProblem;
   #gate = new FloodGate();
+  #problems = new FloodGate({ burst: LIMITS.errorsPerSecond, perSecond: LIMITS.errorsPerSecond });
   #listener = (e) => this.#receive(e);
 
   constructor(url, role, { title, hidden = false, onMessage, onProblem, onLoad }) {
@@ -69,7 +70,7 @@ class FrameLink {
     this.url.hash = role;
     this.origin = this.url.origin;
     this.#onMessage = onMessage;
-    this.#onProblem = onProblem;
+    this.#onProblem = (code) => this.#problems.take() && onProblem(code); // a flood reports a few, not thousands
     const f = document.createElement('iframe');
     f.setAttribute('sandbox', FRAME_SANDBOX);
     f.setAttribute('referrerpolicy', 'no-referrer');
@@ -117,8 +118,8 @@ class FrameLink {
 /**
  * A Vitrine whose engine runs in an isolated frame. It takes what the page knows (track, consent,
  * forget) and never gives back anything about the history: the rankings are shown by
- * `<vitrine-shelf>` inside frames of their own. `recommend()` and the other reading methods throw
- * `VitrineError('isolated')`.
+ * `<vitrine-shelf>` inside frames of their own. `recommend()` and the other reading methods reject with
+ * `VitrineError` code `isolated`.
  */
 export class IsolatedVitrine extends EventTarget {
   #link;
