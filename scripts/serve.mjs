@@ -183,13 +183,14 @@ export async function startServer({ root = 'www', port = 8080, host = '127.0.0.1
   return { url, port: addr.port, host: addr.address, server, close };
 }
 
-const USAGE = `usage: node scripts/serve.mjs [--root DIR] [--port N] [--host 127.0.0.1]
+const USAGE = `usage: node scripts/serve.mjs [--root DIR] [--port N] [--host 127.0.0.1] [--header 'Name: value']…
 
 Serves DIR (default www) on a loopback address only.
-  --root DIR    directory to serve (default www)
-  --port N      port, 0 for a free one (default 8080)
-  --host ADDR   loopback address to bind (default 127.0.0.1; others are refused)
-  -h, --help    this text`;
+  --root DIR       directory to serve (default www)
+  --port N         port, 0 for a free one (default 8080)
+  --host ADDR      loopback address to bind (default 127.0.0.1; others are refused)
+  --header 'N: V'  a header added to every file response (repeatable; e.g. a Content-Security-Policy)
+  -h, --help       this text`;
 
 /** Reads the command line with util.parseArgs; throws a TypeError with `code` on bad usage. */
 export function parseCli(argv) {
@@ -201,6 +202,7 @@ export function parseCli(argv) {
       root: { type: 'string', default: 'www' },
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
+      header: { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -208,7 +210,13 @@ export function parseCli(argv) {
   if (!values.help && (!/^\d+$/.test(values.port) || port > 65535)) {
     throw Object.assign(new TypeError(`--port must be 0..65535, got '${values.port}'`), { code: 'ERR_INVALID_ARG_VALUE' });
   }
-  return { root: values.root, port, host: values.host, help: values.help };
+  const headers = {};
+  for (const h of values.header) {
+    const m = /^([A-Za-z0-9-]+):\s*(.+)$/.exec(h);
+    if (!m) throw Object.assign(new TypeError(`--header must look like 'Name: value', got '${h}'`), { code: 'ERR_INVALID_ARG_VALUE' });
+    headers[m[1]] = m[2];
+  }
+  return { root: values.root, port, host: values.host, headers, help: values.help };
 }
 
 async function main() {

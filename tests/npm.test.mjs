@@ -44,7 +44,7 @@ main().catch((e) => (window.result = { error: String(e.message ?? e) }));
 `;
 
 const TYPES_TS = `
-import { Vitrine, VitrineError, reasonText, memoryAdapter, fromDataLayer, shelfEventsToDataLayer, segmentPlugin, type Recommendations, type StorageAdapter } from 'vitrine';
+import { Vitrine, VitrineError, reasonText, memoryAdapter, fromDataLayer, shelfEventsToDataLayer, segmentPlugin, type IsolatedVitrine, type Recommendations, type StorageAdapter } from 'vitrine';
 import { defineVitrineShelf, setShelfStrings, type VitrineShelf, type ShelfProduct } from 'vitrine/shelf';
 
 export async function check(): Promise<string[]> {
@@ -86,7 +86,17 @@ export async function check(): Promise<string[]> {
   same.similarTo = ['p1', 'p2'];
   shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.id, e.detail.rank, e.detail.recommendationId));
   shelf.addEventListener('vitrine:add-to-cart', (e) => console.log(e.detail.product?.id));
-  const fromShelf: Vitrine = await shelf.vitrineReady;
+  const fromShelf: Vitrine | IsolatedVitrine = await shelf.vitrineReady;
+  // Isolated mode: the engine in a frame of another origin; the page tracks, the frame ranks and shows.
+  const iso: IsolatedVitrine = await Vitrine.load('store.vtr', { isolation: { frame: 'https://reco.example/frame.html', timeout: 5000 }, consent: 'pending', worker: true });
+  const isolatedFlag: true = iso.isolated;
+  await iso.track({ type: 'view', item: 'p1' });
+  const nothing: null = await iso.forget();
+  iso.addEventListener('error', (e) => console.log(e.detail.code, e.detail.ref, isolatedFlag, nothing));
+  shelf.setAttribute('frame-src', iso.frameUrl);
+  same.parts = { card: { 'border-radius': '4px' } };
+  same.vitrine = iso;
+  shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.rank ?? 'isolated: no rank'));
   await shelf.ready;
   return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount), String(fromShelf.itemCount)];
 }
@@ -145,9 +155,9 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   const size = fs.statSync(tarball).size;
   t.diagnostic(`${path.basename(tarball)}: ${size} bytes, ${files.length} files`);
   for (const f of files) {
-    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|dist\/(vitrine|worker)\.js|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
+    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|lib\/isolated\/([\w-]+\.js|frame\.html)|dist\/(vitrine|worker)\.js|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
   }
-  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/react.js', 'package/lib/react.d.ts', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/dist/vitrine.js', 'package/dist/worker.js', 'package/pkg/vitrine_bg.wasm']) {
+  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/react.js', 'package/lib/react.d.ts', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/lib/isolated/frame.html', 'package/lib/isolated/frame.js', 'package/lib/isolated/client.js', 'package/dist/vitrine.js', 'package/dist/worker.js', 'package/pkg/vitrine_bg.wasm']) {
     assert.ok(files.includes(f), `tarball has ${f}`);
   }
   assert.ok(size < 400_000, `tarball stays small (${size} bytes)`);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startServer, mimeType, resolveInsideRoot } from '../scripts/serve.mjs';
+import { startServer, mimeType, resolveInsideRoot, parseCli } from '../scripts/serve.mjs';
 
 let tmp; // temp dir: <tmp>/secret.txt (outside the root) and <tmp>/root/... (served)
 let root;
@@ -177,4 +177,16 @@ test('bad mounts are refused', async () => {
   await assert.rejects(startServer({ root, port: 0, mounts: { '/../': root } }), /mount prefix/);
   await assert.rejects(startServer({ root, port: 0, mounts: { '/a/': root, '/a/b/': root } }), /overlap/);
   await assert.rejects(startServer({ root, port: 0, mounts: { '/a/': path.join(tmp, 'nope') } }), /not found/);
+});
+
+test('--header adds headers to every file response (the demo serves the isolated frame with its CSP)', async (t) => {
+  const opts = parseCli(['--root', root, '--port', '0', '--header', "Content-Security-Policy: frame-ancestors http://127.0.0.1:8080", '--header', 'X-Test: a: b']);
+  assert.deepEqual(opts.headers, { 'Content-Security-Policy': 'frame-ancestors http://127.0.0.1:8080', 'X-Test': 'a: b' });
+  assert.deepEqual(parseCli([]).headers, {});
+  assert.throws(() => parseCli(['--header', 'no colon']), (err) => err.code === 'ERR_INVALID_ARG_VALUE' && /Name: value/.test(err.message));
+  const s = await startServer(opts);
+  t.after(() => s.close());
+  const res = await fetch(new URL('/index.html', s.url));
+  assert.equal(res.headers.get('content-security-policy'), 'frame-ancestors http://127.0.0.1:8080');
+  assert.equal(res.headers.get('x-test'), 'a: b');
 });

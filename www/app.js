@@ -3,6 +3,10 @@
 // with ?worker), shelves are <vitrine-shelf> elements, and the side panel shows exactly what the
 // device remembers.
 //
+// ?isolated switches to the isolated mode (README "Isolated mode"): the engine, its storage and every
+// shelf live in frames from a second origin (scripts/demo serves it on http://localhost:PORT+1, or
+// ?frame=URL), and this page only sends them what it tracks and gets back the product you click.
+//
 // Test hooks: window.vitrineReady (true once the engine is loaded and the current page rendered),
 // window.vitrineShelfRenders (renders of any shelf; hidden shelves render when shown), window.vitrineError (message, if
 // loading failed), window.vitrine (the Vitrine instance).
@@ -20,6 +24,8 @@ const WORKER = params.has('worker');
 // ?epsilon=Infinity: the engine's explicit NON-private mode (rankings read the raw history), for
 // comparison and deterministic tests; the panel says so. Default: the engine's private defaults.
 const NOT_PRIVATE = params.get('epsilon') === 'Infinity';
+const ISOLATED = params.has('isolated');
+const FRAME_URL = params.get('frame') ?? `${location.protocol}//localhost:${Number(location.port || 80) + 1}/frame.html`;
 
 const state = {
   v: null, // the Vitrine instance
@@ -212,7 +218,9 @@ async function renderCategory(id) {
   $('#cat-count').textContent = `${items.length} products`;
   const sort = $('#cat-sort').value;
   let note = '';
-  if (sort === 'personal' && state.v?.supports('rerank')) {
+  if (sort === 'personal' && ISOLATED) {
+    note = 'Isolated mode: only the frame sees your history, so this page cannot reorder by it — catalog order.';
+  } else if (sort === 'personal' && state.v?.supports('rerank')) {
     const t0 = performance.now();
     const ranked = await state.v.rerank(
       items.map((p) => p.id),
@@ -281,6 +289,14 @@ function renderCart() {
 async function renderPrivacy() {
   const v = state.v;
   if (!v) return;
+  if (ISOLATED) {
+    const where = `Isolated mode: the history, the ranking and its privacy budget are kept by frames from ${v.frameOrigin}. This page cannot read them — that is the point.`;
+    $('#rank-before').replaceChildren(h('li', { class: 'muted' }, 'Not visible to this page.'));
+    $('#rank-after').replaceChildren(h('li', { class: 'muted' }, 'Not visible to this page: the shelves show it, inside their frames.'));
+    $('#state-json').textContent = '(held in the frame; exportState() is not available to the page in isolated mode)';
+    $('#state-where').textContent = where;
+    return;
+  }
   const opts = { k: 10, excludeSeen: true, context: requestContext() };
   if (!state.baseline) {
     // The baseline never sees an event, so it has nothing to protect: it ranks without noise
@@ -355,6 +371,7 @@ const sessionSize = () => sessionCount;
 
 async function rememberedEvents() {
   const v = state.v;
+  if (ISOLATED) return state.localLog; // the frame's own history is not ours to read: what this page tracked
   if (v.supports('exportState')) {
     try {
       const parsed = JSON.parse(await v.exportState());
@@ -384,7 +401,9 @@ async function renderPanel() {
   });
   $('#session-list').replaceChildren(...items);
   $('#session-empty').hidden = items.length > 0;
-  $('#forget').disabled = items.length === 0 && v.storageMode !== 'persistent';
+  $('#session-empty').textContent = ISOLATED ? 'Nothing tracked on this page yet (earlier visits are in the frame).' : 'Nothing yet — open a product.';
+  $('#forget').disabled = !ISOLATED && items.length === 0 && v.storageMode !== 'persistent';
+  renderIsolation();
 
   const mode = $('#storage-mode');
   mode.replaceChildren();
@@ -395,7 +414,9 @@ async function renderPanel() {
   else mode.append(h('span', { class: 'pill' }, 'Memory only'), ' until you choose');
 
   const eps = $('#epsilon');
-  if (v.supports('privacyStatus')) {
+  if (ISOLATED) {
+    eps.textContent = 'spent and kept inside the frame (not visible to this page)';
+  } else if (v.supports('privacyStatus')) {
     try {
       const s = await v.privacyStatus();
       eps.textContent = formatPrivacy(s);
@@ -410,6 +431,20 @@ async function renderPanel() {
   $('#context-used').textContent = `${String(ctx.hour).padStart(2, '0')}:00, ${
     ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][ctx.weekday]
   }, ${ctx.device}, ${ctx.locale} (${used})`;
+}
+
+/** The isolation switch: what is where, and a link to the other mode. */
+function renderIsolation() {
+  const other = new URLSearchParams(location.search);
+  if (ISOLATED) other.delete('isolated');
+  else other.set('isolated', '');
+  const href = `?${other.toString().replace(/isolated=(&|$)/, 'isolated$1')}${location.hash}`;
+  const el = $('#isolation');
+  el.replaceChildren(
+    ...(ISOLATED
+      ? [h('span', { class: 'pill pill-on' }, 'On'), ` engine, history and shelves in frames from ${state.v.frameOrigin}; this page cannot read them. `, h('a', { href, id: 'isolation-switch' }, 'Turn off')]
+      : [h('span', { class: 'pill' }, 'Off'), ' this page’s scripts could read the stored history. ', h('a', { href, id: 'isolation-switch' }, 'Try isolated mode')]),
+  );
 }
 
 /** privacyStatus() → "ε 1.20 of 4 spent, 2.80 left (gaussian)"; shapes of other builds are shown as JSON. */
@@ -433,6 +468,7 @@ async function track(type, item, extra = {}) {
   try {
     await state.v.track(event);
     state.localLog.push(event);
+    if (ISOLATED) schedulePanel(); // the panel lists what this page tracked (it cannot read the frame)
   } catch (err) {
     showError(`Could not track ${type} on ${item}: ${err.message ?? err}`);
   }
@@ -481,15 +517,12 @@ function onProgress({ phase, loaded, total }) {
 
 async function main() {
   const consent = gpc ? 'denied' : storedConsent();
-  const [catalogResult, engineResult] = await Promise.allSettled([
-    loadCatalog(),
-    Vitrine.load(BUNDLE_URL, {
-      worker: WORKER,
-      consent,
-      onProgress,
-      onStorageIssue: (issue) => console.warn(`[vitrine demo] storage: ${issue.message}`),
-    }),
-  ]);
+  const options = ISOLATED
+    ? // The frame fetches the bundle (relative to the frame's URL) and keeps the storage.
+      { isolation: { frame: FRAME_URL }, worker: WORKER || undefined, consent, ...(NOT_PRIVATE ? { settings: { privacy: { epsilon: Infinity } } } : {}) }
+    : { worker: WORKER, consent, onProgress, onStorageIssue: (issue) => console.warn(`[vitrine demo] storage: ${issue.message}`) };
+  const [catalogResult, engineResult] = await Promise.allSettled([loadCatalog(), Vitrine.load(BUNDLE_URL, options)]);
+  if (ISOLATED) onProgress({ phase: 'ready', loaded: 1, total: 1 });
   if (catalogResult.status === 'rejected') throw catalogResult.reason;
   const catalog = catalogResult.value;
   state.products = catalog.products;
@@ -512,13 +545,18 @@ async function main() {
   const v = engineResult.value;
   state.v = v;
   window.vitrine = v;
-  if (NOT_PRIVATE && v.supports('privacyStatus')) await v.configure({ privacy: { epsilon: Infinity } });
+  if (NOT_PRIVATE && !ISOLATED && v.supports('privacyStatus')) await v.configure({ privacy: { epsilon: Infinity } });
+  if (ISOLATED) {
+    v.addEventListener('error', (e) => console.warn(`[vitrine demo] isolated frame: ${e.detail.code}: ${e.detail.message}`));
+    $('#shelf-note').textContent = `Ranked and drawn by a frame from ${v.frameOrigin}: this page does not know what it shows.`;
+  }
 
   const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
   const home = $('#shelf');
   home.options = { excludeSeen: true, context: requestContext() };
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', async (e) => {
+    if (ISOLATED) return; // (an isolated shelf sends no render events)
     const n = sessionSize();
     const ms = 'ranked on this device';
     let note =
@@ -533,7 +571,8 @@ async function main() {
     $('#shelf-note').textContent = note;
   });
   for (const s of shelves) {
-    s.catalog = catalog;
+    // Isolated: the frame loads the catalog itself (its URL is relative to the frame's).
+    s.catalog = ISOLATED ? CATALOG_URL : catalog;
     s.vitrine = v;
     s.addEventListener('vitrine:click', (e) => track('click', e.detail.id));
     s.addEventListener('vitrine:add-to-cart', (e) => addToCart(e.detail.id));
@@ -585,9 +624,10 @@ async function main() {
   await renderPanel();
   await showRoute({ initial: true });
   if (state.route.view === 'home') await home.ready;
-  $('#engine-info').textContent =
-    `Model: ${v.itemCount} items · engine: ${v.mode === 'worker' ? 'Web Worker' : 'main thread'}` +
-    `${v.info.kernel ? `, ${v.info.kernel}` : ''} · catalog: ${state.products.length} products.`;
+  $('#engine-info').textContent = ISOLATED
+    ? `Engine: in an isolated frame from ${v.frameOrigin} · catalog: ${state.products.length} products.`
+    : `Model: ${v.itemCount} items · engine: ${v.mode === 'worker' ? 'Web Worker' : 'main thread'}` +
+      `${v.info.kernel ? `, ${v.info.kernel}` : ''} · catalog: ${state.products.length} products.`;
   window.vitrineReady = true;
 }
 

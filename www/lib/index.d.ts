@@ -188,6 +188,88 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** Storage problems found while loading (also dispatched later as 'storageissue'). */
   onStorageIssue?: (issue: StorageIssue) => void;
+  /**
+   * Isolated mode (README "Isolated mode"): the engine, its storage and the shelves run in frames
+   * served from another origin; `load` resolves to an IsolatedVitrine.
+   */
+  isolation?: IsolationOptions;
+}
+
+export interface IsolationOptions {
+  /** The frame's URL (lib/isolated/frame.html of the package, served from a second origin you control). */
+  frame: string | URL;
+  /** How long load() waits for the frame, in ms (default 30,000). */
+  timeout?: number;
+}
+
+/** The options isolated mode takes: the frame fetches the bundle (a URL, relative to the frame's) and keeps the storage. */
+export interface IsolatedLoadOptions {
+  isolation: IsolationOptions;
+  integrity?: string;
+  /** Run the engine in a Web Worker inside the frame (default true there). */
+  worker?: boolean;
+  consent?: ConsentState;
+  storage?: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | false;
+  visitStorage?: 'sessionStorage' | 'memory' | false;
+  storageKey?: string;
+  ttl?: number;
+  saveDelay?: number;
+  settings?: Record<string, unknown>;
+}
+
+/** Codes of the isolated mode's `error` events and rejections (the protocol's refusals and the frame's problems). */
+export type IsolationErrorCode =
+  | 'bad_origin' | 'bad_source' | 'bad_schema' | 'bad_version' | 'unknown_kind' | 'unknown_field' | 'too_large'
+  | 'rate_limited' | 'not_ready' | 'already_initialized' | 'origin_not_allowed' | 'not_configured'
+  | 'source_not_allowed' | 'catalog_failed' | 'engine_unavailable' | 'frame_timeout' | 'engine_error' | VitrineErrorCode;
+
+export interface IsolationErrorDetail {
+  code: IsolationErrorCode;
+  message: string;
+  /** The `ref` of the message it answers, when it answers one. */
+  ref?: number;
+}
+
+/**
+ * A Vitrine whose engine and history live in an isolated frame: the page sends events, consent
+ * and forget(); the rankings are shown only by <vitrine-shelf> inside frames. The methods that
+ * would read the history reject with VitrineError code 'isolated'.
+ */
+export class IsolatedVitrine extends EventTarget {
+  private constructor();
+  static load(source: string | URL, options: IsolatedLoadOptions): Promise<IsolatedVitrine>;
+  readonly isolated: true;
+  readonly mode: 'isolated';
+  readonly frameUrl: string;
+  readonly frameOrigin: string;
+  readonly itemCount: null;
+  readonly capabilities: Array<'track' | 'forget'>;
+  readonly info: { isolated: true; frameOrigin: string; capabilities: Array<'track' | 'forget'> };
+  readonly consent: ConsentState;
+  readonly globalPrivacyControl: boolean;
+  readonly storageMode: StorageMode;
+  /** Error codes the frames reported so far (also dispatched as 'error' events). */
+  readonly errors: IsolationErrorDetail[];
+  supports(method: string): boolean;
+  /** Resolves once posted; an engine refusal (unknown_item…) arrives as an 'error' event. */
+  track(event: TrackEvent): Promise<void>;
+  setConsent(consent: ConsentState): Promise<void>;
+  /** Resolves to null: the page is told no count. */
+  forget(): Promise<null>;
+  /** Resolves when the frame has handled every earlier message and written its storage. */
+  flush(): Promise<void>;
+  recommend(options?: RequestOptions): Promise<never>;
+  rerank(ids: string[], options?: RequestOptions): Promise<never>;
+  similar(idOrIds: string | string[], options?: RequestOptions): Promise<never>;
+  explain(id: string, options?: RequestOptions): Promise<never>;
+  privacyStatus(): Promise<never>;
+  exportState(): Promise<never>;
+  importState(json: string): Promise<never>;
+  configure(settings: Record<string, unknown>): Promise<never>;
+  destroy(): void;
+  addEventListener(type: 'error', listener: (ev: CustomEvent<IsolationErrorDetail>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'change', listener: (ev: CustomEvent<{ reason: 'track' | 'forget'; event?: TrackEvent }>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 
 export type VitrineErrorCode =
@@ -201,6 +283,7 @@ export type VitrineErrorCode =
   | 'unsupported'
   | 'invalid_argument'
   | 'destroyed'
+  | 'isolated'
   | 'unknown_item'
   | 'unknown_event_type'
   | 'invalid_event'
@@ -229,6 +312,7 @@ export type EngineMethod =
 
 export class Vitrine extends EventTarget {
   private constructor();
+  static load(source: string | URL, options: IsolatedLoadOptions): Promise<IsolatedVitrine>;
   static load(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Vitrine>;
 
   readonly mode: 'main' | 'worker';
@@ -297,13 +381,13 @@ export interface AdapterOptions<Item> {
 
 /** GA4 ecommerce events (dataLayer objects and gtag() calls) → track(), items[] expanded. */
 export function fromDataLayer(
-  vitrine: Vitrine | Promise<Vitrine>,
+  vitrine: Vitrine | IsolatedVitrine | Promise<Vitrine | IsolatedVitrine>,
   options?: AdapterOptions<Record<string, unknown>> & { dataLayer?: unknown[] },
 ): TrackingHandle;
 
 /** A Segment analytics.js plugin: `analytics.register(segmentPlugin(vitrine))`. */
 export function segmentPlugin(
-  vitrine: Vitrine | Promise<Vitrine>,
+  vitrine: Vitrine | IsolatedVitrine | Promise<Vitrine | IsolatedVitrine>,
   options?: AdapterOptions<Record<string, unknown>>,
 ): {
   name: string;

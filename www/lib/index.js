@@ -14,6 +14,7 @@ import { StateStore, resolveAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './stora
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
 import { similarToMany } from './similar.js';
+import { IsolatedVitrine } from './isolated/client.js';
 
 export { VitrineError } from './errors.js';
 export { reasonText } from './reasons.js';
@@ -22,6 +23,7 @@ export { globalPrivacyControl } from './consent.js';
 export { fromDataLayer, segmentPlugin, shelfEventsToDataLayer, shelfEventsToSegment } from './analytics.js';
 
 export { VERSION } from './version.js';
+export { IsolatedVitrine } from './isolated/client.js';
 
 const CONSTRUCT = Symbol('Vitrine.construct');
 
@@ -88,11 +90,14 @@ export class Vitrine extends EventTarget {
   }
 
   /**
-   * Loads the engine and a model bundle.
+   * Loads the engine and a model bundle. With `isolation: {frame}` the engine runs in a frame of
+   * that URL's origin instead and this resolves to an IsolatedVitrine (README "Isolated mode").
    * @param {string|URL|ArrayBuffer|ArrayBufferView} source the bundle's URL or bytes
    * @param {import('./index.d.ts').LoadOptions} [options]
    */
   static async load(source, options = {}) {
+    // Isolated mode: the engine, its storage and the shelves in frames of a second origin (isolated/).
+    if (options?.isolation != null) return IsolatedVitrine.load(source, options);
     const {
       integrity,
       worker = false,

@@ -1,4 +1,9 @@
-import type { Vitrine, Recommendation, RequestOptions, ConsentState } from './index.js';
+import type { Vitrine, IsolatedVitrine, Recommendation, RequestOptions, ConsentState } from './index.js';
+
+/** The shelf's parts (::part() names). */
+export type ShelfPart =
+  | 'list' | 'empty' | 'card' | 'link' | 'image' | 'body' | 'badges' | 'badge' | 'category' | 'brand' | 'name'
+  | 'prices' | 'price' | 'sale-price' | 'regular-price' | 'availability' | 'reason' | 'add-to-cart';
 
 export type Availability = 'in_stock' | 'out_of_stock' | 'preorder' | 'backorder';
 
@@ -69,10 +74,23 @@ export interface ShelfItemEventDetail {
   recommendationId: string | null;
 }
 
+/**
+ * What an isolated shelf (README "Isolated mode") tells the page about the shopper's click: the id
+ * they chose, nothing about the ranking (no rank, no product record from the frame, no result id).
+ */
+export interface IsolatedShelfItemEventDetail {
+  id: string;
+  placement: string;
+  label?: string;
+  rank?: undefined;
+  product?: undefined;
+  recommendationId?: undefined;
+}
+
 export interface ShelfEventMap {
   /** Cancelable: preventDefault() stops the navigation. */
-  'vitrine:click': CustomEvent<ShelfItemEventDetail>;
-  'vitrine:add-to-cart': CustomEvent<ShelfItemEventDetail>;
+  'vitrine:click': CustomEvent<ShelfItemEventDetail | IsolatedShelfItemEventDetail>;
+  'vitrine:add-to-cart': CustomEvent<ShelfItemEventDetail | IsolatedShelfItemEventDetail>;
   'vitrine:impression': CustomEvent<{
     placement: string;
     label?: string;
@@ -80,6 +98,7 @@ export interface ShelfEventMap {
     items: Array<{ id: string; rank: number; product?: ShelfProduct }>;
   }>;
   'vitrine:render': CustomEvent<{ placement: string; ids: string[]; warnings: string[]; recommendationId: string | null }>;
+  /** (An isolated shelf sends no impression or render events: they would name what it shows.) */
   'vitrine:error': CustomEvent<{ error: unknown; message: string }>;
 }
 
@@ -106,6 +125,11 @@ export interface VitrineShelfAttributes {
   worker?: boolean | '';
   integrity?: string;
   consent?: ConsentState;
+  /** Render in an isolated frame (README "Isolated mode"); with `src`, `frame-src` is the frame's URL. */
+  isolated?: boolean | '';
+  'frame-src'?: string;
+  /** Isolated mode: ::part() declarations as JSON, {"card": {"border-radius": "4px"}}. */
+  parts?: string;
   id?: string;
   class?: string;
   className?: string;
@@ -118,10 +142,13 @@ export interface VitrineShelfAttributes {
 /**
  * <vitrine-shelf src catalog k placement mode="recommend|similar" item options reasons href-template
  *                label empty-text currency locale add-to-cart template strings worker integrity consent
- *                track-clicks layout="row|grid">
+ *                track-clicks layout="row|grid" isolated frame-src parts>
  */
 export interface VitrineShelf extends HTMLElement {
-  vitrine: Vitrine | null;
+  /** An IsolatedVitrine makes the shelf render in a frame of its own (isolated mode). */
+  vitrine: Vitrine | IsolatedVitrine | null;
+  /** Isolated mode: CSS declarations per part, passed to the frame (::part() rules cannot cross into it). */
+  parts: Partial<Record<ShelfPart, Record<string, string>>> | null;
   /** Data, or a URL (as the `catalog` attribute). */
   catalog: ShelfCatalog | string | null;
   options: RequestOptions;
@@ -137,7 +164,7 @@ export interface VitrineShelf extends HTMLElement {
   /** Resolves after the first render. */
   readonly ready: Promise<void>;
   /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */
-  readonly vitrineReady: Promise<Vitrine>;
+  readonly vitrineReady: Promise<Vitrine | IsolatedVitrine>;
   readonly renderCount: number;
   /** True while a render is scheduled, running, or deferred until the shelf is visible. */
   readonly pending: boolean;

@@ -24,13 +24,17 @@ import { indexCatalog, PriceFormatter, currencyCode } from './catalog.js';
 import { cardView, buildCard, counterpart } from './cards.js';
 import { resolveStrings, checkStrings } from './strings.js';
 import { STYLE } from './shelf-style.js';
+import { attachIsolatedShelf, sharedIsolated } from './isolated/client.js';
 
 export { setShelfStrings, DEFAULT_STRINGS } from './strings.js';
 
 const OBSERVED = [
   'src', 'catalog', 'k', 'placement', 'mode', 'item', 'options', 'reasons', 'href-template', 'label',
   'currency', 'locale', 'worker', 'integrity', 'consent', 'add-to-cart', 'template', 'strings', 'empty-text',
+  'isolated', 'frame-src', 'parts', 'layout', 'track-clicks',
 ];
+/** Attributes only an isolated shelf reads when they change (the frame needs them as settings). */
+const ISOLATED_ONLY = new Set(['isolated', 'frame-src', 'parts', 'layout', 'track-clicks']);
 
 let sheet = null;
 function styles(root) {
@@ -110,6 +114,9 @@ function createShelfClass() {
     #resize = null;
     #connected = false;
     #templateStyles = null;
+    #iso = null; // the frame, while the shelf renders isolated (README "Isolated mode")
+    #parts = null;
+    #loadQueued = false;
     #readyResolve;
     #vitrineResolve;
     #onChange = () => this.#schedule();
@@ -187,6 +194,7 @@ function createShelfClass() {
         return;
       }
       this.#repaint();
+      this.#iso?.update();
     }
 
     /** In `mode="similar"`: the item(s) to be similar to (overrides the `item` attribute); an array for a cart. */
@@ -195,6 +203,15 @@ function createShelfClass() {
     }
     set similarTo(ids) {
       this.#similarTo = ids == null ? null : Array.isArray(ids) ? [...ids] : String(ids);
+      this.#schedule();
+    }
+
+    /** Isolated mode: CSS declarations per part, `{card: {'border-radius': '4px'}}` (the `parts` attribute as an object). */
+    get parts() {
+      return this.#parts;
+    }
+    set parts(p) {
+      this.#parts = p == null ? null : { ...p };
       this.#schedule();
     }
 
@@ -235,7 +252,35 @@ function createShelfClass() {
 
     /** Re-renders now (e.g. after the page changed something the shelf cannot see). */
     refresh() {
+      if (this.#iso) return this.#iso.update({ force: true });
       return this.#render();
+    }
+
+    /** True when the shelf renders in an isolated frame: the `isolated` attribute, or an isolated Vitrine. */
+    #isolated() {
+      return this.hasAttribute('isolated') || this.#vitrine?.isolated === true;
+    }
+
+    /** Attaches or detaches the isolated frame as the mode and connection require; true when isolated. */
+    #syncIsolation() {
+      const want = this.#connected && this.#isolated();
+      if (want && !this.#iso) {
+        this.#iso = attachIsolatedShelf(this, this.#root, {
+          vitrine: () => this.#vitrine,
+          onReady: () => {
+            this.#readyResolve?.();
+            this.#readyResolve = null;
+          },
+          onError: (err) => this.#fail(err),
+        });
+        this.#list.hidden = true;
+        this.#empty.hidden = true;
+      } else if (!want && this.#iso) {
+        this.#iso.destroy();
+        this.#iso = null;
+        this.#list.hidden = false;
+      }
+      return want;
     }
 
     // -- lifecycle ------------------------------------------------------------------------------
@@ -243,7 +288,7 @@ function createShelfClass() {
     connectedCallback() {
       // Properties the page set before the element was defined sit on the instance and hide the
       // class's accessors: hand them to the accessors.
-      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode']) {
+      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode', 'parts']) {
         if (Object.hasOwn(this, prop)) {
           const value = this[prop];
           delete this[prop];
@@ -265,7 +310,7 @@ function createShelfClass() {
         for (const c of this.#list.querySelectorAll('.card')) this.#observer.observe(c);
       }
       if (!this.#list.childElementCount) this.#placeholders();
-      this.#loadFromAttributes();
+      this.#loadSoon();
       this.#schedule();
     }
 
@@ -278,6 +323,7 @@ function createShelfClass() {
       this.#resize = null;
       cancelAnimationFrame(this.#frame);
       this.#frame = 0;
+      this.#syncIsolation();
     }
 
     attributeChangedCallback(name, old, value) {
@@ -302,15 +348,46 @@ function createShelfClass() {
         this.#list.setAttribute('aria-label', this.getAttribute('label') ?? this.#resolvedStrings().label);
       }
       if (!this.#connected) return;
-      if (name === 'src' || name === 'catalog' || name === 'worker' || name === 'integrity' || name === 'consent') {
-        this.#loadFromAttributes();
+      if (ISOLATED_ONLY.has(name) && !this.#isolated() && name !== 'isolated') return;
+      if (name === 'src' || name === 'frame-src' || name === 'isolated' || name === 'catalog' || name === 'worker' || name === 'integrity' || name === 'consent') {
+        this.#loadSoon();
       }
       this.#schedule();
+    }
+
+    /**
+     * Loads what the attributes name after the current task's property assignments (so that
+     * `shelf.catalog = url; shelf.vitrine = isolatedInstance` never fetches the catalog here).
+     */
+    #loadSoon() {
+      if (this.#loadQueued) return;
+      this.#loadQueued = true;
+      queueMicrotask(() => {
+        this.#loadQueued = false;
+        this.#loadFromAttributes();
+      });
     }
 
     async #loadFromAttributes() {
       const src = this.getAttribute('src');
       const catalogUrl = this.getAttribute('catalog');
+      if (this.#isolated()) {
+        // The frame loads the bundle and the catalog itself; here only the isolated engine is made.
+        const frame = this.getAttribute('frame-src');
+        if (!src || (this.#vitrine && !this.#ownsEngine)) return;
+        if (!frame) return this.#fail(new Error('<vitrine-shelf isolated src> needs frame-src (the isolated frame\'s URL)'));
+        const opts = { worker: this.hasAttribute('worker'), consent: this.getAttribute('consent') ?? 'pending' };
+        if (this.hasAttribute('integrity')) opts.integrity = this.getAttribute('integrity');
+        try {
+          const v = await sharedIsolated(src, frame, opts);
+          if (this.getAttribute('src') !== src || this.getAttribute('frame-src') !== frame) return;
+          this.vitrine = v;
+          this.#ownsEngine = true;
+        } catch (err) {
+          this.#fail(err);
+        }
+        return;
+      }
       try {
         const jobs = [];
         if (src && (!this.#vitrine || this.#ownsEngine)) {
@@ -343,6 +420,7 @@ function createShelfClass() {
     // -- rendering ------------------------------------------------------------------------------
 
     #schedule() {
+      if (this.#syncIsolation()) return this.#iso.update();
       if (!this.#connected || this.#frame) return;
       this.#frame = requestAnimationFrame(() => {
         this.#frame = 0;
