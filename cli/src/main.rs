@@ -2,6 +2,7 @@
 
 mod catalog_ctx;
 mod compact_input;
+mod cooccur;
 mod eval;
 mod events;
 mod events_jsonl;
@@ -12,6 +13,7 @@ mod model;
 mod pack;
 mod train;
 mod train_input;
+mod tune_terms;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -153,6 +155,25 @@ struct TrainArgs {
     /// (smoothed log-lifts). Needs --category-column.
     #[arg(long, value_delimiter = ',')]
     context: Vec<String>,
+    /// Co-occurrence neighbours kept per item for the bundle (`nbr_*`: `similar()` and the
+    /// ranking's item-to-item term); 0: none.
+    #[arg(long, default_value_t = 10)]
+    neighbours: usize,
+    /// Sessions two items must share to be neighbours (public aggregates only: a pair seen in
+    /// fewer sessions never reaches the bundle).
+    #[arg(long, default_value_t = 3)]
+    min_pair_support: u32,
+    /// Positions apart two items of a session may be to count as a pair.
+    #[arg(long, default_value_t = 5)]
+    pair_window: usize,
+    /// Do not add the re-consumption and item-to-item terms to the ranking (by default their
+    /// weights are chosen on the validation split; 0 when they do not help).
+    #[arg(long)]
+    no_session_terms: bool,
+    /// Half-life of the recency-weighted counts behind `trending()`, in days (the log's `ts` in
+    /// seconds).
+    #[arg(long, default_value_t = 7.0)]
+    trend_half_life_days: f64,
 }
 
 fn main() -> ExitCode {
@@ -189,6 +210,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         valid_fraction: args.valid_fraction,
         patience: args.patience,
         refit: !args.no_refit,
+        neighbours: cooccur::NeighbourParams {
+            per_item: args.neighbours,
+            min_support: args.min_pair_support,
+            window: Some(args.pair_window),
+        },
+        session_terms: !args.no_session_terms,
+        trend_half_life_s: args.trend_half_life_days * 86_400.0,
     };
     params.validate()?;
     let started = std::time::Instant::now();
@@ -207,8 +235,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
-    let mut trained = train::train(&log, &params, unquantized_test.as_ref())?;
-    trained.parts.neighbours = neighbours;
+    let mut trained = train::train(&log, &params, unquantized_test.as_ref(), neighbours)?;
     if args.category_column.is_some() {
         let categories = catalog_ctx::item_categories(&log, 0);
         if !context.is_empty() {

@@ -8,7 +8,7 @@ use crate::bundle::Bundle;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{OsRandom, PrivacyConfig, PrivacySnapshot, PrivacyStatus};
-use crate::rank::{RankOptions, RankResponse, RowResponse, ValidRankOptions};
+use crate::rank::{RankOptions, RankResponse, Related, RowResponse, ValidRankOptions};
 use crate::session::{EventInput, ImportReport, SessionConfig, SessionLog};
 use crate::shopper::{ItemExplanation, Shopper, ShopperOptions, StoredState};
 
@@ -149,6 +149,28 @@ impl Engine {
     /// [`Engine::similar`] as rows.
     pub fn similar_rows(&self, item_id: &str, options: &ValidRankOptions) -> RowResponse {
         self.shopper.similar(&self.model, item_id, options)
+    }
+
+    /// A scenario around the page's `ids`: `similar` of several items, bought-together,
+    /// trending (reads no history in private mode, spends nothing).
+    pub fn related<S: AsRef<str>>(
+        &self,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RankResponse {
+        self.related_rows(related, ids, options)
+            .into_response(self.bundle())
+    }
+
+    /// [`Engine::related`] as rows.
+    pub fn related_rows<S: AsRef<str>>(
+        &self,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RowResponse {
+        self.shopper.related(&self.model, related, ids, options)
     }
 
     /// Why `item_id` gets its score in a `recommend` with these options.

@@ -27,6 +27,7 @@ pub mod rank;
 pub mod score;
 pub mod session;
 pub mod shopper;
+pub mod terms;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

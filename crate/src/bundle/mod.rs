@@ -23,6 +23,7 @@
 //! [`Bundle::row`] and [`Bundle::neighbours`] read the bundle's own bytes.
 
 mod container;
+mod decode;
 pub mod digest;
 mod dtype;
 mod format;
@@ -31,7 +32,9 @@ mod loaded;
 mod metadata;
 mod params;
 mod read;
+mod read_lists;
 mod tables;
+mod write_parts;
 mod writer;
 
 pub use digest::DigestStatus;
@@ -41,7 +44,8 @@ pub use format::{
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
-pub use tables::{ContextWeights, RankingHead, TensorSummary};
+pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
+pub use write_parts::{ExtraDtype, ExtraTensor};
 pub use writer::{
     quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
 };

@@ -18,8 +18,8 @@ use super::lifecycle::Shopper;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{PrivacyConfig, RandomSource, Release, ReleaseSource, Released};
-use crate::rank::{Explanation, ProfileSource, RankEnv, RowResponse, ValidRankOptions};
-use crate::score::raw_profile;
+use crate::rank::{Explanation, ProfileSource, RankEnv, Related, RowResponse, ValidRankOptions};
+use crate::score::SessionSignal;
 
 /// The explanation of one item's score (what `explain(id)` returns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,7 +78,7 @@ impl Shopper {
             clock_ms,
             model.bundle(),
             || {
-                raw_profile(
+                SessionSignal::of(
                     model.bundle(),
                     &session.effective_weights(signals, profile_now),
                 )
@@ -157,12 +157,25 @@ impl Shopper {
     /// Items like `item_id` (item-to-item). In private mode it reads nothing from the history (the
     /// session-based exclusions are off) and spends nothing.
     pub fn similar(&self, model: &Model, item_id: &str, options: &ValidRankOptions) -> RowResponse {
+        self.related(model, Related::Similar, &[item_id], options)
+    }
+
+    /// A scenario around the page's `ids` (`similar` of a list, bought-together, trending): a
+    /// function of those ids and the bundle's public aggregates. In private mode it reads nothing
+    /// from the history (the session-based exclusions are off) and spends nothing.
+    pub fn related<S: AsRef<str>>(
+        &self,
+        model: &Model,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RowResponse {
         let source = if self.privacy == PrivacyConfig::Off {
             Source::Raw
         } else {
             Source::Public
         };
-        self.env(model, source).similar_rows(item_id, options)
+        self.env(model, source).related_rows(related, ids, options)
     }
 
     /// Why `item_id` gets its score in a `recommend` with these options. In private mode the
