@@ -1,7 +1,9 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
+mod catalog;
 mod catalog_ctx;
 mod compact_input;
+mod content;
 mod cooccur;
 mod eval;
 mod events;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::bundle::Bundle;
+use crate::catalog::UpdateReport;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{OsRandom, PrivacyConfig, PrivacySnapshot, PrivacyStatus};
@@ -226,6 +227,25 @@ impl Engine {
     /// Forgets the session and its privacy state; returns how many entries were erased.
     pub fn forget(&mut self) -> usize {
         self.shopper.forget()
+    }
+
+    /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle file):
+    /// products added, changed, made unavailable; pending events of products it makes known join
+    /// the session. Digest verified; on any error nothing changes.
+    pub fn apply_update(&mut self, delta: &[u8]) -> Result<UpdateReport, VitrineError> {
+        let mut model = (*self.model).clone();
+        let r = model.apply_update(delta)?;
+        let mut shopper = self.shopper.clone();
+        let promoted = shopper.catalog_updated(&model)?;
+        self.model = Arc::new(model);
+        self.shopper = shopper;
+        Ok(UpdateReport {
+            added: r.added,
+            updated: r.updated,
+            unavailable: r.unavailable,
+            items: self.model.bundle().n_items(),
+            promoted,
+        })
     }
 
     /// The context feature names this bundle has weights for.

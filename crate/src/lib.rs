@@ -15,6 +15,7 @@
 pub mod wire;
 
 pub mod bundle;
+pub mod catalog;
 pub mod context;
 pub mod engine;
 pub mod error;

@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use crate::bundle::{Bundle, BundleOptions};
+use crate::bundle::{Bundle, BundleOptions, OverlayReport};
 use crate::error::{PrivacyError, VitrineError};
 use crate::privacy::{Calibrated, PrivacyConfig, ProfileBounds};
 use crate::rank::item_norms;
 use crate::session::SignalPolicy;
 
 /// A loaded bundle and its derived tables.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Model {
     bundle: Bundle,
     /// ‖item vector‖ per row (dequantized), for cosines (`similar`, MMR, explanations).
@@ -55,6 +55,16 @@ impl Model {
     /// The bundle's signal policy (before page overrides).
     pub fn signals(&self) -> &SignalPolicy {
         &self.signals
+    }
+
+    /// Applies a catalog update (a delta written by `vitrine catalog update`, digest verified, made
+    /// for this bundle file): new products, changed categories and prices, availability. The
+    /// derived tables follow. On error nothing changes.
+    pub fn apply_update(&mut self, delta: &[u8]) -> Result<OverlayReport, VitrineError> {
+        let (overlay, _) = crate::catalog::read_delta(delta)?;
+        let report = self.bundle.apply_overlay(&overlay)?;
+        self.norms = item_norms(&self.bundle);
+        Ok(report)
     }
 
     /// The context feature names the bundle has weights for (empty: context changes nothing).

@@ -14,10 +14,12 @@
 
 mod event;
 mod log;
+mod pending;
 mod signals;
 
 pub use event::{
     Event, EventDetails, EventInput, EventKind, LoggedEvent, MAX_QUANTITY, MAX_QUERY_CHARS,
 };
 pub use log::{ImportReport, SessionLog, DEFAULT_MAX_AGE_S, DEFAULT_MAX_EVENTS, MAX_EVENTS_LIMIT};
+pub use pending::{PendingEvents, MAX_PENDING, MAX_PENDING_ID_BYTES};
 pub use signals::{SessionConfig, SignalPolicy, WeightedEvent, DEFAULT_DWELL_FULL_MS, DWELL_FLOOR};

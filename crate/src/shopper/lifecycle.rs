@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use super::settings::ShopperOptions;
 use super::stored::{check_envelope, StoredState};
+use crate::error::RequestError;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{
     Calibrated, PrivacyConfig, PrivacySnapshot, PrivacyState, PrivacyStatus, ProfileBounds,
     ReleaseSource,
 };
-use crate::session::{Event, EventInput, ImportReport, SessionConfig, SessionLog};
+use crate::session::{
+    Event, EventInput, ImportReport, LoggedEvent, PendingEvents, SessionConfig, SessionLog,
+};
 
 /// One shopper: their session and settings, and the privacy state that protects the session.
 #[derive(Debug, Clone)]
@@ -28,6 +31,8 @@ pub struct Shopper {
     pub(super) history_version: u64,
     /// The history version of the last fresh release.
     pub(super) released_version: Option<u64>,
+    /// Events of items the bundle does not know yet (joined to the log by a catalog update).
+    pub(super) pending: PendingEvents,
 }
 
 impl Shopper {
@@ -42,6 +47,7 @@ impl Shopper {
             privacy_state: PrivacyState::default(),
             history_version: 0,
             released_version: None,
+            pending: PendingEvents::default(),
         })
     }
 
@@ -104,12 +110,64 @@ impl Shopper {
     }
 
     /// Records an event the page describes (validated against `model`'s catalog). Invalid events
-    /// are errors and leave the session unchanged.
+    /// are errors and leave the session unchanged. An otherwise valid event of an item the bundle
+    /// does not know is kept pending (bounded, counted) until a catalog update makes it known.
     pub fn track(&mut self, model: &Model, event: &EventInput) -> Result<(), VitrineError> {
-        let entry = event.validate(model.bundle())?;
-        self.session.log(entry);
+        match event.validate(model.bundle()) {
+            Ok(entry) => {
+                self.session.log(entry);
+                self.history_version += 1;
+                Ok(())
+            }
+            Err(RequestError::UnknownItem(_)) => {
+                self.pending.push(event.clone());
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Events of unknown items waiting for a catalog update.
+    pub fn pending(&self) -> &PendingEvents {
+        &self.pending
+    }
+
+    /// After a catalog update of `model`: the privacy mechanism is calibrated for the new catalog,
+    /// and pending events whose item is now known join the log at their time. Returns how many
+    /// joined.
+    pub fn catalog_updated(&mut self, model: &Model) -> Result<usize, VitrineError> {
+        let bounds = ProfileBounds::of(&self.config.signals, self.config.max_events);
+        self.mechanism = model.mechanism(&self.privacy, &bounds)?;
+        let known = self.pending.take_known(model.bundle());
+        if known.is_empty() {
+            return Ok(0);
+        }
+        let n = known.len();
+        // Merge by time (both lists are in their own order; no sort).
+        let mut log = SessionLog::with_limits(self.config.max_events, self.config.max_age_s);
+        let previous = std::mem::take(&mut self.session);
+        let mut old = previous.entries().peekable();
+        let mut new = known.into_iter().peekable();
+        loop {
+            let take_new = match (old.peek(), new.peek()) {
+                (Some(o), Some(p)) => p.ts_ms() < o.ts_ms(),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let entry: Option<LoggedEvent> = if take_new {
+                new.next()
+            } else {
+                old.next().cloned()
+            };
+            match entry {
+                Some(e) => log.log(e),
+                None => break,
+            }
+        }
+        drop(old);
+        self.session = log;
         self.history_version += 1;
-        Ok(())
+        Ok(n)
     }
 
     /// Records an item event already resolved to a bundle row (callers that replay logs, such as
@@ -140,10 +198,25 @@ impl Shopper {
 
     /// The session and its privacy state as a storable state.
     pub fn state(&self, model: &Model) -> StoredState {
-        StoredState::new(
-            self.session.to_inputs(model.bundle()),
-            Some(self.privacy_snapshot(model)),
-        )
+        let mut events = self.session.to_inputs(model.bundle());
+        if !self.pending.is_empty() {
+            // Pending events are stored with the others, in time order (a reload keeps them).
+            let logged = std::mem::take(&mut events);
+            let mut a = logged.into_iter().peekable();
+            let mut b = self.pending.events().cloned().peekable();
+            loop {
+                let take_b = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) => y.ts.unwrap_or(0.0) < x.ts.unwrap_or(0.0),
+                    (None, Some(_)) => true,
+                    (_, None) => false,
+                };
+                match if take_b { b.next() } else { a.next() } {
+                    Some(e) => events.push(e),
+                    None => break,
+                }
+            }
+        }
+        StoredState::new(events, Some(self.privacy_snapshot(model)))
     }
 
     /// Replaces the session and privacy state with a stored one (entries older than the session's
@@ -164,6 +237,20 @@ impl Shopper {
         let report = self
             .session
             .import_events(&state.events, model.bundle(), clock_ms)?;
+        // Events of items the bundle does not know wait for a catalog update, as tracked ones do.
+        self.pending.clear();
+        let cutoff = clock_ms - self.session.max_age_s() * 1000.0;
+        for e in &state.events {
+            let fresh = e.ts.is_some_and(|t| t >= cutoff);
+            if fresh
+                && matches!(
+                    e.validate(model.bundle()),
+                    Err(RequestError::UnknownItem(_))
+                )
+            {
+                self.pending.push(e.clone());
+            }
+        }
         self.privacy_state = privacy_state;
         self.history_version += 1;
         // The stored release still describes the history if nothing was tracked after it and
@@ -178,8 +265,9 @@ impl Shopper {
     /// accountant protected the history that is gone; its last release is dropped too). Returns
     /// how many entries were erased.
     pub fn forget(&mut self) -> usize {
-        let n = self.session.len();
+        let n = self.session.len() + self.pending.len();
         self.session.clear();
+        self.pending.clear();
         self.privacy_state.clear();
         self.history_version += 1;
         self.released_version = None;
