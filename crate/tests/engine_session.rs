@@ -157,7 +157,9 @@ fn invalid_events_are_typed_errors_and_change_nothing() {
     assert!(e.session().is_empty());
     assert_eq!(e.shopper().pending().len(), 1);
     assert!(matches!(
-        e.track_event(&event(r#"{"type":"view","item":"ghost","ts":1,"quantity":0}"#)),
+        e.track_event(&event(
+            r#"{"type":"view","item":"ghost","ts":1,"quantity":0}"#
+        )),
         Err(VitrineError::Request(RequestError::InvalidEvent {
             field: "quantity",
             ..
