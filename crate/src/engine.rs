@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::bundle::Bundle;
 use crate::catalog::UpdateReport;
-use crate::error::VitrineError;
+use crate::error::{RequestError, VitrineError};
 use crate::model::Model;
 use crate::privacy::{OsRandom, PrivacyConfig, PrivacySnapshot, PrivacyStatus};
 use crate::rank::{RankOptions, RankResponse, Related, RowResponse, ValidRankOptions};
@@ -232,13 +232,17 @@ impl Engine {
     /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle file):
     /// products added, changed, made unavailable; pending events of products it makes known join
     /// the session. Digest verified; on any error nothing changes.
-    pub fn apply_update(&mut self, delta: &[u8]) -> Result<UpdateReport, VitrineError> {
-        let mut model = (*self.model).clone();
+    ///
+    /// The model is updated in place: an engine whose model is shared (`Engine::new` with an
+    /// `Arc` held elsewhere) cannot take updates (`invalid_option`). If the privacy mechanism
+    /// cannot be calibrated for the new catalog, the model is updated but the error says so.
+    pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<UpdateReport, VitrineError> {
+        let model = Arc::get_mut(&mut self.model).ok_or_else(|| RequestError::InvalidOption {
+            name: "applyUpdate",
+            why: "this engine's model is shared; apply updates where it was loaded".into(),
+        })?;
         let r = model.apply_update(delta)?;
-        let mut shopper = self.shopper.clone();
-        let promoted = shopper.catalog_updated(&model)?;
-        self.model = Arc::new(model);
-        self.shopper = shopper;
+        let promoted = self.shopper.catalog_updated(&self.model)?;
         Ok(UpdateReport {
             added: r.added,
             updated: r.updated,

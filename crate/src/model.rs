@@ -13,7 +13,7 @@ use crate::rank::item_norms;
 use crate::session::SignalPolicy;
 
 /// A loaded bundle and its derived tables.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Model {
     bundle: Bundle,
     /// ‖item vector‖ per row (dequantized), for cosines (`similar`, MMR, explanations).
@@ -60,9 +60,9 @@ impl Model {
     /// Applies a catalog update (a delta written by `vitrine catalog update`, digest verified, made
     /// for this bundle file): new products, changed categories and prices, availability. The
     /// derived tables follow. On error nothing changes.
-    pub fn apply_update(&mut self, delta: &[u8]) -> Result<OverlayReport, VitrineError> {
-        let (overlay, _) = crate::catalog::read_delta(delta)?;
-        let report = self.bundle.apply_overlay(&overlay)?;
+    pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<OverlayReport, VitrineError> {
+        let delta = Bundle::from_bytes_delta(delta)?;
+        let report = self.bundle.apply_overlay(&delta)?;
         self.norms = item_norms(&self.bundle);
         Ok(report)
     }

@@ -6,8 +6,8 @@
 mod common;
 
 use common::*;
-use vitrine::bundle::{write_bundle, AddedItem, BundleParts, Overlay, ScoringParams};
-use vitrine::catalog::{read_delta, write_delta, DeltaParts};
+use vitrine::bundle::{write_bundle, BundleParts, ScoringParams};
+use vitrine::catalog::{read_delta, write_delta, DeltaItem, DeltaParts};
 use vitrine::rank::Related;
 use vitrine::{BundleError, Engine, RecommendRequest, VitrineError};
 
@@ -31,27 +31,40 @@ fn digest_of(e: &Engine) -> String {
 }
 
 /// A new product pointing where cluster 2 points.
-fn new_item(id: &str) -> AddedItem {
-    AddedItem {
+fn new_item(id: &str) -> DeltaItem {
+    DeltaItem {
         id: id.into(),
-        emb: vec![0, 0, 127, 0],
-        scale: 1.0 / 127.0,
-        pop: 0.0,
+        embedding: Some(vec![0.0, 0.0, 1.0, 0.0]),
+        popularity: 0.0,
         category: Some("two".into()),
         price: Some(5.0),
+        available: true,
     }
 }
 
-fn delta(e: &Engine, added: Vec<AddedItem>, unavailable: &[&str]) -> Vec<u8> {
+/// A product of the base file with a new category and price, or made unavailable.
+fn base_item(id: &str, category: &str, price: f32, available: bool) -> DeltaItem {
+    DeltaItem {
+        id: id.into(),
+        embedding: None,
+        popularity: 0.0,
+        category: Some(category.into()),
+        price: Some(price),
+        available,
+    }
+}
+
+fn delta(e: &Engine, added: Vec<DeltaItem>, unavailable: &[&str]) -> Vec<u8> {
+    let mut items = added;
+    items.push(base_item("c0-i0", "one", 99.0, true));
+    for id in unavailable {
+        items.push(base_item(id, "two", 1.0, false));
+    }
     write_delta(&DeltaParts {
-        overlay: Overlay {
-            base_digest: digest_of(e),
-            n_base: e.bundle().n_base(),
-            added,
-            changed: vec![(0, Some("one".into()), Some(99.0))],
-            unavailable_ids: unavailable.iter().map(|s| s.to_string()).collect(),
-        },
+        base_digest: digest_of(e),
+        n_base: e.bundle().n_base(),
         dim: 4,
+        items,
         catalog: br#"{"id":"new-1","title":"New"}"#.to_vec(),
     })
     .unwrap()
@@ -65,23 +78,29 @@ fn ids(r: &vitrine::RankResponse) -> Vec<String> {
 fn a_delta_round_trips_and_is_integrity_checked() {
     let e = engine_of(&parts());
     let bytes = delta(&e, vec![new_item("new-1")], &["c0-i1"]);
-    let (o, info) = read_delta(&bytes).unwrap();
-    assert_eq!(o.added, vec![new_item("new-1")]);
-    assert_eq!(o.changed, vec![(0, Some("one".into()), Some(99.0))]);
-    assert_eq!(o.unavailable_ids, ["c0-i1"]);
-    assert_eq!(info.dim, 4);
+    let d = read_delta(bytes.clone()).unwrap();
+    assert_eq!(d.ids(), ["new-1", "c0-i0", "c0-i1"]);
+    assert!(d.is_delta() && !d.is_available(2) && d.is_available(0));
+    assert_eq!(d.price(1), Some(99.0));
+    // A delta is not a model: loading it as a bundle says what it is.
+    let err = vitrine::Bundle::from_bytes(bytes.clone()).unwrap_err();
+    assert!(err.to_string().contains("catalog update"), "{err}");
     // Any flipped byte of the data is refused (digest), and so is a bundle.
     let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let mut e = e;
     for at in [8 + header, bytes.len() - 1, bytes.len() / 2 + header / 2] {
         let mut bad = bytes.clone();
         bad[at] ^= 1;
-        assert!(read_delta(&bad).is_err(), "byte {at}");
+        assert!(read_delta(bad.clone()).is_err(), "byte {at}");
+        assert!(e.apply_update(bad).is_err(), "byte {at}");
     }
     assert!(matches!(
-        read_delta(&write_bundle(&parts()).unwrap()),
-        Err(BundleError::WrongFormat { .. })
+        read_delta(write_bundle(&parts()).unwrap()),
+        Err(BundleError::MissingMetadata(_))
     ));
-    assert!(read_delta(b"garbage").is_err());
+    assert!(e.apply_update(write_bundle(&parts()).unwrap()).is_err());
+    assert!(read_delta(b"garbage".to_vec()).is_err());
+    assert_eq!(e.bundle().n_items(), 12, "nothing changed");
 }
 
 #[test]
@@ -89,8 +108,11 @@ fn an_update_adds_changes_and_hides_products() {
     let mut e = engine_of(&parts());
     let before = e.bundle().n_items();
     let bytes = delta(&e, vec![new_item("new-1")], &["c2-i0"]);
-    let r = e.apply_update(&bytes).unwrap();
-    assert_eq!((r.added, r.items, r.unavailable), (1, before + 1, 1));
+    let r = e.apply_update(bytes).unwrap();
+    assert_eq!(
+        (r.added, r.updated, r.items, r.unavailable),
+        (1, 2, before + 1, 1)
+    );
     let b = e.bundle();
     let row = b.index_of("new-1").unwrap() as usize;
     assert_eq!(b.price(row), Some(5.0));
@@ -128,7 +150,7 @@ fn an_update_adds_changes_and_hides_products() {
     // A second, cumulative update: new-1 no longer listed (gone), c2-i0 back in stock; rows stay.
     let row_before = e.bundle().index_of("new-1");
     let bytes = delta(&e, vec![new_item("new-2")], &[]);
-    e.apply_update(&bytes).unwrap();
+    e.apply_update(bytes).unwrap();
     assert_eq!(e.bundle().index_of("new-1"), row_before, "rows never move");
     let all = ids(&e.recommend(&RecommendRequest::new(20).unwrap(), 0.0));
     assert!(all.contains(&"c2-i0".to_string()) && all.contains(&"new-2".to_string()));
@@ -145,7 +167,7 @@ fn an_update_for_another_bundle_changes_nothing() {
     other.popularity[0] += 1.0;
     let o = engine_of(&other);
     let bytes = delta(&o, vec![new_item("new-1")], &[]);
-    let err = e.apply_update(&bytes).unwrap_err();
+    let err = e.apply_update(bytes).unwrap_err();
     assert_eq!(err.code(), "update_mismatch");
     assert!(e.bundle().index_of("new-1").is_none());
 }
@@ -166,7 +188,7 @@ fn pending_events_count_once_their_product_is_known() {
     assert_eq!(f.shopper().pending().len(), 1);
     // The update makes it known: it joins the log at its time.
     let bytes = delta(&f, vec![new_item("new-1")], &[]);
-    let r = f.apply_update(&bytes).unwrap();
+    let r = f.apply_update(bytes).unwrap();
     assert_eq!(r.promoted, 1);
     assert!(f.shopper().pending().is_empty());
     let order: Vec<String> = f

@@ -96,6 +96,25 @@ impl Bundle {
     /// Parses and validates a bundle with explicit options (e.g. to skip the digest when the caller
     /// has checked integrity already).
     pub fn from_bytes_with(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
+        let b = Self::read_any(bytes, options)?;
+        match b.metadata.get(super::overlay::DELTA_BASE_KEY) {
+            Some(base) => Err(BundleError::Metadata {
+                key: super::overlay::DELTA_BASE_KEY.into(),
+                value: base.chars().take(80).collect(),
+                why: "this file is a catalog update: apply it to the bundle it names (applyUpdate)"
+                    .into(),
+            }),
+            None => Ok(b),
+        }
+    }
+
+    /// Reads a catalog update (a bundle naming its base, see `bundle::overlay`), or any bundle;
+    /// digest verified.
+    pub fn from_bytes_delta(bytes: Vec<u8>) -> Result<Self, BundleError> {
+        Self::read_any(bytes, &BundleOptions::default())
+    }
+
+    fn read_any(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
         let parsed = read::read(&bytes, options)?;
         let unavailable = unavailable_rows(parsed.avail.as_deref());
         Ok(Self {

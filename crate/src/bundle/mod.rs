@@ -38,19 +38,16 @@ mod tables;
 mod write_parts;
 mod writer;
 
-pub(crate) use container::{parse as parse_container, Container};
-pub(crate) use decode::{expect_dtype, floats, le, names, shape_error, Valid};
 pub use digest::DigestStatus;
 pub use format::{
     limits, BundleOptions, LoadOptions, FORMAT, FORMAT_VERSION, KNOWN_TENSORS, MAX_DIM,
 };
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
-pub use overlay::{AddedItem, Overlay, OverlayReport};
+pub use overlay::{OverlayReport, DELTA_BASE_KEY, DELTA_N_BASE_KEY};
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
 pub use write_parts::{ExtraDtype, ExtraTensor};
 pub use writer::{
-    quantize_rows, write_bundle, write_digested, BundleParts, CategoryParts, ContextParts,
-    FloatDtype, HeadParts,
+    quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
 };

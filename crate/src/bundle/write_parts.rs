@@ -196,8 +196,6 @@ pub(super) fn write_trend(
 pub enum ExtraDtype {
     U8,
     I8,
-    I32,
-    U32,
     F32,
 }
 
@@ -217,25 +215,11 @@ pub(super) fn write_extra(
     extra: &[ExtraTensor],
     tensors: &mut Vec<Raw>,
 ) -> Result<(), BundleError> {
-    if let Some(t) = extra
-        .iter()
-        .find(|t| KNOWN_TENSORS.contains(&t.name.as_str()))
-    {
-        return Err(BundleError::Container(format!(
-            "extra tensor '{}' has the name of a bundle part",
-            t.name
-        )));
-    }
-    write_extra_any(extra, tensors)
-}
-
-/// [`write_extra`] for files that are not bundles (any name but empty, `__…` or repeated).
-pub(super) fn write_extra_any(
-    extra: &[ExtraTensor],
-    tensors: &mut Vec<Raw>,
-) -> Result<(), BundleError> {
     for t in extra {
-        if t.name.is_empty() || t.name.starts_with("__") || tensors.iter().any(|r| r.name == t.name)
+        if KNOWN_TENSORS.contains(&t.name.as_str())
+            || t.name.is_empty()
+            || t.name.starts_with("__")
+            || tensors.iter().any(|r| r.name == t.name)
         {
             return Err(BundleError::Container(format!(
                 "extra tensor '{}' is empty, reserved or written twice",
@@ -245,8 +229,6 @@ pub(super) fn write_extra_any(
         let (dtype, size) = match t.dtype {
             ExtraDtype::U8 => (Dtype::U8, 1),
             ExtraDtype::I8 => (Dtype::I8, 1),
-            ExtraDtype::I32 => (Dtype::I32, 4),
-            ExtraDtype::U32 => (Dtype::U32, 4),
             ExtraDtype::F32 => (Dtype::F32, 4),
         };
         let elements = t.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));

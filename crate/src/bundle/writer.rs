@@ -13,8 +13,8 @@ use super::metadata::Metadata;
 use super::params::{keys as param_keys, ScoringParams};
 use super::tables::NeighbourKind;
 use super::write_parts::{
-    check_finite, f32_bytes, shape_err, write_avail, write_extra, write_extra_any, write_lists,
-    write_trend, ExtraTensor, Raw,
+    check_finite, f32_bytes, shape_err, write_avail, write_extra, write_lists, write_trend,
+    ExtraTensor, Raw,
 };
 use crate::error::BundleError;
 
@@ -438,33 +438,8 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
 
     let bytes = serialize_deterministic(&meta, &tensors)?;
     // Round-trip check: never hand out a bundle our own reader would reject.
-    Bundle::from_bytes(bytes.clone())?;
+    Bundle::from_bytes_delta(bytes.clone())?;
     Ok(bytes)
-}
-
-/// Writes any safetensors file with a digest computed as for bundles (`metadata` gets the
-/// `digest` key; tensors as given): what catalog deltas are. Reproducible byte for byte.
-pub fn write_digested(
-    metadata: &BTreeMap<String, String>,
-    tensors: &[ExtraTensor],
-) -> Result<Vec<u8>, BundleError> {
-    let mut raw = Vec::with_capacity(tensors.len());
-    write_extra_any(tensors, &mut raw)?;
-    let mut meta = metadata.clone();
-    meta.remove(digest::DIGEST_KEY);
-    let mut refs: Vec<TensorRef<'_>> = raw
-        .iter()
-        .map(|t| TensorRef {
-            name: &t.name,
-            dtype: t.dtype,
-            shape: &t.shape,
-            data: &t.data,
-        })
-        .collect();
-    refs.sort_by(|a, b| a.name.cmp(b.name));
-    let digest = digest::digest_of(&Metadata::from(meta.clone()), &refs);
-    meta.insert(digest::DIGEST_KEY.into(), digest);
-    serialize_deterministic(&meta, &raw)
 }
 
 /// Lays out a safetensors file byte for byte reproducibly: header keys sorted (`__metadata__`

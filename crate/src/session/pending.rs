@@ -3,8 +3,6 @@
 //! forgotten with the session — until a catalog update makes the id known; then they join the log
 //! at their time and count like every other event.
 
-use std::collections::VecDeque;
-
 use super::event::{EventInput, LoggedEvent};
 use crate::bundle::Bundle;
 
@@ -16,7 +14,7 @@ pub const MAX_PENDING_ID_BYTES: usize = 256;
 /// Events waiting for their item to be known, oldest first.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PendingEvents {
-    events: VecDeque<EventInput>,
+    events: Vec<EventInput>,
     /// Events of unknown items tracked since the session started (kept or not).
     tracked: u64,
 }
@@ -30,10 +28,11 @@ impl PendingEvents {
             .as_deref()
             .is_some_and(|id| id.len() <= MAX_PENDING_ID_BYTES && !id.contains('\n'));
         if keep {
-            self.events.push_back(event);
-            while self.events.len() > MAX_PENDING {
-                self.events.pop_front();
+            if self.events.len() >= MAX_PENDING {
+                // A plain Vec (50 entries): cheaper in the wasm than a VecDeque.
+                self.events.remove(0);
             }
+            self.events.push(event);
         }
     }
 
@@ -41,19 +40,20 @@ impl PendingEvents {
     /// others stay.
     pub fn take_known(&mut self, bundle: &Bundle) -> Vec<LoggedEvent> {
         let mut known = Vec::new();
-        self.events.retain(|e| match e.validate(bundle) {
-            Ok(entry) => {
-                known.push(entry);
-                false
+        let mut waiting = Vec::new();
+        for e in std::mem::take(&mut self.events) {
+            match e.validate(bundle) {
+                Ok(entry) => known.push(entry),
+                Err(_) => waiting.push(e),
             }
-            Err(_) => true,
-        });
+        }
+        self.events = waiting;
         known
     }
 
     /// The events kept, oldest first.
-    pub fn events(&self) -> impl ExactSizeIterator<Item = &EventInput> {
-        self.events.iter()
+    pub fn events(&self) -> &[EventInput] {
+        &self.events
     }
 
     /// Number of events kept.

@@ -135,6 +135,7 @@ impl Shopper {
     /// After a catalog update of `model`: the privacy mechanism is calibrated for the new catalog,
     /// and pending events whose item is now known join the log at their time. Returns how many
     /// joined.
+    /// On error (the mechanism cannot be calibrated) nothing changes.
     pub fn catalog_updated(&mut self, model: &Model) -> Result<usize, VitrineError> {
         let bounds = ProfileBounds::of(&self.config.signals, self.config.max_events);
         self.mechanism = model.mechanism(&self.privacy, &bounds)?;
@@ -198,24 +199,10 @@ impl Shopper {
 
     /// The session and its privacy state as a storable state.
     pub fn state(&self, model: &Model) -> StoredState {
+        // Pending events (of products the bundle does not know yet) are stored after the logged
+        // ones: a reload keeps them pending.
         let mut events = self.session.to_inputs(model.bundle());
-        if !self.pending.is_empty() {
-            // Pending events are stored with the others, in time order (a reload keeps them).
-            let logged = std::mem::take(&mut events);
-            let mut a = logged.into_iter().peekable();
-            let mut b = self.pending.events().cloned().peekable();
-            loop {
-                let take_b = match (a.peek(), b.peek()) {
-                    (Some(x), Some(y)) => y.ts.unwrap_or(0.0) < x.ts.unwrap_or(0.0),
-                    (None, Some(_)) => true,
-                    (_, None) => false,
-                };
-                match if take_b { b.next() } else { a.next() } {
-                    Some(e) => events.push(e),
-                    None => break,
-                }
-            }
-        }
+        events.extend_from_slice(self.pending.events());
         StoredState::new(events, Some(self.privacy_snapshot(model)))
     }
 
