@@ -34,6 +34,11 @@ pub const KNOWN_TENSORS: &[&str] = &[
     "cop_items",
     "cop_weights",
 ];
+/// The metadata key naming the digest of the bundle file a catalog update (a delta, see
+/// `bundle::overlay`) applies to.
+pub const DELTA_BASE_KEY: &str = "delta.base";
+/// The metadata key holding that file's number of rows.
+pub const DELTA_N_BASE_KEY: &str = "delta.n_base";
 /// Largest embedding dimension accepted (keeps per-item work and the int8 dot exact and bounded).
 pub const MAX_DIM: usize = limits::MAX_DIM;
 

@@ -97,9 +97,9 @@ impl Bundle {
     /// has checked integrity already).
     pub fn from_bytes_with(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
         let b = Self::read_any(bytes, options)?;
-        match b.metadata.get(super::overlay::DELTA_BASE_KEY) {
+        match b.metadata.get(super::format::DELTA_BASE_KEY) {
             Some(base) => Err(BundleError::Metadata {
-                key: super::overlay::DELTA_BASE_KEY.into(),
+                key: super::format::DELTA_BASE_KEY.into(),
                 value: base.chars().take(80).collect(),
                 why: "this file is a catalog update: apply it to the bundle it names (applyUpdate)"
                     .into(),

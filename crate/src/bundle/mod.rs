@@ -40,11 +40,12 @@ mod writer;
 
 pub use digest::DigestStatus;
 pub use format::{
-    limits, BundleOptions, LoadOptions, FORMAT, FORMAT_VERSION, KNOWN_TENSORS, MAX_DIM,
+    limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION,
+    KNOWN_TENSORS, MAX_DIM,
 };
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
-pub use overlay::{OverlayReport, DELTA_BASE_KEY, DELTA_N_BASE_KEY};
+pub use overlay::OverlayReport;
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
 pub use write_parts::{ExtraDtype, ExtraTensor};

@@ -10,15 +10,11 @@
 //! again, so a shopper's history and a private release that name rows stay valid; a row a later
 //! update no longer lists becomes unavailable.
 
+use super::format::{DELTA_BASE_KEY, DELTA_N_BASE_KEY};
 use super::id_index::IdIndex;
 use super::loaded::{popularity_prior, unavailable_rows, Bundle};
 use super::tables::Categories;
 use crate::error::BundleError;
-
-/// The metadata key naming the digest of the bundle file a delta applies to.
-pub const DELTA_BASE_KEY: &str = "delta.base";
-/// The metadata key holding that file's number of rows.
-pub const DELTA_N_BASE_KEY: &str = "delta.n_base";
 
 /// What applying an update did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
