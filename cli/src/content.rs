@@ -11,13 +11,14 @@
 //! `ρ`, the mean cosine between a product's tower direction and its collaborative vector. Then the
 //! tower is fitted again on all of them.
 //!
-//! A new product's vector is `ρ · t̂(p)` (the least-squares estimate of its collaborative vector
-//! given the direction: a cold product scores as confidently as the tower predicts, no more); a
-//! trained product with `c` interactions gets `α · e + (1 − α) · ρ · t̂(p)` with `α = c / (c + τ)`.
+//! A new product's vector is `s · t̂(p)`, with `s` (`content.cold_scale`) chosen by a cold-start
+//! simulation on the validation split (`cold_scale.rs`; ρ, the least-squares estimate, when there
+//! is none); a trained product with `c` interactions gets `α · e + (1 − α) · s · t̂(p)` with
+//! `α = c / (c + τ)`.
 //!
 //! In the bundle (native tools' tensors, skipped by the engine): `content_keys` (U8, keys joined
 //! by `\n`), `content_emb` (I8 `[F, d]`) and `content_scale` (F32 `[F]`), symmetric per-row int8
-//! like `item_emb`; metadata `content.rho`, `content.blend`.
+//! like `item_emb`; metadata `content.rho`, `content.blend`, `content.cold_scale`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,6 +38,7 @@ pub const SCALE: &str = "content_scale";
 /// Metadata keys.
 pub const RHO_KEY: &str = "content.rho";
 pub const BLEND_KEY: &str = "content.blend";
+pub const COLD_SCALE_KEY: &str = "content.cold_scale";
 
 /// A fitted tower.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +52,9 @@ pub struct ContentTower {
     pub rho: f32,
     /// τ of the blend for trained products (`α = c / (c + τ)`; 0: no blend).
     pub blend: f32,
+    /// The length of a new product's vector (`cold_scale · t̂`): chosen by `vitrine train` on a
+    /// cold-start simulation (`cold_scale.rs`); ρ until then.
+    pub cold_scale: f32,
 }
 
 fn words(s: &str) -> impl Iterator<Item = String> + '_ {
@@ -154,6 +159,7 @@ impl ContentTower {
             weights: Vec::new(),
             rho: 1.0,
             blend,
+            cold_scale: 1.0,
         };
         let fit_part: Vec<&Example<'_>> = examples
             .iter()
@@ -171,6 +177,7 @@ impl ContentTower {
         }
         let rho = if n > 0 { (sum / n as f64) as f32 } else { 0.0 };
         tower.rho = rho.clamp(0.0, 1.0);
+        tower.cold_scale = tower.rho;
         let all: Vec<&Example<'_>> = examples.iter().collect();
         tower.weights = fit_weights(&all, tower.keys.len(), dim, seed);
         Some(tower)
@@ -200,7 +207,7 @@ impl ContentTower {
     /// A product's content vector `ρ · t̂(p)`, `None` when the tower knows none of its features.
     pub fn vector(&self, p: &Product) -> Option<Vec<f32>> {
         let u = self.direction(&self.known(p))?;
-        Some(u.into_iter().map(|x| x * self.rho).collect())
+        Some(u.into_iter().map(|x| x * self.cold_scale).collect())
     }
 
     /// A trained product's vector blended with its content vector: `α e + (1 − α) ρ t̂` with
@@ -248,6 +255,7 @@ impl ContentTower {
         let mut meta = BTreeMap::new();
         meta.insert(RHO_KEY.into(), format!("{}", self.rho));
         meta.insert(BLEND_KEY.into(), format!("{}", self.blend));
+        meta.insert(COLD_SCALE_KEY.into(), format!("{}", self.cold_scale));
         (tensors, meta)
     }
 
@@ -315,6 +323,7 @@ impl ContentTower {
             weights,
             rho: number(RHO_KEY)?.min(1.0),
             blend: number(BLEND_KEY)?,
+            cold_scale: number(COLD_SCALE_KEY)?.min(4.0),
         }))
     }
 }

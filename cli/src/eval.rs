@@ -214,7 +214,7 @@ impl Accumulator {
         }
     }
 
-    fn merge(mut self, other: Self) -> Self {
+    pub fn merge(mut self, other: Self) -> Self {
         self.predictions += other.predictions;
         self.hits += other.hits;
         self.rr_sum += other.rr_sum;
@@ -253,6 +253,7 @@ pub fn evaluate(
     privacy: &PrivacyArgs,
     exclude_seen: bool,
     contexts: Option<&[vitrine::context::ContextInput]>,
+    filter: &crate::eval_scenarios::TargetFilter,
 ) -> anyhow::Result<Metrics> {
     let bundle = model.bundle();
     let list_len = k.max(10);
@@ -298,7 +299,7 @@ pub fn evaluate(
                 let mut shopper = first.clone();
                 let mut rng = privacy::OsRandom::new();
                 for (t, event) in session.iter().enumerate() {
-                    if t > 0 {
+                    if t > 0 && filter.counts(&test.items[event.item as usize]) {
                         match rows[event.item as usize] {
                             Some(target) => {
                                 // The accountant's clock: the replayed log's own time.

@@ -1,11 +1,15 @@
 //! `vitrine`: train, and (soon) pack, inspect and evaluate recommendation bundles.
 
+mod bundle_parts;
 mod catalog;
 mod catalog_ctx;
+mod catalog_update;
+mod cold_scale;
 mod compact_input;
 mod content;
 mod cooccur;
 mod eval;
+mod eval_scenarios;
 mod events;
 mod events_jsonl;
 mod exp;
@@ -14,8 +18,10 @@ mod inspect;
 mod model;
 mod pack;
 mod train;
+mod train_catalog;
 mod train_input;
 mod tune_terms;
+mod warm_start;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +53,12 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// The live catalog: apply a new catalog to a bundle without retraining (a full bundle and a
+    /// delta for loaded pages), or check a catalog file.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog_update::CatalogCommand,
+    },
     /// Experiments: collect local-DP reports, analyze lift, simulate with a known truth.
     Exp {
         #[command(subcommand)]
@@ -78,6 +90,21 @@ struct EvalArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// What is asked at each prefix: the next item (`recommend`), or a scenario
+    /// (bought-together with the whole prefix, also-bought with its last item, similar of the
+    /// prefix, trending), or the count-based reference `cooccurrence-last` (needs --train).
+    #[arg(long, value_enum, default_value = "next")]
+    scenario: eval_scenarios::Scenario,
+    /// The training log, for --scenario cooccurrence-last.
+    #[arg(long)]
+    train: Option<PathBuf>,
+    /// Count only predictions whose target id is listed in this file (one id per line), e.g.
+    /// products held out of training (cold start).
+    #[arg(long, conflicts_with = "skip_targets")]
+    only_targets: Option<PathBuf>,
+    /// Count only predictions whose target id is not listed in this file.
+    #[arg(long)]
+    skip_targets: Option<PathBuf>,
     #[command(flatten)]
     privacy: eval::PrivacyArgs,
 }
@@ -176,6 +203,19 @@ struct TrainArgs {
     /// seconds).
     #[arg(long, default_value_t = 7.0)]
     trend_half_life_days: f64,
+    /// The store's catalog (JSON Lines or CSV, docs/catalog.md): categories, prices and
+    /// availability, a content tower for products with few or no events, and the records the
+    /// shelf shows, all stored in the bundle. Exclusive with --category-column.
+    #[arg(long, conflicts_with = "category_column")]
+    catalog: Option<PathBuf>,
+    /// τ of the blend between a product's trained vector and its content vector: a product with
+    /// c events gets `c / (c + τ)` of its own (0: no blend).
+    #[arg(long, default_value_t = 2.0)]
+    content_blend: f32,
+    /// Continue from this bundle on new logs (a daily refresh): the log's items start from its
+    /// vectors, its other items are kept, popularity adds up, neighbour lists merge.
+    #[arg(long)]
+    warm_start: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -187,6 +227,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Eval(args) => run_eval(&args),
         Command::Exp { command } => exp::run(&command),
+        Command::Catalog { command } => catalog_update::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -223,8 +264,10 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     params.validate()?;
     let started = std::time::Instant::now();
     let context = catalog_ctx::parse_context_spec(&args.context)?;
-    if !context.is_empty() && args.category_column.is_none() {
-        anyhow::bail!("--context needs --category-column (context weights are per category)");
+    if !context.is_empty() && args.category_column.is_none() && args.catalog.is_none() {
+        anyhow::bail!(
+            "--context needs --category-column or --catalog (context weights are per category)"
+        );
     }
     let extra: Vec<String> = args
         .category_column
@@ -233,16 +276,53 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         .chain(context.iter().map(|(_, c)| c.clone()))
         .collect();
     let train_input::TrainingEvents { log, neighbours } = args.source.load(&extra)?;
+    let catalog = match &args.catalog {
+        Some(path) => {
+            let c = catalog::read(path)?;
+            for w in c.warnings(&path.display().to_string()) {
+                eprintln!("warning: {w}");
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    if !(args.content_blend >= 0.0 && args.content_blend.is_finite()) {
+        anyhow::bail!("--content-blend must be a number ≥ 0");
+    }
     let unquantized_test = match &args.unquantized_test {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
-    let mut trained = train::train(&log, &params, unquantized_test.as_ref(), neighbours)?;
-    if args.category_column.is_some() {
-        let categories = catalog_ctx::item_categories(&log, 0);
+    let warm = match &args.warm_start {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read bundle {}", path.display()))?;
+            let bundle =
+                vitrine::Bundle::from_bytes(bytes).with_context(|| path.display().to_string())?;
+            Some(warm_start::prepare(&bundle, &log, args.dim, args.seed)?)
+        }
+        None => None,
+    };
+    let mut trained = train::train(
+        &log,
+        &params,
+        unquantized_test.as_ref(),
+        neighbours,
+        catalog.as_ref().map(|c| (c, args.content_blend)),
+        warm.as_ref().map(|w| &w.init),
+    )?;
+    let from_catalog = catalog
+        .as_ref()
+        .map(|c| train_catalog::categories(c, &log.items));
+    if args.category_column.is_some() || from_catalog.is_some() {
+        let categories = match from_catalog {
+            Some(c) => c,
+            None => catalog_ctx::item_categories(&log, 0),
+        };
         if !context.is_empty() {
-            // The category column is extra column 0; the context columns follow it.
-            let contexts = catalog_ctx::session_contexts(&log, &context, 1);
+            // The category column (if any) is extra column 0; the context columns follow it.
+            let first = usize::from(args.category_column.is_some());
+            let contexts = catalog_ctx::session_contexts(&log, &context, first);
             let ctx =
                 catalog_ctx::context_weights(&log, &categories, &contexts, params.model.scale)?;
             trained.report.push(format!(
@@ -254,6 +334,20 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             trained.parts.context = Some(ctx.parts);
         }
         trained.parts.categories = Some(categories);
+    }
+    if let Some(c) = &catalog {
+        let lines = train_catalog::attach(
+            &mut trained.parts,
+            c,
+            args.content_blend,
+            trained.cold_scale,
+            params.model.seed,
+        )?;
+        trained.report.extend(lines);
+    }
+    if let Some(w) = &warm {
+        let line = warm_start::merge(&mut trained.parts, w);
+        trained.report.push(line);
     }
     let bytes =
         vitrine::bundle::write_bundle(&trained.parts).context("could not build the bundle")?;
@@ -290,14 +384,35 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
     let columns: Vec<String> = context.iter().map(|(_, c)| c.clone()).collect();
     let test = events::EventLog::read_with(&args.test, &columns)?;
     let contexts = (!context.is_empty()).then(|| catalog_ctx::session_contexts(&test, &context, 0));
-    let m = eval::evaluate(
-        &model,
-        &test,
-        args.k,
-        &args.privacy,
-        args.exclude_seen,
-        contexts.as_deref(),
-    )?;
+    let filter = match (&args.only_targets, &args.skip_targets) {
+        (Some(p), _) => eval_scenarios::TargetFilter::read(p, true)?,
+        (_, Some(p)) => eval_scenarios::TargetFilter::read(p, false)?,
+        _ => eval_scenarios::TargetFilter::default(),
+    };
+    let m = if args.scenario == eval_scenarios::Scenario::Next {
+        eval::evaluate(
+            &model,
+            &test,
+            args.k,
+            &args.privacy,
+            args.exclude_seen,
+            contexts.as_deref(),
+            &filter,
+        )?
+    } else {
+        let train = match &args.train {
+            Some(p) => Some(events::EventLog::read(p)?),
+            None => None,
+        };
+        eval_scenarios::evaluate(
+            &model,
+            &test,
+            args.k,
+            args.scenario,
+            train.as_ref(),
+            &filter,
+        )?
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&m)?);
     } else {

@@ -96,31 +96,37 @@ impl Model {
 /// Called after each epoch with (epoch, mean training loss, model); returns false to stop.
 pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
 
-/// Fits the model on `sessions` (item rows, oldest first) over `n_items` items.
+/// Fits the model on `sessions` (item rows, oldest first) over `n_items` items, from random
+/// vectors or, with `init` (a warm start: its `dim` and `n_items` rows must match), from a model.
 pub fn fit(
     sessions: &[Vec<u32>],
     n_items: usize,
     counts: &[f32],
     p: &ModelParams,
+    init: Option<&Model>,
     on_epoch: &mut EpochHook<'_>,
 ) -> Model {
     let d = p.dim;
     let mut rng = SmallRng::seed_from_u64(p.seed);
     let std = 1.0 / (d as f32).sqrt();
-    let emb: Vec<f32> = (0..n_items * d)
-        .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * std)
-        .collect();
-    let pos_weights: Vec<f32> = (0..p.max_positions)
-        .map(|k| 0.7f32.powi(k as i32))
-        .collect();
-    let readout: Vec<f32> = (0..d * d)
-        .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
-        .collect();
-    let mut model = Model {
-        dim: d,
-        emb,
-        pos_weights,
-        readout,
+    let mut model = match init {
+        Some(m) if m.dim == d && m.emb.len() == n_items * d => {
+            let mut m = m.clone();
+            m.pos_weights.resize(p.max_positions, 0.0);
+            m
+        }
+        _ => Model {
+            dim: d,
+            emb: (0..n_items * d)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * std)
+                .collect(),
+            pos_weights: (0..p.max_positions)
+                .map(|k| 0.7f32.powi(k as i32))
+                .collect(),
+            readout: (0..d * d)
+                .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
+                .collect(),
+        },
     };
 
     // Negative sampler: cumulative distribution ∝ count^0.75, and log(M·q) per item for the correction.
@@ -173,7 +179,21 @@ pub fn fit(
             examples.swap(i, j);
         }
         let mut loss_sum = 0.0f64;
-        for batch in examples.chunks(p.batch) {
+        let epoch_started = std::time::Instant::now();
+        let n_batches = examples.len().div_ceil(p.batch).max(1);
+        for (bi, batch) in examples.chunks(p.batch).enumerate() {
+            // Progress on stderr at each quarter of an epoch.
+            if bi > 0 && (bi * 4) % n_batches < 4 && n_batches >= 8 {
+                let done = bi * p.batch;
+                let rate = done as f64 / epoch_started.elapsed().as_secs_f64().max(1e-9);
+                eprintln!(
+                    "  epoch {}: {:.0} % ({:.0} examples/s, ~{:.0}s left in the epoch)",
+                    epoch + 1,
+                    100.0 * bi as f64 / n_batches as f64,
+                    rate,
+                    (examples.len() - done) as f64 / rate.max(1e-9)
+                );
+            }
             step += 1;
             let lr_mult = 1.0 - 0.9 * (step as f32 / total_batches as f32);
             let b_len = batch.len();

@@ -75,6 +75,8 @@ impl TrainParams {
 pub struct Trained {
     pub parts: BundleParts,
     pub report: Vec<String>,
+    /// With a catalog: the content scale the cold-start simulation chose.
+    pub cold_scale: Option<f32>,
 }
 
 /// Popularity weights tried on the validation split.
@@ -87,6 +89,8 @@ pub fn train(
     params: &TrainParams,
     unquantized_test: Option<&EventLog>,
     given_lists: Option<Vec<Vec<(u32, f32)>>>,
+    catalog: Option<(&crate::catalog::Catalog, f32)>,
+    init: Option<&model::Model>,
 ) -> Result<Trained> {
     params.validate()?;
     let n = log.items.len();
@@ -160,7 +164,7 @@ pub fn train(
         report.push(line);
         go_on
     };
-    let last = model::fit(fit_part, n, &counts, &params.model, &mut hook);
+    let last = model::fit(fit_part, n, &counts, &params.model, init, &mut hook);
     // Early stopping: the epoch with the best validation MRR; then, with --refit, the same
     // schedule again on every session (the held-out sessions are the most recent ones).
     let mut trained = best_model.unwrap_or(last);
@@ -169,6 +173,7 @@ pub fn train(
     // the fitted part only.
     let mut pop_weight = 0.0f32;
     let mut scoring = vitrine::bundle::ScoringParams::default();
+    let mut cold_scale = None;
     if !valid_rows.is_empty() {
         let mut fit_counts = vec![0f32; n];
         for s in fit_part {
@@ -213,6 +218,27 @@ pub fn train(
             scoring.nbr_weight = nw;
             scoring.nbr_decay = nd;
         }
+        if let Some((cat, blend)) = catalog {
+            let by_id = cat.index();
+            let products: Vec<Option<&crate::catalog::Product>> = log
+                .items
+                .iter()
+                .map(|id| by_id.get(id.as_str()).map(|&k| &cat.products[k]))
+                .collect();
+            if let Some((s, lines)) = crate::cold_scale::choose(
+                &trained,
+                valid_weighted,
+                &fit_prior,
+                pop_weight,
+                &products,
+                &fit_counts,
+                blend,
+                params.model.seed,
+            ) {
+                report.extend(lines);
+                cold_scale = Some(s);
+            }
+        }
     }
     if let (true, Some((_, epochs))) = (params.refit, best) {
         let refit_params = ModelParams {
@@ -228,7 +254,7 @@ pub fn train(
             );
             true
         };
-        trained = model::fit(&sequences, n, &counts, &refit_params, &mut quiet);
+        trained = model::fit(&sequences, n, &counts, &refit_params, init, &mut quiet);
         report.push(format!(
             "refit on all {} sessions for {epochs} epochs",
             sequences.len()
@@ -338,6 +364,7 @@ pub fn train(
             ..Default::default()
         },
         report,
+        cold_scale,
     })
 }
 
