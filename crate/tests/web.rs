@@ -120,7 +120,11 @@ fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     // A product the bundle does not know yet is normal input: kept pending, counted.
     rec.track(js(r#"{"type":"view","item":"ghost"}"#)).unwrap();
     assert_eq!(rec.pending_events(), 1);
-    assert_eq!(rec.session_length(), 0, "not in the log until an update knows it");
+    assert_eq!(
+        rec.session_length(),
+        0,
+        "not in the log until an update knows it"
+    );
     let err = error_message(
         rec.track(js(r#"{"type":"levitate","item":"c0-i0"}"#))
             .err()
