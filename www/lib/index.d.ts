@@ -306,9 +306,20 @@ export interface VitrineEventMap {
   storageissue: CustomEvent<StorageIssue>;
 }
 
+/** What `applyUpdate()` did. */
+export interface UpdateReport {
+  added: number;
+  updated: number;
+  unavailable: number;
+  items: number;
+  /** Events of products unknown until now (kept pending since `track()`) that now count. */
+  promoted: number;
+}
+
 export type EngineMethod =
   | 'track' | 'recommend' | 'rerank' | 'similar' | 'explain' | 'privacyStatus'
-  | 'exportState' | 'importState' | 'forget' | 'reset' | 'configure';
+  | 'exportState' | 'importState' | 'forget' | 'reset' | 'configure'
+  | 'applyUpdate' | 'boughtTogether' | 'trending';
 
 export class Vitrine extends EventTarget {
   private constructor();
@@ -335,8 +346,18 @@ export class Vitrine extends EventTarget {
   track(event: TrackEvent): Promise<void>;
   recommend(options?: RequestOptions): Promise<Recommendations>;
   rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;
-  /** Items like `id`, or like every item of a list (a cart): similarities summed, the listed items left out. */
+  /** Items like `id`, or like every item of a list (a cart: mean cosine plus neighbours), the listed items left out. */
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<Recommendations>;
+  /** Items frequently bought with these (co-purchase lists of the bundle), the ids left out. */
+  frequentlyBoughtTogether(ids: string[], options?: RequestOptions): Promise<Recommendations>;
+  /** "Customers who bought this also bought": the co-purchase neighbours of one product. */
+  alsoBought(id: string, options?: RequestOptions): Promise<Recommendations>;
+  /** What is popular lately (recency-weighted counts written at training time). */
+  trending(options?: RequestOptions): Promise<Recommendations>;
+  /** Applies a catalog update (`vitrine catalog update --delta`) to the loaded engine; shelves re-render. */
+  applyUpdate(source: string | URL | ArrayBuffer | ArrayBufferView, options?: { integrity?: string; fetchOptions?: RequestInit }): Promise<UpdateReport>;
+  /** The catalog records the bundle carries, with every applied update's. */
+  readonly catalog: Array<Record<string, unknown> & { id: string }>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;
   privacyStatus(): Promise<PrivacyStatus>;
   exportState(): Promise<string>;
