@@ -118,13 +118,18 @@ fn garbage_bytes_throw_a_clear_error() {
 fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     let mut rec = open(&clustered_bundle(2, 2, 4));
     // A product the bundle does not know yet is normal input: kept pending, counted.
-    rec.track(js(r#"{"type":"view","item":"ghost"}"#)).unwrap();
+    assert!(
+        rec.track(js(r#"{"type":"view","item":"ghost"}"#)).unwrap(),
+        "track() says it was kept pending"
+    );
     assert_eq!(rec.pending_events(), 1);
     assert_eq!(
         rec.session_length(),
         0,
         "not in the log until an update knows it"
     );
+    assert!(!rec.track(js(r#"{"type":"view","item":"c0-i0"}"#)).unwrap());
+    assert_eq!(rec.session_length(), 1);
     let err = error_message(
         rec.track(js(r#"{"type":"levitate","item":"c0-i0"}"#))
             .err()

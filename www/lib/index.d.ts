@@ -251,7 +251,7 @@ export class IsolatedVitrine extends EventTarget {
   /** Error codes the frames reported so far (also dispatched as 'error' events). */
   readonly errors: IsolationErrorDetail[];
   supports(method: string): boolean;
-  /** Resolves once posted; an engine refusal (unknown_item…) arrives as an 'error' event. */
+  /** Resolves once posted; an engine refusal (invalid_event…) arrives as an 'error' event. */
   track(event: TrackEvent): Promise<void>;
   setConsent(consent: ConsentState): Promise<void>;
   /** Resolves to null: the page is told no count. */
@@ -343,7 +343,11 @@ export class Vitrine extends EventTarget {
 
   /** Session and privacy settings (maxEvents, halfLifeS, weights, privacy: {epsilon, delta, budget}, …). */
   configure(settings: Record<string, unknown>): Promise<void>;
-  track(event: TrackEvent): Promise<void>;
+  /**
+   * Records a shopper event. `pending` is true when the bundle does not know the item yet: the
+   * event is kept (bounded) and counts once a catalog update knows the id — not an error.
+   */
+  track(event: TrackEvent): Promise<{ pending: boolean }>;
   recommend(options?: RequestOptions): Promise<Recommendations>;
   rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;
   /** Items like `id`, or like every item of a list (a cart: mean cosine plus neighbours), the listed items left out. */
@@ -388,9 +392,15 @@ export interface TrackingHandle {
   stop(): void;
   /** Resolves when every event seen so far has reached the engine. */
   idle(): Promise<void>;
-  /** Engine events tracked so far (one per item of an items[] list). */
+  /** Engine events recorded in the session so far (one per item of an items[] list). */
   readonly tracked: number;
-  /** Events the engine refused (an id not in the bundle…), reported to onError. */
+  /**
+   * Events of products the bundle does not know yet: kept pending by the engine (no error) until a
+   * catalog update (`applyUpdate`) knows the id; then they count. Always 0 in isolated mode: the
+   * frame does not say, and every event it accepted counts in `tracked`.
+   */
+  readonly pending: number;
+  /** Events the engine refused (a bad field, an unknown event type…), reported to onError. */
   readonly skipped: number;
 }
 
@@ -419,6 +429,7 @@ export function segmentPlugin(
   track<C extends { event: { event?: string; properties?: Record<string, unknown> } }>(ctx: C): C;
   idle(): Promise<void>;
   readonly tracked: number;
+  readonly pending: number;
   readonly skipped: number;
 };
 

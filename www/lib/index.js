@@ -302,10 +302,15 @@ export class Vitrine extends EventTarget {
     this.#changed('configure');
   }
 
-  /** Records a shopper event: {type: 'view'|'click'|'add_to_cart'|'remove_from_cart'|'purchase'|…, item, ts?}. */
+  /**
+   * Records a shopper event: {type: 'view'|'click'|'add_to_cart'|'remove_from_cart'|'purchase'|…, item, ts?}.
+   * Resolves to `{pending}`: true when the bundle does not know the item yet — the event is kept
+   * (bounded) and counts once a catalog update (`applyUpdate`) knows the id; not an error.
+   */
   async track(event) {
-    await this.#call('track', [event]);
+    const pending = await this.#call('track', [event]);
     this.#changed('track', { event });
+    return { pending: pending === true };
   }
 
   /**

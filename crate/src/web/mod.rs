@@ -177,8 +177,9 @@ impl Recommender {
 
     /// Records `{type, item?, ts?, dwellMs?, quantity?, price?, query?}` (`ts` defaults to
     /// `Date.now()`). Throws for an unknown event type or a bad field; the session is then
-    /// unchanged. An item the bundle does not know is kept pending until a catalog update.
-    pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
+    /// unchanged. An item the bundle does not know is kept pending until a catalog update: the
+    /// result is then `true` (the bundle is public, so this says nothing about the history).
+    pub fn track(&mut self, event: JsValue) -> Result<bool, JsValue> {
         let what = "event (expected {type, item, ts?})";
         if event.is_undefined() || event.is_null() {
             return Err(js_error(
@@ -188,7 +189,9 @@ impl Recommender {
         }
         let mut input = boundary::event(event).map_err(fail)?;
         input.ts.get_or_insert_with(clock_ms);
-        self.engine.track_event(&input).map_err(fail)
+        let before = self.engine.shopper().pending().tracked();
+        self.engine.track_event(&input).map_err(fail)?;
+        Ok(self.engine.shopper().pending().tracked() != before)
     }
 
     /// The top `k` of the catalog: `[{id, score, rank, pinned?, boosted?, why?}]`, best first,
