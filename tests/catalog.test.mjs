@@ -9,39 +9,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { REPO, WWW, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
+import { REPO, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
+import { BIN, catalogJsonl, trainWithCatalog, vitrine } from './_catalog.mjs';
 
 const SITE = path.join(REPO, 'target', 'test-site-catalog');
-const BIN = path.join(REPO, 'target', 'release', 'vitrine');
 const NEW = 'p0540'; // removed from the training log and the first catalog: a product added later
-
-/** The demo catalog in the catalog format (JSON Lines), optionally without some ids or with overrides. */
-function catalogJsonl(file, { without = [], outOfStock = [] } = {}) {
-  const demo = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8'));
-  const names = new Map(demo.categories.map((c) => [c.id, c.name]));
-  const lines = demo.products
-    .filter((p) => !without.includes(p.id))
-    .map((p) =>
-      JSON.stringify({
-        id: p.id,
-        title: p.name,
-        category: names.get(p.category) ?? p.category,
-        price: p.price,
-        currency: 'EUR',
-        image: p.image,
-        ...(outOfStock.includes(p.id) ? { availability: 'out_of_stock' } : {}),
-      }),
-    );
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-}
-
-function vitrine(...args) {
-  return execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-}
 
 test('live catalog: unknown product, delta, out of stock', { timeout: 300_000 }, async (t) => {
   preflight();
@@ -52,10 +27,7 @@ test('live catalog: unknown product, delta, out of stock', { timeout: 300_000 },
   });
   const data = path.join(SITE, 'data');
   // Train without NEW (its events and its record), then two cumulative deltas against that bundle.
-  const events = fs.readFileSync(path.join(WWW, 'data', 'events.csv'), 'utf8').split('\n');
-  fs.writeFileSync(path.join(data, 'events.csv'), events.filter((l) => !l.includes(`,${NEW},`)).join('\n'));
-  catalogJsonl(path.join(data, 'catalog-v1.jsonl'), { without: [NEW] });
-  vitrine('train', '--events', path.join(data, 'events.csv'), '--catalog', path.join(data, 'catalog-v1.jsonl'), '--out', path.join(data, 'cat.vtr'), '--epochs', '3');
+  trainWithCatalog(SITE, 'cat.vtr', { without: [NEW] });
   catalogJsonl(path.join(data, 'catalog-v2.jsonl'));
   vitrine('catalog', 'update', '--bundle', path.join(data, 'cat.vtr'), '--catalog', path.join(data, 'catalog-v2.jsonl'), '--out', path.join(data, 'cat-v2.vtr'), '--delta', path.join(data, 'update-v2.delta'));
 

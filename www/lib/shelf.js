@@ -29,10 +29,10 @@ import { cardView, buildCard, counterpart } from './cards.js';
 import { resolveStrings, checkStrings } from './strings.js';
 import { STYLE } from './shelf-style.js';
 import { attachIsolatedShelf, sharedIsolated } from './isolated/client.js';
+import { SHELF_MODES } from './isolated/protocol.js';
 
 export { setShelfStrings, DEFAULT_STRINGS } from './strings.js';
 
-const MODES = ['recommend', 'similar', 'bought-together', 'also-bought', 'trending'];
 
 const OBSERVED = [
   'src', 'catalog', 'k', 'placement', 'mode', 'item', 'options', 'reasons', 'href-template', 'label',
@@ -251,7 +251,7 @@ function createShelfClass() {
     /** `recommend` (default), `similar`, `bought-together`, `also-bought` or `trending`. */
     get mode() {
       const m = this.getAttribute('mode');
-      return MODES.includes(m) ? m : 'recommend';
+      return SHELF_MODES.includes(m) ? m : 'recommend';
     }
     set mode(v) {
       this.setAttribute('mode', String(v));
