@@ -261,6 +261,9 @@ export class IsolatedVitrine extends EventTarget {
   recommend(options?: RequestOptions): Promise<never>;
   rerank(ids: string[], options?: RequestOptions): Promise<never>;
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<never>;
+  frequentlyBoughtTogether(ids: string[], options?: RequestOptions): Promise<never>;
+  alsoBought(id: string, options?: RequestOptions): Promise<never>;
+  trending(options?: RequestOptions): Promise<never>;
   explain(id: string, options?: RequestOptions): Promise<never>;
   privacyStatus(): Promise<never>;
   exportState(): Promise<never>;
@@ -292,6 +295,10 @@ export type VitrineErrorCode =
   | 'state_corrupt'
   | 'state_foreign'
   | 'state_too_new'
+  /** applyUpdate(): the delta was made for another bundle (nothing changed). */
+  | 'update_mismatch'
+  /** applyUpdate(): a corrupt delta (the engine's bundle checks). */
+  | 'bundle'
   | (string & {});
 
 export class VitrineError extends Error {
@@ -301,7 +308,8 @@ export class VitrineError extends Error {
 }
 
 export interface VitrineEventMap {
-  change: CustomEvent<{ reason: 'track' | 'import' | 'forget' | 'configure'; event?: TrackEvent }>;
+  /** `catalog`: after applyUpdate(), with its report as `update`. */
+  change: CustomEvent<{ reason: 'track' | 'import' | 'forget' | 'configure' | 'catalog'; event?: TrackEvent; update?: UpdateReport }>;
   consentchange: CustomEvent<{ consent: ConsentState; previous: ConsentState; storageMode: StorageMode; globalPrivacyControl: boolean }>;
   storageissue: CustomEvent<StorageIssue>;
 }

@@ -149,7 +149,10 @@ export interface VitrineShelf extends HTMLElement {
   vitrine: Vitrine | IsolatedVitrine | null;
   /** Isolated mode: CSS declarations per part, passed to the frame (::part() rules cannot cross into it). */
   parts: Partial<Record<ShelfPart, Record<string, string>>> | null;
-  /** Data, or a URL (as the `catalog` attribute). */
+  /**
+   * Optional: data, or a URL (as the `catalog` attribute), shown instead of the records the bundle
+   * carries (`vitrine.catalog`, the default). Isolated mode: a URL only.
+   */
   catalog: ShelfCatalog | string | null;
   options: RequestOptions;
   strings: Partial<ShelfStrings> | null;
