@@ -58,6 +58,7 @@ test('every message the page and the frame send validates on the other side', ()
   assert.equal(code(envelope('forget', { ref: 3 }), engine), null);
   assert.equal(code(envelope('flush', { ref: 4 }), engine), null);
   assert.equal(code(envelope('init', { channel: CHANNEL, catalog: '/catalog.json', settings: displayDefaults() }), view), null);
+  assert.equal(code(envelope('init', { channel: CHANNEL, settings: displayDefaults() }), view), null, 'no catalog URL: the bundle\'s records');
   assert.equal(code(envelope('settings', { settings: { k: 4, layout: 'grid' } }), view), null);
   for (const m of [
     envelope('ready'),
@@ -89,6 +90,8 @@ test('refusals carry the right code: schema, unknown field, unknown kind, versio
   assert.equal(code(envelope('consent', { consent: 'yes' }), engine), 'bad_schema');
   assert.equal(code(envelope('forget'), engine), 'bad_schema', 'forget needs a ref');
   assert.equal(code(envelope('init', { channel: 'short', bundle: 'b', consent: 'pending' }), engine), 'bad_schema');
+  assert.equal(code(envelope('init', { channel: CHANNEL, catalog: 'a b', settings: {} }), TO_FRAME.view), 'bad_schema', 'a catalog URL, when given, is checked');
+  assert.equal(code(envelope('init', { channel: CHANNEL, catalog: '/c.json' }), TO_FRAME.view), 'bad_schema', 'settings are required');
   assert.equal(code(envelope('init', { channel: CHANNEL, bundle: 'b', consent: 'pending', storage: { get() {} } }), engine), 'bad_schema');
   const own = envelope('track', { event: { type: 'view' } });
   Object.defineProperty(own, '__proto__', { value: {}, enumerable: true });
@@ -114,6 +117,12 @@ test('display settings: ranges, enums, strings, href templates', () => {
   assert.equal(checkDisplaySettings({ layout: 'carousel' }), 'bad_schema');
   assert.equal(checkDisplaySettings({ itemz: 'p1' }), 'unknown_field');
   assert.equal(checkDisplaySettings({ mode: 'similar', item: ['p1', 'p2'] }), null);
+  // The shelf's modes (issues 16, 17): all of them, and nothing else.
+  assert.equal(checkDisplaySettings({ mode: 'bought-together', item: ['p1', 'p2'] }), null);
+  assert.equal(checkDisplaySettings({ mode: 'also-bought', item: 'p1' }), null);
+  assert.equal(checkDisplaySettings({ mode: 'trending' }), null);
+  for (const bad of ['Trending', 'boughtTogether', 'exportState', '', 'similar ', 7, null]) assert.equal(checkDisplaySettings({ mode: bad }), 'bad_schema', String(bad));
+  assert.equal(checkDisplaySettings({ mode: 'bought-together', item: 'p\u0000' }), 'bad_schema', 'ids are checked in every mode');
   assert.equal(checkDisplaySettings({ item: Array(101).fill('p1') }), 'bad_schema');
   assert.equal(checkDisplaySettings({ strings: { addToCart: 'Kaufen' } }), null);
   assert.equal(checkDisplaySettings({ strings: { shout: 'x' } }), 'unknown_field');

@@ -70,7 +70,16 @@ export async function check(): Promise<string[]> {
   const rid: string = cart.recommendationId;
   const ga4 = fromDataLayer(v, { dataLayer: [], itemId: (i) => String(i.sku), onError: (e) => console.log(e.message) });
   await ga4.idle();
-  console.log(ga4.tracked, ga4.skipped, segmentPlugin(v).name, rid);
+  console.log(ga4.tracked, ga4.pending, ga4.skipped, segmentPlugin(v).name, rid);
+  // The live catalog and the scenarios (issues 16, 17).
+  const kept: boolean = (await v.track({ type: 'view', item: 'new-product' })).pending;
+  const fbt: Recommendations = await v.frequentlyBoughtTogether(['p1', 'p2'], { k: 4 });
+  const also: Recommendations = await v.alsoBought('p1');
+  const hot: Recommendations = await v.trending({ k: 8 });
+  const report = await v.applyUpdate('/store-today.delta', { integrity: 'sha384-abc' });
+  const counts: number[] = [report.added, report.updated, report.unavailable, report.items, report.promoted];
+  const titles = v.catalog.map((r) => r.id + String(r.title ?? ''));
+  console.log(kept, fbt.recommendationId, also.length, hot.warnings, counts, titles);
   shelfEventsToDataLayer({ currency: 'EUR' }).stop();
   setShelfStrings('de', { addToCart: 'In den Warenkorb' });
   const product: ShelfProduct = { id: 'p1', title: 'One', price: 1, currency: 'EUR', sale_price: 0.5, availability: 'preorder', badges: ['New'] };
@@ -84,6 +93,7 @@ export async function check(): Promise<string[]> {
   same.vitrine = v;
   same.catalog = [{ id: 'p1', name: 'One', price: 1 }, product];
   same.similarTo = ['p1', 'p2'];
+  same.mode = 'bought-together';
   shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.id, e.detail.rank, e.detail.recommendationId));
   shelf.addEventListener('vitrine:add-to-cart', (e) => console.log(e.detail.product?.id));
   const fromShelf: Vitrine | IsolatedVitrine = await shelf.vitrineReady;

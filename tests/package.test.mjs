@@ -161,10 +161,13 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
       const reranked = await v.rerank([...ids, 'no-such-item']);
       const similar = await v.similar(item, { k: 5 });
       const why = await v.explain(reranked[0].id);
+      // A product the bundle does not know yet is normal input (issue 16): kept pending, no error.
+      const unknownTrack = await v.track({ type: 'view', item: 'nope' });
+      const knownTrack = await v.track({ type: 'view', item });
       const errs = {};
       for (const [name, fn] of [
         ['rerank', () => v.rerank('p0001')],
-        ['track', () => v.track({ type: 'view', item: 'nope' })],
+        ['track', () => v.track({ type: 'levitate', item })],
       ]) {
         try {
           await fn();
@@ -172,7 +175,7 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
           errs[name] = { code: e.code, message: e.message };
         }
       }
-      return { reranked: reranked.map((x) => x.id), unknown: reranked.unknownIds, similar: similar.map((x) => x.id), why, errs };
+      return { reranked: reranked.map((x) => x.id), unknown: reranked.unknownIds, similar: similar.map((x) => x.id), why, errs, unknownTrack, knownTrack };
     }, { ids, item: ids[3] });
     assert.deepEqual([...r.reranked].sort(), [...ids].sort(), 'rerank returns exactly the known candidates');
     assert.deepEqual(r.unknown, ['no-such-item']);
@@ -180,7 +183,9 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     assert.ok(!r.similar.includes(ids[3]));
     assert.equal(typeof r.why.personalized, 'boolean');
     assert.equal(r.errs.rerank.code, 'invalid_argument');
-    assert.equal(r.errs.track.code, 'unknown_item');
+    assert.equal(r.errs.track.code, 'unknown_event_type');
+    assert.deepEqual(r.unknownTrack, { pending: true });
+    assert.deepEqual(r.knownTrack, { pending: false });
   });
 
   await t.test('configure() reaches the engine and re-renders (change event)', async () => {

@@ -216,8 +216,10 @@ fn ga4_events(
     let session_number = ga4_param(obj, "ga_session_id")
         .ok_or_else(|| anyhow!("{name} without a ga_session_id in event_params"))?;
     let session = format!("{user}:{session_number}");
+    // GA4 counts µs; the log's `ts` is in seconds, as in the CSV and JSON Lines formats.
     let ts = timestamp(obj, "event_timestamp")?
-        .ok_or_else(|| anyhow!("{name} without an event_timestamp"))?;
+        .ok_or_else(|| anyhow!("{name} without an event_timestamp"))?
+        / 1e6;
     let items = match obj.get("items") {
         Some(Value::Array(items)) if !items.is_empty() => items,
         _ => bail!("{name} without items[]"),
@@ -351,9 +353,9 @@ mod tests {
         assert_eq!(
             s,
             [
-                (0, EventKind::View, 1.700000001e15),
-                (0, EventKind::Purchase, 1.700000009e15),
-                (1, EventKind::Purchase, 1.700000009e15)
+                (0, EventKind::View, 1.700000001e9),
+                (0, EventKind::Purchase, 1.700000009e9),
+                (1, EventKind::Purchase, 1.700000009e9)
             ]
         );
         assert_eq!(log.extra[0], ["shoes", "pdp", "mobile"]);

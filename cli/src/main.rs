@@ -2,8 +2,14 @@
 //! experiments. Every subcommand takes `--json`; exit codes are in `exit.rs` (and every `--help`);
 //! `-` is stdin/stdout wherever a file is read or written (`docs/cli.md`).
 
+mod bundle_parts;
+mod catalog;
 mod catalog_ctx;
+mod catalog_update;
+mod cold_scale;
 mod compact_input;
+mod content;
+mod cooccur;
 mod eval;
 mod events;
 mod events_jsonl;
@@ -17,7 +23,10 @@ mod pack;
 mod pack_inputs;
 mod progress;
 mod train;
+mod train_catalog;
 mod train_input;
+mod tune_terms;
+mod warm_start;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +61,12 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// The live catalog: apply a new catalog to a bundle without retraining (a full bundle and a
+    /// delta for loaded pages), or check a catalog file.
+    Catalog {
+        #[command(subcommand)]
+        command: catalog_update::CatalogCommand,
+    },
     /// Experiments: collect local-DP reports, analyze lift, simulate with a known truth.
     Exp {
         #[command(subcommand)]
@@ -83,6 +98,21 @@ struct EvalArgs {
     k: usize,
     #[arg(long, help = output::JSON_HELP)]
     json: bool,
+    /// What is asked at each prefix: the next item (`recommend`), or a scenario
+    /// (bought-together with the whole prefix, also-bought with its last item, similar of the
+    /// prefix, trending), or the count-based reference `cooccurrence-last` (needs --train).
+    #[arg(long, value_enum, default_value = "next")]
+    scenario: eval::scenarios::Scenario,
+    /// The training log, for --scenario cooccurrence-last.
+    #[arg(long)]
+    train: Option<PathBuf>,
+    /// Count only predictions whose target id is listed in this file (one id per line), e.g.
+    /// products held out of training (cold start).
+    #[arg(long, conflicts_with = "skip_targets")]
+    only_targets: Option<PathBuf>,
+    /// Count only predictions whose target id is not listed in this file.
+    #[arg(long)]
+    skip_targets: Option<PathBuf>,
     #[command(flatten)]
     privacy: eval::PrivacyArgs,
     /// `--unit device`: each test session's device-only record is the same user's earlier sessions
@@ -172,6 +202,38 @@ struct TrainArgs {
     /// (smoothed log-lifts). Needs --category-column.
     #[arg(long, value_delimiter = ',')]
     context: Vec<String>,
+    /// Co-occurrence neighbours kept per item for the bundle (`nbr_*`: `similar()` and the
+    /// ranking's item-to-item term); 0: none.
+    #[arg(long, default_value_t = 10)]
+    neighbours: usize,
+    /// Sessions two items must share to be neighbours (public aggregates only: a pair seen in
+    /// fewer sessions never reaches the bundle).
+    #[arg(long, default_value_t = 3)]
+    min_pair_support: u32,
+    /// Positions apart two items of a session may be to count as a pair.
+    #[arg(long, default_value_t = 5)]
+    pair_window: usize,
+    /// Do not add the re-consumption and item-to-item terms to the ranking (by default their
+    /// weights are chosen on the validation split; 0 when they do not help).
+    #[arg(long)]
+    no_session_terms: bool,
+    /// Half-life of the recency-weighted counts behind `trending()`, in days (the log's `ts` in
+    /// seconds).
+    #[arg(long, default_value_t = 7.0)]
+    trend_half_life_days: f64,
+    /// The store's catalog (JSON Lines or CSV, docs/catalog.md): categories, prices and
+    /// availability, a content tower for products with few or no events, and the records the
+    /// shelf shows, all stored in the bundle. Exclusive with --category-column.
+    #[arg(long, conflicts_with = "category_column")]
+    catalog: Option<PathBuf>,
+    /// τ of the blend between a product's trained vector and its content vector: a product with
+    /// c events gets `c / (c + τ)` of its own (0: no blend).
+    #[arg(long, default_value_t = 2.0)]
+    content_blend: f32,
+    /// Continue from this bundle on new logs (a daily refresh): the log's items start from its
+    /// vectors, its other items are kept, popularity adds up, neighbour lists merge.
+    #[arg(long)]
+    warm_start: Option<PathBuf>,
     #[arg(long, help = output::JSON_HELP)]
     json: bool,
 }
@@ -186,6 +248,7 @@ impl Command {
             Command::Pack(a) => a.json,
             Command::Inspect(a) => a.json,
             Command::Exp { command } => command.json(),
+            Command::Catalog { command } => command.json(),
         }
     }
 }
@@ -226,6 +289,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(&args),
         Command::Eval(args) => run_eval(&args),
         Command::Exp { command } => exp::run(&command),
+        Command::Catalog { command } => catalog_update::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -271,6 +335,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         valid_fraction: args.valid_fraction,
         patience: args.patience,
         refit: !args.no_refit,
+        neighbours: cooccur::NeighbourParams {
+            per_item: args.neighbours,
+            min_support: args.min_pair_support,
+            window: Some(args.pair_window),
+        },
+        session_terms: !args.no_session_terms,
+        trend_half_life_s: args.trend_half_life_days * 86_400.0,
     };
     params.validate()?;
     files::stdin_at_most_once(&[
@@ -280,10 +351,10 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     files::stdout_free_for_json(&args.out, "--out", args.json)?;
     let started = std::time::Instant::now();
     let context = catalog_ctx::parse_context_spec(&args.context)?;
-    if !context.is_empty() && args.category_column.is_none() {
+    if !context.is_empty() && args.category_column.is_none() && args.catalog.is_none() {
         exit::fail!(
             Usage,
-            "--context needs --category-column (context weights are per category)"
+            "--context needs --category-column or --catalog (context weights are per category)"
         );
     }
     let extra: Vec<String> = args
@@ -293,18 +364,55 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         .chain(context.iter().map(|(_, c)| c.clone()))
         .collect();
     let train_input::TrainingEvents { log, neighbours } = args.source.load(&extra)?;
+    let catalog = match &args.catalog {
+        Some(path) => {
+            let c = catalog::read(path)?;
+            for w in c.warnings(&path.display().to_string()) {
+                eprintln!("warning: {w}");
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    if !(args.content_blend >= 0.0 && args.content_blend.is_finite()) {
+        anyhow::bail!("--content-blend must be a number ≥ 0");
+    }
     let unquantized_test = match &args.unquantized_test {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
+    let warm = match &args.warm_start {
+        Some(path) => {
+            let bytes = files::read_input(path, "bundle")?;
+            let bundle = vitrine::Bundle::from_bytes(bytes)
+                .with_context(|| files::input_name(path))
+                .kind(ExitKind::Input)?;
+            Some(warm_start::prepare(&bundle, &log, args.dim, args.seed)?)
+        }
+        None => None,
+    };
     let progress = progress::Progress::new("train", 0, "batches");
-    let mut trained = train::train(&log, &params, unquantized_test.as_ref(), &progress)?;
-    trained.parts.neighbours = neighbours;
-    if args.category_column.is_some() {
-        let categories = catalog_ctx::item_categories(&log, 0);
+    let mut trained = train::train(
+        &log,
+        &params,
+        unquantized_test.as_ref(),
+        neighbours,
+        catalog.as_ref().map(|c| (c, args.content_blend)),
+        warm.as_ref().map(|w| &w.init),
+        &progress,
+    )?;
+    let from_catalog = catalog
+        .as_ref()
+        .map(|c| train_catalog::categories(c, &log.items));
+    if args.category_column.is_some() || from_catalog.is_some() {
+        let categories = match from_catalog {
+            Some(c) => c,
+            None => catalog_ctx::item_categories(&log, 0),
+        };
         if !context.is_empty() {
-            // The category column is extra column 0; the context columns follow it.
-            let contexts = catalog_ctx::session_contexts(&log, &context, 1);
+            // The category column (if any) is extra column 0; the context columns follow it.
+            let first = usize::from(args.category_column.is_some());
+            let contexts = catalog_ctx::session_contexts(&log, &context, first);
             let ctx =
                 catalog_ctx::context_weights(&log, &categories, &contexts, params.model.scale)?;
             trained.report.context = Some(train::ContextReport {
@@ -315,6 +423,20 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             trained.parts.context = Some(ctx.parts);
         }
         trained.parts.categories = Some(categories);
+    }
+    if let Some(c) = &catalog {
+        let lines = train_catalog::attach(
+            &mut trained.parts,
+            c,
+            args.content_blend,
+            trained.cold_scale,
+            params.model.seed,
+        )?;
+        trained.report.notes.extend(lines);
+    }
+    if let Some(w) = &warm {
+        let line = warm_start::merge(&mut trained.parts, w);
+        trained.report.notes.push(line);
     }
     let bytes = vitrine::bundle::write_bundle(&trained.parts)
         .context("could not build the bundle")
@@ -401,18 +523,40 @@ fn run_eval(args: &EvalArgs) -> Result<()> {
         history: h,
         users: &users,
     });
-    let progress = progress::Progress::new("eval", test.sessions.len() as u64, "sessions");
-    let m = eval::evaluate(
-        &model,
-        &test,
-        args.k,
-        &args.privacy,
-        args.exclude_seen,
-        contexts.as_deref(),
-        devices,
-        &progress,
-    )?;
-    progress.finish();
+    let filter = match (&args.only_targets, &args.skip_targets) {
+        (Some(p), _) => eval::scenarios::TargetFilter::read(p, true)?,
+        (_, Some(p)) => eval::scenarios::TargetFilter::read(p, false)?,
+        _ => eval::scenarios::TargetFilter::default(),
+    };
+    let m = if args.scenario == eval::scenarios::Scenario::Next {
+        let progress = progress::Progress::new("eval", test.sessions.len() as u64, "sessions");
+        let m = eval::evaluate(
+            &model,
+            &test,
+            args.k,
+            &args.privacy,
+            args.exclude_seen,
+            contexts.as_deref(),
+            devices,
+            &progress,
+            &filter,
+        )?;
+        progress.finish();
+        m
+    } else {
+        let train = match &args.train {
+            Some(p) => Some(events::EventLog::read(p)?),
+            None => None,
+        };
+        eval::scenarios::evaluate(
+            &model,
+            &test,
+            args.k,
+            args.scenario,
+            train.as_ref(),
+            &filter,
+        )?
+    };
     if args.json {
         output::print_json(&m)
     } else {

@@ -100,32 +100,38 @@ pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
 /// progress; it cannot change the training.
 pub type BatchHook<'a> = dyn Fn(usize, usize, usize) + 'a;
 
-/// Fits the model on `sessions` (item rows, oldest first) over `n_items` items.
+/// Fits the model on `sessions` (item rows, oldest first) over `n_items` items, from random
+/// vectors or, with `init` (a warm start: its `dim` and `n_items` rows must match), from a model.
 pub fn fit(
     sessions: &[Vec<u32>],
     n_items: usize,
     counts: &[f32],
     p: &ModelParams,
+    init: Option<&Model>,
     on_epoch: &mut EpochHook<'_>,
     on_batch: &BatchHook<'_>,
 ) -> Model {
     let d = p.dim;
     let mut rng = SmallRng::seed_from_u64(p.seed);
     let std = 1.0 / (d as f32).sqrt();
-    let emb: Vec<f32> = (0..n_items * d)
-        .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * std)
-        .collect();
-    let pos_weights: Vec<f32> = (0..p.max_positions)
-        .map(|k| 0.7f32.powi(k as i32))
-        .collect();
-    let readout: Vec<f32> = (0..d * d)
-        .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
-        .collect();
-    let mut model = Model {
-        dim: d,
-        emb,
-        pos_weights,
-        readout,
+    let mut model = match init {
+        Some(m) if m.dim == d && m.emb.len() == n_items * d => {
+            let mut m = m.clone();
+            m.pos_weights.resize(p.max_positions, 0.0);
+            m
+        }
+        _ => Model {
+            dim: d,
+            emb: (0..n_items * d)
+                .map(|_| (rng.random::<f32>() * 2.0 - 1.0) * std)
+                .collect(),
+            pos_weights: (0..p.max_positions)
+                .map(|k| 0.7f32.powi(k as i32))
+                .collect(),
+            readout: (0..d * d)
+                .map(|i| if i % (d + 1) == 0 { 1.0 } else { 0.0 })
+                .collect(),
+        },
     };
 
     // Negative sampler: cumulative distribution ∝ count^0.75, and log(M·q) per item for the correction.

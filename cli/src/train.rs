@@ -7,9 +7,11 @@ use anyhow::Result;
 use serde::Serialize;
 use vitrine::BundleParts;
 
+use crate::cooccur::{self, NeighbourParams};
 use crate::events::EventLog;
 use crate::model::{self, ModelParams};
 use crate::progress::Progress;
+use crate::tune_terms::{self, TermGrid};
 
 /// Hyper-parameters of `vitrine train`.
 #[derive(Debug, Clone)]
@@ -21,6 +23,13 @@ pub struct TrainParams {
     pub patience: usize,
     /// After early stopping, train again on every session for the chosen number of epochs.
     pub refit: bool,
+    /// Co-occurrence neighbour lists for the bundle (`per_item = 0`: none, and no item-to-item
+    /// term).
+    pub neighbours: NeighbourParams,
+    /// Choose the re-consumption and item-to-item weights on the validation split (off: both 0).
+    pub session_terms: bool,
+    /// Half-life of the trending counts, in the log's `ts` units (seconds).
+    pub trend_half_life_s: f64,
 }
 
 impl TrainParams {
@@ -55,6 +64,15 @@ impl TrainParams {
         if !(m.scale > 0.0 && m.scale.is_finite()) {
             crate::exit::fail!(Usage, "--scale must be a positive number, got {}", m.scale);
         }
+        if self.neighbours.min_support == 0 || self.neighbours.window == Some(0) {
+            crate::exit::fail!(
+                Usage,
+                "--min-pair-support and --pair-window must be at least 1"
+            );
+        }
+        if !(self.trend_half_life_s > 0.0 && self.trend_half_life_s.is_finite()) {
+            crate::exit::fail!(Usage, "--trend-half-life-days must be a positive number");
+        }
         if !(0.0..0.9).contains(&self.valid_fraction) {
             crate::exit::fail!(
                 Usage,
@@ -70,6 +88,8 @@ impl TrainParams {
 pub struct Trained {
     pub parts: BundleParts,
     pub report: TrainReport,
+    /// With a catalog: the content scale the cold-start simulation chose.
+    pub cold_scale: Option<f32>,
 }
 
 /// One epoch's figures (HR@20 and MRR@20 on the validation split, as fractions).
@@ -114,6 +134,9 @@ pub struct TrainReport {
     pub validation_sessions: usize,
     /// `--context`: the context weights' size and the sessions whose context the engine refused.
     pub context: Option<ContextReport>,
+    /// What else training chose and built (session terms, content scale, neighbour lists,
+    /// warm start), one line each.
+    pub notes: Vec<String>,
 }
 
 /// The context weights trained with `--context`.
@@ -167,6 +190,7 @@ impl TrainReport {
                 c.features, c.categories, c.refused_sessions
             ));
         }
+        out.extend(self.notes.iter().cloned());
         out
     }
 }
@@ -193,11 +217,15 @@ impl EpochReport {
 const POP_WEIGHT_GRID: [f32; 7] = [0.0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5];
 
 /// Trains popularity and the session model on `log`, showing the batches of each epoch on
-/// `progress` and printing each epoch's line on stderr as it ends.
+/// `progress` and printing each epoch's line on stderr as it ends. `given_lists`: neighbour lists
+/// prepared elsewhere (Spark's, `--with-neighbours`), written instead of the ones computed here.
 pub fn train(
     log: &EventLog,
     params: &TrainParams,
     unquantized_test: Option<&EventLog>,
+    given_lists: Option<Vec<Vec<(u32, f32)>>>,
+    catalog: Option<(&crate::catalog::Catalog, f32)>,
+    init: Option<&model::Model>,
     progress: &Progress,
 ) -> Result<Trained> {
     params.validate()?;
@@ -216,13 +244,25 @@ pub fn train(
     let mut by_start: Vec<&Vec<crate::events::LogEvent>> =
         log.sessions.iter().filter(|s| !s.is_empty()).collect();
     by_start.sort_by(|a, b| a[0].ts.total_cmp(&b[0].ts).then(a[0].seq.cmp(&b[0].seq)));
-    let sequences: Vec<Vec<u32>> = by_start
+    // Each positive event with its type weight (what the engine's session terms start from).
+    let kind_weights = vitrine::bundle::EventWeights::default();
+    let weighted: Vec<Vec<(u32, f32)>> = by_start
         .into_iter()
-        .map(|s| s.iter().filter(positive).map(|e| e.item).collect())
-        .filter(|s: &Vec<u32>| s.len() > 1)
+        .map(|s| {
+            s.iter()
+                .filter(positive)
+                .map(|e| (e.item, e.kind.weight(&kind_weights)))
+                .collect()
+        })
+        .filter(|s: &Vec<(u32, f32)>| s.len() > 1)
+        .collect();
+    let sequences: Vec<Vec<u32>> = weighted
+        .iter()
+        .map(|s| s.iter().map(|e| e.0).collect())
         .collect();
     let n_valid = (sequences.len() as f64 * params.valid_fraction).round() as usize;
     let (fit_part, valid_part) = sequences.split_at(sequences.len() - n_valid);
+    let valid_weighted = &weighted[sequences.len() - n_valid..];
     let valid_rows: Vec<Vec<Option<u32>>> = valid_part
         .iter()
         .map(|s| s.iter().map(|&i| Some(i)).collect())
@@ -278,6 +318,7 @@ pub fn train(
         n,
         &counts,
         &params.model,
+        init,
         &mut hook,
         &batches("epoch", params.model.epochs),
     );
@@ -288,6 +329,8 @@ pub fn train(
     // with the early-stopped model (before any refit has seen those sessions) and a prior from
     // the fitted part only.
     let mut pop_weight = 0.0f32;
+    let mut scoring = vitrine::bundle::ScoringParams::default();
+    let mut cold_scale = None;
     if !valid_rows.is_empty() {
         progress.set_message("tuning the popularity weight");
         let mut fit_counts = vec![0f32; n];
@@ -318,6 +361,43 @@ pub fn train(
         }
         report.popularity_weight = pop_weight;
         progress.set_message("");
+        if params.session_terms {
+            let (rw, rd, nw, nd) = tune_session_terms(
+                &trained,
+                fit_part,
+                valid_weighted,
+                &fit_prior,
+                pop_weight,
+                n,
+                &params.neighbours,
+                &mut report.notes,
+            );
+            scoring.repeat_weight = rw;
+            scoring.repeat_decay = rd;
+            scoring.nbr_weight = nw;
+            scoring.nbr_decay = nd;
+        }
+        if let Some((cat, blend)) = catalog {
+            let by_id = cat.index();
+            let products: Vec<Option<&crate::catalog::Product>> = log
+                .items
+                .iter()
+                .map(|id| by_id.get(id.as_str()).map(|&k| &cat.products[k]))
+                .collect();
+            if let Some((s, lines)) = crate::cold_scale::choose(
+                &trained,
+                valid_weighted,
+                &fit_prior,
+                pop_weight,
+                &products,
+                &fit_counts,
+                blend,
+                params.model.seed,
+            ) {
+                report.notes.extend(lines);
+                cold_scale = Some(s);
+            }
+        }
     }
     if let (true, Some((_, epochs))) = (params.refit, best) {
         let refit_params = ModelParams {
@@ -343,6 +423,7 @@ pub fn train(
             n,
             &counts,
             &refit_params,
+            init,
             &mut quiet,
             &batches("refit", epochs),
         );
@@ -380,8 +461,53 @@ pub fn train(
     }
     progress.clear();
 
+    let lists = match given_lists {
+        Some(l) => Some(l),
+        None if params.neighbours.per_item > 0 => {
+            Some(cooccur::neighbours(&sequences, n, &params.neighbours))
+        }
+        None => None,
+    };
+    if let Some(l) = &lists {
+        report.notes.push(format!(
+            "co-occurrence neighbours: {} entries for {} items",
+            l.iter().map(Vec::len).sum::<usize>(),
+            l.iter().filter(|x| !x.is_empty()).count()
+        ));
+    }
+    let co_purchases = cooccur::co_purchases(log, &params.neighbours);
+    if let Some(l) = &co_purchases {
+        report.notes.push(format!(
+            "co-purchase neighbours: {} entries for {} items",
+            l.iter().map(Vec::len).sum::<usize>(),
+            l.iter().filter(|x| !x.is_empty()).count()
+        ));
+    }
+    if lists.is_none() {
+        scoring.nbr_weight = 0.0;
+    }
+    let trend = cooccur::trend(log, params.trend_half_life_s);
+
     let mut metadata = BTreeMap::new();
     metadata.insert("model".into(), "session-softmax".into());
+    if trend.is_some() {
+        metadata.insert(
+            "trend.half_life_s".into(),
+            format!("{}", params.trend_half_life_s),
+        );
+    }
+    if lists.is_some() {
+        let p = &params.neighbours;
+        metadata.insert(
+            "nbr.params".into(),
+            format!(
+                "per_item={},min_support={},window={}",
+                p.per_item,
+                p.min_support,
+                p.window.map_or("none".into(), |w| w.to_string())
+            ),
+        );
+    }
     metadata.insert("train.sessions".into(), log.sessions.len().to_string());
     metadata.insert("train.events".into(), log.n_events.to_string());
     metadata.insert("train.validation_sessions".into(), n_valid.to_string());
@@ -395,12 +521,83 @@ pub fn train(
             metadata,
             params: Some(vitrine::bundle::ScoringParams {
                 pop_weight,
-                ..Default::default()
+                ..scoring
             }),
+            neighbours: lists,
+            co_purchases,
+            trend,
             session_pos_weights: Some(trained.pos_weights.clone()),
             session_readout: Some(trained.readout.clone()),
             ..Default::default()
         },
         report,
+        cold_scale,
     })
+}
+
+/// Chooses the re-consumption and item-to-item weights on the validation split with the
+/// early-stopped model (neighbour lists from the fitted part only) and reports what each
+/// component adds. Returns (repeat weight, repeat decay, neighbour weight, neighbour decay).
+#[allow(clippy::too_many_arguments)]
+fn tune_session_terms(
+    model: &model::Model,
+    fit_part: &[Vec<u32>],
+    valid: &[Vec<(u32, f32)>],
+    fit_prior: &[f32],
+    pop_weight: f32,
+    n: usize,
+    nbr: &NeighbourParams,
+    report: &mut Vec<String>,
+) -> (f32, f32, f32, f32) {
+    let started = std::time::Instant::now();
+    let lists = tune_terms::normalized(&cooccur::neighbours(fit_part, n, nbr));
+    let mut grid = TermGrid::standard();
+    if nbr.per_item == 0 {
+        grid.nbr_weight = vec![0.0];
+    }
+    let combos = tune_terms::evaluate(
+        model,
+        valid,
+        fit_prior,
+        pop_weight,
+        &lists,
+        &grid,
+        20,
+        vitrine::session::DEFAULT_MAX_EVENTS,
+    );
+    let pick = |f: &dyn Fn(&tune_terms::Combo) -> bool| {
+        let subset: Vec<tune_terms::Combo> = combos.iter().copied().filter(|c| f(c)).collect();
+        tune_terms::best(&subset)
+    };
+    let rows = [
+        (
+            "embedding + popularity",
+            pick(&|c| c.repeat_weight == 0.0 && c.nbr_weight == 0.0),
+        ),
+        ("+ re-consumption", pick(&|c| c.nbr_weight == 0.0)),
+        ("+ item-to-item", pick(&|c| c.repeat_weight == 0.0)),
+        ("+ both", pick(&|_| true)),
+    ];
+    for (name, c) in &rows {
+        if let Some(c) = c {
+            report.push(format!(
+                "session terms {name}: validation HR@20 {:.2} % MRR@20 {:.2} % (repeat {} × {}^k, neighbours {} × {}^k)",
+                100.0 * c.hr,
+                100.0 * c.mrr,
+                c.repeat_weight,
+                c.repeat_decay,
+                c.nbr_weight,
+                c.nbr_decay
+            ));
+        }
+    }
+    report.push(format!(
+        "session terms chosen on {} combinations in {:.0}s",
+        combos.len(),
+        started.elapsed().as_secs_f64()
+    ));
+    match rows[3].1 {
+        Some(c) => (c.repeat_weight, c.repeat_decay, c.nbr_weight, c.nbr_decay),
+        None => (0.0, 0.8, 0.0, 0.8),
+    }
 }

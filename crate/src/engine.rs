@@ -5,10 +5,11 @@
 use std::sync::Arc;
 
 use crate::bundle::Bundle;
-use crate::error::VitrineError;
+use crate::catalog::UpdateReport;
+use crate::error::{RequestError, VitrineError};
 use crate::model::Model;
 use crate::privacy::{OsRandom, PrivacyConfig, PrivacySnapshot, PrivacyStatus};
-use crate::rank::{RankOptions, RankResponse, RowResponse, ValidRankOptions};
+use crate::rank::{RankOptions, RankResponse, Related, RowResponse, ValidRankOptions};
 use crate::session::{EventInput, ImportReport, SessionConfig, SessionLog};
 use crate::shopper::{ItemExplanation, Shopper, ShopperOptions, StoredState};
 
@@ -151,6 +152,28 @@ impl Engine {
         self.shopper.similar(&self.model, item_id, options)
     }
 
+    /// A scenario around the page's `ids`: `similar` of several items, bought-together,
+    /// trending (reads no history in private mode, spends nothing).
+    pub fn related<S: AsRef<str>>(
+        &self,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RankResponse {
+        self.related_rows(related, ids, options)
+            .into_response(self.bundle())
+    }
+
+    /// [`Engine::related`] as rows.
+    pub fn related_rows<S: AsRef<str>>(
+        &self,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RowResponse {
+        self.shopper.related(&self.model, related, ids, options)
+    }
+
     /// Why `item_id` gets its score in a `recommend` with these options.
     pub fn explain(
         &mut self,
@@ -209,6 +232,29 @@ impl Engine {
     /// Forgets the session and its privacy state; returns how many entries were erased.
     pub fn forget(&mut self) -> usize {
         self.shopper.forget()
+    }
+
+    /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle file):
+    /// products added, changed, made unavailable; pending events of products it makes known join
+    /// the session. Digest verified; on any error nothing changes.
+    ///
+    /// The model is updated in place: an engine whose model is shared (`Engine::new` with an
+    /// `Arc` held elsewhere) cannot take updates (`invalid_option`). If the privacy mechanism
+    /// cannot be calibrated for the new catalog, the model is updated but the error says so.
+    pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<UpdateReport, VitrineError> {
+        let model = Arc::get_mut(&mut self.model).ok_or_else(|| RequestError::InvalidOption {
+            name: "applyUpdate",
+            why: "this engine's model is shared; apply updates where it was loaded".into(),
+        })?;
+        let r = model.apply_update(delta)?;
+        let promoted = self.shopper.catalog_updated(&self.model)?;
+        Ok(UpdateReport {
+            added: r.added,
+            updated: r.updated,
+            unavailable: r.unavailable,
+            items: self.model.bundle().n_items(),
+            promoted,
+        })
     }
 
     /// The context feature names this bundle has weights for.

@@ -75,6 +75,9 @@ pub enum BundleError {
     /// The item id list is malformed (not UTF-8, empty id, duplicate, count mismatch).
     #[error("item ids are invalid: {0}")]
     Ids(String),
+    /// A catalog update made for another bundle file than the one loaded.
+    #[error("catalog update is for the bundle {update}, but the loaded bundle is {loaded} (make updates against the bundle the page loads)")]
+    UpdateBase { update: String, loaded: String },
     /// A metadata value could not be parsed.
     #[error("metadata key '{key}' has invalid value '{value}': {why}")]
     Metadata {
@@ -167,6 +170,7 @@ impl VitrineError {
     /// `invalid_option` (privacy options too), `privacy` (no randomness, or a refused release).
     pub fn code(&self) -> &'static str {
         match self {
+            Self::Bundle(BundleError::UpdateBase { .. }) => "update_mismatch",
             Self::Bundle(_) => "bundle",
             Self::Request(RequestError::UnknownItem(_)) => "unknown_item",
             Self::Request(RequestError::UnknownEventType(_)) => "unknown_event_type",

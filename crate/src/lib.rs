@@ -15,6 +15,7 @@
 pub mod wire;
 
 pub mod bundle;
+pub mod catalog;
 pub mod context;
 pub mod engine;
 pub mod error;
@@ -27,6 +28,7 @@ pub mod rank;
 pub mod score;
 pub mod session;
 pub mod shopper;
+pub mod terms;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use crate::bundle::{Bundle, BundleOptions};
+use crate::bundle::{Bundle, BundleOptions, OverlayReport};
 use crate::error::{PrivacyError, VitrineError};
 use crate::privacy::{Calibrated, PrivacyConfig, ProfileBounds};
 use crate::rank::item_norms;
@@ -55,6 +55,16 @@ impl Model {
     /// The bundle's signal policy (before page overrides).
     pub fn signals(&self) -> &SignalPolicy {
         &self.signals
+    }
+
+    /// Applies a catalog update (a delta written by `vitrine catalog update`, digest verified, made
+    /// for this bundle file): new products, changed categories and prices, availability. The
+    /// derived tables follow. On error nothing changes.
+    pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<OverlayReport, VitrineError> {
+        let delta = Bundle::from_bytes_delta(delta)?;
+        let report = self.bundle.apply_overlay(&delta)?;
+        self.norms = item_norms(&self.bundle);
+        Ok(report)
     }
 
     /// The context feature names the bundle has weights for (empty: context changes nothing).

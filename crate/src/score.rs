@@ -1,7 +1,8 @@
 //! Scoring: turns a bundle and a session into one score per item. This is the model; ranking
 //! (rules, diversity, top-k) lives in `rank` and only reads these scores.
 //!
-//! Score of item `i` for a session: `sim(profile, i) + pop_weight · prior(i)`, where the profile is
+//! Score of item `i` for a session: `sim(profile, i) + pop_weight · prior(i) + terms(i)`, where
+//! `terms` are the sparse re-consumption and item-to-item terms ([`crate::terms`]) and the profile is
 //! the sum of the session's unit-normalized item vectors weighted by
 //! `SessionLog::effective_weights` (type × position × time decay × dwell), mapped through the
 //! bundle's readout when it has one, normalized to unit length, and `sim` is the int8 dot product (a
@@ -10,6 +11,36 @@
 use crate::bundle::Bundle;
 use crate::kernels::{dot_i8, dot_i8_rows};
 use crate::session::WeightedEvent;
+use crate::terms::SessionTerms;
+
+/// Everything the model reads from a session's history, computed before any ranking: the
+/// pre-readout profile (see [`raw_profile`]) and the sparse terms. This is what a private
+/// mechanism takes as its input (the history never reaches the ranking in any other form).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SessionSignal {
+    pub profile: Vec<f32>,
+    pub terms: SessionTerms,
+}
+
+/// A profile alone (no sparse terms).
+impl From<Vec<f32>> for SessionSignal {
+    fn from(profile: Vec<f32>) -> Self {
+        Self {
+            profile,
+            terms: SessionTerms::default(),
+        }
+    }
+}
+
+impl SessionSignal {
+    /// The signal of weighted events.
+    pub fn of(bundle: &Bundle, events: &[WeightedEvent]) -> Self {
+        Self {
+            profile: raw_profile(bundle, events),
+            terms: SessionTerms::of(bundle, events),
+        }
+    }
+}
 
 /// One named additive part of an item's score (for explanations).
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +67,8 @@ pub struct Scorer<'a> {
     bundle: &'a Bundle,
     /// The int8 query and its scale, when the session has a profile.
     query: Option<(Vec<i8>, f32)>,
+    /// The sparse session terms (empty: none).
+    terms: SessionTerms,
 }
 
 impl<'a> Scorer<'a> {
@@ -43,7 +76,12 @@ impl<'a> Scorer<'a> {
     /// engine passes its own policy and the request's time).
     pub fn with_events(bundle: &'a Bundle, events: &[WeightedEvent]) -> Self {
         let query = session_profile(bundle, events).map(|p| quantize_query(&p));
-        Self { bundle, query }
+        let terms = SessionTerms::of(bundle, events);
+        Self {
+            bundle,
+            query,
+            terms,
+        }
     }
 
     /// Prepares scoring from a differentially private release of the pre-readout profile (see
@@ -56,14 +94,22 @@ impl<'a> Scorer<'a> {
         } else {
             None
         };
-        Self { bundle, query }
+        Self {
+            bundle,
+            query,
+            terms: SessionTerms::default(),
+        }
     }
 
-    /// Prepares scoring from a raw pre-readout profile (`score::raw_profile`), exactly as
-    /// [`Scorer::with_events`] does from the events behind it. Reads the history: not private.
-    pub fn from_raw_profile(bundle: &'a Bundle, profile: &[f32]) -> Self {
-        let query = readout_unit(bundle, profile.to_vec()).map(|p| quantize_query(&p));
-        Self { bundle, query }
+    /// Prepares scoring from a session's signal, exactly as [`Scorer::with_events`] does from the
+    /// events behind it. Reads the history: not private (the private mechanisms' utility).
+    pub fn from_signal(bundle: &'a Bundle, signal: &SessionSignal) -> Self {
+        let query = readout_unit(bundle, signal.profile.clone()).map(|p| quantize_query(&p));
+        Self {
+            bundle,
+            query,
+            terms: signal.terms.clone(),
+        }
     }
 
     /// Prepares scoring around an anchor item released by the exponential mechanism
@@ -81,7 +127,11 @@ impl<'a> Scorer<'a> {
                 (norm > 0.0).then(|| (row.to_vec(), 1.0 / norm))
             })
             .flatten();
-        Self { bundle, query }
+        Self {
+            bundle,
+            query,
+            terms: SessionTerms::default(),
+        }
     }
 
     /// Prepares scoring from the page's own events, exactly, plus a private release of the
@@ -89,12 +139,16 @@ impl<'a> Scorer<'a> {
     /// pre-readout profile (`raw_profile` of its weighted events) and `r` the release as a
     /// pre-readout direction (the anchor's unit vector, or the released profile). Everything that
     /// reads the device-only record is in `r`: the rest is the page's data and post-processing.
+    ///
+    /// The page's sparse session terms (re-consumption, item-to-item) come from its own events
+    /// alone.
     pub fn blended(
         bundle: &'a Bundle,
-        page_profile: &[f32],
+        page: &SessionSignal,
         device: DeviceSignal<'_>,
         blend: f32,
     ) -> Self {
+        let page_profile = &page.profile;
         let unit = |v: &[f32]| -> Option<Vec<f32>> {
             let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
             (n > 1e-12 && n.is_finite()).then(|| v.iter().map(|x| x / n).collect())
@@ -114,7 +168,11 @@ impl<'a> Scorer<'a> {
                 *p += blend * x;
             }
         }
-        Self::from_raw_profile(bundle, &profile)
+        Self {
+            bundle,
+            query: readout_unit(bundle, profile).map(|p| quantize_query(&p)),
+            terms: page.terms.clone(),
+        }
     }
 
     /// Prepares scoring from no session information at all: the popularity prior (what a
@@ -123,19 +181,20 @@ impl<'a> Scorer<'a> {
         Self {
             bundle,
             query: None,
+            terms: SessionTerms::default(),
         }
     }
 
     /// True when the session contributed (false: popularity only).
     pub fn is_personalized(&self) -> bool {
-        self.query.is_some()
+        self.query.is_some() || !self.terms.is_empty()
     }
 
     /// Score of item `i` (`i < n_items`).
     #[inline]
     pub fn score(&self, i: u32) -> f32 {
         let prior = self.bundle.prior()[i as usize];
-        match &self.query {
+        let base = match &self.query {
             None => prior,
             Some((q, q_scale)) => {
                 let sim = q_scale
@@ -143,6 +202,11 @@ impl<'a> Scorer<'a> {
                     * dot_i8(q, self.bundle.row(i as usize)) as f32;
                 sim + self.bundle.params().pop_weight * prior
             }
+        };
+        if self.terms.is_empty() {
+            base
+        } else {
+            base + self.terms.total(i)
         }
     }
 
@@ -164,14 +228,17 @@ impl<'a> Scorer<'a> {
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = self.score(i as u32);
                 }
+                return;
             }
         }
+        self.terms.add_to(out);
     }
 
     /// The additive parts of [`Scorer::score`] for item `i`; they sum to the score.
     pub fn contributions(&self, i: u32) -> Vec<Contribution> {
         let prior = self.bundle.prior()[i as usize];
-        match &self.query {
+        let (repeat, nbr) = self.terms.get(i);
+        let mut out = match &self.query {
             None => vec![Contribution {
                 feature: "popularity",
                 value: prior,
@@ -181,7 +248,7 @@ impl<'a> Scorer<'a> {
                 vec![
                     Contribution {
                         feature: "similarity",
-                        value: self.score(i) - pop,
+                        value: self.score(i) - pop - repeat - nbr,
                     },
                     Contribution {
                         feature: "popularity",
@@ -189,7 +256,13 @@ impl<'a> Scorer<'a> {
                     },
                 ]
             }
+        };
+        for (feature, value) in [("repeat", repeat), ("neighbours", nbr)] {
+            if value != 0.0 {
+                out.push(Contribution { feature, value });
+            }
         }
+        out
     }
 }
 

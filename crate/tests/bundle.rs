@@ -438,9 +438,14 @@ fn wrong_format_or_version_is_rejected() {
         err(with_meta("format", Some("something-else"))),
         BundleError::WrongFormat { .. }
     ));
-    let e = err(with_meta("format_version", Some("2")));
-    assert!(matches!(e, BundleError::UnsupportedVersion { ref found, .. } if found == "2"));
-    assert!(e.to_string().contains("'2'"), "{e}");
+    let e = err(with_meta("format_version", Some("3")));
+    assert!(matches!(e, BundleError::UnsupportedVersion { ref found, .. } if found == "3"));
+    assert!(e.to_string().contains("'3'"), "{e}");
+    assert!(e.to_string().contains("1 and 2"), "{e}");
+    // Version 2 (availability, trending, co-purchase lists, the repeat and neighbour terms) and
+    // version 1 both load.
+    assert!(Bundle::from_bytes(with_meta("format_version", Some("2"))).is_ok());
+    assert!(Bundle::from_bytes(with_meta("format_version", Some("1"))).is_ok());
     assert_eq!(
         err(with_meta("format", None)),
         BundleError::MissingMetadata("format")
@@ -519,6 +524,10 @@ fn scoring_params_round_trip_and_have_one_owner() {
             remove_from_cart: -2.0,
             purchase: 4.0,
         },
+        repeat_weight: 0.25,
+        repeat_decay: 0.9,
+        nbr_weight: 0.125,
+        nbr_decay: 0.5,
     };
     let mut parts = BundleParts {
         params: Some(params.clone()),

@@ -41,12 +41,10 @@ fn exclude_seen_drops_session_items() {
 #[test]
 fn bad_requests_are_typed_errors_and_leave_the_session_alone() {
     let mut engine = not_private(clustered_bundle(2, 3, 4));
-    assert_eq!(
-        engine.track("view", "no-such-item", 1.0),
-        Err(VitrineError::Request(RequestError::UnknownItem(
-            "no-such-item".into()
-        )))
-    );
+    // An item the bundle does not know is normal input: kept pending (counted), not logged.
+    assert_eq!(engine.track("view", "no-such-item", 1.0), Ok(()));
+    assert_eq!(engine.shopper().pending().len(), 1);
+    assert_eq!(engine.shopper().pending().tracked(), 1);
     assert!(matches!(
         engine.track("teleport", "c0-i0", 1.0),
         Err(VitrineError::Request(RequestError::UnknownEventType(_)))

@@ -103,8 +103,8 @@ fn invalid_events_are_typed_errors_and_change_nothing() {
             "unknown event type 'teleport'",
         ),
         (
-            r#"{"type":"view","item":"ghost","ts":1}"#,
-            "unknown item id 'ghost'",
+            r#"{"type":"view","item":"ghost","ts":1,"dwellMs":-1}"#,
+            "'dwellMs'",
         ),
         (r#"{"type":"view","ts":1}"#, "'item'"),
         (r#"{"type":"view","item":"hats-1"}"#, "'ts'"),
@@ -151,10 +151,21 @@ fn invalid_events_are_typed_errors_and_change_nothing() {
         }))
     ));
     assert!(e.session().is_empty());
-    assert_eq!(
-        e.track("view", "ghost", 1.0).unwrap_err().code(),
-        "unknown_item"
-    );
+    // An unknown item is kept pending (not an error), but only when the rest of the event is
+    // valid: a bad field is still an error.
+    assert!(e.track("view", "ghost", 1.0).is_ok());
+    assert!(e.session().is_empty());
+    assert_eq!(e.shopper().pending().len(), 1);
+    assert!(matches!(
+        e.track_event(&event(
+            r#"{"type":"view","item":"ghost","ts":1,"quantity":0}"#
+        )),
+        Err(VitrineError::Request(RequestError::InvalidEvent {
+            field: "quantity",
+            ..
+        }))
+    ));
+    assert_eq!(e.shopper().pending().len(), 1);
     // Unknown fields are rejected by the parser.
     assert!(
         serde_json::from_str::<EventInput>(r#"{"type":"view","item":"a","colour":"red"}"#).is_err()
@@ -334,7 +345,8 @@ fn state_round_trips_and_bad_states_are_typed_errors() {
     );
     assert!(err.to_string().contains("start a fresh session"));
 
-    // Items gone from the catalog are dropped and counted; old entries expire; limits hold.
+    // Items gone from the catalog are counted (and kept pending, in case a catalog update brings
+    // them back); old entries expire; limits hold.
     let stale = r#"{"format":"vitrine-session","version":1,"events":[
         {"type":"view","item":"discontinued","ts":1000},
         {"type":"view","item":"hats-1","ts":1000},
@@ -347,6 +359,8 @@ fn state_round_trips_and_bad_states_are_typed_errors() {
     assert_eq!(report.expired, 1);
     assert_eq!(report.over_limit, 1);
     assert_eq!(report.imported, 2);
+    // The unknown event is too old to keep (max age 30 days at that clock).
+    assert_eq!(g.shopper().pending().len(), 0);
     // forget() erases everything (the privacy accountant starts over with the history).
     assert_eq!(g.forget(), 2);
     assert!(g.session().is_empty());

@@ -117,12 +117,17 @@ fn garbage_bytes_throw_a_clear_error() {
 #[wasm_bindgen_test]
 fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     let mut rec = open(&clustered_bundle(2, 2, 4));
-    let err = rec
-        .track(js(r#"{"type":"view","item":"ghost"}"#))
-        .err()
-        .unwrap();
-    assert_eq!(error_code(&err), "unknown_item");
-    assert!(error_message(err).contains("unknown item id 'ghost'"));
+    // A product the bundle does not know yet is normal input: kept pending, counted.
+    assert!(
+        rec.track(js(r#"{"type":"view","item":"ghost"}"#)).unwrap(),
+        "track() says it was kept pending"
+    );
+    assert_eq!(rec.pending_events(), 1);
+    assert_eq!(
+        rec.session_length(),
+        0,
+        "not in the log until an update knows it"
+    );
     let err = error_message(
         rec.track(js(r#"{"type":"levitate","item":"c0-i0"}"#))
             .err()
@@ -158,7 +163,7 @@ fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
         .unwrap();
     assert_eq!(error_code(&err), "invalid_context");
     let err = error_message(rec.similar(js("7"), JsValue::UNDEFINED).err().unwrap());
-    assert!(err.contains("'id'"), "{err}");
+    assert!(err.contains("invalid ids"), "{err}");
     let err = error_message(
         rec.rerank(js(r#"{"a":1}"#), JsValue::UNDEFINED)
             .err()
@@ -167,6 +172,10 @@ fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     assert!(err.contains("invalid candidates"), "{err}");
     assert_eq!(rec.session_length(), 0);
     assert_eq!(ids(&rec.recommend(js(r#"{"k":2}"#)).unwrap()).len(), 2);
+    // A known item: recorded, not pending.
+    assert!(!rec.track(js(r#"{"type":"view","item":"c0-i0"}"#)).unwrap());
+    assert_eq!(rec.session_length(), 1);
+    assert_eq!(rec.pending_events(), 1);
 }
 
 #[wasm_bindgen_test]

@@ -58,11 +58,13 @@ function toTrackEvents(type, items, params, itemId) {
 }
 
 /**
- * A serial queue of track() calls against a Vitrine (or a promise of one): events keep their order,
- * a failure (an id the bundle does not know…) is counted and reported, never thrown into the page.
+ * A serial queue of track() calls against a Vitrine (or a promise of one): events keep their order.
+ * An event of a product the bundle does not know yet is normal input: the engine keeps it pending
+ * until a catalog update knows the id (counted in `pending`, not an error). A refused event (a bad
+ * field…) is counted in `skipped` and reported, never thrown into the page.
  */
 function tracker(vitrineOrPromise, onError) {
-  const stats = { tracked: 0, skipped: 0 };
+  const stats = { tracked: 0, pending: 0, skipped: 0 };
   let chain = Promise.resolve(vitrineOrPromise);
   const report = (err, source) => {
     stats.skipped += 1;
@@ -77,8 +79,9 @@ function tracker(vitrineOrPromise, onError) {
     chain = chain.then(async (v) => {
       for (const e of events) {
         try {
-          await v.track({ ...e, ts: Date.now() });
-          stats.tracked += 1;
+          const r = await v.track({ ...e, ts: Date.now() });
+          if (r?.pending === true) stats.pending += 1;
+          else stats.tracked += 1;
         } catch (err) {
           report(err, source);
         }
@@ -99,7 +102,7 @@ const attached = new WeakMap(); // dataLayer -> Map(vitrine -> handle)
  *
  * @param {import('./index.js').Vitrine | Promise<import('./index.js').Vitrine>} vitrine
  * @param {{dataLayer?: unknown[], itemId?: (item: object) => string|null|undefined, onError?: (err: Error, entry: unknown) => void}} [options]
- * @returns {{stop(): void, idle(): Promise<void>, readonly tracked: number, readonly skipped: number}}
+ * @returns {{stop(): void, idle(): Promise<void>, readonly tracked: number, readonly pending: number, readonly skipped: number}}
  */
 export function fromDataLayer(vitrine, { dataLayer, itemId = (it) => it.item_id ?? it.id, onError } = {}) {
   let layer = dataLayer;
@@ -148,6 +151,9 @@ export function fromDataLayer(vitrine, { dataLayer, itemId = (it) => it.item_id 
     get tracked() {
       return t.stats.tracked;
     },
+    get pending() {
+      return t.stats.pending;
+    },
     get skipped() {
       return t.stats.skipped;
     },
@@ -183,6 +189,9 @@ export function segmentPlugin(vitrine, { itemId = (p) => p.product_id ?? p.sku ?
     idle: t.idle,
     get tracked() {
       return t.stats.tracked;
+    },
+    get pending() {
+      return t.stats.pending;
     },
     get skipped() {
       return t.stats.skipped;

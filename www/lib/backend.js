@@ -56,7 +56,7 @@ export class MainThreadBackend {
 }
 
 /** Calls after which the worker also sends the state back (when `wantState`): see stateSync(). */
-const CHANGES_STATE = new Set(['track', 'configure', 'importState', 'forget', 'reset', 'recommend', 'rerank', 'similar', 'explain']);
+const CHANGES_STATE = new Set(['track', 'configure', 'importState', 'forget', 'reset', 'recommend', 'rerank', 'similar', 'explain', 'applyUpdate']);
 
 export class WorkerBackend {
   constructor({ wasm, workerUrl } = {}) {

@@ -18,9 +18,12 @@ export const ENGINE_METHODS = Object.freeze([
   'reset',
   'configure',
   'joinStored',
+  'applyUpdate',
+  'boughtTogether',
+  'trending',
 ]);
 
-const GETTERS = ['itemCount', 'sessionLength', 'categories', 'contextFeatures', 'kernel'];
+const GETTERS = ['itemCount', 'sessionLength', 'categories', 'contextFeatures', 'kernel', 'pendingEvents'];
 
 /** Results cross postMessage as `{list, unknownIds, warnings}` (arrays lose extra properties). */
 export function toWire(value) {

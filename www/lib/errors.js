@@ -13,7 +13,8 @@
  *  - `unsupported`       the method does not exist in this engine build
  *  - `invalid_argument`  a bad argument to the JS layer
  *  - `destroyed`         the instance was destroyed
- *  - anything else       passed through from the engine (`unknown_item`, `invalid_option`, …)
+ *  - anything else       passed through from the engine (`invalid_event`, `invalid_option`,
+ *                        `update_mismatch`: a catalog update made for another bundle, …)
  */
 export class VitrineError extends Error {
   /**

@@ -251,7 +251,7 @@ export class IsolatedVitrine extends EventTarget {
   /** Error codes the frames reported so far (also dispatched as 'error' events). */
   readonly errors: IsolationErrorDetail[];
   supports(method: string): boolean;
-  /** Resolves once posted; an engine refusal (unknown_item…) arrives as an 'error' event. */
+  /** Resolves once posted; an engine refusal (invalid_event…) arrives as an 'error' event. */
   track(event: TrackEvent): Promise<void>;
   setConsent(consent: ConsentState): Promise<void>;
   /** Resolves to null: the page is told no count. */
@@ -261,6 +261,9 @@ export class IsolatedVitrine extends EventTarget {
   recommend(options?: RequestOptions): Promise<never>;
   rerank(ids: string[], options?: RequestOptions): Promise<never>;
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<never>;
+  frequentlyBoughtTogether(ids: string[], options?: RequestOptions): Promise<never>;
+  alsoBought(id: string, options?: RequestOptions): Promise<never>;
+  trending(options?: RequestOptions): Promise<never>;
   explain(id: string, options?: RequestOptions): Promise<never>;
   privacyStatus(): Promise<never>;
   exportState(): Promise<never>;
@@ -292,6 +295,10 @@ export type VitrineErrorCode =
   | 'state_corrupt'
   | 'state_foreign'
   | 'state_too_new'
+  /** applyUpdate(): the delta was made for another bundle (nothing changed). */
+  | 'update_mismatch'
+  /** applyUpdate(): a corrupt delta (the engine's bundle checks). */
+  | 'bundle'
   | (string & {});
 
 export class VitrineError extends Error {
@@ -301,14 +308,26 @@ export class VitrineError extends Error {
 }
 
 export interface VitrineEventMap {
-  change: CustomEvent<{ reason: 'track' | 'import' | 'forget' | 'configure'; event?: TrackEvent }>;
+  /** `catalog`: after applyUpdate(), with its report as `update`. */
+  change: CustomEvent<{ reason: 'track' | 'import' | 'forget' | 'configure' | 'catalog'; event?: TrackEvent; update?: UpdateReport }>;
   consentchange: CustomEvent<{ consent: ConsentState; previous: ConsentState; storageMode: StorageMode; globalPrivacyControl: boolean }>;
   storageissue: CustomEvent<StorageIssue>;
 }
 
+/** What `applyUpdate()` did. */
+export interface UpdateReport {
+  added: number;
+  updated: number;
+  unavailable: number;
+  items: number;
+  /** Events of products unknown until now (kept pending since `track()`) that now count. */
+  promoted: number;
+}
+
 export type EngineMethod =
   | 'track' | 'recommend' | 'rerank' | 'similar' | 'explain' | 'privacyStatus'
-  | 'exportState' | 'importState' | 'forget' | 'reset' | 'configure';
+  | 'exportState' | 'importState' | 'forget' | 'reset' | 'configure'
+  | 'applyUpdate' | 'boughtTogether' | 'trending';
 
 export class Vitrine extends EventTarget {
   private constructor();
@@ -332,11 +351,25 @@ export class Vitrine extends EventTarget {
 
   /** Session and privacy settings (maxEvents, halfLifeS, weights, privacy: {epsilon, delta, budget}, …). */
   configure(settings: Record<string, unknown>): Promise<void>;
-  track(event: TrackEvent): Promise<void>;
+  /**
+   * Records a shopper event. `pending` is true when the bundle does not know the item yet: the
+   * event is kept (bounded) and counts once a catalog update knows the id — not an error.
+   */
+  track(event: TrackEvent): Promise<{ pending: boolean }>;
   recommend(options?: RequestOptions): Promise<Recommendations>;
   rerank(ids: string[], options?: RequestOptions): Promise<Recommendations>;
-  /** Items like `id`, or like every item of a list (a cart): similarities summed, the listed items left out. */
+  /** Items like `id`, or like every item of a list (a cart: mean cosine plus neighbours), the listed items left out. */
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<Recommendations>;
+  /** Items frequently bought with these (co-purchase lists of the bundle), the ids left out. */
+  frequentlyBoughtTogether(ids: string[], options?: RequestOptions): Promise<Recommendations>;
+  /** "Customers who bought this also bought": the co-purchase neighbours of one product. */
+  alsoBought(id: string, options?: RequestOptions): Promise<Recommendations>;
+  /** What is popular lately (recency-weighted counts written at training time). */
+  trending(options?: RequestOptions): Promise<Recommendations>;
+  /** Applies a catalog update (`vitrine catalog update --delta`) to the loaded engine; shelves re-render. */
+  applyUpdate(source: string | URL | ArrayBuffer | ArrayBufferView, options?: { integrity?: string; fetchOptions?: RequestInit }): Promise<UpdateReport>;
+  /** The catalog records the bundle carries, with every applied update's. */
+  readonly catalog: Array<Record<string, unknown> & { id: string }>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;
   privacyStatus(): Promise<PrivacyStatus>;
   exportState(): Promise<string>;
@@ -367,9 +400,15 @@ export interface TrackingHandle {
   stop(): void;
   /** Resolves when every event seen so far has reached the engine. */
   idle(): Promise<void>;
-  /** Engine events tracked so far (one per item of an items[] list). */
+  /** Engine events recorded in the session so far (one per item of an items[] list). */
   readonly tracked: number;
-  /** Events the engine refused (an id not in the bundle…), reported to onError. */
+  /**
+   * Events of products the bundle does not know yet: kept pending by the engine (no error) until a
+   * catalog update (`applyUpdate`) knows the id; then they count. Always 0 in isolated mode: the
+   * frame does not say, and every event it accepted counts in `tracked`.
+   */
+  readonly pending: number;
+  /** Events the engine refused (a bad field, an unknown event type…), reported to onError. */
   readonly skipped: number;
 }
 
@@ -398,6 +437,7 @@ export function segmentPlugin(
   track<C extends { event: { event?: string; properties?: Record<string, unknown> } }>(ctx: C): C;
   idle(): Promise<void>;
   readonly tracked: number;
+  readonly pending: number;
   readonly skipped: number;
 };
 

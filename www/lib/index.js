@@ -13,8 +13,8 @@ import { fetchBundle, verifyIntegrity } from './fetch.js';
 import { StateStore, resolveAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
-import { similarToMany } from './similar.js';
 import { IsolatedVitrine } from './isolated/client.js';
+import { catalogRecords } from './bundle-catalog.js';
 
 export { VitrineError } from './errors.js';
 export { reasonText } from './reasons.js';
@@ -43,7 +43,7 @@ export function newRecommendationId() {
 }
 
 /** Methods whose call may change the engine's exportable state (events, settings, privacy spent). */
-const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rerank', 'similar', 'explain']);
+const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rerank', 'similar', 'explain', 'applyUpdate']);
 /** Of those, the rankings: they change only the privacy accountant. */
 const RANKINGS = new Set(['recommend', 'rerank', 'similar', 'explain']);
 
@@ -62,6 +62,7 @@ export class Vitrine extends EventTarget {
   #gpc = false;
   #destroyed = false;
   #listeners;
+  #catalog;
 
   /** @private use Vitrine.load() */
   constructor(token, backend, info, opts) {
@@ -70,6 +71,8 @@ export class Vitrine extends EventTarget {
     this.#backend = backend;
     this.#info = info;
     this.#listeners = opts.listeners;
+    /** id -> catalog record: the bundle's own records, then every applied update's. */
+    this.#catalog = new Map((opts.catalog ?? []).map((r) => [String(r.id), r]));
     /** Storage problems seen so far (also dispatched as 'storageissue' events). */
     this.storageIssues = [];
     this.#requested = opts.consent;
@@ -168,6 +171,8 @@ export class Vitrine extends EventTarget {
       saveDelay,
       gpc: globalPrivacyControl(),
       listeners: { onStorageIssue },
+      // The records the bundle carries (checked by the engine's digest, or by `integrity`).
+      catalog: catalogRecords(bytes),
     });
     await v.#keeper.start();
     progress({ phase: 'ready', loaded: 1, total: 1 });
@@ -192,6 +197,14 @@ export class Vitrine extends EventTarget {
   get info() {
     return structuredClone(this.#info);
   }
+  /**
+   * The catalog records the bundle carries (docs/catalog.md), with every applied update's: what
+   * `<vitrine-shelf>` shows when it is given no other catalog. An array of records.
+   */
+  get catalog() {
+    return [...this.#catalog.values()];
+  }
+
   /** True when the engine build has `method`. */
   supports(method) {
     return this.#info.capabilities.includes(method);
@@ -289,10 +302,15 @@ export class Vitrine extends EventTarget {
     this.#changed('configure');
   }
 
-  /** Records a shopper event: {type: 'view'|'click'|'add_to_cart'|'remove_from_cart'|'purchase'|…, item, ts?}. */
+  /**
+   * Records a shopper event: {type: 'view'|'click'|'add_to_cart'|'remove_from_cart'|'purchase'|…, item, ts?}.
+   * Resolves to `{pending}`: true when the bundle does not know the item yet — the event is kept
+   * (bounded) and counts once a catalog update (`applyUpdate`) knows the id; not an error.
+   */
   async track(event) {
-    await this.#call('track', [event]);
+    const pending = await this.#call('track', [event]);
     this.#changed('track', { event });
+    return { pending: pending === true };
   }
 
   /**
@@ -310,16 +328,56 @@ export class Vitrine extends EventTarget {
   }
 
   /**
-   * Items like `id` (product pages), or like a list of ids (a cart): each item's neighbours, their
-   * similarities summed over the list, the list itself left out (see similar.js).
+   * Items like `id` (product pages), or like a list of ids (a cart: the items closest to all of
+   * them, the list itself left out). Reads no history; spends no privacy budget.
    */
-  async similar(idOrIds, options) {
-    if (!Array.isArray(idOrIds)) return this.#results('similar', options === undefined ? [idOrIds] : [idOrIds, options]);
+  similar(idOrIds, options) {
+    if (Array.isArray(idOrIds) && idOrIds.length === 0) return Promise.reject(new VitrineError('invalid_argument', 'similar() needs an item id or a non-empty array of item ids'));
+    return this.#results('similar', options === undefined ? [idOrIds] : [idOrIds, options]);
+  }
+
+  /**
+   * Items frequently bought with `ids` (a cart), from the bundle's co-purchase lists; the ids left
+   * out. Reads no history; spends no privacy budget.
+   */
+  frequentlyBoughtTogether(ids, options) {
+    if (!Array.isArray(ids) || ids.length === 0) return Promise.reject(new VitrineError('invalid_argument', 'frequentlyBoughtTogether() needs a non-empty array of item ids'));
+    return this.#results('boughtTogether', options === undefined ? [ids] : [ids, options]);
+  }
+
+  /** "Customers who bought this also bought": the co-purchase neighbours of one product. */
+  alsoBought(id, options) {
+    if (typeof id !== 'string' || !id) return Promise.reject(new VitrineError('invalid_argument', 'alsoBought() needs an item id'));
+    return this.#results('boughtTogether', options === undefined ? [id] : [id, options]);
+  }
+
+  /** What is popular lately (the bundle's recency-weighted counts). Reads no history. */
+  trending(options) {
+    return this.#results('trending', options === undefined ? [] : [options]);
+  }
+
+  /**
+   * Applies a catalog update (the delta `vitrine catalog update --delta` writes for the bundle this
+   * page loaded): new products join (and pending events of them count), changed ones change,
+   * unavailable ones leave every shelf. `source`: the delta's URL or bytes; `integrity`: an SRI
+   * hash to check first (the engine checks the delta's own digest in any case). Resolves to
+   * `{added, updated, unavailable, items, promoted}`; shelves re-render.
+   */
+  async applyUpdate(source, { integrity, fetchOptions } = {}) {
     this.#alive();
-    if (!this.supports('similar')) throw unsupported('similar');
-    const list = await similarToMany((id, opts) => this.#call('similar', [id, opts]), idOrIds, options);
-    list.recommendationId = newRecommendationId();
-    return list;
+    let bytes = toBytes(source);
+    if (!bytes) {
+      if (typeof source !== 'string' && !(source instanceof URL)) {
+        throw new VitrineError('invalid_argument', 'applyUpdate() needs the delta\'s URL or its bytes');
+      }
+      bytes = await fetchBundle(String(source), { fetchOptions });
+    }
+    if (integrity != null) await verifyIntegrity(bytes, integrity);
+    const report = await this.#call('applyUpdate', [bytes]);
+    for (const r of catalogRecords(bytes)) this.#catalog.set(String(r.id), r);
+    if (report && typeof report.items === 'number') this.#info.itemCount = report.items;
+    this.#changed('catalog', { update: report });
+    return report;
   }
 
   /** Why item `id` gets its score under these options. */

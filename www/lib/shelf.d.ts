@@ -108,7 +108,7 @@ export interface VitrineShelfAttributes {
   catalog?: string;
   k?: number | string;
   placement?: string;
-  mode?: 'recommend' | 'similar';
+  mode?: 'recommend' | 'similar' | 'bought-together' | 'also-bought' | 'trending';
   item?: string;
   options?: string;
   reasons?: boolean | '';
@@ -140,7 +140,7 @@ export interface VitrineShelfAttributes {
 }
 
 /**
- * <vitrine-shelf src catalog k placement mode="recommend|similar" item options reasons href-template
+ * <vitrine-shelf src catalog k placement mode="recommend|similar|bought-together|also-bought|trending" item options reasons href-template
  *                label empty-text currency locale add-to-cart template strings worker integrity consent
  *                track-clicks layout="row|grid" isolated frame-src parts>
  */
@@ -149,18 +149,21 @@ export interface VitrineShelf extends HTMLElement {
   vitrine: Vitrine | IsolatedVitrine | null;
   /** Isolated mode: CSS declarations per part, passed to the frame (::part() rules cannot cross into it). */
   parts: Partial<Record<ShelfPart, Record<string, string>>> | null;
-  /** Data, or a URL (as the `catalog` attribute). */
+  /**
+   * Optional: data, or a URL (as the `catalog` attribute), shown instead of the records the bundle
+   * carries (`vitrine.catalog`, the default). Isolated mode: a URL only.
+   */
   catalog: ShelfCatalog | string | null;
   options: RequestOptions;
   strings: Partial<ShelfStrings> | null;
-  /** In mode="similar": the item(s) to be similar to (an array for a cart); overrides `item`. */
+  /** In mode="similar", "bought-together", "also-bought": the item(s) the shelf is about (an array for a cart); overrides `item`. */
   similarTo: string | string[] | null;
   readonly items: ShelfItem[];
   /** The random id of the result set on display. */
   readonly recommendationId: string | null;
   k: number;
   placement: string;
-  mode: 'recommend' | 'similar';
+  mode: 'recommend' | 'similar' | 'bought-together' | 'also-bought' | 'trending';
   /** Resolves after the first render. */
   readonly ready: Promise<void>;
   /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */

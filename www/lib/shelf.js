@@ -6,6 +6,10 @@
 //   <vitrine-shelf src="/store.vtr" catalog="/catalog.json" k="8" placement="home"
 //                  options='{"excludeSeen": true}' reasons add-to-cart href-template="/p/{id}"></vitrine-shelf>
 //
+// Without `catalog`, the shelf shows the records the bundle itself carries (`vitrine train
+// --catalog`, and every update `vitrine.applyUpdate()` applied): one file, nothing to keep in step.
+// `mode`: recommend (default), similar, bought-together, also-bought (with `item` / similarTo),
+// trending.
 // Or hand it an instance and a catalog the page already has:
 //   shelf.vitrine = await Vitrine.load(…);  shelf.catalog = products;
 //
@@ -25,8 +29,10 @@ import { cardView, buildCard, counterpart } from './cards.js';
 import { resolveStrings, checkStrings } from './strings.js';
 import { STYLE } from './shelf-style.js';
 import { attachIsolatedShelf, sharedIsolated } from './isolated/client.js';
+import { SHELF_MODES } from './isolated/protocol.js';
 
 export { setShelfStrings, DEFAULT_STRINGS } from './strings.js';
+
 
 const OBSERVED = [
   'src', 'catalog', 'k', 'placement', 'mode', 'item', 'options', 'reasons', 'href-template', 'label',
@@ -119,7 +125,11 @@ function createShelfClass() {
     #loadQueued = false;
     #readyResolve;
     #vitrineResolve;
-    #onChange = () => this.#schedule();
+    #bundleCatalogOf = null; // the Vitrine whose own catalog #index holds (no catalog given)
+    #onChange = (e) => {
+      if (e?.detail?.reason === 'catalog') this.#bundleCatalogOf = null; // an update brought records
+      this.#schedule();
+    };
 
     constructor() {
       super();
@@ -197,7 +207,7 @@ function createShelfClass() {
       this.#iso?.update();
     }
 
-    /** In `mode="similar"`: the item(s) to be similar to (overrides the `item` attribute); an array for a cart. */
+    /** In `mode="similar"`, `"bought-together"`, `"also-bought"`: the item(s) the shelf is about (overrides the `item` attribute); an array for a cart. */
     get similarTo() {
       return this.#similarTo ?? this.getAttribute('item');
     }
@@ -238,8 +248,10 @@ function createShelfClass() {
     set placement(v) {
       this.setAttribute('placement', String(v));
     }
+    /** `recommend` (default), `similar`, `bought-together`, `also-bought` or `trending`. */
     get mode() {
-      return this.getAttribute('mode') === 'similar' ? 'similar' : 'recommend';
+      const m = this.getAttribute('mode');
+      return SHELF_MODES.includes(m) ? m : 'recommend';
     }
     set mode(v) {
       this.setAttribute('mode', String(v));
@@ -455,6 +467,11 @@ function createShelfClass() {
 
     async #render() {
       const vitrine = this.#vitrine;
+      // No catalog given: the records the bundle itself carries (and its updates').
+      if (vitrine && this.#catalog == null && !this.hasAttribute('catalog') && this.#bundleCatalogOf !== vitrine) {
+        this.#index = indexCatalog(vitrine.catalog ?? []);
+        this.#bundleCatalogOf = vitrine;
+      }
       if (!vitrine || this.#index.byId.size === 0) return;
       if (!this.#visible()) {
         this.#stale = true;
@@ -478,12 +495,21 @@ function createShelfClass() {
       if (wantReasons) opts.explain = true;
       let results;
       try {
-        if (this.mode === 'similar') {
-          const item = this.similarTo;
-          if (!item || (Array.isArray(item) && item.length === 0)) return; // nothing to be similar to yet
-          results = await vitrine.similar(item, opts);
-        } else {
+        const mode = this.mode;
+        if (mode === 'trending') {
+          results = await vitrine.trending(opts);
+        } else if (mode === 'recommend') {
           results = await vitrine.recommend(opts);
+        } else {
+          const item = this.similarTo;
+          if (!item || (Array.isArray(item) && item.length === 0)) return; // nothing to be about yet
+          const ids = Array.isArray(item) ? item : [item];
+          results =
+            mode === 'similar'
+              ? await vitrine.similar(item, opts)
+              : mode === 'also-bought'
+                ? await vitrine.alsoBought(ids[ids.length - 1], opts)
+                : await vitrine.frequentlyBoughtTogether(ids, opts);
         }
       } catch (err) {
         if (token === this.#token) this.#fail(err);

@@ -41,6 +41,7 @@ pub fn evaluate(
     contexts: Option<&[vitrine::context::ContextInput]>,
     devices: Option<Devices<'_>>,
     progress: &Progress,
+    filter: &super::scenarios::TargetFilter,
 ) -> anyhow::Result<Metrics> {
     let bundle = model.bundle();
     let list_len = k.max(10);
@@ -123,7 +124,7 @@ pub fn evaluate(
                     }
                 }
                 for (t, event) in session.iter().enumerate() {
-                    if t > 0 {
+                    if t > 0 && filter.counts(&test.items[event.item as usize]) {
                         match rows[event.item as usize] {
                             Some(target) => {
                                 // The accountant's clock: the replayed log's own time.

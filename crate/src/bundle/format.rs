@@ -2,8 +2,15 @@
 
 /// The `format` metadata value every bundle carries.
 pub const FORMAT: &str = "vitrine-bundle";
-/// The format version this reader and writer implement.
-pub const FORMAT_VERSION: &str = "1";
+/// The newest format version this reader and writer implement. The writer writes it only when a
+/// bundle uses a part version 1 readers would misread (availability, trending, co-purchase lists,
+/// the repeat and neighbour scoring terms); otherwise it writes [`FORMAT_VERSION_1`], so bundles
+/// that need nothing new still load in older engines.
+pub const FORMAT_VERSION: &str = "2";
+/// The first format version (still read, and still written for bundles without version-2 parts).
+pub const FORMAT_VERSION_1: &str = "1";
+/// The versions this reader accepts, for messages.
+pub const SUPPORTED_VERSIONS: &str = "1 and 2";
 /// Tensors this reader understands. A bundle's `required` key may only name these; any other
 /// tensor is skipped (but still covered by the digest).
 pub const KNOWN_TENSORS: &[&str] = &[
@@ -21,7 +28,17 @@ pub const KNOWN_TENSORS: &[&str] = &[
     "session_readout",
     "head_weights",
     "ctx_weights",
+    "item_avail",
+    "item_trend",
+    "cop_offsets",
+    "cop_items",
+    "cop_weights",
 ];
+/// The metadata key naming the digest of the bundle file a catalog update (a delta, see
+/// `bundle::overlay`) applies to.
+pub const DELTA_BASE_KEY: &str = "delta.base";
+/// The metadata key holding that file's number of rows.
+pub const DELTA_N_BASE_KEY: &str = "delta.n_base";
 /// Largest embedding dimension accepted (keeps per-item work and the int8 dot exact and bounded).
 pub const MAX_DIM: usize = limits::MAX_DIM;
 

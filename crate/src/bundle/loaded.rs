@@ -9,34 +9,49 @@ use super::id_index;
 use super::metadata::Metadata;
 use super::params::ScoringParams;
 use super::read;
-use super::tables::{Categories, ContextWeights, NeighbourLists, RankingHead, TensorSummary};
+use super::tables::{
+    Categories, ContextWeights, NeighbourKind, NeighbourLists, RankingHead, TensorSummary,
+};
 use crate::error::BundleError;
 
 /// A validated bundle. Owns its bytes; the embedding matrix and the neighbour lists are borrowed
 /// from them.
 #[derive(Debug, Clone)]
 pub struct Bundle {
-    bytes: Vec<u8>,
-    emb: Range<usize>,
-    n_items: usize,
-    dim: usize,
-    scale: Vec<f32>,
-    pop: Vec<f32>,
-    prior: Vec<f32>,
-    ids: Vec<String>,
-    index: id_index::IdIndex,
-    params: ScoringParams,
-    metadata: Metadata,
-    tensors: Vec<TensorSummary>,
-    header_len: usize,
-    digest_verified: bool,
-    categories: Option<Categories>,
-    prices: Option<Vec<f32>>,
-    neighbours: Option<NeighbourLists>,
-    session_pos_weights: Option<Vec<f32>>,
-    session_readout: Option<Vec<f32>>,
-    head: Option<RankingHead>,
-    ctx: Option<ContextWeights>,
+    pub(super) bytes: Vec<u8>,
+    pub(super) emb: Range<usize>,
+    /// The embedding matrix once a catalog update added rows (`None`: read in place from
+    /// `bytes[emb]`).
+    pub(super) emb_owned: Option<Vec<i8>>,
+    pub(super) n_items: usize,
+    /// Rows that came from the file (rows past it were added by catalog updates).
+    pub(super) n_base: usize,
+    pub(super) dim: usize,
+    pub(super) scale: Vec<f32>,
+    pub(super) pop: Vec<f32>,
+    pub(super) prior: Vec<f32>,
+    pub(super) ids: Vec<String>,
+    pub(super) index: id_index::IdIndex,
+    pub(super) params: ScoringParams,
+    pub(super) metadata: Metadata,
+    pub(super) tensors: Vec<TensorSummary>,
+    pub(super) header_len: usize,
+    pub(super) digest_verified: bool,
+    pub(super) categories: Option<Categories>,
+    pub(super) prices: Option<Vec<f32>>,
+    pub(super) neighbours: Option<NeighbourLists>,
+    pub(super) co_purchases: Option<NeighbourLists>,
+    /// Per row: may it be recommended (`item_avail`, then catalog updates). `None`: all may.
+    pub(super) avail: Option<Vec<bool>>,
+    /// The rows that may not be recommended, ascending (derived from `avail`).
+    pub(super) unavailable: Vec<u32>,
+    /// Recency-weighted counts (`item_trend`) and their prior in [0, 1].
+    pub(super) trend: Option<Vec<f32>>,
+    pub(super) trend_prior: Option<Vec<f32>>,
+    pub(super) session_pos_weights: Option<Vec<f32>>,
+    pub(super) session_readout: Option<Vec<f32>>,
+    pub(super) head: Option<RankingHead>,
+    pub(super) ctx: Option<ContextWeights>,
 }
 
 /// Iterator over one item's neighbours: `(row, weight)` pairs.
@@ -81,11 +96,33 @@ impl Bundle {
     /// Parses and validates a bundle with explicit options (e.g. to skip the digest when the caller
     /// has checked integrity already).
     pub fn from_bytes_with(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
+        let b = Self::read_any(bytes, options)?;
+        match b.metadata.get(super::format::DELTA_BASE_KEY) {
+            Some(base) => Err(BundleError::Metadata {
+                key: super::format::DELTA_BASE_KEY.into(),
+                value: base.chars().take(80).collect(),
+                why: "this file is a catalog update: apply it to the bundle it names (applyUpdate)"
+                    .into(),
+            }),
+            None => Ok(b),
+        }
+    }
+
+    /// Reads a catalog update (a bundle naming its base, see `bundle::overlay`), or any bundle;
+    /// digest verified.
+    pub fn from_bytes_delta(bytes: Vec<u8>) -> Result<Self, BundleError> {
+        Self::read_any(bytes, &BundleOptions::default())
+    }
+
+    fn read_any(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
         let parsed = read::read(&bytes, options)?;
+        let unavailable = unavailable_rows(parsed.avail.as_deref());
         Ok(Self {
             bytes,
             emb: parsed.emb,
+            emb_owned: None,
             n_items: parsed.n_items,
+            n_base: parsed.n_items,
             dim: parsed.dim,
             prior: popularity_prior(&parsed.pop),
             scale: parsed.scale,
@@ -100,6 +137,11 @@ impl Bundle {
             categories: parsed.categories,
             prices: parsed.prices,
             neighbours: parsed.neighbours,
+            co_purchases: parsed.co_purchases,
+            avail: parsed.avail,
+            unavailable,
+            trend_prior: parsed.trend.as_deref().map(popularity_prior),
+            trend: parsed.trend,
             session_pos_weights: parsed.session_pos_weights,
             session_readout: parsed.session_readout,
             head: parsed.head,
@@ -118,7 +160,10 @@ impl Bundle {
     }
 
     fn emb_bytes(&self) -> &[u8] {
-        self.bytes.get(self.emb.clone()).unwrap_or_default()
+        match &self.emb_owned {
+            Some(rows) => bytemuck::cast_slice(rows),
+            None => self.bytes.get(self.emb.clone()).unwrap_or_default(),
+        }
     }
 
     /// The int8 embedding matrix `[n, d]`, borrowed from the bundle's bytes (no copy).
@@ -243,13 +288,30 @@ impl Bundle {
     /// Item `i`'s neighbours as `(row, weight)` pairs, read from the bundle's bytes; empty when
     /// the bundle has no lists or `i` is out of range. Rows are `< n_items()` and never `i`.
     pub fn neighbours(&self, i: usize) -> Neighbours<'_> {
+        self.neighbour_list(NeighbourKind::CoOccurrence, i)
+    }
+
+    /// Whether the bundle has lists of this kind.
+    pub fn has_lists(&self, kind: NeighbourKind) -> bool {
+        self.lists(kind).is_some()
+    }
+
+    fn lists(&self, kind: NeighbourKind) -> Option<&NeighbourLists> {
+        match kind {
+            NeighbourKind::CoOccurrence => self.neighbours.as_ref(),
+            NeighbourKind::CoPurchase => self.co_purchases.as_ref(),
+        }
+    }
+
+    /// Item `i`'s list of one kind (see [`Bundle::neighbours`]).
+    pub fn neighbour_list(&self, kind: NeighbourKind, i: usize) -> Neighbours<'_> {
         let empty = Neighbours {
             items: &[],
             weights: &[],
             item_width: 4,
             scale: 0.0,
         };
-        let Some(n) = &self.neighbours else {
+        let Some(n) = self.lists(kind) else {
             return empty;
         };
         let (Some(&s), Some(&e)) = (n.offsets.get(i), n.offsets.get(i.saturating_add(1))) else {
@@ -270,6 +332,37 @@ impl Bundle {
             },
             _ => empty,
         }
+    }
+
+    /// Whether item `i` may be recommended (in stock, still sold): `item_avail` and catalog
+    /// updates. Unavailable items are never a result (pins included); they still count in a
+    /// shopper's history.
+    pub fn is_available(&self, i: usize) -> bool {
+        self.avail
+            .as_ref()
+            .is_none_or(|a| a.get(i).copied().unwrap_or(false))
+    }
+
+    /// The rows that may not be recommended, ascending.
+    pub fn unavailable(&self) -> &[u32] {
+        &self.unavailable
+    }
+
+    /// Recency-weighted counts (`item_trend`), if the bundle has them.
+    pub fn trend(&self) -> Option<&[f32]> {
+        self.trend.as_deref()
+    }
+
+    /// What `trending()` ranks by, in [0, 1]: `ln(1 + trend) / ln(1 + max trend)`, or the
+    /// popularity prior for a bundle without `item_trend`.
+    pub fn trend_prior(&self) -> &[f32] {
+        self.trend_prior.as_deref().unwrap_or(&self.prior)
+    }
+
+    /// Rows that came from the bundle file (rows from `n_base()` on were added by catalog
+    /// updates).
+    pub fn n_base(&self) -> usize {
+        self.n_base
     }
 
     /// Total number of neighbour entries (0 without lists).
@@ -317,4 +410,15 @@ pub fn popularity_prior(pop: &[f32]) -> Vec<f32> {
         return vec![0.0; pop.len()];
     }
     pop.iter().map(|&p| (1.0 + p).ln() / denom).collect()
+}
+
+/// The rows an availability vector marks unavailable, ascending.
+pub(super) fn unavailable_rows(avail: Option<&[bool]>) -> Vec<u32> {
+    avail.map_or_else(Vec::new, |a| {
+        a.iter()
+            .enumerate()
+            .filter(|(_, &ok)| !ok)
+            .map(|(i, _)| i as u32)
+            .collect()
+    })
 }

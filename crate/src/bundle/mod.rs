@@ -23,25 +23,32 @@
 //! [`Bundle::row`] and [`Bundle::neighbours`] read the bundle's own bytes.
 
 mod container;
+mod decode;
 pub mod digest;
 mod dtype;
 mod format;
 mod id_index;
 mod loaded;
 mod metadata;
+mod overlay;
 mod params;
 mod read;
+mod read_lists;
 mod tables;
+mod write_parts;
 mod writer;
 
 pub use digest::DigestStatus;
 pub use format::{
-    limits, BundleOptions, LoadOptions, FORMAT, FORMAT_VERSION, KNOWN_TENSORS, MAX_DIM,
+    limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION,
+    KNOWN_TENSORS, MAX_DIM,
 };
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
+pub use overlay::OverlayReport;
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
-pub use tables::{ContextWeights, RankingHead, TensorSummary};
+pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
+pub use write_parts::{ExtraDtype, ExtraTensor};
 pub use writer::{
     quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
 };

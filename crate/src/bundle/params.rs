@@ -22,8 +22,16 @@ pub mod keys {
     pub const WEIGHT_ADD_TO_CART: &str = "weight.add_to_cart";
     pub const WEIGHT_REMOVE_FROM_CART: &str = "weight.remove_from_cart";
     pub const WEIGHT_PURCHASE: &str = "weight.purchase";
+    /// [`super::ScoringParams::repeat_weight`].
+    pub const REPEAT_WEIGHT: &str = "score.repeat_weight";
+    /// [`super::ScoringParams::repeat_decay`].
+    pub const REPEAT_DECAY: &str = "score.repeat_decay";
+    /// [`super::ScoringParams::nbr_weight`].
+    pub const NBR_WEIGHT: &str = "score.nbr_weight";
+    /// [`super::ScoringParams::nbr_decay`].
+    pub const NBR_DECAY: &str = "score.nbr_decay";
     /// Every key above.
-    pub const ALL: [&str; 8] = [
+    pub const ALL: [&str; 12] = [
         POP_WEIGHT,
         RECENCY_DECAY,
         HALF_LIFE_S,
@@ -32,6 +40,10 @@ pub mod keys {
         WEIGHT_ADD_TO_CART,
         WEIGHT_REMOVE_FROM_CART,
         WEIGHT_PURCHASE,
+        REPEAT_WEIGHT,
+        REPEAT_DECAY,
+        NBR_WEIGHT,
+        NBR_DECAY,
     ];
 }
 
@@ -50,6 +62,18 @@ pub struct ScoringParams {
     pub half_life_s: f64,
     /// Event-type weights.
     pub event_weights: EventWeights,
+    /// Weight of the re-consumption term (≥ 0; 0 = off): an item the session already holds gains
+    /// `repeat_weight · Σ type weight · repeat_decay^position · time decay` over its events
+    /// (position 0 = the newest item event). Chosen on the validation split by `vitrine train`.
+    pub repeat_weight: f32,
+    /// Per-position decay of the re-consumption term, in (0, 1].
+    pub repeat_decay: f32,
+    /// Weight of the item-to-item term (≥ 0; 0 = off): item i gains `nbr_weight · Σ type weight ·
+    /// nbr_decay^position · time decay · w(event item → i)` over the session's events, with `w`
+    /// the co-occurrence neighbour weight (`nbr_*`) normalized so each list's strongest is 1.
+    pub nbr_weight: f32,
+    /// Per-position decay of the item-to-item term, in (0, 1].
+    pub nbr_decay: f32,
 }
 
 /// Weight of each event type in the session profile (finite; may be negative).
@@ -81,6 +105,10 @@ impl Default for ScoringParams {
             recency_decay: 0.7,
             half_life_s: DEFAULT_HALF_LIFE_S,
             event_weights: EventWeights::default(),
+            repeat_weight: 0.0,
+            repeat_decay: 0.8,
+            nbr_weight: 0.0,
+            nbr_decay: 0.8,
         }
     }
 }
@@ -109,6 +137,21 @@ impl ScoringParams {
             },
         };
         let w = d.event_weights;
+        let non_negative = |key, default| -> Result<f32, BundleError> {
+            Ok(
+                metadata_f32(metadata, key, |x| x >= 0.0, "expected a finite number ≥ 0")?
+                    .unwrap_or(default),
+            )
+        };
+        let decay = |key, default| -> Result<f32, BundleError> {
+            Ok(metadata_f32(
+                metadata,
+                key,
+                |x| x > 0.0 && x <= 1.0,
+                "expected a number in (0, 1]",
+            )?
+            .unwrap_or(default))
+        };
         Ok(Self {
             pop_weight: metadata_f32(
                 metadata,
@@ -132,7 +175,16 @@ impl ScoringParams {
                 remove_from_cart: weight(keys::WEIGHT_REMOVE_FROM_CART, w.remove_from_cart)?,
                 purchase: weight(keys::WEIGHT_PURCHASE, w.purchase)?,
             },
+            repeat_weight: non_negative(keys::REPEAT_WEIGHT, d.repeat_weight)?,
+            repeat_decay: decay(keys::REPEAT_DECAY, d.repeat_decay)?,
+            nbr_weight: non_negative(keys::NBR_WEIGHT, d.nbr_weight)?,
+            nbr_decay: decay(keys::NBR_DECAY, d.nbr_decay)?,
         })
+    }
+
+    /// Whether a reader of format version 1 would score differently (it ignores these terms).
+    pub(crate) fn needs_version_2(&self) -> bool {
+        self.repeat_weight > 0.0 || self.nbr_weight > 0.0
     }
 
     /// Writes every key into `meta` (values in their shortest round-trip form, so reading them
@@ -151,6 +203,10 @@ impl ScoringParams {
                 Num32(w.remove_from_cart).to_string(),
             ),
             (keys::WEIGHT_PURCHASE, Num32(w.purchase).to_string()),
+            (keys::REPEAT_WEIGHT, Num32(self.repeat_weight).to_string()),
+            (keys::REPEAT_DECAY, Num32(self.repeat_decay).to_string()),
+            (keys::NBR_WEIGHT, Num32(self.nbr_weight).to_string()),
+            (keys::NBR_DECAY, Num32(self.nbr_decay).to_string()),
         ] {
             meta.insert(key.to_owned(), value);
         }

@@ -3,19 +3,25 @@
 //! per-item vectors are decoded to f32 here; the embedding matrix and the neighbour lists are only
 //! validated, and later read in place.
 
-use super::metadata::{metadata_f32, Metadata};
+use super::metadata::Metadata;
 use std::ops::Range;
 
 use safetensors::Dtype;
 
 use super::container::{self, Container, Tensor};
+use super::decode::{expect_dtype, floats, le, names, shape_error, Valid};
 use super::digest;
-use super::format::{limits, BundleOptions, FORMAT, FORMAT_VERSION, KNOWN_TENSORS};
+use super::format::{
+    limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, KNOWN_TENSORS,
+    SUPPORTED_VERSIONS,
+};
 use super::id_index::IdIndex;
 use super::params::ScoringParams;
-use super::tables::{Categories, ContextWeights, NeighbourLists, RankingHead, TensorSummary};
+use super::read_lists::read_lists;
+use super::tables::{
+    Categories, ContextWeights, NeighbourKind, NeighbourLists, RankingHead, TensorSummary,
+};
 use crate::error::BundleError;
-use crate::numfmt::Num32;
 
 /// Everything decoded from a valid bundle (byte ranges refer to the input).
 pub(super) struct Parsed {
@@ -33,6 +39,9 @@ pub(super) struct Parsed {
     pub categories: Option<Categories>,
     pub prices: Option<Vec<f32>>,
     pub neighbours: Option<NeighbourLists>,
+    pub co_purchases: Option<NeighbourLists>,
+    pub avail: Option<Vec<bool>>,
+    pub trend: Option<Vec<f32>>,
     pub session_pos_weights: Option<Vec<f32>>,
     pub session_readout: Option<Vec<f32>>,
     pub head: Option<RankingHead>,
@@ -71,7 +80,16 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
         None => None,
         Some(t) => Some(floats(&t, &[Dtype::F32], &[n], Valid::PriceOrUnknown)?),
     };
-    let neighbours = read_neighbours(&c, &metadata, n)?;
+    let neighbours = read_lists(&c, &metadata, n, NeighbourKind::CoOccurrence)?;
+    let co_purchases = read_lists(&c, &metadata, n, NeighbourKind::CoPurchase)?;
+    let avail = match c.get("item_avail")? {
+        None => None,
+        Some(t) => Some(read_avail(&t, n)?),
+    };
+    let trend = match c.get("item_trend")? {
+        None => None,
+        Some(t) => Some(floats(&t, &[Dtype::F32], &[n], Valid::NonNegative)?),
+    };
     let session_pos_weights = match c.get("session_pos_weights")? {
         None => None,
         Some(t) => {
@@ -129,11 +147,30 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
         categories,
         prices,
         neighbours,
+        co_purchases,
+        avail,
+        trend,
         session_pos_weights,
         session_readout,
         head,
         ctx,
     })
+}
+
+/// `item_avail`: U8 `[n]`, 1 = may be recommended, 0 = not (out of stock, or no longer sold).
+fn read_avail(t: &Tensor<'_>, n: usize) -> Result<Vec<bool>, BundleError> {
+    expect_dtype(t, &[Dtype::U8])?;
+    if t.shape != [n] {
+        return Err(shape_error(t, format!("[{n}] (one per item)")));
+    }
+    if let Some(i) = t.data.iter().position(|&b| b > 1) {
+        return Err(BundleError::Value {
+            name: t.name.into(),
+            index: i,
+            why: "expected 1 (available) or 0 (not available)".into(),
+        });
+    }
+    Ok(t.data.iter().map(|&b| b == 1).collect())
 }
 
 fn check_format(metadata: &Metadata) -> Result<(), BundleError> {
@@ -149,10 +186,10 @@ fn check_format(metadata: &Metadata) -> Result<(), BundleError> {
     let version = metadata
         .get("format_version")
         .ok_or(BundleError::MissingMetadata("format_version"))?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
         return Err(BundleError::UnsupportedVersion {
             found: version.chars().take(80).collect(),
-            supported: FORMAT_VERSION,
+            supported: SUPPORTED_VERSIONS,
         });
     }
     Ok(())
@@ -186,106 +223,6 @@ fn check_count_key(metadata: &Metadata, key: &str, actual: usize) -> Result<(), 
     }
 }
 
-fn dtype_list(dtypes: &[Dtype]) -> String {
-    let mut out = String::new();
-    for (i, d) in dtypes.iter().enumerate() {
-        if i > 0 {
-            out.push_str(" or ");
-        }
-        out.push_str(&super::dtype::name(*d));
-    }
-    out
-}
-
-fn expect_dtype(t: &Tensor<'_>, allowed: &[Dtype]) -> Result<(), BundleError> {
-    if allowed.contains(&t.dtype) {
-        Ok(())
-    } else {
-        Err(BundleError::Dtype {
-            name: t.name.into(),
-            expected: dtype_list(allowed),
-            found: super::dtype::name(t.dtype),
-        })
-    }
-}
-
-fn shape_error(t: &Tensor<'_>, expected: String) -> BundleError {
-    BundleError::Shape {
-        name: t.name.into(),
-        expected,
-        found: t.shape.to_vec(),
-    }
-}
-
-fn le<const N: usize>(chunk: &[u8]) -> [u8; N] {
-    let mut a = [0u8; N];
-    for (d, s) in a.iter_mut().zip(chunk) {
-        *d = *s;
-    }
-    a
-}
-
-/// What a float value must be, besides finite (an enum rather than closures: one copy of the
-/// decoding loop in the wasm binary).
-#[derive(Clone, Copy)]
-enum Valid {
-    Finite,
-    NonNegative,
-    PriceOrUnknown,
-}
-
-impl Valid {
-    fn ok(self, x: f32) -> bool {
-        x.is_finite()
-            && match self {
-                Valid::Finite => true,
-                Valid::NonNegative => x >= 0.0,
-                Valid::PriceOrUnknown => x >= 0.0 || x == -1.0,
-            }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Valid::Finite => "finite",
-            Valid::NonNegative => "finite and ≥ 0",
-            Valid::PriceOrUnknown => "a finite price ≥ 0, or −1 for unknown",
-        }
-    }
-}
-
-/// Decodes a float tensor of exactly `shape` to f32, checking every value is `valid`.
-fn floats(
-    t: &Tensor<'_>,
-    allowed: &[Dtype],
-    shape: &[usize],
-    valid: Valid,
-) -> Result<Vec<f32>, BundleError> {
-    expect_dtype(t, allowed)?;
-    if t.shape != shape {
-        return Err(shape_error(t, crate::numfmt::dims(shape)));
-    }
-    let values: Vec<f32> = match t.dtype {
-        Dtype::F16 => t
-            .data
-            .chunks_exact(2)
-            .map(|c| half::f16::from_le_bytes(le(c)).to_f32())
-            .collect(),
-        _ => t
-            .data
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(le(c)))
-            .collect(),
-    };
-    if let Some((i, x)) = values.iter().enumerate().find(|(_, &x)| !valid.ok(x)) {
-        return Err(BundleError::Value {
-            name: t.name.into(),
-            index: i,
-            why: format!("{} is not {}", Num32(*x), valid.what()),
-        });
-    }
-    Ok(values)
-}
-
 fn per_item_floats(
     c: &Container<'_>,
     name: &'static str,
@@ -297,52 +234,6 @@ fn per_item_floats(
         return Err(shape_error(&t, format!("[{n}] (one per item)")));
     }
     floats(&t, &[Dtype::F32, Dtype::F16], &[n], valid)
-}
-
-/// A `\n`-joined UTF-8 list from a 1-D U8 tensor. `count` is the number of entries if known;
-/// otherwise at most `limit` are accepted. An empty tensor is an empty list when `count` is not
-/// known. Entries must be non-empty.
-fn names(t: &Tensor<'_>, count: Option<usize>, limit: usize) -> Result<Vec<String>, BundleError> {
-    expect_dtype(t, &[Dtype::U8])?;
-    if t.shape.len() != 1 {
-        return Err(shape_error(t, "[bytes]".into()));
-    }
-    let text = std::str::from_utf8(t.data).map_err(|e| BundleError::Value {
-        name: t.name.into(),
-        index: e.valid_up_to(),
-        why: "not UTF-8".into(),
-    })?;
-    if text.is_empty() && count.is_none() {
-        return Ok(Vec::new());
-    }
-    // Count before allocating anything per entry.
-    let found = text.bytes().filter(|&b| b == b'\n').count() + 1;
-    match count {
-        Some(n) if found != n => {
-            return Err(BundleError::Value {
-                name: t.name.into(),
-                index: 0,
-                why: format!("{found} entries for {n} rows"),
-            })
-        }
-        None if found > limit => {
-            return Err(BundleError::TooLarge {
-                what: format!("number of entries in '{}'", t.name),
-                found: found as u64,
-                limit: limit as u64,
-            })
-        }
-        _ => {}
-    }
-    let list: Vec<String> = text.split('\n').map(str::to_owned).collect();
-    if let Some(i) = list.iter().position(String::is_empty) {
-        return Err(BundleError::Value {
-            name: t.name.into(),
-            index: i,
-            why: "empty entry".into(),
-        });
-    }
-    Ok(list)
 }
 
 fn read_ids(c: &Container<'_>, n: usize) -> Result<(Vec<String>, IdIndex), BundleError> {
@@ -419,105 +310,6 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
     Ok(Some(Categories {
         item: values,
         names: cat_names,
-    }))
-}
-
-fn read_neighbours(
-    c: &Container<'_>,
-    metadata: &Metadata,
-    n: usize,
-) -> Result<Option<NeighbourLists>, BundleError> {
-    let (offsets_t, items_t, weights_t) = match (
-        c.get("nbr_offsets")?,
-        c.get("nbr_items")?,
-        c.get("nbr_weights")?,
-    ) {
-        (None, None, None) => return Ok(None),
-        (Some(o), Some(i), Some(w)) => (o, i, w),
-        (None, _, _) => return Err(BundleError::MissingTensor("nbr_offsets")),
-        (_, None, _) => return Err(BundleError::MissingTensor("nbr_items")),
-        (_, _, None) => return Err(BundleError::MissingTensor("nbr_weights")),
-    };
-    let scale = metadata_f32(
-        metadata,
-        "nbr.scale",
-        |x| x > 0.0,
-        "expected a finite number > 0",
-    )?
-    .ok_or(BundleError::MissingMetadata("nbr.scale"))?;
-    expect_dtype(&offsets_t, &[Dtype::U32])?;
-    if offsets_t.shape != [n + 1] {
-        return Err(shape_error(&offsets_t, format!("[{}] (items + 1)", n + 1)));
-    }
-    expect_dtype(&items_t, &[Dtype::U16, Dtype::U32])?;
-    let nnz = match *items_t.shape {
-        [nnz] => nnz,
-        _ => return Err(shape_error(&items_t, "[nnz]".into())),
-    };
-    expect_dtype(&weights_t, &[Dtype::U8])?;
-    if weights_t.shape != [nnz] {
-        return Err(shape_error(&weights_t, format!("[{nnz}] (as nbr_items)")));
-    }
-    let offsets: Vec<u32> = offsets_t
-        .data
-        .chunks_exact(4)
-        .map(|b| u32::from_le_bytes(le(b)))
-        .collect();
-    let bad_offset = |index: usize, why: String| BundleError::Value {
-        name: "nbr_offsets".into(),
-        index,
-        why,
-    };
-    if offsets.first() != Some(&0) {
-        return Err(bad_offset(0, "the first offset must be 0".into()));
-    }
-    if let Some(i) = offsets.windows(2).position(|w| w.first() > w.get(1)) {
-        return Err(bad_offset(i + 1, "offsets must not decrease".into()));
-    }
-    if offsets.last().map(|&x| x as usize) != Some(nnz) {
-        return Err(bad_offset(
-            n,
-            format!("the last offset must equal nnz = {nnz}"),
-        ));
-    }
-    let item_width = if items_t.dtype == Dtype::U16 { 2 } else { 4 };
-    let item_at = |k: usize| -> u32 {
-        let b = items_t
-            .data
-            .get(k * item_width..(k + 1) * item_width)
-            .unwrap_or(&[]);
-        if item_width == 2 {
-            u32::from(u16::from_le_bytes(le(b)))
-        } else {
-            u32::from_le_bytes(le(b))
-        }
-    };
-    for (row, w) in offsets.windows(2).enumerate() {
-        let (s, e) = match *w {
-            [s, e] => (s as usize, e as usize),
-            _ => continue,
-        };
-        for k in s..e {
-            let item = item_at(k) as usize;
-            if item >= n || item == row {
-                return Err(BundleError::Value {
-                    name: "nbr_items".into(),
-                    index: k,
-                    why: if item == row {
-                        format!("row {row} lists itself as a neighbour")
-                    } else {
-                        format!("{item} is not an item row (< {n})")
-                    },
-                });
-            }
-        }
-    }
-    Ok(Some(NeighbourLists {
-        offsets,
-        items: items_t.byte_range(),
-        item_width,
-        weights: weights_t.byte_range(),
-        scale,
     }))
 }
 

@@ -92,6 +92,34 @@ pub(super) struct Categories {
     pub(super) names: Vec<String>,
 }
 
+/// Which neighbour lists: both kinds have the same layout (CSR over item rows, quantized weights).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeighbourKind {
+    /// `nbr_*`: items seen near each other in sessions (item-to-item, the session neighbour term).
+    CoOccurrence,
+    /// `cop_*`: items bought (added to a cart or purchased) in the same session
+    /// (frequently-bought-together).
+    CoPurchase,
+}
+
+impl NeighbourKind {
+    /// The offsets, items and weights tensors.
+    pub const fn tensors(self) -> [&'static str; 3] {
+        match self {
+            Self::CoOccurrence => ["nbr_offsets", "nbr_items", "nbr_weights"],
+            Self::CoPurchase => ["cop_offsets", "cop_items", "cop_weights"],
+        }
+    }
+
+    /// The metadata key of the weights' scale.
+    pub const fn scale_key(self) -> &'static str {
+        match self {
+            Self::CoOccurrence => "nbr.scale",
+            Self::CoPurchase => "cop.scale",
+        }
+    }
+}
+
 /// Sparse per-item neighbour lists (CSR), borrowed from the bundle's bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct NeighbourLists {

@@ -2,17 +2,20 @@
 //! Compiled on every target (the wasm tests build bundles with it); the wasm binary does not export
 //! it, so the linker drops it there.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use safetensors::tensor::View;
 use safetensors::Dtype;
 
 use super::digest::{self, TensorRef};
-use super::format::{limits, FORMAT, FORMAT_VERSION};
+use super::format::{limits, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1};
 use super::loaded::Bundle;
 use super::metadata::Metadata;
 use super::params::{keys as param_keys, ScoringParams};
+use super::tables::NeighbourKind;
+use super::write_parts::{
+    check_finite, f32_bytes, shape_err, write_avail, write_extra, write_lists, write_trend,
+    ExtraTensor, Raw,
+};
 use crate::error::BundleError;
 
 /// Dtype of a per-item float vector (`item_scale`).
@@ -82,6 +85,15 @@ pub struct BundleParts {
     pub neighbours: Option<Vec<Vec<(u32, f32)>>>,
     /// Optional weight per session position (0 = newest), 1 to 256 finite values.
     pub session_pos_weights: Option<Vec<f32>>,
+    /// Optional co-purchase lists (`cop_*`, same rules as `neighbours`): items added to a cart or
+    /// purchased in the same session, for frequently-bought-together.
+    pub co_purchases: Option<Vec<Vec<(u32, f32)>>>,
+    /// Optional availability per item (`item_avail`; false: never recommended).
+    pub availability: Option<Vec<bool>>,
+    /// Optional recency-weighted counts per item (`item_trend`, finite ≥ 0), for `trending()`.
+    pub trend: Option<Vec<f32>>,
+    /// Tensors for native tools (catalog records, content tower), skipped by the engine.
+    pub extra: Vec<ExtraTensor>,
     /// Optional session readout `W`, d × d row-major (`session_readout`).
     pub session_readout: Option<Vec<f32>>,
     /// Optional ranking head.
@@ -143,51 +155,6 @@ pub fn mean_cosine(source: &[f32], q: &[i8], scales: &[f32], dim: usize) -> f64 
         1.0
     } else {
         total / rows as f64
-    }
-}
-
-struct Raw {
-    name: &'static str,
-    dtype: Dtype,
-    shape: Vec<usize>,
-    data: Vec<u8>,
-}
-
-impl View for &Raw {
-    fn dtype(&self) -> Dtype {
-        self.dtype
-    }
-    fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data)
-    }
-    fn data_len(&self) -> usize {
-        self.data.len()
-    }
-}
-
-fn f32_bytes(values: impl IntoIterator<Item = f32>) -> Vec<u8> {
-    values.into_iter().flat_map(f32::to_le_bytes).collect()
-}
-
-fn shape_err(name: &str, expected: String, found: Vec<usize>) -> BundleError {
-    BundleError::Shape {
-        name: name.into(),
-        expected,
-        found,
-    }
-}
-
-fn check_finite(name: &str, values: &[f32]) -> Result<(), BundleError> {
-    match values.iter().position(|x| !x.is_finite()) {
-        Some(i) => Err(BundleError::Value {
-            name: name.into(),
-            index: i,
-            why: "not finite".into(),
-        }),
-        None => Ok(()),
     }
 }
 
@@ -297,19 +264,19 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     let ids_blob = parts.ids.join("\n").into_bytes();
     let mut tensors = vec![
         Raw {
-            name: "item_ids",
+            name: "item_ids".into(),
             dtype: Dtype::U8,
             shape: vec![ids_blob.len()],
             data: ids_blob,
         },
         Raw {
-            name: "item_emb",
+            name: "item_emb".into(),
             dtype: Dtype::I8,
             shape: vec![n, d],
             data: bytemuck::cast_slice(&q).to_vec(),
         },
         Raw {
-            name: "item_scale",
+            name: "item_scale".into(),
             dtype: match parts.scale_dtype {
                 FloatDtype::F32 => Dtype::F32,
                 FloatDtype::F16 => Dtype::F16,
@@ -318,7 +285,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             data: scale_data,
         },
         Raw {
-            name: "item_pop",
+            name: "item_pop".into(),
             dtype: Dtype::F32,
             shape: vec![n],
             data: f32_bytes(parts.popularity.iter().copied()),
@@ -326,7 +293,23 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     ];
     let n_categories = write_categories(parts, n, &mut tensors)?;
     write_prices(parts, n, &mut tensors)?;
-    write_neighbours(parts, n, &mut tensors, &mut meta)?;
+    write_lists(
+        NeighbourKind::CoOccurrence,
+        parts.neighbours.as_ref(),
+        n,
+        &mut tensors,
+        &mut meta,
+    )?;
+    write_lists(
+        NeighbourKind::CoPurchase,
+        parts.co_purchases.as_ref(),
+        n,
+        &mut tensors,
+        &mut meta,
+    )?;
+    write_avail(parts.availability.as_ref(), n, &mut tensors)?;
+    write_trend(parts.trend.as_ref(), n, &mut tensors)?;
+    write_extra(&parts.extra, &mut tensors)?;
     if let Some(w) = &parts.session_pos_weights {
         if w.is_empty() || w.len() > limits::MAX_SESSION_POSITIONS {
             return Err(shape_err(
@@ -337,7 +320,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
         }
         check_finite("session_pos_weights", w)?;
         tensors.push(Raw {
-            name: "session_pos_weights",
+            name: "session_pos_weights".into(),
             dtype: Dtype::F32,
             shape: vec![w.len()],
             data: f32_bytes(w.iter().copied()),
@@ -353,7 +336,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
         }
         check_finite("session_readout", w)?;
         tensors.push(Raw {
-            name: "session_readout",
+            name: "session_readout".into(),
             dtype: Dtype::F32,
             shape: vec![d, d],
             data: f32_bytes(w.iter().copied()),
@@ -380,7 +363,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             join_names("head.features", &h.features, ',')?,
         );
         tensors.push(Raw {
-            name: "head_weights",
+            name: "head_weights".into(),
             dtype: Dtype::F32,
             shape: vec![h.weights.len()],
             data: f32_bytes(h.weights.iter().copied()),
@@ -405,7 +388,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             join_names("ctx.features", &ctx.features, ',')?,
         );
         tensors.push(Raw {
-            name: "ctx_weights",
+            name: "ctx_weights".into(),
             dtype: Dtype::F32,
             shape: vec![c, k],
             data: f32_bytes(ctx.weights.iter().copied()),
@@ -413,14 +396,37 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     }
 
     meta.insert("format".into(), FORMAT.into());
-    meta.insert("format_version".into(), FORMAT_VERSION.into());
+    // Version 2 only when a version-1 reader would misread the bundle (it would recommend
+    // unavailable items, or score without the new terms); its `required` names what it needs.
+    let needs_v2 = parts.availability.is_some()
+        || parts.trend.is_some()
+        || parts.co_purchases.is_some()
+        || parts
+            .params
+            .as_ref()
+            .is_some_and(ScoringParams::needs_version_2);
+    meta.insert(
+        "format_version".into(),
+        if needs_v2 {
+            FORMAT_VERSION
+        } else {
+            FORMAT_VERSION_1
+        }
+        .into(),
+    );
+    if parts.availability.is_some() {
+        let required = meta
+            .get("required")
+            .map_or(String::new(), |r| format!("{r},"));
+        meta.insert("required".into(), format!("{required}item_avail"));
+    }
     meta.insert("n_items".into(), n.to_string());
     meta.insert("dim".into(), d.to_string());
     meta.remove(digest::DIGEST_KEY);
     let mut refs: Vec<TensorRef<'_>> = tensors
         .iter()
         .map(|t| TensorRef {
-            name: t.name,
+            name: &t.name,
             dtype: t.dtype,
             shape: &t.shape,
             data: &t.data,
@@ -432,7 +438,7 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
 
     let bytes = serialize_deterministic(&meta, &tensors)?;
     // Round-trip check: never hand out a bundle our own reader would reject.
-    Bundle::from_bytes(bytes.clone())?;
+    Bundle::from_bytes_delta(bytes.clone())?;
     Ok(bytes)
 }
 
@@ -449,7 +455,7 @@ fn serialize_deterministic(
         b.dtype
             .bitsize()
             .cmp(&a.dtype.bitsize())
-            .then(a.name.cmp(b.name))
+            .then(a.name.cmp(&b.name))
     });
     let mut header = serde_json::Map::new();
     header.insert(
@@ -460,7 +466,7 @@ fn serialize_deterministic(
     for t in &order {
         let end = offset + t.data.len();
         header.insert(
-            t.name.into(),
+            t.name.to_string(),
             serde_json::json!({
                 "dtype": serde_json::to_value(t.dtype).map_err(|e| BundleError::Container(e.to_string()))?,
                 "shape": t.shape,
@@ -523,13 +529,13 @@ fn write_categories(
         data.extend_from_slice(&v.to_le_bytes());
     }
     tensors.push(Raw {
-        name: "item_cat",
+        name: "item_cat".into(),
         dtype: Dtype::I32,
         shape: vec![n],
         data,
     });
     tensors.push(Raw {
-        name: "cat_names",
+        name: "cat_names".into(),
         dtype: Dtype::U8,
         shape: vec![names.len()],
         data: names,
@@ -559,92 +565,10 @@ fn write_prices(parts: &BundleParts, n: usize, tensors: &mut Vec<Raw>) -> Result
         });
     }
     tensors.push(Raw {
-        name: "item_price",
+        name: "item_price".into(),
         dtype: Dtype::F32,
         shape: vec![n],
         data: f32_bytes(prices.iter().map(|p| p.unwrap_or(-1.0))),
-    });
-    Ok(())
-}
-
-fn write_neighbours(
-    parts: &BundleParts,
-    n: usize,
-    tensors: &mut Vec<Raw>,
-    meta: &mut BTreeMap<String, String>,
-) -> Result<(), BundleError> {
-    let Some(lists) = &parts.neighbours else {
-        return Ok(());
-    };
-    if lists.len() != n {
-        return Err(shape_err(
-            "nbr_offsets",
-            format!("one neighbour list per item ({n})"),
-            vec![lists.len()],
-        ));
-    }
-    let nnz: usize = lists.iter().map(Vec::len).sum();
-    if nnz > u32::MAX as usize {
-        return Err(shape_err(
-            "nbr_items",
-            "at most 2^32 − 1 entries".into(),
-            vec![nnz],
-        ));
-    }
-    let mut max_w = 0.0f32;
-    let mut k = 0usize;
-    for (row, list) in lists.iter().enumerate() {
-        for &(item, w) in list {
-            if item as usize >= n || item as usize == row || !w.is_finite() || w < 0.0 {
-                return Err(BundleError::Value {
-                    name: "nbr_items".into(),
-                    index: k,
-                    why: format!(
-                        "row {row}: neighbour ({item}, {w}) must be another item < {n} with a finite weight ≥ 0"
-                    ),
-                });
-            }
-            max_w = max_w.max(w);
-            k += 1;
-        }
-    }
-    let scale = if max_w > 0.0 { max_w / 255.0 } else { 1.0 };
-    let wide = n > usize::from(u16::MAX) + 1;
-    let mut offsets = Vec::with_capacity(4 * (n + 1));
-    let mut items = Vec::with_capacity(nnz * if wide { 4 } else { 2 });
-    let mut weights = Vec::with_capacity(nnz);
-    let mut at = 0u32;
-    offsets.extend_from_slice(&at.to_le_bytes());
-    for list in lists {
-        for &(item, w) in list {
-            if wide {
-                items.extend_from_slice(&item.to_le_bytes());
-            } else {
-                items.extend_from_slice(&(item as u16).to_le_bytes());
-            }
-            weights.push((w / scale).round().clamp(0.0, 255.0) as u8);
-        }
-        at += list.len() as u32;
-        offsets.extend_from_slice(&at.to_le_bytes());
-    }
-    meta.insert("nbr.scale".into(), format!("{scale:e}"));
-    tensors.push(Raw {
-        name: "nbr_offsets",
-        dtype: Dtype::U32,
-        shape: vec![n + 1],
-        data: offsets,
-    });
-    tensors.push(Raw {
-        name: "nbr_items",
-        dtype: if wide { Dtype::U32 } else { Dtype::U16 },
-        shape: vec![nnz],
-        data: items,
-    });
-    tensors.push(Raw {
-        name: "nbr_weights",
-        dtype: Dtype::U8,
-        shape: vec![nnz],
-        data: weights,
     });
     Ok(())
 }

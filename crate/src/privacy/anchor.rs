@@ -51,7 +51,7 @@ use crate::kernels::{sort_rows, top_k, Scored, TopK};
 use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{bernoulli, uniform_below};
-use crate::score::Scorer;
+use crate::score::{Scorer, SessionSignal};
 
 /// The precision of `p`: a multiple of 2⁻⁵³.
 const P_DENOMINATOR: u128 = 1 << 53;
@@ -196,9 +196,14 @@ impl AnchorMechanism {
         (p / (1.0 - p)).ln() + ((self.n - self.m) as f64).ln() - (self.m as f64).ln()
     }
 
-    /// The top set S(H) for a pre-readout profile: the m best rows under the model's
-    /// (non-private) score, ties broken by row (sorted ascending).
-    pub fn top_set(&self, bundle: &Bundle, profile: &[f32]) -> Result<Vec<u32>, PrivacyError> {
+    /// The top set S(H) for a history's signal: the m best rows under the model's (non-private)
+    /// score — the embedding score plus the sparse re-consumption and item-to-item terms — ties
+    /// broken by row (sorted ascending).
+    pub fn top_set(
+        &self,
+        bundle: &Bundle,
+        signal: &SessionSignal,
+    ) -> Result<Vec<u32>, PrivacyError> {
         if bundle.n_items() != self.n_items {
             return Err(PrivacyError::Internal(format!(
                 "catalog has {} items, the mechanism was calibrated for {}",
@@ -206,7 +211,7 @@ impl AnchorMechanism {
                 self.n_items
             )));
         }
-        let scorer = Scorer::from_raw_profile(bundle, profile);
+        let scorer = Scorer::from_signal(bundle, signal);
         // A NaN score would never enter a top-k and leave the set short: it ranks last instead.
         let finite = |s: f32| if s.is_nan() { f32::NEG_INFINITY } else { s };
         let best = match &self.pool {
@@ -245,10 +250,10 @@ impl AnchorMechanism {
     pub fn release<R: RandomSource + ?Sized>(
         &self,
         bundle: &Bundle,
-        profile: &[f32],
+        signal: &SessionSignal,
         rng: &mut R,
     ) -> Result<u32, PrivacyError> {
-        let set = self.top_set(bundle, profile)?;
+        let set = self.top_set(bundle, signal)?;
         self.sample(&set, rng)
     }
 

@@ -8,6 +8,7 @@ use super::profile::{ProfileBounds, ProfileMechanism};
 use super::rng::RandomSource;
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
+use crate::score::SessionSignal;
 
 /// A mechanism calibrated for one bundle.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,16 +26,18 @@ impl Calibrated {
         }
     }
 
-    /// One release from the raw pre-readout profile.
+    /// One release from what the model reads from the history: the Gaussian mechanism noises
+    /// the pre-readout profile (the sparse terms cannot be released by it and play no part); the
+    /// exponential mechanism's utility is the model's whole ranking, terms included.
     pub fn release<R: RandomSource + ?Sized>(
         &self,
         bundle: &Bundle,
-        profile: &[f32],
+        signal: &SessionSignal,
         rng: &mut R,
     ) -> Result<Release, PrivacyError> {
         match self {
-            Self::Gaussian(m) => m.release(profile, rng).map(Release::Profile),
-            Self::Anchor(a) => a.release(bundle, profile, rng).map(Release::Anchor),
+            Self::Gaussian(m) => m.release(&signal.profile, rng).map(Release::Profile),
+            Self::Anchor(a) => a.release(bundle, signal, rng).map(Release::Anchor),
         }
     }
 }

@@ -10,6 +10,7 @@ use super::options::{Mechanism, PrivacyConfig};
 use super::rng::RandomSource;
 use crate::bundle::Bundle;
 use crate::error::PrivacyError;
+use crate::score::SessionSignal;
 
 /// Where the profile behind a response came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,22 +157,23 @@ impl PrivacyState {
     }
 
     /// Makes one release for a request at `clock_ms`: a fresh one if the period's budget allows
-    /// it (`profile` computes the raw pre-readout profile; it is called only then), else the last
-    /// release, else nothing ([`Released::Public`]).
-    pub fn release<R: RandomSource + ?Sized>(
+    /// it (`signal` computes what the model reads from the history, [`SessionSignal`] or a bare
+    /// profile; it is called only then), else the last release, else nothing
+    /// ([`Released::Public`]).
+    pub fn release<R: RandomSource + ?Sized, S: Into<SessionSignal>>(
         &mut self,
         config: &PrivacyConfig,
         mechanism: Option<&Calibrated>,
         clock_ms: f64,
         bundle: &Bundle,
-        profile: impl FnOnce() -> Vec<f32>,
+        signal: impl FnOnce() -> S,
         rng: &mut R,
     ) -> Result<Released<'_>, PrivacyError> {
         self.release_with(
             config,
             mechanism,
             clock_ms,
-            |m, rng| m.release(bundle, &profile(), rng),
+            |m, rng| m.release(bundle, &signal().into(), rng),
             rng,
         )
     }
@@ -339,7 +341,7 @@ mod tests {
                     Some(&m),
                     20.0,
                     &b,
-                    || panic!("read the history"),
+                    || -> Vec<f32> { panic!("read the history") },
                     &mut rng,
                 )
                 .unwrap();
@@ -376,7 +378,7 @@ mod tests {
                 Some(&m),
                 0.0,
                 &b,
-                || panic!("read the history"),
+                || -> Vec<f32> { panic!("read the history") },
                 &mut rng,
             );
             assert_eq!(r.unwrap(), Released::Public, "{mech}");

@@ -62,5 +62,29 @@ pub(crate) fn item_norm(bundle: &Bundle, i: usize) -> f32 {
 pub(crate) enum Kind {
     Recommend,
     Rerank,
-    Similar(u32),
+    /// A scenario around the page's items (or none): reads no history.
+    Related(Related),
+}
+
+/// The scenarios: functions of the page's item ids and the bundle's public aggregates only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Related {
+    /// Items like the given ones: mean cosine to them plus their co-occurrence neighbours.
+    Similar,
+    /// Items bought with the given ones: their co-purchase neighbours (co-occurrence lists when
+    /// the bundle has none), plus a small share of the mean cosine that orders the rest.
+    BoughtTogether,
+    /// What is bought or viewed most lately: the bundle's recency-weighted counts.
+    Trending,
+}
+
+impl Related {
+    /// The scenario's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Similar => "similar",
+            Self::BoughtTogether => "bought-together",
+            Self::Trending => "trending",
+        }
+    }
 }

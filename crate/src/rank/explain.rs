@@ -1,7 +1,7 @@
 //! Explanations: the additive parts of one item's score and the session events behind its
 //! similarity.
 
-use super::env::Kind;
+use super::env::{Kind, Related};
 use super::prepare::{EventTerms, Prepared};
 use super::response::{EventReason, Explanation, Part};
 
@@ -14,11 +14,15 @@ pub(super) fn explain_item(p: &Prepared<'_>, i: u32, pinned: bool) -> Explanatio
     let mut contributions: Vec<Part> = Vec::new();
     let mut events = Vec::new();
     match p.kind {
-        Kind::Similar(anchor) => {
-            if p.norm(anchor) > 0.0 || !p.neighbours.is_empty() {
+        Kind::Related(Related::Trending) => contributions.push(Part {
+            feature: "trending".into(),
+            value: bundle.trend_prior()[i as usize],
+        }),
+        Kind::Related(_) => {
+            if p.has_anchor_signal() {
                 contributions.push(Part {
                     feature: "similarity".into(),
-                    value: p.cosine(anchor, i),
+                    value: p.anchor_similarity(i),
                 });
                 let nb = p.neighbour(i);
                 if nb != 0.0 {
@@ -65,7 +69,7 @@ pub(super) fn explain_item(p: &Prepared<'_>, i: u32, pinned: bool) -> Explanatio
             .into_iter()
             .map(|(feature, value)| Part { feature, value })
             .collect(),
-        personalized: p.scorer.is_personalized() && !matches!(p.kind, Kind::Similar(_)),
+        personalized: p.scorer.is_personalized() && !matches!(p.kind, Kind::Related(_)),
         pinned,
     }
 }

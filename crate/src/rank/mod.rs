@@ -17,11 +17,11 @@ mod request;
 mod response;
 mod select;
 
-pub use env::{item_norms, ProfileSource, RankEnv};
+pub use env::{item_norms, ProfileSource, RankEnv, Related};
 pub use explain::MAX_EXPLAINED_EVENTS;
 pub use options::{
     BoostOption, DiversityOptions, FilterOptions, PinOption, RankOptions, RecommendRequest,
-    ValidRankOptions, DEFAULT_K, MAX_IDS, MAX_K, MAX_MMR_POOL, MAX_RULES,
+    ValidRankOptions, DEFAULT_K, MAX_ANCHORS, MAX_IDS, MAX_K, MAX_MMR_POOL, MAX_RULES,
 };
 pub use response::{
     EventReason, Explanation, Part, RankResponse, RankedItem, RankedRow, RowResponse,

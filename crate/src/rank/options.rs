@@ -16,6 +16,8 @@ pub const MAX_K: usize = 10_000;
 pub const DEFAULT_K: usize = 10;
 /// Most ids in one list of a request (candidates, allow, deny, exclude, a boost's items).
 pub const MAX_IDS: usize = 100_000;
+/// Most item ids a scenario (`similar` of a list, bought-together) reads: a cart's newest.
+pub const MAX_ANCHORS: usize = 100;
 /// Most pins and most boosts in one request.
 pub const MAX_RULES: usize = 1_000;
 /// Largest MMR pool.

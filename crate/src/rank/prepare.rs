@@ -1,12 +1,13 @@
 //! Per-request state shared by scoring, rules and explanations ([`Prepared`]): the session
-//! profile's scorer, context and boost terms, exclusions, and the neighbours of a `similar` anchor.
+//! profile's scorer, context and boost terms, exclusions, and for the scenarios (`similar`,
+//! bought-together) the anchors' mean direction and neighbours.
 
-use super::env::{item_norm, Kind, ProfileSource, RankEnv};
+use super::env::{item_norm, Kind, ProfileSource, RankEnv, Related};
 use super::options::ValidRankOptions;
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, NeighbourKind};
 use crate::context::ContextEffect;
 use crate::kernels::{dot_i8, dot_i8_rows, sort_rows};
-use crate::score::{raw_profile, DeviceSignal, Scorer};
+use crate::score::{DeviceSignal, Scorer, SessionSignal};
 use crate::session::{Select, WeightedEvent};
 
 /// Per-request state shared by scoring, rules and explanations.
@@ -25,11 +26,18 @@ pub(super) struct Prepared<'a> {
     pub(super) boosted_rows: Vec<u32>,
     /// Sorted rows not to rank: exclusions (options and session) — pins are handled apart.
     pub(super) excluded: Vec<u32>,
-    /// For `similar`: the anchor's neighbours (row, weight normalized to [0, 1]).
+    /// For the scenarios: the rows asked about, ascending (never in the results).
+    pub(super) anchors: Vec<u32>,
+    /// For the scenarios: the anchors' neighbours `(row, weight)`, each anchor's list normalized
+    /// to a strongest weight of 1 and divided by the number of anchors (rows may repeat).
     pub(super) neighbours: Vec<(u32, f32)>,
     /// `unit: 'device'`: an item released from the device-only record, shown in the last slot
     /// when the ranking leaves it out (the shelf's one private slot).
     pub(super) insert_last: Option<u32>,
+    /// For the scenarios: the anchors' mean unit vector, int8, and its scale (`None`: all zero).
+    pub(super) anchor_query: Option<(Vec<i8>, f32)>,
+    /// Weight of the mean cosine to the anchors (1 for `similar`).
+    pub(super) cos_weight: f32,
     /// For explanations: [`event_terms`], computed once per request (on the first explained row).
     pub(super) event_terms: std::cell::OnceCell<Option<EventTerms>>,
 }
@@ -39,7 +47,13 @@ pub(super) struct Prepared<'a> {
 pub(super) type EventTerms = (Vec<Option<Vec<f32>>>, f32);
 
 impl<'a> Prepared<'a> {
-    pub(super) fn new(env: RankEnv<'a>, opts: &'a ValidRankOptions, kind: Kind) -> Self {
+    /// `anchors`: the scenario's item rows (distinct; empty for the other kinds).
+    pub(super) fn new(
+        env: RankEnv<'a>,
+        opts: &'a ValidRankOptions,
+        kind: Kind,
+        anchors: &[u32],
+    ) -> Self {
         let bundle = env.bundle;
         let now_ms = opts
             .now_ms
@@ -53,8 +67,8 @@ impl<'a> Prepared<'a> {
             _ => None,
         };
         let (weighted, scorer) = match env.profile {
-            // Item-to-item scores read no profile: do not build one.
-            _ if matches!(kind, Kind::Similar(_)) => (Vec::new(), Scorer::public(bundle)),
+            // The scenarios read no profile: do not build one.
+            _ if matches!(kind, Kind::Related(_)) => (Vec::new(), Scorer::public(bundle)),
             ProfileSource::Raw => {
                 let weighted = env.session.effective_weights(env.signals, now_ms);
                 let scorer = Scorer::with_events(bundle, &weighted);
@@ -67,7 +81,7 @@ impl<'a> Prepared<'a> {
                 let weighted = env
                     .session
                     .effective_weights_of(env.signals, now_ms, Select::Page);
-                let page = raw_profile(bundle, &weighted);
+                let page = SessionSignal::of(bundle, &weighted);
                 // A released anchor takes a slot of its own (below); a released profile is blended.
                 let blended = match device {
                     DeviceSignal::Anchor(_) => DeviceSignal::None,
@@ -81,7 +95,7 @@ impl<'a> Prepared<'a> {
             ProfileSource::Page {
                 device: DeviceSignal::Anchor(j),
                 ..
-            } if !matches!(kind, Kind::Similar(_)) => Some(j),
+            } if !matches!(kind, Kind::Related(_)) => Some(j),
             _ => None,
         };
         let effect = opts.context.effect(bundle);
@@ -111,7 +125,7 @@ impl<'a> Prepared<'a> {
         }
         let (def_purchased, def_cart) = match kind {
             Kind::Rerank => (false, false),
-            Kind::Recommend | Kind::Similar(_) => (true, true),
+            Kind::Recommend | Kind::Related(_) => (true, true),
         };
         let mut excluded = opts.excluded.clone();
         // Session-based exclusions read only what the privacy setting lets the ranking read
@@ -128,16 +142,32 @@ impl<'a> Prepared<'a> {
             }
         }
         let mut neighbours = Vec::new();
-        if let Kind::Similar(anchor) = kind {
-            excluded.push(anchor);
-            neighbours = bundle.neighbours(anchor as usize).collect();
-            let max = neighbours.iter().map(|n| n.1).fold(0.0f32, f32::max);
-            if max > 0.0 {
-                neighbours.iter_mut().for_each(|n| n.1 /= max);
+        let (mut anchor_query, mut cos_weight) = (None, 1.0);
+        if let Kind::Related(related @ (Related::Similar | Related::BoughtTogether)) = kind {
+            excluded.extend_from_slice(anchors);
+            let lists = match related {
+                Related::BoughtTogether if bundle.has_lists(NeighbourKind::CoPurchase) => {
+                    NeighbourKind::CoPurchase
+                }
+                _ => NeighbourKind::CoOccurrence,
+            };
+            if related == Related::BoughtTogether {
+                cos_weight = BOUGHT_TOGETHER_COS_WEIGHT;
             }
+            let share = 1.0 / anchors.len().max(1) as f32;
+            for &a in anchors {
+                let list: Vec<(u32, f32)> = bundle.neighbour_list(lists, a as usize).collect();
+                let max = list.iter().map(|n| n.1).fold(0.0f32, f32::max);
+                if max > 0.0 {
+                    neighbours.extend(list.into_iter().map(|(j, w)| (j, w / max * share)));
+                }
+            }
+            anchor_query = mean_direction(&env, anchors);
         }
         sort_rows(&mut excluded);
         excluded.dedup();
+        let mut sorted_anchors = anchors.to_vec();
+        sort_rows(&mut sorted_anchors);
         Self {
             env,
             opts,
@@ -149,8 +179,11 @@ impl<'a> Prepared<'a> {
             cat_boost,
             boosted_rows,
             excluded,
+            anchors: sorted_anchors,
             neighbours,
             insert_last,
+            anchor_query,
+            cos_weight,
             event_terms: std::cell::OnceCell::new(),
         }
     }
@@ -222,12 +255,37 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// Whether a scenario around anchors has anything to go on (a direction or neighbours);
+    /// otherwise it ranks by popularity.
+    pub(super) fn has_anchor_signal(&self) -> bool {
+        self.anchor_query.is_some() || !self.neighbours.is_empty()
+    }
+
+    /// The mean cosine between item `i` and the anchors, times the scenario's cosine weight
+    /// (0 when either side is a zero vector).
+    pub(super) fn anchor_similarity(&self, i: u32) -> f32 {
+        let Some((q, qs)) = &self.anchor_query else {
+            return 0.0;
+        };
+        let bundle = self.bundle();
+        let n = self.norm(i);
+        if n <= 0.0 {
+            return 0.0;
+        }
+        self.cos_weight
+            * dot_i8(q, bundle.row(i as usize)) as f32
+            * qs
+            * bundle.scales()[i as usize]
+            / n
+    }
+
     /// The model part of item `i`'s score (before context and boosts).
     pub(super) fn base_score(&self, i: u32) -> f32 {
         match self.kind {
-            Kind::Similar(anchor) => {
-                if self.norm(anchor) > 0.0 || !self.neighbours.is_empty() {
-                    self.cosine(anchor, i) + self.neighbour(i)
+            Kind::Related(Related::Trending) => self.bundle().trend_prior()[i as usize],
+            Kind::Related(_) => {
+                if self.has_anchor_signal() {
+                    self.anchor_similarity(i) + self.neighbour(i)
                 } else {
                     self.bundle().prior()[i as usize]
                 }
@@ -241,14 +299,19 @@ impl<'a> Prepared<'a> {
         self.base_score(i) + self.cat_add(i) + self.item_boost(i)
     }
 
-    /// Whether `i` may be shown at all (filters, `exclude`/deny): what pins must pass too.
+    /// Whether `i` may be shown at all (available, filters, `exclude`/deny): what pins must
+    /// pass too.
     pub(super) fn passes_hard_rules(&self, i: u32) -> bool {
-        self.opts.filters.passes(self.bundle(), i) && self.opts.excluded.binary_search(&i).is_err()
+        self.bundle().is_available(i as usize)
+            && self.opts.filters.passes(self.bundle(), i)
+            && self.opts.excluded.binary_search(&i).is_err()
     }
 
     /// Whether `i` may be ranked (hard rules and the session exclusions).
     pub(super) fn admissible(&self, i: u32) -> bool {
-        self.opts.filters.passes(self.bundle(), i) && self.excluded.binary_search(&i).is_err()
+        self.bundle().is_available(i as usize)
+            && self.opts.filters.passes(self.bundle(), i)
+            && self.excluded.binary_search(&i).is_err()
     }
 
     /// Scores the whole catalog into one buffer, marking what may not be ranked with NaN.
@@ -257,18 +320,18 @@ impl<'a> Prepared<'a> {
         let n = bundle.n_items();
         let mut scores = vec![0.0f32; n];
         match self.kind {
-            Kind::Similar(anchor) => {
-                let na = self.norm(anchor);
-                if na > 0.0 || !self.neighbours.is_empty() {
+            Kind::Related(Related::Trending) => scores.copy_from_slice(bundle.trend_prior()),
+            Kind::Related(_) => {
+                if self.has_anchor_signal() {
                     let matrix = bundle.embeddings().ok().and_then(|m| m.to_slice());
-                    match matrix {
-                        Some(rows) if na > 0.0 => {
-                            dot_i8_rows(bundle.row(anchor as usize), rows, &mut scores);
-                            let sa = bundle.scales()[anchor as usize] / na;
+                    match (&self.anchor_query, matrix) {
+                        (Some((q, qs)), Some(rows)) => {
+                            dot_i8_rows(q, rows, &mut scores);
+                            let w = self.cos_weight * qs;
                             for (i, s) in scores.iter_mut().enumerate() {
-                                let nb = self.norm(i as u32);
-                                *s = if nb > 0.0 {
-                                    *s * sa * bundle.scales()[i] / nb
+                                let n = self.norm(i as u32);
+                                *s = if n > 0.0 {
+                                    *s * w * bundle.scales()[i] / n
                                 } else {
                                     0.0
                                 };
@@ -307,7 +370,7 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
-        for &i in &self.excluded {
+        for &i in self.excluded.iter().chain(bundle.unavailable()) {
             if let Some(s) = scores.get_mut(i as usize) {
                 *s = f32::NAN;
             }
@@ -319,4 +382,54 @@ impl<'a> Prepared<'a> {
         }
         scores
     }
+}
+
+/// The scenarios' weight of the mean cosine in bought-together: co-purchase neighbours decide,
+/// the cosine orders what they leave (items no anchor was bought with). Measured on Instacart
+/// (docs/quality.md, "Scenarios").
+pub const BOUGHT_TOGETHER_COS_WEIGHT: f32 = 0.1;
+
+/// The anchors' mean unit vector as an int8 query and its scale, such that the mean cosine to
+/// item `i` is `scale · dot(query, row_i) · item_scale_i / ‖v_i‖`. One anchor: its own row (no
+/// requantization). `None` when every anchor has a zero vector.
+fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<(Vec<i8>, f32)> {
+    let bundle = env.bundle;
+    let norm = |a: u32| match env.norms.get(a as usize) {
+        Some(&n) => n,
+        None => item_norm(bundle, a as usize),
+    };
+    if let [a] = anchors {
+        let n = norm(*a);
+        return (n > 0.0).then(|| {
+            (
+                bundle.row(*a as usize).to_vec(),
+                bundle.scales()[*a as usize] / n,
+            )
+        });
+    }
+    let mut mean = vec![0.0f32; bundle.dim()];
+    let mut any = false;
+    for &a in anchors {
+        let n = norm(a);
+        if n > 0.0 {
+            any = true;
+            let s = bundle.scales()[a as usize] / n / anchors.len() as f32;
+            for (m, &q) in mean.iter_mut().zip(bundle.row(a as usize)) {
+                *m += f32::from(q) * s;
+            }
+        }
+    }
+    if !any {
+        return None;
+    }
+    let max = mean.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
+    (max > 0.0 && max.is_finite()).then(|| {
+        let scale = max / 127.0;
+        (
+            mean.iter()
+                .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
+                .collect(),
+            scale,
+        )
+    })
 }

@@ -1,9 +1,9 @@
 //! The ranking entry points: `recommend`, `rerank`, `similar` and `explain` on a [`RankEnv`].
 
 use super::candidates::FirstSeen;
-use super::env::{Kind, RankEnv};
+use super::env::{Kind, RankEnv, Related};
 use super::explain::explain_item;
-use super::options::{invalid, ValidRankOptions, DEFAULT_K, MAX_IDS};
+use super::options::{invalid, ValidRankOptions, DEFAULT_K, MAX_ANCHORS, MAX_IDS};
 use super::prepare::Prepared;
 use super::response::{Explanation, RankedRow, RowResponse};
 use super::select;
@@ -13,7 +13,7 @@ impl<'a> RankEnv<'a> {
     /// The top `k` of the whole catalog for this session and context (rows: ids are attached by
     /// [`RowResponse::into_response`]).
     pub fn recommend_rows(&self, opts: &ValidRankOptions) -> RowResponse {
-        let p = Prepared::new(*self, opts, Kind::Recommend);
+        let p = Prepared::new(*self, opts, Kind::Recommend, &[]);
         let k = opts.k.unwrap_or(DEFAULT_K);
         self.finish(&p, k, None, Vec::new())
     }
@@ -53,7 +53,7 @@ impl<'a> RankEnv<'a> {
             }
         }
         let rows = &seen.rows;
-        let p = Prepared::new(*self, opts, Kind::Rerank);
+        let p = Prepared::new(*self, opts, Kind::Rerank, &[]);
         let k = opts.k.unwrap_or(rows.len()).min(rows.len().max(1));
         let mut extra = Vec::new();
         if !duplicates.is_empty() {
@@ -82,21 +82,72 @@ impl<'a> RankEnv<'a> {
     /// has one), under the same rules, context and boosts. An unknown `id` falls back to
     /// [`RankEnv::recommend_rows`] and is reported in `unknown_ids` and `warnings`.
     pub fn similar_rows(&self, id: &str, opts: &ValidRankOptions) -> RowResponse {
+        self.related_rows(Related::Similar, &[id], opts)
+    }
+
+    /// A scenario around the page's items `ids` (ignored for [`Related::Trending`]): `similar`
+    /// of several items (a cart), bought-together, trending. Reads no history. The items asked
+    /// about are left out of the results; unknown ids are reported in `unknown_ids`; when no id
+    /// is known, `similar` and bought-together fall back to [`RankEnv::recommend_rows`] (with a
+    /// warning). At most [`MAX_ANCHORS`] ids (more: only the last [`MAX_ANCHORS`] count, with a
+    /// warning — a cart's newest items).
+    pub fn related_rows<S: AsRef<str>>(
+        &self,
+        related: Related,
+        ids: &[S],
+        opts: &ValidRankOptions,
+    ) -> RowResponse {
         let k = opts.k.unwrap_or(DEFAULT_K);
-        match self.bundle.index_of(id) {
-            Some(anchor) => {
-                let p = Prepared::new(*self, opts, Kind::Similar(anchor));
-                self.finish(&p, k, None, Vec::new())
-            }
-            None => {
-                let mut r = self.recommend_rows(opts);
-                r.unknown_ids.insert(0, id.to_owned());
-                r.warnings.push(format!(
-                    "similar: item '{id}' is not in the bundle; showing recommendations instead"
-                ));
-                r
+        if related == Related::Trending {
+            let p = Prepared::new(*self, opts, Kind::Related(related), &[]);
+            return self.finish(&p, k, None, Vec::new());
+        }
+        let mut warnings = Vec::new();
+        let used = if ids.len() > MAX_ANCHORS {
+            warnings.push(format!(
+                "only the last {MAX_ANCHORS} of {} item ids were used",
+                ids.len()
+            ));
+            &ids[ids.len() - MAX_ANCHORS..]
+        } else {
+            ids
+        };
+        let mut anchors: Vec<u32> = Vec::with_capacity(used.len());
+        let mut unknown: Vec<String> = Vec::new();
+        for id in used {
+            let id = id.as_ref();
+            match self.bundle.index_of(id) {
+                Some(i) if !anchors.contains(&i) => anchors.push(i),
+                Some(_) => {}
+                None if !unknown.iter().any(|u| u == id) => unknown.push(id.to_owned()),
+                None => {}
             }
         }
+        let mut r = if anchors.is_empty() {
+            let mut r = self.recommend_rows(opts);
+            r.warnings.push(match unknown.as_slice() {
+                [] => "no item ids given; showing recommendations instead".to_owned(),
+                [id] => format!(
+                    "{}: item '{id}' is not in the bundle; showing recommendations instead",
+                    related.name()
+                ),
+                _ => format!(
+                    "{}: none of the items is in the bundle; showing recommendations instead",
+                    related.name()
+                ),
+            });
+            r
+        } else {
+            let p = Prepared::new(*self, opts, Kind::Related(related), &anchors);
+            self.finish(&p, k, None, Vec::new())
+        };
+        for (at, u) in unknown.into_iter().enumerate() {
+            if !r.unknown_ids.contains(&u) {
+                r.unknown_ids.insert(at.min(r.unknown_ids.len()), u);
+            }
+        }
+        r.warnings.extend(warnings);
+        r
     }
 
     /// Why `id` would get its score in a `recommend` with these options (whether or not it makes
@@ -110,7 +161,7 @@ impl<'a> RankEnv<'a> {
             .bundle
             .index_of(id)
             .ok_or_else(|| RequestError::UnknownItem(id.to_owned()))?;
-        let p = Prepared::new(*self, opts, Kind::Recommend);
+        let p = Prepared::new(*self, opts, Kind::Recommend, &[]);
         let pinned = opts.pins.iter().any(|&(r, _)| r == i);
         Ok((p.score(i), explain_item(&p, i, pinned)))
     }

@@ -1,7 +1,6 @@
 //! Selection: business rules, diversity, top-k and pins — the rows a response shows, in order.
 
 use super::diversity::{capped_top_k, mmr, CategoryCounts};
-use super::env::Kind;
 use super::options::MAX_MMR_POOL;
 use super::prepare::Prepared;
 use crate::kernels::{top_k, Scored, TopK};
@@ -21,8 +20,11 @@ pub(super) fn select(
         let id = &bundle.ids()[i as usize];
         if list.is_some_and(|l| !l.contains(&i)) {
             warnings.push(format!("pin '{id}' dropped: not among the candidates"));
-        } else if Kind::Similar(i) == p.kind {
-            warnings.push(format!("pin '{id}' dropped: it is the item asked about"));
+        } else if p.anchors.binary_search(&i).is_ok() {
+            // The items a scenario is about are left out of its results, pins included.
+            warnings.push(format!("pin '{id}' dropped: it is an item asked about"));
+        } else if !bundle.is_available(i as usize) {
+            warnings.push(format!("pin '{id}' dropped: it is not available"));
         } else if !p.passes_hard_rules(i) {
             warnings.push(format!(
                 "pin '{id}' dropped: the filters or the exclude list leave it out"

@@ -149,7 +149,8 @@ fn invalid_event(field: &'static str, why: impl Into<String>) -> RequestError {
 
 impl EventInput {
     /// Checks every field against `bundle` and returns the entry to log. Unknown item ids and
-    /// types, missing or extra fields for the type, and out-of-range values are errors.
+    /// types, missing or extra fields for the type, and out-of-range values are errors; an
+    /// unknown item id is reported only for an event that is otherwise valid.
     pub fn validate(&self, bundle: &Bundle) -> Result<LoggedEvent, RequestError> {
         let ts_ms = match self.ts {
             Some(ts) if ts.is_finite() && ts >= 0.0 => ts,
@@ -189,9 +190,6 @@ impl EventInput {
             .item
             .as_deref()
             .ok_or_else(|| invalid_event("item", format!("a {} event needs an item", self.kind)))?;
-        let item = bundle
-            .index_of(id)
-            .ok_or_else(|| RequestError::UnknownItem(id.to_owned()))?;
         let dwell_ms = match self.dwell_ms {
             Some(d) if !(d.is_finite() && d >= 0.0) => {
                 return Err(invalid_event(
@@ -228,6 +226,10 @@ impl EventInput {
             }
             p => p,
         };
+        // Last: an event of an unknown item is otherwise valid (the shopper keeps it pending).
+        let item = bundle
+            .index_of(id)
+            .ok_or_else(|| RequestError::UnknownItem(id.to_owned()))?;
         Ok(LoggedEvent::Item {
             event: Event { kind, item, ts_ms },
             details: EventDetails {

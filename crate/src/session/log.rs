@@ -302,14 +302,16 @@ impl SessionLog {
                 LoggedEvent::Search { .. } => None,
             });
         for (position, (entry, event, details)) in items.rev().enumerate() {
-            let weight = event.kind.weight(&policy.weights)
-                * policy.position_weight(position)
-                * policy.time_decay(now_ms - event.ts_ms)
-                * policy.dwell_factor(event.kind, details.dwell_ms);
+            let (kind, decay, dwell) = (
+                event.kind.weight(&policy.weights),
+                policy.time_decay(now_ms - event.ts_ms),
+                policy.dwell_factor(event.kind, details.dwell_ms),
+            );
             out.push(WeightedEvent {
                 entry,
                 event: *event,
-                weight,
+                weight: kind * policy.position_weight(position) * decay * dwell,
+                base: kind * decay * dwell,
             });
         }
         out

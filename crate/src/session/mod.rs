@@ -14,6 +14,7 @@
 
 mod event;
 mod log;
+mod pending;
 mod signals;
 
 pub use event::{
@@ -23,4 +24,5 @@ pub use log::{
     ImportReport, Origin, Select, SessionLog, DEFAULT_MAX_AGE_S, DEFAULT_MAX_EVENTS,
     MAX_EVENTS_LIMIT,
 };
+pub use pending::{PendingEvents, MAX_PENDING, MAX_PENDING_ID_BYTES};
 pub use signals::{SessionConfig, SignalPolicy, WeightedEvent, DEFAULT_DWELL_FULL_MS, DWELL_FLOOR};

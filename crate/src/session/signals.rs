@@ -93,6 +93,9 @@ pub struct WeightedEvent {
     pub event: Event,
     /// type weight × position weight × time decay × dwell factor (may be negative or 0).
     pub weight: f32,
+    /// The same without the position weight: type weight × time decay × dwell factor (the
+    /// ranking's repeat and neighbour terms apply their own per-position decay).
+    pub base: f32,
 }
 
 /// The validated session configuration: limits plus signal policy.

@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use super::settings::ShopperOptions;
 use super::stored::{check_envelope, StoredState};
+use crate::error::RequestError;
 use crate::error::VitrineError;
 use crate::model::Model;
 use crate::privacy::{
     Calibrated, PrivacyConfig, PrivacySnapshot, PrivacyState, PrivacyStatus, PrivacyUnit,
     ProfileBounds, ReleaseSource,
 };
-use crate::session::{Event, EventInput, ImportReport, SessionConfig, SessionLog};
+use crate::session::{
+    Event, EventInput, ImportReport, LoggedEvent, Origin, PendingEvents, SessionConfig, SessionLog,
+};
 
 /// One shopper: their session and settings, and the privacy state that protects the session.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct Shopper {
     pub(super) released_version: Option<u64>,
     /// The device version of the last fresh release.
     pub(super) released_device_version: Option<u64>,
+    /// Events of items the bundle does not know yet (joined to the log by a catalog update).
+    pub(super) pending: PendingEvents,
 }
 
 impl Shopper {
@@ -49,6 +54,7 @@ impl Shopper {
             device_version: 0,
             released_version: None,
             released_device_version: None,
+            pending: PendingEvents::default(),
         })
     }
 
@@ -116,7 +122,8 @@ impl Shopper {
     }
 
     /// Records an event the page describes (validated against `model`'s catalog). Invalid events
-    /// are errors and leave the session unchanged.
+    /// are errors and leave the session unchanged. An otherwise valid event of an item the bundle
+    /// does not know is kept pending (bounded, counted) until a catalog update makes it known.
     pub fn track(&mut self, model: &Model, event: &EventInput) -> Result<(), VitrineError> {
         if event.dp_units.is_some() {
             return Err(crate::error::RequestError::InvalidEvent {
@@ -125,10 +132,72 @@ impl Shopper {
             }
             .into());
         }
-        let entry = event.validate(model.bundle())?;
-        self.session.log(entry);
+        match event.validate(model.bundle()) {
+            Ok(entry) => {
+                self.session.log(entry);
+                self.history_version += 1;
+                Ok(())
+            }
+            Err(RequestError::UnknownItem(_)) => {
+                self.pending.push(event.clone(), Origin::Page);
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Events of unknown items waiting for a catalog update.
+    pub fn pending(&self) -> &PendingEvents {
+        &self.pending
+    }
+
+    /// After a catalog update of `model`: the privacy mechanism is calibrated for the new catalog,
+    /// and pending events whose item is now known join the log at their time. Returns how many
+    /// joined.
+    /// On error (the mechanism cannot be calibrated) nothing changes.
+    pub fn catalog_updated(&mut self, model: &Model) -> Result<usize, VitrineError> {
+        let bounds = ProfileBounds::of(&self.config.signals, self.config.max_events);
+        self.mechanism = model.mechanism(&self.privacy, &bounds)?;
+        let known = self.pending.take_known(model.bundle());
+        if known.is_empty() {
+            return Ok(0);
+        }
+        let n = known.len();
+        if known.iter().any(|(_, origin, _)| *origin == Origin::Device) {
+            // Restored events joined the device-only record: it is another one.
+            self.device_version += 1;
+        }
+        // Merge by time (both lists are in their own order; no sort), provenance kept.
+        let mut log = SessionLog::with_limits(self.config.max_events, self.config.max_age_s);
+        let previous = std::mem::take(&mut self.session);
+        let mut old = previous.entries_with_provenance().peekable();
+        let mut new = known.into_iter().peekable();
+        let mut merged: Vec<(LoggedEvent, Origin, u64)> = Vec::with_capacity(previous.len() + n);
+        loop {
+            let take_new = match (old.peek(), new.peek()) {
+                (Some(o), Some(p)) => p.0.ts_ms() < o.0.ts_ms(),
+                (None, Some(_)) => true,
+                (_, None) => false,
+            };
+            let entry = if take_new {
+                new.next()
+            } else {
+                old.next()
+                    .map(|(e, origin, units)| (e.clone(), origin, units))
+            };
+            match entry {
+                Some(e) => merged.push(e),
+                None => break,
+            }
+        }
+        drop(old);
+        log.restore(merged);
+        if let Some(newest) = log.latest_ts_ms() {
+            log.prune(newest);
+        }
+        self.session = log;
         self.history_version += 1;
-        Ok(())
+        Ok(n)
     }
 
     /// Records an item event already resolved to a bundle row (callers that replay logs, such as
@@ -185,10 +254,11 @@ impl Shopper {
 
     /// The session and its privacy state as a storable state.
     pub fn state(&self, model: &Model) -> StoredState {
-        StoredState::new(
-            self.session.to_inputs(model.bundle()),
-            Some(self.privacy_snapshot(model)),
-        )
+        // Pending events (of products the bundle does not know yet) are stored after the logged
+        // ones: a reload keeps them pending.
+        let mut events = self.session.to_inputs(model.bundle());
+        events.extend_from_slice(self.pending.events());
+        StoredState::new(events, Some(self.privacy_snapshot(model)))
     }
 
     /// Replaces the session and privacy state with a stored one (entries older than the session's
@@ -209,12 +279,34 @@ impl Shopper {
         let report = self
             .session
             .import_events(&state.events, model.bundle(), clock_ms)?;
-        if let PrivacyConfig::On(c) = &self.privacy {
-            if c.observed_visit {
-                // The store declared that its server observed the current visit: those restored
-                // events count as the page's.
-                let start = visit_start(&self.session, clock_ms);
-                self.session.mark_observed(|e| e.ts_ms() >= start);
+        // The store may declare that its server observed the current visit: those restored events
+        // count as the page's.
+        let observed_start = match &self.privacy {
+            PrivacyConfig::On(c) if c.observed_visit => Some(visit_start(&self.session, clock_ms)),
+            _ => None,
+        };
+        if let Some(start) = observed_start {
+            self.session.mark_observed(|e| e.ts_ms() >= start);
+        }
+
+        // Events of items the bundle does not know wait for a catalog update, as tracked ones do.
+        self.pending.clear();
+        let cutoff = clock_ms - self.session.max_age_s() * 1000.0;
+        for e in &state.events {
+            let fresh = e.ts.is_some_and(|t| t >= cutoff);
+            if fresh
+                && matches!(
+                    e.validate(model.bundle()),
+                    Err(RequestError::UnknownItem(_))
+                )
+            {
+                let origin = if observed_start.is_some_and(|start| e.ts.is_some_and(|t| t >= start))
+                {
+                    Origin::Page
+                } else {
+                    Origin::Device
+                };
+                self.pending.push(e.clone(), origin);
             }
         }
         self.privacy_state = privacy_state;
@@ -222,7 +314,10 @@ impl Shopper {
         self.device_version += 1;
         // The stored release still describes the history if nothing was tracked after it and
         // nothing was dropped on the way back in: reuse it (a page reload spends nothing).
-        let intact = report.unknown_items == 0 && report.expired == 0 && report.over_limit == 0;
+        // (Events of unknown items went pending, as they were when the release was made.)
+        let intact = report.unknown_items as u64 == self.pending.tracked()
+            && report.expired == 0
+            && report.over_limit == 0;
         let reuse = current && intact && self.privacy_state.last_release().is_some();
         self.released_version = reuse.then_some(self.history_version);
         self.released_device_version = reuse.then_some(self.device_version);
@@ -246,8 +341,9 @@ impl Shopper {
     /// accountant protected the history that is gone; its last release is dropped too). Returns
     /// how many entries were erased.
     pub fn forget(&mut self) -> usize {
-        let n = self.session.len();
+        let n = self.session.len() + self.pending.len();
         self.session.clear();
+        self.pending.clear();
         self.privacy_state.clear();
         self.history_version += 1;
         self.device_version += 1;

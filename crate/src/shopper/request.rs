@@ -23,8 +23,8 @@ use crate::privacy::{
     accountant, AnchorMechanism, Calibrated, PrivacyConfig, PrivacyUnit, RandomSource, Release,
     ReleaseSource, Released, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
 };
-use crate::rank::{Explanation, ProfileSource, RankEnv, RowResponse, ValidRankOptions};
-use crate::score::{raw_profile, raw_profile_padded, DeviceSignal, Scorer};
+use crate::rank::{Explanation, ProfileSource, RankEnv, Related, RowResponse, ValidRankOptions};
+use crate::score::{raw_profile_padded, DeviceSignal, Scorer, SessionSignal};
 use crate::session::{Select, SessionLog, SignalPolicy};
 
 /// The explanation of one item's score (what `explain(id)` returns).
@@ -96,7 +96,7 @@ impl Shopper {
             clock_ms,
             model.bundle(),
             || {
-                raw_profile(
+                SessionSignal::of(
                     model.bundle(),
                     &session.effective_weights(signals, profile_now),
                 )
@@ -296,12 +296,25 @@ impl Shopper {
     /// Items like `item_id` (item-to-item). In private mode it reads nothing from the history (the
     /// session-based exclusions are off) and spends nothing.
     pub fn similar(&self, model: &Model, item_id: &str, options: &ValidRankOptions) -> RowResponse {
+        self.related(model, Related::Similar, &[item_id], options)
+    }
+
+    /// A scenario around the page's `ids` (`similar` of a list, bought-together, trending): a
+    /// function of those ids and the bundle's public aggregates. In private mode it reads nothing
+    /// from the history (the session-based exclusions are off) and spends nothing.
+    pub fn related<S: AsRef<str>>(
+        &self,
+        model: &Model,
+        related: Related,
+        ids: &[S],
+        options: &ValidRankOptions,
+    ) -> RowResponse {
         let source = if self.privacy == PrivacyConfig::Off {
             Source::Raw
         } else {
             Source::Public
         };
-        self.env(model, source).similar_rows(item_id, options)
+        self.env(model, source).related_rows(related, ids, options)
     }
 
     /// Why `item_id` gets its score in a `recommend` with these options. In private mode the
@@ -338,7 +351,7 @@ fn page_pool(
     let weighted = session.effective_weights_of(signals, now_ms, Select::Page);
     let scorer = Scorer::blended(
         bundle,
-        &raw_profile(bundle, &weighted),
+        &SessionSignal::of(bundle, &weighted),
         DeviceSignal::None,
         0.0,
     );

@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use crate::bundle::{BundleOptions, LoadOptions};
 use crate::engine::Engine;
 use crate::error::{StateError, VitrineError};
-use crate::rank::ValidRankOptions;
+use crate::rank::{Related, ValidRankOptions};
 use crate::shopper::{ShopperOptions, StoredState};
 use interop::{read, write, Kind, StrList};
 
@@ -116,6 +116,29 @@ impl Recommender {
         !matches!(self.engine.privacy(), crate::privacy::PrivacyConfig::Off)
     }
 
+    /// A scenario around the page's ids (a string or an array of strings; ignored by trending).
+    fn related(
+        &self,
+        related: Related,
+        ids: &JsValue,
+        options: JsValue,
+        what: &'static str,
+    ) -> Result<JsValue, JsValue> {
+        let list = match ids.as_string() {
+            Some(one) => StrList::Each(vec![one]),
+            None if related == Related::Trending => StrList::Each(Vec::new()),
+            None => StrList::from_js(ids).ok_or_else(|| {
+                js_error(
+                    "invalid ids: expected an item id or an array of item ids",
+                    "invalid_option",
+                )
+            })?,
+        };
+        let opts = self.options(options, what)?;
+        let rows = self.engine.related_rows(related, &list.strs(), &opts);
+        Ok(results::response(self.engine.bundle(), &rows))
+    }
+
     /// Validates request options, with `Date.now()` as the request time unless they give one.
     fn options(&self, value: JsValue, what: &'static str) -> Result<ValidRankOptions, JsValue> {
         let raw = boundary::rank_options(value, what).map_err(fail)?;
@@ -153,9 +176,10 @@ impl Recommender {
     }
 
     /// Records `{type, item?, ts?, dwellMs?, quantity?, price?, query?}` (`ts` defaults to
-    /// `Date.now()`). Throws for an unknown item id or event type or a bad field; the session is
-    /// then unchanged.
-    pub fn track(&mut self, event: JsValue) -> Result<(), JsValue> {
+    /// `Date.now()`). Throws for an unknown event type or a bad field; the session is then
+    /// unchanged. An item the bundle does not know is kept pending until a catalog update: the
+    /// result is then `true` (the bundle is public, so this says nothing about the history).
+    pub fn track(&mut self, event: JsValue) -> Result<bool, JsValue> {
         let what = "event (expected {type, item, ts?})";
         if event.is_undefined() || event.is_null() {
             return Err(js_error(
@@ -165,7 +189,9 @@ impl Recommender {
         }
         let mut input = boundary::event(event).map_err(fail)?;
         input.ts.get_or_insert_with(clock_ms);
-        self.engine.track_event(&input).map_err(fail)
+        let before = self.engine.shopper().pending().tracked();
+        self.engine.track_event(&input).map_err(fail)?;
+        Ok(self.engine.shopper().pending().tracked() != before)
     }
 
     /// The top `k` of the catalog: `[{id, score, rank, pinned?, boosted?, why?}]`, best first,
@@ -193,12 +219,42 @@ impl Recommender {
         Ok(results::reranked(&ids, &rows))
     }
 
-    /// Items like `id` (same options and result shape as `recommend`).
-    pub fn similar(&self, id: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let id = string_arg(&id, "id")?;
-        let opts = self.options(options, "similar options")?;
-        let rows = self.engine.similar_rows(&id, &opts);
-        Ok(results::response(self.engine.bundle(), &rows))
+    /// Items like `ids` (an id, or an array of ids: a cart), the ids left out (same options and
+    /// result shape as `recommend`).
+    pub fn similar(&self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        self.related(Related::Similar, &ids, options, "similar options")
+    }
+
+    /// Items bought together with `ids` (an id, or an array of ids: a cart), from the bundle's
+    /// co-purchase lists (same options and result shape as `recommend`).
+    #[wasm_bindgen(js_name = boughtTogether)]
+    pub fn bought_together(&self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
+        self.related(
+            Related::BoughtTogether,
+            &ids,
+            options,
+            "boughtTogether options",
+        )
+    }
+
+    /// What is popular lately (the bundle's recency-weighted counts; same options and result
+    /// shape as `recommend`).
+    pub fn trending(&self, options: JsValue) -> Result<JsValue, JsValue> {
+        self.related(
+            Related::Trending,
+            &JsValue::UNDEFINED,
+            options,
+            "trending options",
+        )
+    }
+
+    /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle):
+    /// returns `{added, updated, unavailable, items, promoted}`. Throws (`code` `update_mismatch`
+    /// for a delta of another bundle, `bundle` for a corrupt one) and changes nothing on error.
+    #[wasm_bindgen(js_name = applyUpdate)]
+    pub fn apply_update(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
+        let report = self.engine.apply_update(bytes).map_err(fail)?;
+        Ok(write(&report))
     }
 
     /// Why item `id` gets its score under these (`recommend`) options: `{id, score,
@@ -276,6 +332,20 @@ impl Recommender {
     #[wasm_bindgen(getter, js_name = itemCount)]
     pub fn item_count(&self) -> u32 {
         self.engine.bundle().n_items() as u32
+    }
+
+    /// Events of products the bundle does not know yet, kept until a catalog update knows them:
+    /// all of them without privacy; with it, only those the page tracked (how many the stored
+    /// record holds is what privacy protects).
+    #[wasm_bindgen(getter, js_name = pendingEvents)]
+    pub fn pending_events(&self) -> u32 {
+        let pending = self.engine.shopper().pending();
+        let n = if self.private() {
+            pending.count(crate::session::Origin::Page)
+        } else {
+            pending.len()
+        };
+        n as u32
     }
 
     /// Number of entries (events and searches) in the session without privacy; with it, only

@@ -16,7 +16,7 @@ import { checkConsent, globalPrivacyControl, effectiveConsent } from '../consent
 import { STYLE } from '../shelf-style.js';
 import { resolveStrings } from '../strings.js';
 import {
-  ERROR_CODES, LIMITS, TO_FRAME, TO_PAGE, DISPLAY_FIELDS, THEME_PROPERTIES, FloodGate, checkDisplaySettings,
+  ERROR_CODES, LIMITS, TO_FRAME, TO_PAGE, DISPLAY_FIELDS, ITEM_MODES, THEME_PROPERTIES, FloodGate, checkDisplaySettings,
   checkTrackEvent, cssValueOk, envelope, measure, newChannel, validateMessage,
 } from './protocol.js';
 
@@ -340,6 +340,15 @@ export class IsolatedVitrine extends EventTarget {
   similar() {
     return this.#isolatedOnly('similar');
   }
+  frequentlyBoughtTogether() {
+    return this.#isolatedOnly('frequentlyBoughtTogether');
+  }
+  alsoBought() {
+    return this.#isolatedOnly('alsoBought');
+  }
+  trending() {
+    return this.#isolatedOnly('trending');
+  }
   explain() {
     return this.#isolatedOnly('explain');
   }
@@ -390,7 +399,8 @@ class ShelfFrame {
   constructor(vitrine, channel, frameUrl, { catalog, settings, title, onChoose, onSized, onProblem, onClose }) {
     this.vitrine = vitrine;
     this.#onClose = onClose;
-    this.#init = { channel, catalog: httpUrl(catalog, frameUrl, 'the catalog URL').href, settings };
+    // Without a catalog URL the frame shows the records the bundle carries.
+    this.#init = { channel, settings, ...(catalog ? { catalog: httpUrl(catalog, frameUrl, 'the catalog URL').href } : {}) };
     this.ready = new Promise((r) => (this.#readyResolve = r));
     this.#link = new FrameLink(frameUrl, 'view', {
       title,
@@ -471,7 +481,7 @@ export function shelfSettings(host) {
   const settings = {
     k: Math.min(host.k, LIMITS.maxK),
     mode: host.mode,
-    item: host.mode === 'similar' ? (host.similarTo ?? null) : null,
+    item: ITEM_MODES.includes(host.mode) ? (host.similarTo ?? null) : null,
     options: host.options,
     placement: host.placement,
     label: host.getAttribute('label'),
@@ -533,7 +543,7 @@ export function attachIsolatedShelf(host, root, { vitrine, onReady, onError }) {
     if (host.catalog != null && typeof host.catalog !== 'string' && !host.hasAttribute('catalog')) {
       return onError(new VitrineError('isolated', "<vitrine-shelf isolated>: the frame loads the catalog itself: give its URL (relative to the frame's), not the data"));
     }
-    if (!catalog) return; // waiting for a catalog URL
+    // No catalog URL: the frame shows the records the bundle carries (docs/catalog.md).
     let settings;
     try {
       let refusedTheme;

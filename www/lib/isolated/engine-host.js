@@ -14,13 +14,16 @@ import { toWire } from '../core.js';
 import { engineCode, isPlainObject, resolveAllowed } from './protocol.js';
 import { quantized } from './link.js';
 
-/** Methods a view frame may call, and for `track` the only event type (a click on a card of its shelf). */
-const VIEW_METHODS = new Set(['recommend', 'similar', 'track']);
+/**
+ * Methods a view frame may call (its shelf's modes; `catalog`: the records the bundle carries, for
+ * a shelf given no catalog URL), and for `track` the only event type (a click on a card of its shelf).
+ */
+const VIEW_METHODS = new Set(['recommend', 'similar', 'frequentlyBoughtTogether', 'alsoBought', 'trending', 'track', 'catalog']);
 
 /**
  * The engine side of the BroadcastChannel `vitrine-isolated:<channel>` (origin B only):
  *   view → engine: {op: 'hello', from} | {op: 'call', from, id, method, args}
- *   engine → views: {op: 'up', capabilities} | {op: 'down'} | {op: 'changed'} | {op: 'reply', to, id, ok, value?, recommendationId?, code?}
+ *   engine → views: {op: 'up', capabilities} | {op: 'down'} | {op: 'changed', catalog} | {op: 'reply', to, id, ok, value?, recommendationId?, code?}
  */
 export function channelName(channel) {
   return `vitrine-isolated:${channel}`;
@@ -52,6 +55,7 @@ export function startEngine(link, config) {
       return reply({ ok: false, code: 'invalid_argument' });
     }
     try {
+      if (msg.method === 'catalog') return reply({ ok: true, value: vitrine.catalog });
       const out = await vitrine[msg.method](...args.slice(0, 2));
       reply({ ok: true, value: toWire(out), recommendationId: out?.recommendationId ?? null });
     } catch (err) {
@@ -87,7 +91,8 @@ export function startEngine(link, config) {
       bc.postMessage(state());
       return quantized(t0, () => link.report(engineCode(err)));
     }
-    vitrine.addEventListener('change', () => bc.postMessage({ op: 'changed' }));
+    // `catalog`: an update changed the bundle's records (the views fetch them again).
+    vitrine.addEventListener('change', (e) => bc.postMessage({ op: 'changed', catalog: e.detail?.reason === 'catalog' }));
     bc.postMessage(state());
     quantized(t0, () => link.post('ready'));
   }

@@ -8,7 +8,7 @@
 // wrong type, or has a field the kind does not define. Nothing here throws on hostile input.
 //
 //   page → engine frame:  init {channel, bundle, …}, track {event}, consent {consent}, forget {ref}, flush {ref}
-//   page → view frame:    init {channel, catalog, settings}, settings {settings}
+//   page → view frame:    init {channel, catalog?, settings}, settings {settings}
 //   frame → page:         ready, sized {height}, error {code, ref?}, choose {action, id}, done {ref}
 //
 // What the page can learn from the frame is exactly the frame → page list: no history, no counts, no
@@ -53,7 +53,7 @@ export const ERROR_CODES = Object.freeze({
   origin_not_allowed: "this page's origin is not among the parents the frame's configuration allows",
   not_configured: 'the frame has no valid configuration (the JSON block #vitrine-frame-config in its HTML)',
   source_not_allowed: 'the bundle or catalog URL is on an origin the frame does not fetch from (its configuration\'s "sources")',
-  catalog_failed: 'the frame could not load the catalog',
+  catalog_failed: 'the frame could not load the catalog (its URL failed, or no catalog URL was given and the bundle carries no catalog records)',
   obscured: 'a click on a card that was covered or made transparent (clickjacking?) was not passed to the page',
   engine_unavailable: 'the engine in the frame is not running (see the earlier error)',
   frame_timeout: 'the frame did not answer in time (is the URL right, and does its Content-Security-Policy frame-ancestors allow this page?)',
@@ -247,10 +247,14 @@ function checkStringsObject(s) {
 const HREF_TEMPLATE = (v) => typeof v === 'string' && v.length <= 2048 && /^https?:\/\/[^\s]+$/.test(v) && v.includes('{id}');
 const ITEMS = (v) => ITEM_ID(v) || (Array.isArray(v) && v.length <= 100 && v.every(ITEM_ID));
 
+/** The shelf's modes (`<vitrine-shelf mode>`); those of ITEM_MODES are about the page's `item`(s). */
+export const SHELF_MODES = Object.freeze(['recommend', 'similar', 'bought-together', 'also-bought', 'trending']);
+export const ITEM_MODES = Object.freeze(['similar', 'bought-together', 'also-bought']);
+
 /** What the page may say about how the shelf looks and what it asks the engine (README "Isolated mode"). */
 export const DISPLAY_FIELDS = Object.freeze({
   k: int(1, LIMITS.maxK),
-  mode: oneOf('recommend', 'similar'),
+  mode: oneOf(...SHELF_MODES),
   item: nullOr(ITEMS),
   options: plain,
   placement: str(200),
@@ -323,7 +327,8 @@ export const TO_FRAME = Object.freeze({
     flush: { required: { ref: REF } },
   },
   view: {
-    init: { required: { channel: CHANNEL, catalog: URL_STRING, settings: checkDisplaySettings }, optional: { ref: REF } },
+    // Without `catalog`, the view shows the records the bundle carries (from the engine frame).
+    init: { required: { channel: CHANNEL, settings: checkDisplaySettings }, optional: { catalog: URL_STRING, ref: REF } },
     settings: { required: { settings: checkDisplaySettings }, optional: { ref: REF } },
   },
 });

@@ -1,7 +1,8 @@
 // Isolated mode: a view frame (frame.html#view, origin B) renders one shelf with the ordinary
 // <vitrine-shelf> and card code. Its rankings come from the engine frame of the same page over a
-// BroadcastChannel of origin B (EngineProxy); its catalog from an allowed source; its look from the
-// page's settings (custom properties, inherited font and colour, ::part() declarations).
+// BroadcastChannel of origin B (EngineProxy); its catalog from an allowed source, or (no catalog
+// URL) the records the bundle carries, from the engine frame; its look from the page's settings
+// (custom properties, inherited font and colour, ::part() declarations).
 //
 // What the page learns from a view frame: `ready`, `sized {height}` and the id of a card the
 // shopper clicked (`choose`). The height is that of a probe shelf of k synthetic cards built from
@@ -86,7 +87,7 @@ class EngineProxy extends EventTarget {
     } else if (m.op === 'down') {
       this.#settleUp.reject(Object.assign(new Error('the engine frame is not running'), { code: 'engine_unavailable' }));
     } else if (m.op === 'changed') {
-      this.dispatchEvent(new CustomEvent('change', { detail: { reason: 'engine' } }));
+      this.dispatchEvent(new CustomEvent('change', { detail: { reason: m.catalog === true ? 'catalog' : 'engine' } }));
     } else if (m.op === 'reply' && m.to === this.#id && this.#pending.has(m.id)) {
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -108,13 +109,26 @@ class EngineProxy extends EventTarget {
 
   supports(method) {
     if (method === 'explain') return this.#capabilities.includes('explain');
-    return ['recommend', 'similar', 'track'].includes(method);
+    return ['recommend', 'similar', 'frequentlyBoughtTogether', 'alsoBought', 'trending', 'track'].includes(method);
   }
   recommend(options) {
     return this.#call('recommend', [options]);
   }
   similar(item, options) {
     return this.#call('similar', [item, options]);
+  }
+  frequentlyBoughtTogether(ids, options) {
+    return this.#call('frequentlyBoughtTogether', [ids, options]);
+  }
+  alsoBought(id, options) {
+    return this.#call('alsoBought', [id, options]);
+  }
+  trending(options) {
+    return this.#call('trending', [options]);
+  }
+  /** The records the engine frame's bundle carries (with its applied updates'). */
+  catalog() {
+    return this.#call('catalog', []);
   }
   track(event) {
     return this.#call('track', [event]);
@@ -134,6 +148,9 @@ function probeEngine() {
     supports: () => true,
     recommend: async (o) => results(o.k),
     similar: async (_, o) => results(o.k),
+    frequentlyBoughtTogether: async (_, o) => results(o.k),
+    alsoBought: async (_, o) => results(o.k),
+    trending: async (o) => results(o.k),
   });
 }
 
@@ -268,7 +285,7 @@ export function startView(link, config) {
     link.post('choose', { action, id: e.detail.id });
   };
 
-  function build(catalog, s) {
+  function build(catalog, s, proxy) {
     const stage = document.createElement('div');
     stage.className = 'stage';
     const probeWrap = document.createElement('div');
@@ -288,7 +305,6 @@ export function startView(link, config) {
     probe.catalog = { products: probeCatalog(catalog.products, s.k), categories: catalog.categories };
     probe.vitrine = probeEngine();
     real.catalog = catalog;
-    const proxy = new EngineProxy(link.channel);
     proxy.up.then(
       () => (real.vitrine = proxy), // once the engine's capabilities (explain: reasons) are known
       () => link.report('engine_unavailable'),
@@ -325,19 +341,40 @@ export function startView(link, config) {
     // init
     link.channel = msg.channel;
     settings = displayDefaults(msg.settings);
-    const catalogUrl = resolveAllowed(msg.catalog, location.href, config.sources);
-    if (!catalogUrl) return link.report('source_not_allowed');
+    const proxy = new EngineProxy(link.channel);
     let data;
-    try {
-      const res = await fetch(catalogUrl, { credentials: 'omit', referrerPolicy: 'no-referrer' });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      data = await res.json();
-    } catch {
-      return link.report('catalog_failed');
+    if (msg.catalog != null) {
+      const catalogUrl = resolveAllowed(msg.catalog, location.href, config.sources);
+      if (!catalogUrl) return link.report('source_not_allowed');
+      try {
+        const res = await fetch(catalogUrl, { credentials: 'omit', referrerPolicy: 'no-referrer' });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        data = await res.json();
+      } catch {
+        return link.report('catalog_failed');
+      }
+    } else {
+      // No catalog URL: the records the bundle carries, from the engine frame (origin B only).
+      try {
+        await proxy.up;
+      } catch {
+        return link.report('engine_unavailable');
+      }
+      data = await proxy.catalog().catch(() => null);
+      if (!Array.isArray(data) || data.length === 0) return link.report('catalog_failed');
+      // A catalog update in the engine frame brings new records: shown from then on.
+      proxy.addEventListener('change', async (e) => {
+        if (e.detail?.reason !== 'catalog' || !shelves) return;
+        const fresh = await proxy.catalog().catch(() => null);
+        if (!Array.isArray(fresh) || fresh.length === 0) return;
+        shelves.catalog = sanitizeCatalog(fresh, config, `${link.parentOrigin}/`);
+        shelves.real.catalog = shelves.catalog;
+        shelves.probe.catalog = { products: probeCatalog(shelves.catalog.products, settings.k), categories: shelves.catalog.categories };
+      });
     }
     const catalog = sanitizeCatalog(data, config, `${link.parentOrigin}/`);
     applyLook(settings, partsSheet);
-    shelves = build(catalog, settings);
+    shelves = build(catalog, settings, proxy);
     link.post('ready');
   });
 }

@@ -1,0 +1,186 @@
+//! `vitrine train --warm-start B`: continues from an existing bundle on new logs (a daily
+//! refresh). The new log's items start from B's vectors (new items from random ones), the
+//! session readout and position weights from B's; training then runs as usual on the new log
+//! (validation split, early stopping, popularity weight and session terms chosen on it).
+//! Afterwards, B's items the new log does not mention are kept with their vectors; popularity is
+//! B's counts plus the new ones; neighbour lists are B's merged with the new log's (weights added,
+//! the strongest kept); trending counts come from the new log alone (they are about now).
+
+use std::collections::HashMap;
+
+use anyhow::{bail, Result};
+use vitrine::bundle::{Bundle, BundleParts};
+
+use crate::bundle_parts::parts_of;
+use crate::events::EventLog;
+use crate::model::Model;
+
+/// The starting point of a warm start.
+pub struct WarmStart {
+    /// The model for the new log's items (rows in the log's order).
+    pub init: Model,
+    /// The bundle's parts, as loaded.
+    pub base: BundleParts,
+    /// Log items found in the bundle.
+    pub known: usize,
+}
+
+/// Maps the bundle onto the new log's items.
+pub fn prepare(bundle: &Bundle, log: &EventLog, dim: usize, seed: u64) -> Result<WarmStart> {
+    if bundle.dim() != dim {
+        bail!(
+            "--warm-start: the bundle has {} dimensions, --dim is {dim}",
+            bundle.dim()
+        );
+    }
+    let (Some(readout), Some(pos)) = (bundle.session_readout(), bundle.session_pos_weights())
+    else {
+        bail!("--warm-start needs a bundle written by `vitrine train` (session_readout and session_pos_weights)");
+    };
+    let base = parts_of(bundle)?;
+    let mut rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(seed ^ 0x3a3);
+    let std = 1.0 / (dim as f32).sqrt();
+    let mut emb = Vec::with_capacity(log.items.len() * dim);
+    let mut known = 0usize;
+    for id in &log.items {
+        match bundle.index_of(id) {
+            Some(r) => {
+                known += 1;
+                emb.extend(bundle.dequantized_row(r as usize));
+            }
+            None => {
+                emb.extend((0..dim).map(|_| (rand::Rng::random::<f32>(&mut rng) * 2.0 - 1.0) * std))
+            }
+        }
+    }
+    Ok(WarmStart {
+        init: Model {
+            dim,
+            emb,
+            pos_weights: pos.to_vec(),
+            readout: readout.to_vec(),
+        },
+        base,
+        known,
+    })
+}
+
+/// The bundle's items the new log does not mention, appended to the trained parts (rows = the log's
+/// items, then these); popularity summed, neighbour lists merged. Returns a report line.
+pub fn merge(parts: &mut BundleParts, warm: &WarmStart) -> String {
+    let b = &warm.base;
+    let d = parts.dim;
+    let mut row_of: HashMap<String, usize> = parts
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.clone(), i))
+        .collect();
+    let mut kept = 0usize;
+    // Base row → row in the result.
+    let mut map = vec![0usize; b.ids.len()];
+    for (r, id) in b.ids.iter().enumerate() {
+        match row_of.get(id) {
+            Some(&i) => {
+                parts.popularity[i] += b.popularity[r];
+                map[r] = i;
+            }
+            None => {
+                kept += 1;
+                let i = parts.ids.len();
+                row_of.insert(id.clone(), i);
+                parts.ids.push(id.clone());
+                parts
+                    .embeddings
+                    .extend_from_slice(&b.embeddings[r * d..(r + 1) * d]);
+                parts.popularity.push(b.popularity[r]);
+                if let Some(t) = &mut parts.trend {
+                    t.push(0.0);
+                }
+                if let Some(l) = &mut parts.neighbours {
+                    l.push(Vec::new());
+                }
+                if let Some(l) = &mut parts.co_purchases {
+                    l.push(Vec::new());
+                }
+                map[r] = i;
+            }
+        }
+    }
+    let per_item = parts
+        .neighbours
+        .as_ref()
+        .map_or(0, |l| l.iter().map(Vec::len).max().unwrap_or(0))
+        .max(
+            b.neighbours
+                .as_ref()
+                .map_or(0, |l| l.iter().map(Vec::len).max().unwrap_or(0)),
+        );
+    for (mine, theirs) in [
+        (&mut parts.neighbours, &b.neighbours),
+        (&mut parts.co_purchases, &b.co_purchases),
+    ] {
+        let Some(theirs) = theirs else { continue };
+        let n = parts.ids.len();
+        let lists = mine.get_or_insert_with(|| vec![Vec::new(); n]);
+        lists.resize(n, Vec::new());
+        for (r, list) in theirs.iter().enumerate() {
+            let target = &mut lists[map[r]];
+            for &(j, w) in list {
+                let j = map[j as usize] as u32;
+                match target.iter_mut().find(|x| x.0 == j) {
+                    Some(x) => x.1 += w,
+                    None => target.push((j, w)),
+                }
+            }
+            target.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+            target.truncate(per_item.max(1));
+        }
+    }
+    // What the new training did not produce comes from the bundle, by id.
+    let n = parts.ids.len();
+    let base_row: HashMap<&str, usize> = b
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let of = |i: usize| base_row.get(parts.ids[i].as_str()).copied();
+    if parts.categories.is_none() {
+        if let Some(c) = &b.categories {
+            parts.categories = Some(vitrine::bundle::CategoryParts {
+                names: c.names.clone(),
+                item: (0..n).map(|i| of(i).and_then(|r| c.item[r])).collect(),
+            });
+        }
+    }
+    if parts.prices.is_none() {
+        if let Some(p) = &b.prices {
+            parts.prices = Some((0..n).map(|i| of(i).and_then(|r| p[r])).collect());
+        }
+    }
+    if parts.availability.is_none() {
+        if let Some(a) = &b.availability {
+            parts.availability = Some((0..n).map(|i| of(i).is_none_or(|r| a[r])).collect());
+        }
+    }
+    if parts.context.is_none() && parts.categories.is_some() {
+        parts.context = b.context.clone();
+    }
+    for t in &b.extra {
+        if !parts.extra.iter().any(|x| x.name == t.name) {
+            parts.extra.push(t.clone());
+        }
+    }
+    for (k, v) in &b.metadata {
+        if k.starts_with("content.") {
+            parts.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    format!(
+        "warm start: {} of the log's {} items came from the bundle, {} new; {kept} bundle items not in the log kept",
+        warm.known,
+        warm.init.emb.len() / d.max(1),
+        warm.init.emb.len() / d.max(1) - warm.known
+    )
+}

@@ -1,0 +1,173 @@
+//! Catalog updates applied to a loaded bundle. An update ("delta", written by `vitrine catalog
+//! update`) is itself a small bundle — read, validated and digest-checked by the same reader —
+//! whose metadata names the bundle file it applies to (`delta.base`, its digest; `delta.n_base`,
+//! its rows) and whose rows are the products that differ from that file: new products (with their
+//! vectors) and products of the file whose category, price or availability changed (their vectors
+//! are ignored). Deltas are cumulative: each holds the whole difference between the file and the
+//! current catalog, so a page applies only the newest.
+//!
+//! Rows never move: a row added by one update keeps its number when a later update lists it
+//! again, so a shopper's history and a private release that name rows stay valid; a row a later
+//! update no longer lists becomes unavailable.
+
+use super::format::{DELTA_BASE_KEY, DELTA_N_BASE_KEY};
+use super::id_index::IdIndex;
+use super::loaded::{popularity_prior, unavailable_rows, Bundle};
+use super::tables::Categories;
+use crate::error::BundleError;
+
+/// What applying an update did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OverlayReport {
+    /// Rows appended now.
+    pub added: usize,
+    /// Rows (of the file or of an earlier update) whose data changed.
+    pub updated: usize,
+    /// Rows that may not be recommended now.
+    pub unavailable: usize,
+}
+
+impl Bundle {
+    /// The `digest` the bundle file recorded (what an update names as its base).
+    pub fn recorded_digest(&self) -> Option<&str> {
+        self.metadata
+            .get(super::digest::DIGEST_KEY)
+            .map(String::as_str)
+    }
+
+    /// Whether this bundle is a catalog update (it names a base), not a model to load.
+    pub fn is_delta(&self) -> bool {
+        self.metadata.contains_key(DELTA_BASE_KEY)
+    }
+
+    /// Applies a catalog update (`delta`, a bundle that [`Bundle::is_delta`]). Checks first that
+    /// it is for this bundle file (`delta.base`, `delta.n_base`) and has this bundle's dimension;
+    /// on error nothing changes.
+    pub fn apply_overlay(&mut self, delta: &Bundle) -> Result<OverlayReport, BundleError> {
+        let base = delta.metadata.get(DELTA_BASE_KEY);
+        let n_base = delta.metadata.get(DELTA_N_BASE_KEY);
+        if base.map(String::as_str) != self.recorded_digest()
+            || n_base.map(String::as_str) != Some(self.n_base.to_string().as_str())
+            || base.is_none()
+        {
+            return Err(BundleError::UpdateBase {
+                update: base.map_or("none".into(), |b| b.chars().take(80).collect()),
+                loaded: self.recorded_digest().unwrap_or("none").to_owned(),
+            });
+        }
+        let d = self.dim;
+        if delta.dim != d {
+            return Err(BundleError::Shape {
+                name: "item_emb".into(),
+                expected: format!("[n, {d}] (the loaded bundle's dimension)"),
+                found: vec![delta.n_items, delta.dim],
+            });
+        }
+        // Work on copies; the bundle changes only once everything checked out.
+        let mut emb: Vec<i8> = match &self.emb_owned {
+            Some(e) => e.clone(),
+            None => bytemuck::cast_slice::<u8, i8>(self.bytes.get(self.emb.clone()).unwrap_or(&[]))
+                .to_vec(),
+        };
+        let (mut ids, mut scale, mut pop) =
+            (self.ids.clone(), self.scale.clone(), self.pop.clone());
+        let mut report = OverlayReport::default();
+        // (row, delta row) of every product the delta lists.
+        let mut listed: Vec<(u32, usize)> = Vec::with_capacity(delta.n_items);
+        for (k, id) in delta.ids.iter().enumerate() {
+            let row = match self.index.get(&self.ids, id) {
+                Some(r) => {
+                    let ru = r as usize;
+                    if ru >= self.n_base {
+                        // Added by an earlier update: its vector and popularity follow.
+                        emb[ru * d..(ru + 1) * d].copy_from_slice(delta.row(k));
+                        scale[ru] = delta.scale[k];
+                        pop[ru] = delta.pop[k];
+                    }
+                    report.updated += 1;
+                    r
+                }
+                None => {
+                    let r = ids.len() as u32;
+                    ids.push(id.clone());
+                    emb.extend_from_slice(delta.row(k));
+                    scale.push(delta.scale[k]);
+                    pop.push(delta.pop[k]);
+                    report.added += 1;
+                    r
+                }
+            };
+            listed.push((row, k));
+        }
+        self.index = IdIndex::build(&ids).map_err(|_| BundleError::Ids("repeated id".into()))?;
+        let n = ids.len();
+        self.n_items = n;
+        self.ids = ids;
+        self.scale = scale;
+        self.emb_owned = Some(emb);
+        self.prior = popularity_prior(&pop);
+        self.pop = pop;
+        if let Some(t) = &mut self.trend {
+            t.resize(n, 0.0);
+            self.trend_prior = Some(popularity_prior(t));
+        }
+        for lists in [&mut self.neighbours, &mut self.co_purchases]
+            .into_iter()
+            .flatten()
+        {
+            let last = lists.offsets.last().copied().unwrap_or(0);
+            lists.offsets.resize(n + 1, last);
+        }
+        // Availability: the file's rows are available unless the delta says otherwise; rows of
+        // earlier updates only while listed.
+        let mut avail: Vec<bool> = (0..n).map(|r| r < self.n_base).collect();
+        for &(row, k) in &listed {
+            avail[row as usize] = delta.is_available(k);
+        }
+        self.unavailable = unavailable_rows(Some(&avail));
+        report.unavailable = self.unavailable.len();
+        self.avail = Some(avail);
+        self.set_categories_and_prices(delta, &listed);
+        Ok(report)
+    }
+
+    /// Sets the category and price of the listed rows from the delta (category names not yet known
+    /// are appended); grows the per-row tables to the row count.
+    fn set_categories_and_prices(&mut self, delta: &Bundle, listed: &[(u32, usize)]) {
+        let n = self.n_items;
+        if delta.categories.is_some() || self.categories.is_some() {
+            let cats = self.categories.get_or_insert_with(|| Categories {
+                item: Vec::new(),
+                names: Vec::new(),
+            });
+            cats.item.resize(n, -1);
+            for &(row, k) in listed {
+                let c = match delta
+                    .category(k)
+                    .and_then(|c| delta.category_names()?.get(c as usize))
+                {
+                    None => -1,
+                    Some(name) => match cats.names.iter().position(|x| x == name) {
+                        Some(c) => c as i32,
+                        None => {
+                            cats.names.push(name.clone());
+                            (cats.names.len() - 1) as i32
+                        }
+                    },
+                };
+                if let Some(slot) = cats.item.get_mut(row as usize) {
+                    *slot = c;
+                }
+            }
+        }
+        if delta.prices.is_some() || self.prices.is_some() {
+            let prices = self.prices.get_or_insert_with(Vec::new);
+            prices.resize(n, -1.0);
+            for &(row, k) in listed {
+                if let Some(slot) = prices.get_mut(row as usize) {
+                    *slot = delta.price(k).unwrap_or(-1.0);
+                }
+            }
+        }
+    }
+}
