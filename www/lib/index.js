@@ -10,7 +10,7 @@
 import { MainThreadBackend, WorkerBackend } from './backend.js';
 import { VitrineError, unsupported } from './errors.js';
 import { fetchBundle, verifyIntegrity } from './fetch.js';
-import { StateStore, resolveAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
+import { StateStore, resolveAdapter, indexedDBAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
 import { IsolatedVitrine } from './isolated/client.js';
@@ -81,6 +81,7 @@ export class Vitrine extends EventTarget {
       backend,
       persistent: opts.store,
       visit: opts.visit,
+      ledger: opts.ledger,
       consent: opts.consent,
       gpc: opts.gpc,
       saveDelay: opts.saveDelay,
@@ -166,6 +167,12 @@ export class Vitrine extends EventTarget {
     const v = new Vitrine(CONSTRUCT, backend, info, {
       store: storeOf(storage),
       visit: storeOf(visitStorage),
+      // localStorage is not read consistently across tabs (a write reaches the others later): the
+      // privacy budget they share is also kept in IndexedDB, which is (persistence.js, "ledger").
+      ledger:
+        storage === 'localStorage' && globalThis.indexedDB
+          ? new StateStore(indexedDBAdapter({ dbName: 'vitrine-ledger' }), { key: storageKey, ttlMs: ttl })
+          : null,
       storageKey,
       consent,
       saveDelay,
