@@ -47,6 +47,15 @@ const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rer
 /** Of those, the rankings: they change only the privacy accountant. */
 const RANKINGS = new Set(['recommend', 'rerank', 'similar', 'explain']);
 
+/** True when this context may use IndexedDB (reading `indexedDB` throws where storage is refused). */
+function hasIndexedDB() {
+  try {
+    return globalThis.indexedDB != null;
+  } catch {
+    return false;
+  }
+}
+
 const toBytes = (src) => {
   if (src instanceof Uint8Array) return src;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
@@ -170,7 +179,7 @@ export class Vitrine extends EventTarget {
       // localStorage is not read consistently across tabs (a write reaches the others later): the
       // privacy budget they share is also kept in IndexedDB, which is (persistence.js, "ledger").
       ledger:
-        storage === 'localStorage' && globalThis.indexedDB
+        storage === 'localStorage' && hasIndexedDB()
           ? new StateStore(indexedDBAdapter({ dbName: 'vitrine-ledger' }), { key: storageKey, ttlMs: ttl })
           : null,
       storageKey,

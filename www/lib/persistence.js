@@ -267,11 +267,23 @@ export class SessionKeeper {
 
   /**
    * Runs `fn` under the Web Lock every tab of the origin shares when `shared` (as is without Web
-   * Locks); the visit store is this tab's alone and needs no lock.
+   * Locks, or when the browser refuses them); the visit store is this tab's alone and needs no lock.
    */
-  #lockedIf(shared, fn) {
+  async #lockedIf(shared, fn) {
     const locks = globalThis.navigator?.locks;
-    return shared && typeof locks?.request === 'function' ? locks.request(this.#lockName, fn) : fn();
+    if (!shared || typeof locks?.request !== 'function') return fn();
+    let started = false;
+    try {
+      return await locks.request(this.#lockName, () => {
+        started = true;
+        return fn();
+      });
+    } catch (err) {
+      // A context refused storage (a third-party frame where the browser blocks it) is refused Web
+      // Locks too: run without the lock, as without Web Locks.
+      if (!started) return fn();
+      throw err;
+    }
   }
 
   /**
