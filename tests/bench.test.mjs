@@ -49,7 +49,7 @@ test('the bench page runs and reports every job for wasm, plain JS and ONNX Runt
   assert.match(c.kernel, /^(simd128|scalar)$/);
 
   const jobs = Object.keys(c.jobs);
-  for (const j of ['load (verified)', 'recommend top-20', 'rerank 200', 'rerank 200, new ids', 'track + recommend']) {
+  for (const j of ['load (verified)', 'recommend top-20', 'rerank 200', 'rerank 200, new ids', 'track + recommend', 'restore + track + recommend']) {
     assert.ok(jobs.includes(j), `job '${j}' in ${jobs.join(', ')}`);
   }
   for (const [job, t] of Object.entries(c.jobs)) {
@@ -58,6 +58,12 @@ test('the bench page runs and reports every job for wasm, plain JS and ONNX Runt
     if (ORT_JOBS.includes(job)) assertStats(t.ort, 3, `${job} ort`);
     else assert.equal(t.ort, undefined, `${job}: no ORT figure`);
   }
+  // The private rows run today's default unit ('device'): a restored session makes one fresh
+  // release per page load (every restore + track + recommend), a page's own event none.
+  assert.equal(c.privacy.unit, 'device');
+  assert.equal(c.privacy.restoreFresh, '5/5', 'every restore + track + recommend made a fresh release');
+  assert.equal(c.privacy.releasesDuringTrackRecommend, 0, 'a tracked page event makes no release');
+
   // The baseline does the same job: with privacy off its top-20 is the engine's (ties aside).
   const [same, of] = c.overlap.split('/').map(Number);
   assert.equal(of, 20);

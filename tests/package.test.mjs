@@ -339,7 +339,19 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
         const works = (await v.recommend({ k: 3 })).length === 3;
         const left = localStorage.getItem(key);
         v.destroy(); // the page goes away before the next "page load" (its last write happens now)
-        return { seen, events, works, left };
+        // What is left: nothing, or (with consent, the ranking's privacy spend is written at once:
+        // persistence.js guarded()) a new valid state with no events; never the bad copy.
+        let kept = 'nothing';
+        if (left != null) {
+          try {
+            const env = JSON.parse(left);
+            const state = JSON.parse(env.state);
+            kept = env.schema === 1 && state.format === 'vitrine-session' && state.events.length === 0 ? 'a new empty state' : left;
+          } catch {
+            kept = left;
+          }
+        }
+        return { seen, events, works, kept };
       };
       localStorage.clear();
       const a = await V.Vitrine.load('data/store.vtr', { consent: 'granted', ttl: 50 });
@@ -379,7 +391,7 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     for (const [k, v] of Object.entries(r)) {
       assert.equal(v.events, 0, `${k}: starts with an empty session`);
       assert.ok(v.works, `${k}: still recommends`);
-      assert.equal(v.left, null, `${k}: the bad copy was removed`);
+      assert.ok(['nothing', 'a new empty state'].includes(v.kept), `${k}: the bad copy was removed (left: ${v.kept})`);
     }
   });
 

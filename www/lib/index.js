@@ -10,7 +10,7 @@
 import { MainThreadBackend, WorkerBackend } from './backend.js';
 import { VitrineError, unsupported } from './errors.js';
 import { fetchBundle, verifyIntegrity } from './fetch.js';
-import { StateStore, resolveAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
+import { StateStore, resolveAdapter, indexedDBAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
 import { IsolatedVitrine } from './isolated/client.js';
@@ -47,6 +47,15 @@ const STATEFUL = new Set(['track', 'configure', 'importState', 'recommend', 'rer
 /** Of those, the rankings: they change only the privacy accountant. */
 const RANKINGS = new Set(['recommend', 'rerank', 'similar', 'explain']);
 
+/** True when this context may use IndexedDB (reading `indexedDB` throws where storage is refused). */
+function hasIndexedDB() {
+  try {
+    return globalThis.indexedDB != null;
+  } catch {
+    return false;
+  }
+}
+
 const toBytes = (src) => {
   if (src instanceof Uint8Array) return src;
   if (src instanceof ArrayBuffer) return new Uint8Array(src);
@@ -81,6 +90,7 @@ export class Vitrine extends EventTarget {
       backend,
       persistent: opts.store,
       visit: opts.visit,
+      ledger: opts.ledger,
       consent: opts.consent,
       gpc: opts.gpc,
       saveDelay: opts.saveDelay,
@@ -166,6 +176,12 @@ export class Vitrine extends EventTarget {
     const v = new Vitrine(CONSTRUCT, backend, info, {
       store: storeOf(storage),
       visit: storeOf(visitStorage),
+      // localStorage is not read consistently across tabs (a write reaches the others later): the
+      // privacy budget they share is also kept in IndexedDB, which is (persistence.js, "ledger").
+      ledger:
+        storage === 'localStorage' && hasIndexedDB()
+          ? new StateStore(indexedDBAdapter({ dbName: 'vitrine-ledger' }), { key: storageKey, ttlMs: ttl })
+          : null,
       storageKey,
       consent,
       saveDelay,

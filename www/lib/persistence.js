@@ -12,10 +12,11 @@
 // the main thread; in worker mode the worker sends it back with every reply) and the checksum is a
 // synchronous SHA-256, so a synchronous adapter (Web Storage) has the session before the page goes.
 //
-// Rankings are guarded (`guarded()`, docs/PRIVACY.md "Accounting"): a ranking may spend privacy
-// budget, so once a stored copy exists it runs under a Web Lock shared by every tab of the origin,
-// after joining what the store holds (another tab's spend), and its state is written before the
-// page gets the result (write-ahead: a release the page saw is always counted on the device).
+// Rankings are guarded (`guarded()`, docs/PRIVACY.md "The accountant"): a ranking may spend privacy
+// budget, so its state is written before the page gets the result (write-ahead: a release the page
+// saw is counted on the device). In the persistent store, which every tab of the origin shares, it
+// runs under a Web Lock they all take, after joining what the store holds (another tab's spend), and
+// every asynchronous write joins the store first too, so that no write lowers the stored spend.
 
 import { effectiveConsent } from './consent.js';
 
@@ -24,6 +25,8 @@ export const DEFAULT_SAVE_DELAY_MS = 500;
 export class SessionKeeper {
   #backend;
   #persistent;
+  #ledger;
+  #ledgerIssueSeen = false;
   #visit;
   #requested;
   #gpc;
@@ -35,6 +38,7 @@ export class SessionKeeper {
   #dirty = false;
   #hasCopy = false; // the target store holds a copy of this session (restored or written)
   #leaving = false;
+  #forgotten = false; // forget() ran and the shopper has done nothing since: nothing may be written
   #writing = Promise.resolve();
   #detach = null;
 
@@ -43,14 +47,19 @@ export class SessionKeeper {
    * @param {{mode: string, call: Function, stateSync: () => (string|null), wantState?: boolean}} o.backend
    * @param {import('./storage.js').StateStore|null} o.persistent  store for consented sessions
    * @param {import('./storage.js').StateStore|null} o.visit       store for the current visit (this tab)
+   * @param {import('./storage.js').StateStore|null} [o.ledger]    a copy of the persistent state in a
+   *   store every tab reads consistently (IndexedDB), for a persistent store that is not: in
+   *   Chromium a localStorage write reaches the other tabs' renderers asynchronously, so under the
+   *   shared lock another tab may still read the store as it was before this tab's release
    */
   #lockName;
   #canJoin;
 
-  constructor({ backend, persistent, visit, consent, gpc, saveDelay = DEFAULT_SAVE_DELAY_MS, canExport, canImport, canJoin = false, lockName = 'vitrine', onIssue }) {
+  constructor({ backend, persistent, visit, ledger = null, consent, gpc, saveDelay = DEFAULT_SAVE_DELAY_MS, canExport, canImport, canJoin = false, lockName = 'vitrine', onIssue }) {
     if (!(saveDelay >= 0)) throw new TypeError('saveDelay must be a number of milliseconds ≥ 0');
     this.#backend = backend;
     this.#persistent = persistent;
+    this.#ledger = persistent ? ledger : null;
     this.#visit = visit;
     this.#requested = consent;
     this.#gpc = gpc;
@@ -146,6 +155,10 @@ export class SessionKeeper {
 
   async #clear(store) {
     if (!store) return;
+    if (store === this.#persistent && this.#ledger) {
+      const issue = await this.#ledger.clear();
+      if (issue) this.#onIssue(issue);
+    }
     if (store === this.#target()) this.#hasCopy = false;
     const issue = await store.clear();
     if (issue) this.#onIssue(issue);
@@ -158,14 +171,15 @@ export class SessionKeeper {
 
   /**
    * The engine's state changed: an event, an import, settings (`ranking: false`), or a ranking that
-   * may have spent privacy budget (`ranking: true`). A ranking alone never creates a stored copy
-   * (after forget(), or before the first event, nothing is written until the shopper does something);
-   * it updates a copy that exists, so the budget spent survives the next page load.
+   * may have spent privacy budget (`ranking: true`). A ranking's spend is already stored (or there
+   * was nothing to keep): `guarded()` wrote it before the page saw the result, after joining the
+   * other tabs' spend. Writing it again here could only put back an older spend from a page that
+   * is leaving (a `pagehide` write cannot join first).
    */
   changed({ ranking = false } = {}) {
     this.#syncWorkerState();
-    if (!this.#target()) return;
-    if (ranking && !this.#hasCopy && !this.#dirty) return;
+    if (!this.#target() || ranking) return;
+    this.#forgotten = false;
     this.#dirty = true;
     if (this.#leaving) {
       // The page is going away (a `pagehide` listener of the page tracked something): now or never.
@@ -190,53 +204,125 @@ export class SessionKeeper {
     this.#cancel();
     if (this.#dirty) {
       this.#dirty = false;
-      this.#writing = this.#writing.then(async () => {
-        const target = this.#target();
-        if (!target) return;
-        try {
-          // Main thread: the current state. Worker: ask it (the piggybacked copy may be a reply behind).
-          const state = this.#backend.mode === 'main' ? this.#backend.stateSync() : await this.#backend.call('exportState', []);
-          const issue = await target.save(String(state));
-          if (issue) this.#onIssue(issue);
-          else this.#hasCopy = true;
-        } catch (err) {
-          this.#onIssue({ kind: 'write_failed', message: `session could not be exported: ${err.message}` });
-        }
-      });
+      this.#writing = this.#writing.then(() => this.#lockedIf(this.#shared(), () => this.#write()));
     }
     return this.#writing;
   }
 
-  /**
-   * Runs a ranking (`run`: the engine call) so that the privacy budget it may spend is spent once
-   * per origin and is on the device before the page sees the result: under a Web Lock every tab
-   * of the origin shares, the stored state is joined into the engine first (another tab's spend),
-   * and the state is written after the call, before this resolves. Without a stored copy there is
-   * nothing restored to protect across page loads, and the call runs as is. Without Web Locks (an
-   * old browser, an insecure origin) the join and the write still happen, without the lock.
-   */
-  async guarded(run) {
+  /** True when the target store is the persistent one, which every tab of the origin shares. */
+  #shared() {
     const target = this.#target();
-    if (!target || !this.#hasCopy) return run();
-    const exec = async () => {
-      await this.#writing;
-      if (this.#canJoin) {
-        const { state } = await target.load();
-        if (state != null) {
-          try {
-            await this.#backend.call('joinStored', [state]);
-          } catch {
-            /* a copy the engine cannot read: the write below replaces it */
-          }
+    return target != null && target === this.#persistent;
+  }
+
+  /**
+   * Writes the engine's state to the target store. In the shared store another tab may have spent
+   * privacy budget since this one last read it: its stored accountant is joined into the engine
+   * first, so that a write never lowers the spend the store holds (run under the origin's lock).
+   */
+  async #write() {
+    const target = this.#target();
+    if (!target) return;
+    try {
+      if (target === this.#persistent) await this.#join(target);
+      // Main thread: the current state. Worker: ask it (the piggybacked copy may be a reply behind).
+      const state = this.#backend.mode === 'main' ? this.#backend.stateSync() : await this.#backend.call('exportState', []);
+      const issue = await target.save(String(state));
+      if (issue) this.#onIssue(issue);
+      else this.#hasCopy = true;
+      // The ledger's write has committed when this resolves: the next tab to take the lock reads it.
+      if (target === this.#persistent && this.#ledger && !issue) {
+        const ledgerIssue = await this.#ledger.save(String(state));
+        if (ledgerIssue && !this.#ledgerIssueSeen) {
+          // Reported once: without it the tabs fall back on the persistent store alone.
+          this.#ledgerIssueSeen = true;
+          this.#onIssue({ kind: ledgerIssue.kind, message: `the shared privacy ledger (IndexedDB) could not be written: ${ledgerIssue.message}` });
         }
       }
-      const result = await run();
-      this.#dirty = true;
-      await this.flush();
-      return result;
-    };
+    } catch (err) {
+      this.#onIssue({ kind: 'write_failed', message: `session could not be exported: ${err.message}` });
+    }
+  }
+
+  /**
+   * Joins the state `target` holds (another tab's spend) into the engine, and the ledger's copy
+   * for the persistent store; true when there was one.
+   */
+  async #join(target) {
+    if (!this.#canJoin) return false;
+    const stores = target === this.#persistent && this.#ledger ? [target, this.#ledger] : [target];
+    let found = false;
+    for (const store of stores) {
+      const { state } = await store.load();
+      if (state == null) continue;
+      found = true;
+      try {
+        await this.#backend.call('joinStored', [state]);
+      } catch {
+        /* a copy the engine cannot read: the next write replaces it */
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Runs `fn` under the Web Lock every tab of the origin shares when `shared` (as is without Web
+   * Locks, or when the browser refuses them); the visit store is this tab's alone and needs no lock.
+   */
+  async #lockedIf(shared, fn) {
     const locks = globalThis.navigator?.locks;
-    return typeof locks?.request === 'function' ? locks.request(this.#lockName, exec) : exec();
+    if (!shared || typeof locks?.request !== 'function') return fn();
+    let started = false;
+    try {
+      return await locks.request(this.#lockName, () => {
+        started = true;
+        return fn();
+      });
+    } catch (err) {
+      // A context refused storage (a third-party frame where the browser blocks it) is refused Web
+      // Locks too: run without the lock, as without Web Locks.
+      if (!started) return fn();
+      throw err;
+    }
+  }
+
+  /**
+   * Runs a ranking (`run`: the engine call) so that the privacy budget it may spend is on the
+   * device before the page sees the result (write-ahead): the state is written after the call,
+   * before this resolves. In the persistent store, which every tab of the origin shares, the
+   * ranking runs under a Web Lock they all take, after joining the stored state into the engine
+   * (another tab's spend, also when this tab started with nothing stored), and it always writes:
+   * a tab that joins the store later must see the release (the join keeps the larger spend, it
+   * cannot add two) — except after forget(), until the shopper does something (a shelf
+   * re-ranking then writes nothing). The visit store is this tab's alone: no lock, no join, and
+   * a ranking alone never creates a visit copy. With no store in use (consent denied, or no
+   * storage) the call runs as is; without Web Locks (an old browser, an insecure origin) the join
+   * and the write still happen, without the lock.
+   */
+  guarded(run) {
+    if (!this.#target()) return run();
+    // In the queue of writes (each takes the lock in turn), so that no write waits for the lock
+    // this ranking holds, and forget() waits for the ranking's write as for any other.
+    const job = this.#writing.then(() => {
+      const shared = this.#shared();
+      return this.#lockedIf(shared, async () => {
+        const target = this.#target();
+        if (!target) return run();
+        const joined = shared ? await this.#join(target) : false;
+        const result = await run();
+        if (this.#hasCopy || this.#dirty || joined || (shared && !this.#forgotten)) {
+          this.#cancel();
+          this.#dirty = false;
+          await this.#write();
+        }
+        return result;
+      });
+    });
+    this.#writing = job.then(
+      () => {},
+      () => {},
+    );
+    return job;
   }
 
   /** Writes the newest state synchronously when the store allows it (from pagehide / visibilitychange). */
@@ -287,6 +373,7 @@ export class SessionKeeper {
 
   /** Erases both stored copies (whatever the consent). */
   async forget() {
+    this.#forgotten = true;
     this.#cancel();
     this.#dirty = false;
     this.#hasCopy = false;
