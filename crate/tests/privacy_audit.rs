@@ -300,7 +300,7 @@ fn device_unit_is_private_for_the_device_record_given_the_page() {
     let mut audit = audit_fixture();
     audit.page = vec!["c0-i1", "c2-i3"];
     let epsilon = 2.0;
-    // The default shelf-cut mechanism (a window of 8, of which the 3-item shelf shows 3).
+    // The default shelf-cut mechanism (a window of 3, of which the shelf shows 1: its last item).
     let exp = settings("exponential", epsilon, "");
     check(&audit, &exp, RUNS, epsilon, 0.0);
     // Tight: on whole-record neighbours (different keys) the release's frequencies differ by
@@ -342,14 +342,14 @@ fn device_unit_ranks_the_page_exactly() {
     let audit = audit_fixture();
     let private = shopper(
         &audit.model,
-        &settings("exponential", 1.0, ""),
+        &settings("exponential", 1.0, r#","candidates":8,"topM":4"#),
         &[],
         &["c3-i0", "c3-i2"],
     );
     let open: ShopperOptions =
         serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).expect("options");
     let raw = shopper(&audit.model, &open, &[], &["c3-i0", "c3-i2"]);
-    // k = 6 with the default window (8, of which 4 are shown): the first 2 are exact.
+    // k = 6 with a window of 8, of which 4 are shown: the first 2 are exact.
     let request = RecommendRequest::new(6).expect("k");
     let wide = RecommendRequest::new(10).expect("k");
     let mut rng = SeededRng::from_seed(3);
@@ -387,7 +387,7 @@ fn device_unit_refreshes_per_record_or_per_page_event() {
     };
     for (refresh, expect) in [("record", 1), ("page", 3)] {
         let privacy: PrivacyOptions = serde_json::from_str(&format!(
-            r#"{{"epsilon":1,"refresh":"{refresh}","budget":{{"epsilon":8}}}}"#
+            r#"{{"epsilon":1,"refresh":"{refresh}","budget":{{"epsilon":8}},"candidates":8,"topM":4}}"#
         ))
         .expect("options");
         let opts = ShopperOptions {
