@@ -1,7 +1,8 @@
 // Isolated mode, the page's side: the engine, its storage and the rendered shelves live in frames
 // served from a second origin the store controls (origin B); this page only sends them P signals
 // (events, consent, display settings) and catalog updates, and receives ready / sized / error codes,
-// an update's public counts and the id of a card the shopper chose. README "Isolated mode" and docs/deployment.md describe the whole arrangement.
+// an update's public counts and the id of a card the shopper chose. README "Isolated mode" and
+// docs/deployment.md describe the whole arrangement.
 //
 //   const vitrine = await Vitrine.load('store.vtr', { isolation: { frame: 'https://reco.store.example/frame.html' } });
 //   await vitrine.track({ type: 'view', item: 'p0012' });

@@ -12,7 +12,7 @@
 
 import { Vitrine } from '../index.js';
 import { toWire } from '../core.js';
-import { engineCode, isPlainObject, resolveAllowed } from './protocol.js';
+import { checkUpdateReport, engineCode, isPlainObject, resolveAllowed } from './protocol.js';
 import { quantized } from './link.js';
 
 /**
@@ -113,6 +113,8 @@ export function startEngine(link, config) {
       fetchOptions: { credentials: 'omit', referrerPolicy: 'no-referrer' },
     });
     const update = { added: r.added, updated: r.updated, unavailable: r.unavailable, items: r.items };
+    // What the page would refuse (and so never answer its promise) is an engine error here.
+    if (checkUpdateReport(update)) throw new Error('the engine returned an update report the protocol does not take');
     quantized(t0, () => link.post('done', { ref, update }));
   }
 
