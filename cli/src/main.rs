@@ -166,15 +166,17 @@ struct TrainArgs {
     /// Examples per mini-batch.
     #[arg(long, default_value_t = 256)]
     batch: usize,
-    /// Sampled negatives per mini-batch.
-    #[arg(long, default_value_t = 2048)]
-    negatives: usize,
+    /// Sampled negatives per mini-batch. Default 2048; 4096 with --warm-start (chosen on the warm
+    /// start's validation split: a fine-tune is short, so a finer softmax is affordable).
+    #[arg(long)]
+    negatives: Option<usize>,
     /// Softmax temperature on the cosine.
     #[arg(long, default_value_t = 16.0)]
     scale: f32,
-    /// Adam learning rate (decays linearly to a tenth).
-    #[arg(long, default_value_t = 0.005)]
-    learning_rate: f32,
+    /// Adam learning rate (decays linearly to a tenth). Default 0.005; 0.0005 with --warm-start
+    /// (chosen on the warm start's validation split: a fine-tune at the full rate forgets).
+    #[arg(long)]
+    learning_rate: Option<f32>,
     /// Share of sessions cut from the end of the log for validation.
     #[arg(long, default_value_t = 0.1)]
     valid_fraction: f64,
@@ -230,10 +232,15 @@ struct TrainArgs {
     /// c events gets `c / (c + τ)` of its own (0: no blend).
     #[arg(long, default_value_t = 2.0)]
     content_blend: f32,
-    /// Continue from this bundle on new logs (a daily refresh): the log's items start from its
-    /// vectors, its other items are kept, popularity adds up, neighbour lists merge.
+    /// Continue from this bundle on new logs (a daily refresh): every item starts from its vector
+    /// (the bundle's items the log does not mention train as negatives), popularity adds up,
+    /// neighbour lists merge, the bundle's scoring weights are kept (see --warm-retune).
     #[arg(long)]
     warm_start: Option<PathBuf>,
+    /// With --warm-start: choose the popularity weight and session terms on the new log's
+    /// validation split instead of keeping the bundle's (chosen on its larger split).
+    #[arg(long, requires = "warm_start")]
+    warm_retune: bool,
     #[arg(long, help = output::JSON_HELP)]
     json: bool,
 }
@@ -327,9 +334,17 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             epochs: args.epochs,
             max_positions: args.max_positions,
             batch: args.batch,
-            negatives: args.negatives,
+            negatives: args.negatives.unwrap_or(if args.warm_start.is_some() {
+                warm_start::NEGATIVES
+            } else {
+                2048
+            }),
             scale: args.scale,
-            learning_rate: args.learning_rate,
+            learning_rate: args.learning_rate.unwrap_or(if args.warm_start.is_some() {
+                warm_start::LEARNING_RATE
+            } else {
+                0.005
+            }),
             seed: args.seed,
         },
         valid_fraction: args.valid_fraction,
@@ -363,7 +378,10 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         .cloned()
         .chain(context.iter().map(|(_, c)| c.clone()))
         .collect();
-    let train_input::TrainingEvents { log, neighbours } = args.source.load(&extra)?;
+    let train_input::TrainingEvents {
+        mut log,
+        neighbours,
+    } = args.source.load(&extra)?;
     let catalog = match &args.catalog {
         Some(path) => {
             let c = catalog::read(path)?;
@@ -387,7 +405,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             let bundle = vitrine::Bundle::from_bytes(bytes)
                 .with_context(|| files::input_name(path))
                 .kind(ExitKind::Input)?;
-            Some(warm_start::prepare(&bundle, &log, args.dim, args.seed)?)
+            Some(warm_start::prepare(&bundle, &mut log, args.dim, args.seed)?)
         }
         None => None,
     };
@@ -435,7 +453,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         trained.report.notes.extend(lines);
     }
     if let Some(w) = &warm {
-        let line = warm_start::merge(&mut trained.parts, w);
+        let line = warm_start::merge(&mut trained.parts, w, !args.warm_retune);
         trained.report.notes.push(line);
     }
     let bytes = vitrine::bundle::write_bundle(&trained.parts)

@@ -93,6 +93,15 @@ impl Model {
     }
 }
 
+/// Where a warm start begins: a model and counts for the negative sampler.
+pub struct WarmInit {
+    /// The starting model: `n_items` rows (the log's items, then the bundle's other items).
+    pub model: Model,
+    /// Counts added to the log's own for the negative sampler only (the bundle's popularity):
+    /// negatives are then drawn as a retrain on the whole history would draw them.
+    pub prior_counts: Vec<f32>,
+}
+
 /// Called after each epoch with (epoch, mean training loss, model); returns false to stop.
 pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
 
@@ -101,19 +110,20 @@ pub type EpochHook<'a> = dyn FnMut(usize, f64, &Model) -> bool + 'a;
 pub type BatchHook<'a> = dyn Fn(usize, usize, usize) + 'a;
 
 /// Fits the model on `sessions` (item rows, oldest first) over `n_items` items, from random
-/// vectors or, with `init` (a warm start: its `dim` and `n_items` rows must match), from a model.
+/// vectors or, with `warm` (its model's `dim` and `n_items` rows must match), from a model.
 pub fn fit(
     sessions: &[Vec<u32>],
     n_items: usize,
     counts: &[f32],
     p: &ModelParams,
-    init: Option<&Model>,
+    warm: Option<&WarmInit>,
     on_epoch: &mut EpochHook<'_>,
     on_batch: &BatchHook<'_>,
 ) -> Model {
     let d = p.dim;
     let mut rng = SmallRng::seed_from_u64(p.seed);
     let std = 1.0 / (d as f32).sqrt();
+    let init = warm.map(|w| &w.model);
     let mut model = match init {
         Some(m) if m.dim == d && m.emb.len() == n_items * d => {
             let mut m = m.clone();
@@ -135,9 +145,14 @@ pub fn fit(
     };
 
     // Negative sampler: cumulative distribution ∝ count^0.75, and log(M·q) per item for the correction.
+    let prior = |i: usize| {
+        warm.and_then(|w| w.prior_counts.get(i).copied())
+            .unwrap_or(0.0)
+    };
     let w: Vec<f64> = counts
         .iter()
-        .map(|&c| f64::from(c.max(0.0)).powf(0.75) + 1e-12)
+        .enumerate()
+        .map(|(i, &c)| f64::from((c + prior(i)).max(0.0)).powf(0.75) + 1e-12)
         .collect();
     let total: f64 = w.iter().sum();
     let mut cdf = Vec::with_capacity(n_items);

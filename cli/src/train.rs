@@ -225,7 +225,7 @@ pub fn train(
     unquantized_test: Option<&EventLog>,
     given_lists: Option<Vec<Vec<(u32, f32)>>>,
     catalog: Option<(&crate::catalog::Catalog, f32)>,
-    init: Option<&model::Model>,
+    init: Option<&model::WarmInit>,
     progress: &Progress,
 ) -> Result<Trained> {
     params.validate()?;

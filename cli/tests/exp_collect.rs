@@ -24,9 +24,21 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A running `vitrine exp collect`. Dropped without `stop()` (a test failed), it is killed: a
+/// leaked collector would keep the test runner's pipes (and any lock its parent held) open.
 struct Collector {
     child: Child,
     addr: String,
+    stopped: bool,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Collector {
@@ -51,7 +63,11 @@ impl Collector {
             .and_then(|s| s.strip_suffix("/v1/reports"))
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .to_string();
-        Self { child, addr }
+        Self {
+            child,
+            addr,
+            stopped: false,
+        }
     }
 
     fn stop(mut self) {
@@ -61,6 +77,7 @@ impl Collector {
             .status()
             .expect("kill -TERM");
         let status = self.child.wait().expect("wait");
+        self.stopped = true;
         assert!(
             status.success(),
             "the collector exits cleanly on SIGTERM: {status}"
