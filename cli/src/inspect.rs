@@ -1,14 +1,15 @@
 //! `vitrine inspect`: what a bundle holds (metadata, every tensor with dtype/shape/bytes, bytes per
 //! item, optional parts), whether its digest matches, and the quantization error `pack`/`train`
-//! recorded. Exits 3 when the input is not a bundle, 4 when its digest is missing or wrong (after
-//! printing the report, which says so).
+//! recorded. A catalog update (`vitrine catalog update --delta`) is reported too, with the bundle
+//! it applies to; its digest must be valid (it is only ever read verified). Exits 3 when the input
+//! is not a bundle, 4 when its digest is missing or wrong (after printing the report, which says so).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
-use vitrine::bundle::{digest, BundleOptions, DigestStatus};
-use vitrine::Bundle;
+use vitrine::bundle::{digest, BundleOptions, DigestStatus, DELTA_BASE_KEY, DELTA_N_BASE_KEY};
+use vitrine::{Bundle, BundleError};
 
 use crate::files;
 use crate::output;
@@ -41,12 +42,16 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let name = files::input_name(path);
     let bytes = files::read_input(path, "bundle")?;
     let status = digest::check(&bytes).with_context(|| name.clone())?;
-    let bundle = Bundle::from_bytes_with(
-        bytes,
-        &BundleOptions {
-            verify_digest: false,
-        },
-    )
+    let options = BundleOptions {
+        verify_digest: false,
+    };
+    // A catalog update is refused as a bundle to load (it names its base): read it as an update.
+    let bundle = match Bundle::from_bytes_with(bytes.clone(), &options) {
+        Err(BundleError::Metadata { key, .. }) if key == DELTA_BASE_KEY => {
+            Bundle::from_bytes_delta(bytes)
+        }
+        other => other,
+    }
     .with_context(|| name.clone())?;
     let report = report(name.clone(), &bundle, &status);
     if args.json {
@@ -133,8 +138,16 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
         .metadata()
         .get("quant.mean_cosine")
         .and_then(|c| c.parse::<f64>().ok());
+    let update = b.is_delta().then(|| {
+        json!({
+            "base": b.metadata().get(DELTA_BASE_KEY),
+            "base_items": b.metadata().get(DELTA_N_BASE_KEY).and_then(|n| n.parse::<u64>().ok()),
+        })
+    });
     json!({
         "path": path,
+        "kind": if update.is_some() { "catalog_update" } else { "bundle" },
+        "catalog_update": update,
         "file_bytes": b.file_len(),
         "header_bytes": b.header_len(),
         "format": b.metadata().get("format"),
@@ -168,6 +181,14 @@ fn text(r: &Value) -> String {
         r["file_bytes"],
         r["header_bytes"]
     );
+    if let Some(u) = r["catalog_update"].as_object() {
+        crate::output::outln!(
+            out,
+            "update of     {} ({} rows): apply with applyUpdate or vitrine catalog update",
+            s(&u["base"]),
+            s(&u["base_items"])
+        );
+    }
     crate::output::outln!(
         out,
         "format        {} v{}",
