@@ -4,8 +4,11 @@
 //! `message` is the core's text and whose `code` names the kind (see [`VitrineError::code`]).
 //! Nothing here panics on JS input.
 
+mod experiments;
 mod interop;
 mod results;
+
+pub use experiments::Experiments;
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
