@@ -119,6 +119,8 @@ export interface PrivacyStatus {
   } | null;
   releasesLeft?: number | null;
   lastSource?: 'fresh' | 'cached' | 'public' | 'notPrivate' | null;
+  /** With `experiments` given to `load`: the measurement budget of the experiment reports. */
+  measurement?: MeasurementStatus | null;
   [key: string]: unknown;
 }
 
@@ -193,6 +195,8 @@ export interface LoadOptions {
    * served from another origin; `load` resolves to an IsolatedVitrine.
    */
   isolation?: IsolationOptions;
+  /** The page's `Experiments`: `privacyStatus()` then shows their measurement budget and `forget()` clears their tallies. */
+  experiments?: Experiments;
 }
 
 export interface IsolationOptions {
@@ -372,6 +376,8 @@ export class Vitrine extends EventTarget {
   readonly catalog: Array<Record<string, unknown> & { id: string }>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;
   privacyStatus(): Promise<PrivacyStatus>;
+  /** The `Experiments` given to `load` (or null). */
+  readonly experiments: Experiments | null;
   exportState(): Promise<string>;
   importState(json: string): Promise<ImportReport>;
   /** Erases the session in memory and on this device; resolves to how many entries were erased (or null). */
@@ -452,3 +458,91 @@ export function shelfEventsToSegment(
 export function indexedDBAdapter(options?: { dbName?: string; storeName?: string; indexedDB?: IDBFactory }): StorageAdapter;
 export const STORAGE_SCHEMA: number;
 export const VERSION: string;
+
+// -- experiments (docs/EXPERIMENTS.md, "In the page") ------------------------------------------
+
+/** The measurement budget: the total ε of the experiment reports this device may send, and what it spent. */
+export interface MeasurementStatus {
+  budgetEpsilon: number;
+  spentEpsilon: number;
+  /** Experiments the device was triggered in. */
+  experiments: number;
+  /** Reports built. */
+  reports: number;
+}
+
+export interface ExperimentsOptions {
+  /** Subresource-Integrity string of experiments.json ("sha256-…"), checked before it is read. */
+  integrity?: string;
+  /** 'granted': the device id and the state are stored, labels and reports may leave. Default 'pending'. */
+  consent?: ConsentState;
+  /** Where the state is kept with consent (default 'localStorage'; an adapter like the session's). */
+  storage?: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
+  /** Storage key (default 'vitrine:experiments'). */
+  storageKey?: string;
+  /** Where the wasm comes from (as `LoadOptions.wasm`). */
+  wasm?: unknown;
+  /** Extra options for fetch() of the manifest. */
+  fetchOptions?: RequestInit;
+  /** The clock, ms since the epoch (default Date.now). */
+  clock?: () => number;
+}
+
+export type ExperimentEvent = 'shelf_click' | 'shelf_add_to_cart' | 'purchase' | 'interleaving';
+
+/** The settings of an arm, as the manifest gives them (apply them to the shelf). */
+export interface ArmSettings {
+  bundle?: string;
+  options?: RequestOptions;
+  privacy?: Record<string, unknown>;
+}
+
+export interface Enrollment {
+  experiment: string;
+  enrolled: boolean;
+  interleaved: boolean;
+  /** The arm label (`interleaved` in interleaving experiments). */
+  arm?: string;
+  armIndex?: number;
+  settings?: ArmSettings;
+  reason?: 'gpc' | 'no_manifest' | 'destroyed' | 'dates' | 'namespace' | 'unallocated' | null;
+}
+
+/** One local-DP report: one randomized bit per layer-1 metric; no item id, no timestamp, no device id. */
+export interface ExperimentReport {
+  v: 1;
+  experiment: string;
+  arm: string;
+  /** Random per report: the collector stores it once. */
+  id: string;
+  epsilon: number;
+  values: Record<string, 0 | 1>;
+}
+
+export class Experiments {
+  static load(url: string | URL, options?: ExperimentsOptions): Promise<Experiments>;
+  static fromManifest(manifest: unknown, options?: Omit<ExperimentsOptions, 'integrity' | 'fetchOptions'>): Promise<Experiments>;
+  readonly active: boolean;
+  readonly inactiveReason: 'no_manifest' | 'gpc' | 'destroyed' | null;
+  readonly ids: string[];
+  /** Consent 'granted' and no GPC: labels and reports may leave the device. */
+  readonly measuring: boolean;
+  readonly pendingReports: number;
+  storageIssues: Array<{ code: string; message: string }>;
+  assign(experiment: string): Enrollment;
+  trigger(experiment: string): Promise<boolean>;
+  record(experiment: string, event: ExperimentEvent, value?: number): Promise<boolean>;
+  recordOrder(value: number): Promise<number>;
+  experimentLabel(experiment: string): string | null;
+  orderLabel(experiment: string): Promise<string | null>;
+  takeReports(): Promise<ExperimentReport[]>;
+  flush(url: string | URL): Promise<{ sent: number; refused: number; failed: number }>;
+  status(): MeasurementStatus | null;
+  forget(): Promise<void>;
+  setConsent(consent: ConsentState, options?: { storage?: ExperimentsOptions['storage'] }): Promise<void>;
+  destroy(): void;
+}
+
+export const EXPERIMENTS_KEY: 'vitrine:experiments';
+export const EXPERIMENTS_SCHEMA: 1;
+export const EXPERIMENT_EVENTS: readonly ExperimentEvent[];

@@ -1,0 +1,376 @@
+// Experiments in the page (www/lib/experiments.js over the wasm `Experiments`), in headless
+// Chromium against a real `vitrine exp collect` on loopback:
+//  - no manifest (404) → nothing: no request after load, nothing stored, no label, no report;
+//  - GPC → not even the manifest is fetched: zero requests, never enrolled;
+//  - manifest + consent → one report per device per experiment (across reloads), accepted and
+//    stored by the collector, with no item id in it; sent as text/plain, without credentials;
+//  - a report whose send failed is re-sent with the same id and stored once;
+//  - hostile manifests and stored states → typed errors / a state with no budget left;
+//  - privacyStatus() shows the measurement budget; forget() clears tallies, not the spent budget.
+//
+//   node --test tests/experiments.test.mjs     (needs the build: scripts/build)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, execFileSync } from 'node:child_process';
+import readline from 'node:readline';
+
+import { REPO, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
+
+const MANIFEST_PATH = path.join(REPO, 'docs', 'experiments.example.json');
+const MANIFEST = JSON.parse(fs.readFileSync(MANIFEST_PATH, 'utf8'));
+const EXP = MANIFEST.experiments[0].id;
+const CATALOG = JSON.parse(fs.readFileSync(path.join(REPO, 'www', 'data', 'catalog.json'), 'utf8'));
+const CLI = process.env.VITRINE_BIN ?? path.join(REPO, 'target', 'release', 'vitrine');
+const DAY = 86_400_000;
+const T0 = Date.UTC(2026, 5, 1, 12);
+
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<script type="module">
+import * as V from './lib/index.js';
+window.V = V;
+window.now = ${T0};
+window.clock = () => window.now;
+window.pageReady = true;
+</script></head><body></body></html>`;
+
+/** Starts `vitrine exp collect` on a free loopback port; resolves to {url, db}. */
+async function collector(t, dir) {
+  const db = path.join(dir, 'reports.sqlite');
+  const child = spawn(CLI, ['exp', 'collect', '--manifest', MANIFEST_PATH, '--db', db, '--listen', '127.0.0.1:0', '--json'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.after(() => child.kill());
+  const lines = readline.createInterface({ input: child.stdout });
+  const first = await new Promise((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`vitrine exp collect exited ${code}`)));
+  });
+  const { url } = JSON.parse(first);
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1\/reports$/);
+  return { url, db };
+}
+
+const rows = (db, sql) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8' }).trim();
+
+async function site(t, dir, { manifest = true, gpc = false } = {}) {
+  makeSite(dir, { 'exp.html': PAGE, ...(manifest ? { 'experiments.json': JSON.stringify(MANIFEST) } : {}) });
+  const server = await serve(t, { root: dir });
+  return server;
+}
+
+async function open(context, url) {
+  const page = await context.newPage();
+  const log = instrument(page);
+  await page.goto(new URL('exp.html', url).href);
+  await page.waitForFunction(() => window.pageReady === true);
+  return { page, log };
+}
+
+/** Enrolled, triggered and clicked on the shelf; returns the arm. */
+const engage = (page) =>
+  page.evaluate(async (exp) => {
+    const x = window.x;
+    const a = x.assign(exp);
+    await x.trigger(exp);
+    await x.record(exp, 'shelf_click');
+    return a;
+  }, EXP);
+
+test('experiments in the page', { timeout: 170_000 }, async (t) => {
+  preflight();
+  assert.ok(fs.existsSync(CLI), `the CLI is needed for the collector: ${CLI} (scripts/build)`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-exp-'));
+  t.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const browser = await launch();
+  t.after(() => browser.close());
+  const { url: reportsUrl, db } = await collector(t, tmp);
+
+  await t.test('no manifest: nothing at all after load', async (t) => {
+    const server = await site(t, path.join(tmp, 'none'), { manifest: false });
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    const before = await page.evaluate(async () => {
+      window.x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+      return { active: window.x.active, reason: window.x.inactiveReason };
+    });
+    assert.deepEqual(before, { active: false, reason: 'no_manifest' });
+    const n = log.requests.length;
+    const after = await page.evaluate(
+      async ({ exp, reportsUrl }) => {
+        const x = window.x;
+        const r = {
+          assign: x.assign(exp),
+          trigger: await x.trigger(exp),
+          record: await x.record(exp, 'shelf_click'),
+          label: x.experimentLabel(exp),
+          order: await x.orderLabel(exp),
+          reports: await x.takeReports(),
+          flush: await x.flush(reportsUrl),
+          status: x.status(),
+        };
+        window.now += 30 * 86_400_000;
+        r.later = await x.takeReports();
+        r.storage = Object.keys(localStorage);
+        return r;
+      },
+      { exp: EXP, reportsUrl },
+    );
+    assert.equal(after.assign.enrolled, false);
+    assert.equal(after.trigger, false);
+    assert.equal(after.label, null);
+    assert.equal(after.order, null);
+    assert.deepEqual(after.reports, []);
+    assert.deepEqual(after.later, []);
+    assert.deepEqual(after.flush, { sent: 0, refused: 0, failed: 0 });
+    assert.equal(after.status, null);
+    assert.deepEqual(after.storage, [], 'nothing stored');
+    assert.deepEqual(log.requests.slice(n).map((r) => r.url()), [], 'no request after load');
+    await context.close();
+  });
+
+  await t.test('GPC: the manifest is not fetched, zero requests, never enrolled', async (t) => {
+    const server = await site(t, path.join(tmp, 'gpc'));
+    const context = await browser.newContext();
+    await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true, configurable: true }));
+    const { page, log } = await open(context, server.url);
+    const n = log.requests.length;
+    const r = await page.evaluate(
+      async ({ exp, reportsUrl }) => {
+        const x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+        await x.trigger(exp);
+        await x.record(exp, 'shelf_click');
+        window.now += 30 * 86_400_000;
+        return {
+          reason: x.inactiveReason,
+          assign: x.assign(exp),
+          label: x.experimentLabel(exp),
+          reports: await x.takeReports(),
+          flush: await x.flush(reportsUrl),
+          storage: Object.keys(localStorage),
+        };
+      },
+      { exp: EXP, reportsUrl },
+    );
+    assert.equal(r.reason, 'gpc');
+    assert.equal(r.assign.enrolled, false);
+    assert.equal(r.assign.reason, 'gpc');
+    assert.equal(r.label, null);
+    assert.deepEqual(r.reports, []);
+    assert.deepEqual(r.storage, []);
+    assert.deepEqual(log.requests.slice(n).map((q) => q.url()), [], 'zero requests');
+    await context.close();
+  });
+
+  await t.test('with consent: one report per device per experiment, stored once by the collector', async (t) => {
+    const server = await site(t, path.join(tmp, 'consent'));
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    const load = () =>
+      page.evaluate(async () => {
+        window.x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+        return window.x.storageIssues;
+      });
+    assert.deepEqual(await load(), []);
+    const a = await engage(page);
+    assert.equal(a.enrolled, true);
+    assert.ok(['control', 'diverse'].includes(a.arm), a.arm);
+    assert.deepEqual(a.settings, MANIFEST.experiments[0].arms[a.armIndex].settings, 'the arm settings to apply');
+    const labels = await page.evaluate(async (exp) => [window.x.experimentLabel(exp), await window.x.orderLabel(exp), await window.x.orderLabel(exp)], EXP);
+    assert.deepEqual(labels, [`${EXP}:${a.arm}`, `${EXP}:${a.arm}`, null], 'exposure label, then one order label only');
+    assert.deepEqual(await page.evaluate(() => window.x.takeReports()), [], 'window still open: no report');
+
+    // The same device after a reload: same arm; then the window closes.
+    await page.reload();
+    await page.waitForFunction(() => window.pageReady === true);
+    await load();
+    const again = await page.evaluate((exp) => window.x.assign(exp), EXP);
+    assert.equal(again.arm, a.arm, 'the stored device id keeps the arm');
+    const n = log.requests.length;
+    const reports = await page.evaluate(async () => {
+      window.now += 2 * 86_400_000;
+      return window.x.takeReports();
+    });
+    assert.equal(reports.length, 1, 'one report');
+    const [report] = reports;
+    assert.deepEqual(Object.keys(report).sort(), ['arm', 'epsilon', 'experiment', 'id', 'v', 'values']);
+    assert.deepEqual(Object.keys(report.values).sort(), ['shelf_add_to_cart', 'shelf_click']);
+    assert.ok(Object.values(report.values).every((b) => b === 0 || b === 1));
+    assert.equal(report.arm, a.arm);
+    assert.equal(report.epsilon, 2);
+    const text = JSON.stringify(report);
+    for (const p of CATALOG.products) assert.ok(!text.includes(p.id), `no item id in the report (${p.id})`);
+    const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('vitrine:experiments')));
+    assert.equal(stored.outbox.length, 1, 'write-ahead: the report is stored before it is returned');
+    assert.equal(stored.state.tallies[EXP].reported, true);
+    assert.equal(stored.state.spent_epsilon, 2);
+    assert.deepEqual(log.requests.slice(n).map((r) => r.url()), [], 'taking a report sends nothing');
+
+    const sent = await page.evaluate((u) => window.x.flush(u), reportsUrl);
+    assert.deepEqual(sent, { sent: 1, refused: 0, failed: 0 });
+    const posts = log.requests.slice(n).filter((r) => r.method() === 'POST');
+    assert.equal(posts.length, 1);
+    const headers = await posts[0].allHeaders();
+    assert.match(headers['content-type'], /^text\/plain/);
+    assert.equal(headers.cookie, undefined, 'no credentials');
+    assert.deepEqual(JSON.parse(posts[0].postData()), report);
+    assert.equal(rows(db, `SELECT COUNT(*) FROM reports WHERE id = '${report.id}'`), '1', 'the collector stored it');
+
+    // Never a second report: not later, not after a reload.
+    const later = await page.evaluate(async () => {
+      window.now += 30 * 86_400_000;
+      return window.x.takeReports();
+    });
+    assert.deepEqual(later, []);
+    await page.reload();
+    await page.waitForFunction(() => window.pageReady === true);
+    await load();
+    const afterReload = await page.evaluate(async () => {
+      window.now += 60 * 86_400_000;
+      return { reports: await window.x.takeReports(), status: window.x.status(), pending: window.x.pendingReports };
+    });
+    assert.deepEqual(afterReload.reports, []);
+    assert.deepEqual(afterReload.status, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 1, reports: 1 });
+    assert.equal(afterReload.pending, 0);
+    await context.close();
+  });
+
+  await t.test('a failed send is retried with the same id and stored once', async (t) => {
+    const server = await site(t, path.join(tmp, 'retry'));
+    const context = await browser.newContext();
+    const { page } = await open(context, server.url);
+    await page.evaluate(async () => {
+      window.x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+    });
+    await engage(page);
+    const r = await page.evaluate(async (u) => {
+      window.now += 2 * 86_400_000;
+      const [report] = await window.x.takeReports();
+      // A collector that is not there: the report stays in the outbox.
+      const down = await window.x.flush('http://127.0.0.1:9/v1/reports');
+      const pending = window.x.pendingReports;
+      const up = await window.x.flush(u);
+      // The page (or a network retry) sends the same report once more: a duplicate.
+      const res = await fetch(u, { method: 'POST', body: JSON.stringify(report), headers: { 'content-type': 'text/plain' }, credentials: 'omit' });
+      return { report, down, pending, up, again: await res.json(), left: window.x.pendingReports };
+    }, reportsUrl);
+    assert.deepEqual(r.down, { sent: 0, refused: 0, failed: 1 });
+    assert.equal(r.pending, 1);
+    assert.deepEqual(r.up, { sent: 1, refused: 0, failed: 0 });
+    assert.deepEqual(r.again, { stored: 0, duplicates: 1 });
+    assert.equal(r.left, 0);
+    assert.equal(rows(db, `SELECT COUNT(*) FROM reports WHERE id = '${r.report.id}'`), '1', 'stored once');
+    await context.close();
+  });
+
+  await t.test('without consent: an arm per page session, no label, no report, nothing stored', async (t) => {
+    const server = await site(t, path.join(tmp, 'pending'));
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    const r = await page.evaluate(async (exp) => {
+      const x = await window.V.Experiments.load('experiments.json', { clock: window.clock });
+      const a = x.assign(exp);
+      await x.trigger(exp);
+      await x.record(exp, 'shelf_click');
+      window.now += 2 * 86_400_000;
+      return { a, label: x.experimentLabel(exp), reports: await x.takeReports(), storage: Object.keys(localStorage) };
+    }, EXP);
+    assert.equal(r.a.enrolled, true, 'the shopper may see an arm');
+    assert.equal(r.label, null);
+    assert.deepEqual(r.reports, []);
+    assert.deepEqual(r.storage, []);
+    assert.ok(log.requests.every((q) => q.method() === 'GET' && q.url().startsWith(server.url)), 'only same-origin GETs');
+    await context.close();
+  });
+
+  await t.test('hostile manifests and stored states: typed errors, never a refilled budget', async (t) => {
+    const server = await site(t, path.join(tmp, 'hostile'));
+    const context = await browser.newContext();
+    const { page } = await open(context, server.url);
+    const codes = await page.evaluate(async (m) => {
+      const bad = (f) => {
+        const x = structuredClone(m);
+        f(x);
+        return x;
+      };
+      const cases = [
+        bad((x) => (x.extra = 1)),
+        bad((x) => delete x.experiments[0].salt),
+        bad((x) => (x.experiments[0].arms[0].allocation = 'half')),
+        bad((x) => (x.experiments[0].arms[0].allocation = 0.9)),
+        bad((x) => (x.version = 2)),
+        bad((x) => (x.experiments[0].namespace.range = [0])),
+        bad((x) => (x.experiments[0].metrics[2].epsilon = 1e9)),
+        'not an object',
+        null,
+      ];
+      const out = [];
+      for (const c of cases) {
+        try {
+          await window.V.Experiments.fromManifest(c, { storage: 'memory' });
+          out.push('accepted');
+        } catch (e) {
+          out.push(`${e.name}:${e.code}`);
+        }
+      }
+      return out;
+    }, MANIFEST);
+    assert.deepEqual(codes, [
+      'VitrineError:unknown_field',
+      'VitrineError:missing_field',
+      'VitrineError:invalid_type',
+      'VitrineError:allocation',
+      'VitrineError:manifest_version',
+      'VitrineError:invalid_type',
+      'VitrineError:epsilon',
+      'VitrineError:invalid_type',
+      'VitrineError:missing_field',
+    ]);
+
+    for (const stored of [
+      '{not json',
+      JSON.stringify({ v: 1, device: 'x'.repeat(32), state: { format: 'vitrine-experiment-state', budget_epsilon: 8, spent_epsilon: -5, tallies: {} }, outbox: [] }),
+      JSON.stringify({ v: 1, device: '0'.repeat(32), state: { format: 'vitrine-experiment-state', budget_epsilon: 1e9, spent_epsilon: 0, tallies: { a: 1 } }, outbox: [] }),
+      JSON.stringify({ v: 1, device: '0'.repeat(32), state: { format: 'other' , budget_epsilon: 8, spent_epsilon: 0, tallies: {} } }),
+    ]) {
+      const r = await page.evaluate(
+        async ({ stored, exp }) => {
+          localStorage.setItem('vitrine:experiments', stored);
+          const x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+          await x.trigger(exp);
+          window.now += 2 * 86_400_000;
+          return { issues: x.storageIssues.map((i) => i.code), reports: await x.takeReports(), status: x.status() };
+        },
+        { stored, exp: EXP },
+      );
+      assert.deepEqual(r.issues, ['state_corrupt'], stored);
+      assert.deepEqual(r.reports, [], 'no budget: no report');
+      assert.equal(r.status.budgetEpsilon, 0, 'a damaged store never refills the budget');
+    }
+    await context.close();
+  });
+
+  await t.test('privacyStatus shows the measurement budget; forget keeps what was spent', async (t) => {
+    const server = await site(t, path.join(tmp, 'status'));
+    const context = await browser.newContext();
+    const { page } = await open(context, server.url);
+    const r = await page.evaluate(async (exp) => {
+      const x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+      const v = await window.V.Vitrine.load('data/store.vtr', { consent: 'granted', experiments: x });
+      await x.trigger(exp);
+      window.now += 2 * 86_400_000;
+      await x.takeReports();
+      const before = (await v.privacyStatus()).measurement;
+      await v.forget();
+      const after = (await v.privacyStatus()).measurement;
+      return { before, after, same: v.experiments === x };
+    }, EXP);
+    assert.equal(r.same, true);
+    assert.deepEqual(r.before, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 1, reports: 1 });
+    assert.deepEqual(r.after, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 0, reports: 0 });
+    await context.close();
+  });
+});
