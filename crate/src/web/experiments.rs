@@ -34,9 +34,16 @@ fn fail(e: ExperimentError) -> JsValue {
 fn read_manifest(value: JsValue) -> Result<Manifest, ExperimentError> {
     read::<Manifest>(value, Kind::Options, "experiments manifest").map_err(|e| {
         let message = e.to_string();
-        let code = if message.contains("unknown field") {
+        // A byte search, not `str::contains` (its two-way searcher costs ~1 KB of wasm).
+        let has = |needle: &[u8]| {
+            message
+                .as_bytes()
+                .windows(needle.len())
+                .any(|w| w == needle)
+        };
+        let code = if has(b"unknown field") {
             "unknown_field"
-        } else if message.contains("is required") {
+        } else if has(b"is required") {
             "missing_field"
         } else {
             "invalid_type"
@@ -63,15 +70,21 @@ pub struct Experiments {
     fresh_id: bool,
 }
 
+/// The manifest's experiment `id` (a free function: the borrow stays on the manifest, so the
+/// device state can change meanwhile without a clone of the experiment).
+fn find<'m>(manifest: &'m ValidManifest, id: &str) -> Result<&'m ValidExperiment, JsValue> {
+    manifest.experiment(id).ok_or_else(|| {
+        fail(ExperimentError::new(
+            "unknown_experiment",
+            "",
+            format!("the manifest has no experiment '{id}'"),
+        ))
+    })
+}
+
 impl Experiments {
     fn experiment(&self, id: &str) -> Result<&ValidExperiment, JsValue> {
-        self.manifest.experiment(id).ok_or_else(|| {
-            fail(ExperimentError::new(
-                "unknown_experiment",
-                "",
-                format!("the manifest has no experiment '{id}'"),
-            ))
-        })
+        find(&self.manifest, id)
     }
 
     fn enrollment(&self, exp: &ValidExperiment, now_ms: f64) -> Enrollment {
@@ -214,13 +227,12 @@ impl Experiments {
     /// Records that the experiment's shelf would render now (every arm calls it): returns whether
     /// the device is enrolled and now triggered.
     pub fn trigger(&mut self, experiment: &str, now_ms: f64) -> Result<bool, JsValue> {
-        let exp = self.experiment(experiment)?;
-        let enrollment = self.enrollment(exp, now_ms);
+        let exp = find(&self.manifest, experiment)?;
+        let enrollment = assign(exp, &self.id, now_ms, self.gpc);
         let Some(arm) = arm_label(exp, &enrollment) else {
             return Ok(false);
         };
-        let exp = exp.clone();
-        Ok(self.device.record_trigger(&exp, &arm, now_ms))
+        Ok(self.device.record_trigger(exp, &arm, now_ms))
     }
 
     /// Tallies `event` for a triggered experiment: `shelf_click`, `shelf_add_to_cart`,
@@ -247,15 +259,15 @@ impl Experiments {
                 )))
             }
         };
-        let exp = self.experiment(experiment)?.clone();
-        Ok(self.device.record(&exp, event, now_ms))
+        let exp = find(&self.manifest, experiment)?;
+        Ok(self.device.record(exp, event, now_ms))
     }
 
     /// The label for the one order of a triggered experiment; `null` after the first.
     #[wasm_bindgen(js_name = orderLabel)]
     pub fn order_label(&mut self, experiment: &str) -> Result<Option<String>, JsValue> {
-        let exp = self.experiment(experiment)?.clone();
-        Ok(self.device.order_label(&exp))
+        let exp = find(&self.manifest, experiment)?;
+        Ok(self.device.order_label(exp))
     }
 
     /// The reports due now, as plain objects: each one's ε is charged and its experiment marked
