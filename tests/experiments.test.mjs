@@ -6,7 +6,9 @@
 //    stored by the collector, with no item id in it; sent as text/plain, without credentials;
 //  - a report whose send failed is re-sent with the same id and stored once;
 //  - hostile manifests and stored states → typed errors / a state with no budget left;
-//  - privacyStatus() shows the measurement budget; forget() clears tallies, not the spent budget.
+//  - privacyStatus() shows the measurement budget; forget() clears tallies, not the spent budget;
+//  - the demo store's two-arm experiment (?experiment=<collector>): its report reaches the
+//    collector and `vitrine exp analyze --db` reads it.
 //
 //   node --test tests/experiments.test.mjs     (needs the build: scripts/build)
 
@@ -18,7 +20,7 @@ import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import readline from 'node:readline';
 
-import { REPO, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
+import { REPO, preflight, launch, serve, instrument, makeSite, ready } from './_browser.mjs';
 
 const MANIFEST_PATH = path.join(REPO, 'docs', 'experiments.example.json');
 const MANIFEST = JSON.parse(fs.readFileSync(MANIFEST_PATH, 'utf8'));
@@ -371,6 +373,56 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     assert.equal(r.same, true);
     assert.deepEqual(r.before, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 1, reports: 1 });
     assert.deepEqual(r.after, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 0, reports: 0 });
+    await context.close();
+  });
+
+  await t.test('the demo store runs its experiment; vitrine exp analyze --db reads the report', async (t) => {
+    const demo = await collector(t, fs.mkdtempSync(path.join(tmp, 'demo-')));
+    fs.copyFileSync(MANIFEST_PATH, path.join(REPO, 'www', 'data', 'experiments.json'));
+    const server = await serve(t);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const log = instrument(page);
+    const url = (days) => `${server.url}?experiment=${encodeURIComponent(demo.url)}&experiment-days=${days}`;
+    await page.goto(url(0));
+    await ready(page).catch((err) => {
+      throw new Error(`${err.message}; the page logged: ${log.errors.join(' | ')}`);
+    });
+    await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
+    assert.match(await page.locator('#experiment-note').textContent(), /nothing leaves this device without consent/);
+    await page.locator('#consent-grant').click();
+    await page.waitForFunction(() => window.vitrineExperimentRuns >= 2);
+    const note = await page.locator('#experiment-note').textContent();
+    const arm = /arm “(\w+)”/.exec(note)?.[1];
+    assert.ok(['control', 'diverse'].includes(arm), note);
+    assert.match(note, new RegExp(`label ${EXP}:${arm}`));
+    assert.match(note, /reports sent 0/, 'the window is open: no report yet');
+    // The home shelf rendered in this arm: the device is triggered (a reload renders it again).
+    await page.reload();
+    await ready(page);
+    const triggered = await page.evaluate(() => window.vitrineExperiments.status().experiments);
+    assert.equal(triggered, 1, 'triggered where the shelf rendered');
+    const status = await page.evaluate(async () => (await window.vitrine.privacyStatus()).measurement);
+    assert.deepEqual(status, { budgetEpsilon: 8, spentEpsilon: 0, experiments: 1, reports: 0 });
+
+    // Two days later the window (1 day) is over: the one report leaves, once.
+    await page.waitForLoadState('networkidle');
+    await page.goto(url(2));
+    await ready(page);
+    await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
+    assert.match(await page.locator('#experiment-note').textContent(), /reports sent 1 \(just now\)/);
+    assert.equal(rows(demo.db, `SELECT COUNT(*) FROM reports WHERE experiment = '${EXP}' AND arm = '${arm}'`), '1');
+    await page.reload();
+    await ready(page);
+    await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
+    assert.match(await page.locator('#experiment-note').textContent(), /reports sent 0/, 'never a second report');
+    assert.equal(rows(demo.db, 'SELECT COUNT(*) FROM reports'), '1');
+    const posts = log.requests.filter((r) => r.method() === 'POST');
+    assert.equal(posts.length, 1, 'one request leaves the device: the report');
+
+    const analysis = JSON.parse(execFileSync(CLI, ['exp', 'analyze', '--manifest', MANIFEST_PATH, '--db', demo.db, '--json'], { encoding: 'utf8' }));
+    const arms = analysis.experiments[0].layer1.arms;
+    assert.deepEqual(arms.map((a) => [a.arm, a.reports]), [[arm, 1]], JSON.stringify(arms));
     await context.close();
   });
 });
