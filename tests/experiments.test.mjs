@@ -19,6 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, execFileSync } from 'node:child_process';
 import readline from 'node:readline';
+import crypto from 'node:crypto';
 
 import { REPO, preflight, launch, serve, instrument, makeSite, ready } from './_browser.mjs';
 
@@ -332,6 +333,32 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
       'VitrineError:missing_field',
     ]);
 
+    const withPath = await page.evaluate(async (m) => {
+      const x = structuredClone(m);
+      x.experiments[0].arms[1].allocation = 0.75;
+      try {
+        await window.V.Experiments.fromManifest(x, { storage: 'memory' });
+        return null;
+      } catch (e) {
+        return [e.code, e.path];
+      }
+    }, MANIFEST);
+    assert.deepEqual(withPath, ['allocation', 'experiments[0].arms[1].allocation']);
+
+    // The manifest is checked like the bundle: a wrong integrity hash refuses it before reading.
+    const sri = `sha256-${crypto.createHash('sha256').update(JSON.stringify(MANIFEST)).digest('base64')}`;
+    const integrity = await page.evaluate(async (sri) => {
+      const ok = await window.V.Experiments.load('experiments.json', { integrity: sri, storage: 'memory' });
+      let bad;
+      try {
+        await window.V.Experiments.load('experiments.json', { integrity: 'sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', storage: 'memory' });
+      } catch (e) {
+        bad = e.code;
+      }
+      return { ok: ok.active, bad };
+    }, sri);
+    assert.deepEqual(integrity, { ok: true, bad: 'integrity' });
+
     for (const stored of [
       '{not json',
       JSON.stringify({ v: 1, device: 'x'.repeat(32), state: { format: 'vitrine-experiment-state', budget_epsilon: 8, spent_epsilon: -5, tallies: {} }, outbox: [] }),
@@ -385,8 +412,9 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     const log = instrument(page);
     const url = (days) => `${server.url}?experiment=${encodeURIComponent(demo.url)}&experiment-days=${days}`;
     await page.goto(url(0));
-    await ready(page).catch((err) => {
-      throw new Error(`${err.message}; the page logged: ${log.errors.join(' | ')}`);
+    await ready(page).catch(async (err) => {
+      const seen = await page.evaluate(() => { const h = document.querySelector('#shelf'); return [document.querySelector('#shelf-note')?.textContent, document.querySelector('#experiment-note')?.textContent, !!window.vitrine, h.renderCount, h.pending, window.vitrineShelfRenders, window.vitrineExperimentRuns, location.hash, !!window.vitrineExperiments]; });
+      throw new Error(`${err.message}; the page logged: ${log.errors.join(' | ')}; shows ${JSON.stringify(seen)}; requests ${log.requests.map((r) => r.url()).join(' ')}`);
     });
     await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
     assert.match(await page.locator('#experiment-note').textContent(), /nothing leaves this device without consent/);

@@ -535,13 +535,19 @@ async function runExperiment() {
   window.vitrineExperimentRuns = (window.vitrineExperimentRuns ?? 0) + 1;
 }
 
-/** Applies the arm to the home shelf and tallies what happens on it (every arm triggers). */
+/** The home shelf's options in the device's arm (none outside the experiment). */
+function experimentOptions() {
+  const x = state.experiments;
+  if (!x?.active) return {};
+  const a = x.assign(x.ids[0]);
+  return a.enrolled ? (a.settings?.options ?? {}) : {};
+}
+
+/** Tallies what happens on the home shelf (every arm triggers where it renders). */
 function wireExperiment(home) {
   const x = state.experiments;
   if (!x?.active) return;
   const id = x.ids[0];
-  const a = x.assign(id);
-  if (a.enrolled && a.settings?.options) home.options = { ...home.options, ...a.settings.options };
   home.addEventListener('vitrine:render', () => x.trigger(id));
   home.addEventListener('vitrine:click', () => x.record(id, 'shelf_click'));
   home.addEventListener('vitrine:add-to-cart', () => x.record(id, 'shelf_add_to_cart'));
@@ -609,7 +615,8 @@ async function main() {
 
   const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
   const home = $('#shelf');
-  home.options = { excludeSeen: true, context: requestContext() };
+  // One assignment of the options (the arm's included): a second one at once would restart the render.
+  home.options = { excludeSeen: true, context: requestContext(), ...experimentOptions() };
   wireExperiment(home);
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', async (e) => {

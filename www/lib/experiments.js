@@ -27,6 +27,13 @@ export const EXPERIMENT_EVENTS = Object.freeze(['shelf_click', 'shelf_add_to_car
 
 const CONSTRUCT = Symbol('Experiments.construct');
 
+/** The engine's error as a VitrineError, keeping its `path` (the JSON path of a manifest field). */
+function engineError(err, fallbackCode) {
+  const e = fromEngineError(err, fallbackCode);
+  if (typeof err?.path === 'string' && err.path !== '') e.path = err.path;
+  return e;
+}
+
 /** The stored envelope's parts, or `corrupt` (the engine then starts with no budget left). */
 function readEnvelope(text) {
   if (text == null) return { device: undefined, state: undefined, outbox: [] };
@@ -129,7 +136,7 @@ export class Experiments {
     try {
       core = new WasmExperiments(manifest, stored.state, stored.device, gpc);
     } catch (err) {
-      throw fromEngineError(err, 'invalid_manifest');
+      throw engineError(err, 'invalid_manifest');
     }
     const exps = new Experiments(CONSTRUCT, { ...base, core, manifest: structuredClone(manifest), store, outbox: stored.outbox });
     exps.storageIssues.push(...issues);
@@ -169,7 +176,7 @@ export class Experiments {
     try {
       return fn(this.#core);
     } catch (err) {
-      throw fromEngineError(err, 'experiment_error');
+      throw engineError(err, 'experiment_error');
     }
   }
 

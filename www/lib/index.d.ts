@@ -308,6 +308,8 @@ export type VitrineErrorCode =
 export class VitrineError extends Error {
   readonly name: 'VitrineError';
   readonly code: VitrineErrorCode;
+  /** Experiments: the JSON path of the manifest field at fault, e.g. "experiments[0].arms[1].allocation". */
+  path?: string;
   constructor(code: VitrineErrorCode, message: string, options?: { cause?: unknown });
 }
 
