@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 
 import {
   ERROR_CODES, FloodGate, LIMITS, PROTOCOL_VERSION, TO_FRAME, TO_PAGE, checkDisplaySettings, cssValueOk, envelope,
-  measure, originAllowed, readFrameConfig, resolveAllowed, validateMessage, displayDefaults, engineCode, newChannel,
+  measure, originAllowed, readFrameConfig, resolveAllowed, validateMessage, displayDefaults, engineCode, newChannel, checkUpdateReport,
 } from '../www/lib/isolated/protocol.js';
 
 const CHANNEL = 'a'.repeat(32);
@@ -222,4 +222,42 @@ test('engine codes pass through; anything else becomes engine_error; channels ar
   const a = newChannel();
   assert.match(a, /^[0-9a-f]{32}$/);
   assert.notEqual(a, newChannel());
+});
+
+test('catalog updates: the page names a delta URL, the frame answers with public counts only', () => {
+  const engine = TO_FRAME.engine;
+  const delta = 'https://reco.example/data/today.delta';
+  assert.equal(code(envelope('update', { ref: 5, delta }), engine), null);
+  assert.equal(code(envelope('update', { ref: 6, delta, integrity: 'sha384-abc' }), engine), null);
+  const counts = { added: 1, updated: 0, unavailable: 2, items: 540 };
+  assert.equal(code(envelope('done', { ref: 5, update: counts }), TO_PAGE), null);
+  assert.equal(checkUpdateReport(counts), null);
+  // The page's refusals: wrong types, missing fields, bytes instead of a URL, sizes, unknown fields.
+  assert.equal(code(envelope('update', { delta }), engine), 'bad_schema', 'an update needs a ref');
+  assert.equal(code(envelope('update', { ref: 1 }), engine), 'bad_schema', 'and a delta URL');
+  assert.equal(code(envelope('update', { ref: 1, delta: 42 }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta: 'a b.delta' }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta: `https://reco.example/${'x'.repeat(2100)}` }), engine), 'bad_schema', 'a URL over 2,048 characters');
+  assert.equal(code(envelope('update', { ref: 1, delta: new ArrayBuffer(16) }), engine), 'bad_schema', 'bytes are not plain data');
+  assert.equal(code(envelope('update', { ref: 1, delta: new Uint8Array(16) }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta, bytes: [1, 2, 3] }), engine), 'unknown_field');
+  assert.equal(code(envelope('update', { ref: 1, delta, fetchOptions: { credentials: 'include' } }), engine), 'unknown_field');
+  assert.equal(code(envelope('update', { ref: 1, delta, integrity: 7 }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta, integrity: 's'.repeat(1025) }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta: 'x'.repeat(LIMITS.messageChars) }), engine), 'too_large');
+  assert.equal(code(envelope('update', { ref: -1, delta }), engine), 'bad_schema');
+  assert.equal(code(envelope('update', { ref: 1, delta }), TO_FRAME.view), 'unknown_kind', 'a view frame takes no update');
+  // The frame may not say more than the counts: `promoted` is the shopper's history.
+  assert.equal(code(envelope('done', { ref: 5, update: { ...counts, promoted: 1 } }), TO_PAGE), 'unknown_field');
+  assert.equal(code(envelope('done', { ref: 5, update: { added: 1, updated: 0, unavailable: 0 } }), TO_PAGE), 'bad_schema');
+  assert.equal(code(envelope('done', { ref: 5, update: { ...counts, added: -1 } }), TO_PAGE), 'bad_schema');
+  assert.equal(code(envelope('done', { ref: 5, update: { ...counts, items: 1.5 } }), TO_PAGE), 'bad_schema');
+  assert.equal(code(envelope('done', { ref: 5, update: [1, 0, 0, 540] }), TO_PAGE), 'bad_schema');
+  // The engine's update errors depend on the delta only: they reach the page.
+  assert.equal(engineCode({ code: 'update_mismatch' }), 'update_mismatch');
+  assert.equal(engineCode({ code: 'bundle' }), 'bundle');
+  assert.equal(engineCode({ code: 'integrity' }), 'integrity');
+  assert.equal(engineCode({ code: 'privacy' }), 'engine_error');
+  for (const c of ['update_mismatch', 'bundle']) assert.ok(ERROR_CODES[c]);
+  assert.equal(code(envelope('error', { code: 'update_mismatch', ref: 5 }), TO_PAGE), null);
 });

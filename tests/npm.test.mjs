@@ -102,6 +102,10 @@ export async function check(): Promise<string[]> {
   const isolatedFlag: true = iso.isolated;
   await iso.track({ type: 'view', item: 'p1' });
   const nothing: null = await iso.forget();
+  const isoReport = await iso.applyUpdate('store-today.delta', { integrity: 'sha384-abc' });
+  const isoCounts: number[] = [isoReport.added, isoReport.updated, isoReport.unavailable, isoReport.items];
+  const notTold: null = isoReport.promoted;
+  console.log(isoCounts, notTold, iso.supports('applyUpdate'));
   iso.addEventListener('error', (e) => console.log(e.detail.code, e.detail.ref, isolatedFlag, nothing));
   shelf.setAttribute('frame-src', iso.frameUrl);
   same.parts = { card: { 'border-radius': '4px' } };

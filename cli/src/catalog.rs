@@ -1,5 +1,6 @@
 //! The catalog format (`docs/catalog.md`): one record per product, as JSON Lines or CSV, read by
-//! `vitrine train --catalog`, `vitrine catalog update` and `vitrine pack --catalog`, stored in the
+//! `vitrine train --catalog` and `vitrine catalog update` (not `pack`, whose `--catalog` is a CSV of
+//! id, category and price: `pack_inputs`), stored in the
 //! bundle (the `catalog` tensor, covered by its digest) and read from there by `<vitrine-shelf>`.
 //!
 //! | field | JSON Lines | CSV column | |

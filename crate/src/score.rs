@@ -53,12 +53,15 @@ pub struct Contribution {
 
 /// What a private release of the device-only record adds to the page's profile (under
 /// `unit: 'device'`): nothing (no stored history, or none released yet), a released noisy profile
-/// (grid units, `privacy::ProfileMechanism`), or a released anchor item (`privacy::AnchorMechanism`).
+/// (grid units, `privacy::ProfileMechanism`), a released anchor item (`privacy::AnchorMechanism`),
+/// or a released shelf cut (`privacy::WindowMechanism`: the rows the shelf leaves out below its
+/// first k − `slots` items; it changes the selection, not the scores).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DeviceSignal<'a> {
     None,
     Profile(&'a [f32]),
     Anchor(u32),
+    LeftOut { rows: &'a [u32], slots: usize },
 }
 
 /// Everything about the session that scoring needs, computed once per request.
@@ -161,7 +164,7 @@ impl<'a> Scorer<'a> {
             DeviceSignal::Anchor(j) if (j as usize) < bundle.n_items() => {
                 unit(&bundle.dequantized_row(j as usize))
             }
-            DeviceSignal::Anchor(_) => None,
+            DeviceSignal::Anchor(_) | DeviceSignal::LeftOut { .. } => None,
         };
         if let Some(r) = release {
             for (p, x) in profile.iter_mut().zip(&r) {

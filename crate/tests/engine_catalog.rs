@@ -160,6 +160,60 @@ fn an_update_adds_changes_and_hides_products() {
     );
 }
 
+/// A delta listing exactly `items` (no helper defaults).
+fn delta_of(e: &Engine, items: Vec<DeltaItem>) -> Vec<u8> {
+    write_delta(&DeltaParts {
+        base_digest: digest_of(e),
+        n_base: e.bundle().n_base(),
+        dim: 4,
+        items,
+        catalog: Vec::new(),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_row_an_update_does_not_list_is_as_the_file_says() {
+    // The file itself marks c1-i2 unavailable; an update that does not list it keeps it so.
+    let mut p = parts();
+    p.availability = Some((0..12).map(|i| i != 6).collect());
+    let mut e = engine_of(&p);
+    let hidden = "c1-i2".to_string();
+    e.track("view", "c1-i1", 1.0).unwrap();
+    let all = |e: &mut Engine| ids(&e.recommend(&RecommendRequest::new(20).unwrap(), 0.0));
+    assert!(!all(&mut e).contains(&hidden), "the file hides it");
+    // Update 1 changes c1-i1's category and price; update 2 no longer lists it: back to the file.
+    let u1 = delta_of(
+        &e,
+        vec![base_item("c1-i1", "two", 1.0, true), new_item("new-1")],
+    );
+    e.apply_update(u1).unwrap();
+    assert!(
+        !all(&mut e).contains(&hidden),
+        "still hidden after an update"
+    );
+    let row = e.bundle().index_of("c1-i1").unwrap() as usize;
+    assert_eq!(
+        (e.bundle().category(row), e.bundle().price(row)),
+        (Some(2), Some(1.0))
+    );
+    let u2 = delta_of(&e, vec![new_item("new-1")]);
+    e.apply_update(u2).unwrap();
+    assert!(
+        !all(&mut e).contains(&hidden),
+        "still hidden after a second update"
+    );
+    assert_eq!(
+        (e.bundle().category(row), e.bundle().price(row)),
+        (Some(1), Some(15.0)),
+        "an earlier update's change this one no longer lists is undone"
+    );
+    // An update that lists it as available brings it back.
+    let u3 = delta_of(&e, vec![base_item("c1-i2", "one", 16.0, true)]);
+    e.apply_update(u3).unwrap();
+    assert!(all(&mut e).contains(&hidden));
+}
+
 #[test]
 fn an_update_for_another_bundle_changes_nothing() {
     let mut e = engine_of(&parts());

@@ -74,8 +74,9 @@ struct Counts {
     top1: HashMap<u32, usize>,
     /// The shelf's top 3 as a set.
     top3: HashMap<Vec<u32>, usize>,
-    /// The mechanism's raw output, when it is an item (the exponential mechanism's anchor).
-    anchor: HashMap<String, usize>,
+    /// The mechanism's raw output: the exponential mechanism's anchor, or the shelf-cut
+    /// mechanism's left-out items (`unit: 'device'`), as ids.
+    anchor: HashMap<Vec<String>, usize>,
     runs: usize,
 }
 
@@ -101,8 +102,13 @@ fn outcomes(model: &Model, shopper: &Shopper, runs: usize, seed: u64) -> Counts 
             Some(vitrine::privacy::ReleaseSource::Fresh),
             "every run must be a fresh release"
         );
-        if let Some(anchor) = s.privacy_snapshot(model).last_anchor {
-            *counts.anchor.entry(anchor).or_insert(0) += 1;
+        let snapshot = s.privacy_snapshot(model);
+        if let Some(release) = snapshot
+            .last_anchor
+            .map(|a| vec![a])
+            .or(snapshot.last_left_out)
+        {
+            *counts.anchor.entry(release).or_insert(0) += 1;
         }
         *counts.top1.entry(list[0]).or_insert(0) += 1;
         let mut set = list;
@@ -294,13 +300,26 @@ fn device_unit_is_private_for_the_device_record_given_the_page() {
     let mut audit = audit_fixture();
     audit.page = vec!["c0-i1", "c2-i3"];
     let epsilon = 2.0;
+    // The default shelf-cut mechanism (a window of 3, of which the shelf shows 1: its last item).
     let exp = settings("exponential", epsilon, "");
     check(&audit, &exp, RUNS, epsilon, 0.0);
-    // Tight: on whole-record neighbours the anchor's frequencies differ by about e^ε.
-    let (a, b) = pair(&audit, 2, &exp);
-    let ca = outcomes(&audit.model, &a, RUNS, 31);
-    let cb = outcomes(&audit.model, &b, RUNS, 32);
-    let seen = max_point_ratio(&ca.anchor, &cb.anchor);
+    // Tight: on whole-record neighbours (different keys) the release's frequencies differ by
+    // about e^ε (a window of 4 of which 2 are shown, so every outcome is frequent).
+    let small = settings("exponential", epsilon, r#","candidates":4,"topM":2"#);
+    check(&audit, &small, RUNS, epsilon, 0.0);
+    // The key is a window item of the record: try each item of the page's clusters as a
+    // one-item record against the empty one, until one lands in the window (not first in it).
+    let mut seen = f64::NEG_INFINITY;
+    for x in ["c0-i0", "c0-i2", "c0-i3", "c2-i0", "c2-i1", "c2-i2"] {
+        let a = shopper(&audit.model, &small, &[x, x], &audit.page);
+        let b = shopper(&audit.model, &small, &[], &audit.page);
+        let ca = outcomes(&audit.model, &a, RUNS, 31);
+        let cb = outcomes(&audit.model, &b, RUNS, 32);
+        seen = seen.max(max_point_ratio(&ca.anchor, &cb.anchor));
+        if seen > epsilon - 0.2 {
+            break;
+        }
+    }
     assert!(
         seen > epsilon - 0.2,
         "the largest observed ln ratio {seen:.3} should approach ε = {epsilon}"
@@ -315,28 +334,91 @@ fn device_unit_is_private_for_the_device_record_given_the_page() {
 }
 
 /// Under the device unit the page's own events are not noised: the shelf is the exact ranking of
-/// the page's events (the same as without privacy) but for its one private slot, the last, which
-/// the release fills — even with an empty device record (skipping the release then would tell the
-/// page the record is empty).
+/// the page's events (the same as without privacy) down to its cut (k − topM items), and below it
+/// topM items of the next `candidates` of that ranking, which the release chooses — even with an
+/// empty device record (skipping the release then would tell the page the record is empty).
 #[test]
 fn device_unit_ranks_the_page_exactly() {
     let audit = audit_fixture();
     let private = shopper(
         &audit.model,
-        &settings("exponential", 1.0, ""),
+        &settings("exponential", 1.0, r#","candidates":8,"topM":4"#),
         &[],
         &["c3-i0", "c3-i2"],
     );
     let open: ShopperOptions =
         serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).expect("options");
     let raw = shopper(&audit.model, &open, &[], &["c3-i0", "c3-i2"]);
-    let request = RecommendRequest::new(5).expect("k");
+    // k = 6 with a window of 8, of which 4 are shown: the first 2 are exact.
+    let request = RecommendRequest::new(6).expect("k");
+    let wide = RecommendRequest::new(10).expect("k");
     let mut rng = SeededRng::from_seed(3);
+    let mut shelves = std::collections::HashSet::new();
     for _ in 0..50 {
         let (mut p, mut r) = (private.clone(), raw.clone());
         let a = p.recommend(&audit.model, &request, 0.0, &mut rng);
-        let b = r.recommend(&audit.model, &request, 0.0, &mut rng);
-        assert_eq!(a.rows[..4], b.rows[..4]);
+        let b = r.recommend(&audit.model, &wide, 0.0, &mut rng);
+        assert_eq!(a.rows.len(), 6);
+        assert_eq!(a.rows[..2], b.rows[..2]);
+        let window: Vec<u32> = b.rows[2..].iter().map(|r| r.index).collect();
+        assert!(a.rows[2..].iter().all(|r| window.contains(&r.index)));
+        // Below the cut the page's order is kept.
+        let pos: Vec<usize> = a.rows[2..]
+            .iter()
+            .filter_map(|r| window.iter().position(|&w| w == r.index))
+            .collect();
+        assert!(pos.windows(2).all(|w| w[0] < w[1]), "{pos:?}");
+        shelves.insert(a.rows.iter().map(|r| r.index).collect::<Vec<_>>());
         assert_eq!(p.privacy_status(0.0).budget.expect("private").releases, 1);
     }
+    assert!(shelves.len() > 1, "the cut is a random release");
+}
+
+/// `refresh: 'record'` (default) releases once per device record; `refresh: 'page'` again after
+/// each page event, within the budget. The release survives a snapshot round trip.
+#[test]
+fn device_unit_refreshes_per_record_or_per_page_event() {
+    let audit = audit_fixture();
+    let request = RecommendRequest::new(6).expect("k");
+    let mut rng = SeededRng::from_seed(4);
+    let t = |s: &mut Shopper, id: &str, ts: f64| {
+        let ev = events(&audit.model, &[id], ts);
+        s.track_row(ev[0]);
+    };
+    for (refresh, expect) in [("record", 1), ("page", 3)] {
+        let privacy: PrivacyOptions = serde_json::from_str(&format!(
+            r#"{{"epsilon":1,"refresh":"{refresh}","budget":{{"epsilon":8}},"candidates":8,"topM":4}}"#
+        ))
+        .expect("options");
+        let opts = ShopperOptions {
+            privacy: Some(privacy),
+            ..Default::default()
+        };
+        let mut s = shopper(
+            &audit.model,
+            &opts,
+            &["c1-i0", "c1-i1", "c1-i1"],
+            &["c0-i0"],
+        );
+        s.recommend(&audit.model, &request, 0.0, &mut rng);
+        t(&mut s, "c0-i1", 10_000.0);
+        s.recommend(&audit.model, &request, 0.0, &mut rng);
+        t(&mut s, "c0-i2", 11_000.0);
+        s.recommend(&audit.model, &request, 0.0, &mut rng);
+        let status = s.privacy_status(0.0).budget.expect("private");
+        assert_eq!(status.releases, expect, "{refresh}");
+        let snap = s.privacy_snapshot(&audit.model);
+        let left_out = snap.last_left_out.clone().expect("a cut was released");
+        assert_eq!(left_out.len(), 4, "8 window items, 4 shown");
+        let json = serde_json::to_string(&snap).expect("json");
+        assert!(json.contains("lastLeftOut"), "{json}");
+    }
+    let bad = serde_json::from_str::<PrivacyOptions>(r#"{"refresh":"sometimes"}"#)
+        .expect("parses")
+        .validate();
+    assert!(bad.is_err());
+    let history = serde_json::from_str::<PrivacyOptions>(r#"{"unit":"history","refresh":"page"}"#)
+        .expect("parses")
+        .validate();
+    assert!(history.is_err());
 }

@@ -5,6 +5,9 @@
 2. numpy writes a .npy of embeddings; `vitrine pack` packs it; Python reads the bundle back with
    safetensors, recomputes the digest and checks the int8 rows against the source vectors.
 3. A bundle changed after signing is refused.
+4. The worked example's version-2 parts (availability, trending counts, co-purchase lists, a tensor
+   for native tools) are read: the unavailable item is never recommended; an unknown version or
+   `required` tensor is refused.
 
 Usage: interop.py PATH/TO/vitrine
 """
@@ -125,6 +128,53 @@ def test_changed_bundle_is_refused(tmp: pathlib.Path, ex: dict):
     save_file(tensors, str(tmp / "stripped.vtr"), metadata=metadata)
     p = run("recommend", "--bundle", str(tmp / "stripped.vtr"), "--items", "sku-001", ok=False)
     assert "'digest' is missing" in p.stderr and p.returncode == 4, (p.returncode, p.stderr)
+
+
+def resign(src: pathlib.Path, dst: pathlib.Path, ex: dict, **changes) -> None:
+    """Writes `src` to `dst` with metadata `changes`, signed anew (a valid digest)."""
+    tensors = load_file(str(src))
+    with safe_open(str(src), framework="numpy") as f:
+        metadata = dict(f.metadata())
+    metadata.update(changes)
+    metadata["digest"] = ex["bundle_digest"](tensors, metadata)
+    save_file(tensors, str(dst), metadata=metadata)
+
+
+def test_version_2_parts_are_read(tmp: pathlib.Path, ex: dict):
+    v1, v2 = tmp / "v1.vtr", tmp / "v2.vtr"
+    written = ex["write_example_bundle"](str(v1))
+    added = ex["add_version_2_parts"](str(v1), str(v2))
+    gone = added["unavailable"]
+    report = json.loads(run("inspect", "--bundle", str(v2), "--json").stdout)
+    assert report["digest"] == {"status": "valid", "value": added["digest"]}, report["digest"]
+    assert report["format_version"] == "2", report["format_version"]
+    names = {t["name"]: t for t in report["tensors"]}
+    for name in ("item_avail", "item_trend", "cop_offsets", "cop_items", "cop_weights"):
+        assert names[name]["known"], name
+    assert not names["catalog"]["known"] and names["catalog"]["dtype"] == "U8"
+    assert report["metadata"]["score.nbr_weight"] == "0.2"
+
+    def ranked(path):
+        out = run("recommend", "--bundle", str(path), "--items", "click:sku-003", "--k", "12",
+                  "--exclude-seen", "--epsilon", "inf").stdout
+        return [line.split()[1] for line in out.strip().splitlines()]
+
+    assert gone in ranked(v1), "the version-1 file recommends it"
+    r2 = ranked(v2)
+    assert len(r2) == 10 and gone not in r2 and "sku-003" not in r2, r2
+    assert set(r2) == set(written["ids"]) - {gone, "sku-003"}, r2
+
+    # A version this reader does not implement, and a `required` tensor it does not know, are
+    # refused (bad input) with the messages docs/bundle.md quotes.
+    resign(v2, tmp / "v3.vtr", ex, format_version="3")
+    p = run("recommend", "--bundle", str(tmp / "v3.vtr"), "--items", "sku-001", ok=False)
+    assert "this reader supports 1 and 2" in p.stderr and p.returncode == 3, (p.returncode, p.stderr)
+    resign(v2, tmp / "req.vtr", ex, required="item_avail, catalog")
+    p = run("recommend", "--bundle", str(tmp / "req.vtr"), "--items", "sku-001", ok=False)
+    assert "requires tensor 'catalog'" in p.stderr and p.returncode == 3, (p.returncode, p.stderr)
+    # Version 2 needs no version-2 part: the version-1 file labelled 2 is valid too.
+    resign(v1, tmp / "v1-relabelled.vtr", ex, format_version="2")
+    run("inspect", "--bundle", str(tmp / "v1-relabelled.vtr"))
 
 
 def main() -> int:

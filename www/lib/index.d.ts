@@ -247,8 +247,8 @@ export class IsolatedVitrine extends EventTarget {
   readonly frameUrl: string;
   readonly frameOrigin: string;
   readonly itemCount: null;
-  readonly capabilities: Array<'track' | 'forget'>;
-  readonly info: { isolated: true; frameOrigin: string; capabilities: Array<'track' | 'forget'> };
+  readonly capabilities: Array<'track' | 'forget' | 'applyUpdate'>;
+  readonly info: { isolated: true; frameOrigin: string; capabilities: Array<'track' | 'forget' | 'applyUpdate'> };
   readonly consent: ConsentState;
   readonly globalPrivacyControl: boolean;
   readonly storageMode: StorageMode;
@@ -262,6 +262,13 @@ export class IsolatedVitrine extends EventTarget {
   forget(): Promise<null>;
   /** Resolves when the frame has handled every earlier message and written its storage. */
   flush(): Promise<void>;
+  /**
+   * Applies a catalog update in the frame (its engine and every shelf). The frame fetches the
+   * delta: its URL is relative to the frame's and must be on the frame's `sources`. Rejects with
+   * `update_mismatch` (another bundle's delta), `bundle` (corrupt), `integrity`, `source_not_allowed`…;
+   * nothing changes then.
+   */
+  applyUpdate(source: string | URL, options?: { integrity?: string }): Promise<IsolatedUpdateReport>;
   recommend(options?: RequestOptions): Promise<never>;
   rerank(ids: string[], options?: RequestOptions): Promise<never>;
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<never>;
@@ -275,7 +282,7 @@ export class IsolatedVitrine extends EventTarget {
   configure(settings: Record<string, unknown>): Promise<never>;
   destroy(): void;
   addEventListener(type: 'error', listener: (ev: CustomEvent<IsolationErrorDetail>) => void, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: 'change', listener: (ev: CustomEvent<{ reason: 'track' | 'forget'; event?: TrackEvent }>) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: 'change', listener: (ev: CustomEvent<{ reason: 'track' | 'forget' | 'catalog'; event?: TrackEvent; update?: IsolatedUpdateReport }>) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
 }
 
@@ -328,6 +335,14 @@ export interface UpdateReport {
   items: number;
   /** Events of products unknown until now (kept pending since `track()`) that now count. */
   promoted: number;
+}
+
+/**
+ * What `applyUpdate()` did, as an isolated frame says it: the counts of the bundle and the delta
+ * (public). `promoted` counts the shopper's pending events: it stays in the frame (null).
+ */
+export interface IsolatedUpdateReport extends Omit<UpdateReport, 'promoted'> {
+  promoted: null;
 }
 
 export type EngineMethod =

@@ -22,7 +22,6 @@
 // (bubbling, composed). It fetches nothing but its `src` and `catalog` URLs (and the images the
 // catalog names, lazily).
 
-import { Vitrine } from './index.js';
 import { reasonText } from './reasons.js';
 import { indexCatalog, PriceFormatter, currencyCode } from './catalog.js';
 import { cardView, buildCard, counterpart } from './cards.js';
@@ -30,6 +29,7 @@ import { resolveStrings, checkStrings } from './strings.js';
 import { STYLE } from './shelf-style.js';
 import { attachIsolatedShelf, sharedIsolated } from './isolated/client.js';
 import { SHELF_MODES } from './isolated/protocol.js';
+import { sharedEngine, fetchCatalog } from './shelf-sources.js';
 
 export { setShelfStrings, DEFAULT_STRINGS } from './strings.js';
 
@@ -53,32 +53,6 @@ function styles(root) {
     el.textContent = STYLE;
     root.append(el);
   }
-}
-
-// Shelves that name the same bundle URL (and options) share one engine.
-const sharedEngines = new Map();
-function sharedEngine(src, options) {
-  const key = JSON.stringify([new URL(src, document.baseURI).href, options]);
-  if (!sharedEngines.has(key)) {
-    const p = Vitrine.load(src, options);
-    p.catch(() => sharedEngines.delete(key));
-    sharedEngines.set(key, p);
-  }
-  return sharedEngines.get(key);
-}
-
-const catalogs = new Map();
-function fetchCatalog(url) {
-  const href = new URL(url, document.baseURI).href;
-  if (!catalogs.has(href)) {
-    const p = fetch(href, { credentials: 'same-origin' }).then(async (res) => {
-      if (!res.ok) throw new Error(`could not fetch the catalog ${url}: HTTP ${res.status}`);
-      return res.json();
-    });
-    p.catch(() => catalogs.delete(href));
-    catalogs.set(href, p);
-  }
-  return catalogs.get(href);
 }
 
 const templateVersions = new WeakMap(); // <template> -> a number that changes when it is replaced

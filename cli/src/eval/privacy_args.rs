@@ -34,6 +34,10 @@ pub struct PrivacyArgs {
     /// `--unit device`: each stored event's lifetime cap in ε (the engine's `eventCap`).
     #[arg(long)]
     pub event_cap: Option<f64>,
+    /// `--unit device`: `record` (a fresh release only when the device-only record changes: once
+    /// per test session) or `page` (also at every prediction, within the budget).
+    #[arg(long)]
+    pub refresh: Option<String>,
     /// The mechanism: `exponential` (one anchor item, pure ε-DP) or `gaussian` (noisy profile).
     #[arg(long, value_enum, default_value_t = MechanismArg::Exponential)]
     pub mechanism: MechanismArg,
@@ -162,6 +166,7 @@ impl PrivacyArgs {
             observed: None,
             event_cap: self.event_cap,
             blend: self.blend,
+            refresh: self.refresh.clone(),
         })
     }
 

@@ -43,6 +43,10 @@ pub struct Bundle {
     pub(super) co_purchases: Option<NeighbourLists>,
     /// Per row: may it be recommended (`item_avail`, then catalog updates). `None`: all may.
     pub(super) avail: Option<Vec<bool>>,
+    /// The file's own availability, categories and prices of its rows, kept from the first catalog
+    /// update on: every update is relative to the file (`bundle::overlay`), so a row it does not
+    /// list returns to these.
+    pub(super) file_rows: Option<Box<FileRows>>,
     /// The rows that may not be recommended, ascending (derived from `avail`).
     pub(super) unavailable: Vec<u32>,
     /// Recency-weighted counts (`item_trend`) and their prior in [0, 1].
@@ -52,6 +56,18 @@ pub struct Bundle {
     pub(super) session_readout: Option<Vec<f32>>,
     pub(super) head: Option<RankingHead>,
     pub(super) ctx: Option<ContextWeights>,
+}
+
+/// The bundle file's own per-row data that a catalog update may override (rows `0..n_base`):
+/// what a row the current update does not list returns to.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FileRows {
+    /// `item_avail` of the file (`None`: every row available).
+    pub(super) avail: Option<Vec<bool>>,
+    /// `item_cat` of the file (`None`: no categories).
+    pub(super) categories: Option<Vec<i32>>,
+    /// `item_price` of the file (`None`: no prices).
+    pub(super) prices: Option<Vec<f32>>,
 }
 
 /// Iterator over one item's neighbours: `(row, weight)` pairs.
@@ -139,6 +155,7 @@ impl Bundle {
             neighbours: parsed.neighbours,
             co_purchases: parsed.co_purchases,
             avail: parsed.avail,
+            file_rows: None,
             unavailable,
             trend_prior: parsed.trend.as_deref().map(popularity_prior),
             trend: parsed.trend,

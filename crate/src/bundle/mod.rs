@@ -15,8 +15,12 @@
 //! | `session_readout` | F32 | [d, d] | optional session readout W: the query is `W · profile` |
 //! | `head_weights` | F32 | [F] | optional linear ranking head (`head.features`) |
 //! | `ctx_weights` | F32 | [C, K] | optional context × category weights (`ctx.features`) |
+//! | `item_avail` | U8 | [n] | version 2: 1 = may be recommended (named in `required`) |
+//! | `item_trend` | F32 | [n] | version 2: recency-weighted counts ≥ 0 (`trending()`) |
+//! | `cop_offsets`, `cop_items`, `cop_weights` | as `nbr_*` | | version 2: co-purchase lists (`cop.scale`) |
 //!
-//! plus `__metadata__`: `format = "vitrine-bundle"`, `format_version = "1"`, `digest =
+//! plus `__metadata__`: `format = "vitrine-bundle"`, `format_version = "1"` or `"2"` (2 only when
+//! a version-2 part or the repeat / item-to-item terms are present), `digest =
 //! "sha256:<hex>"` (see [`digest`]), optional `required`, scoring keys and free-form keys.
 //!
 //! The embedding matrix and the neighbour lists are not copied on load: [`Bundle::embeddings`],

@@ -12,7 +12,7 @@
 
 use super::format::{DELTA_BASE_KEY, DELTA_N_BASE_KEY};
 use super::id_index::IdIndex;
-use super::loaded::{popularity_prior, unavailable_rows, Bundle};
+use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
 use crate::error::BundleError;
 
@@ -63,6 +63,15 @@ impl Bundle {
                 found: vec![delta.n_items, delta.dim],
             });
         }
+        // The file's own rows, as loaded (before any update changed them).
+        let file = match &self.file_rows {
+            Some(f) => f.as_ref().clone(),
+            None => FileRows {
+                avail: self.avail.clone(),
+                categories: self.categories.as_ref().map(|c| c.item.clone()),
+                prices: self.prices.clone(),
+            },
+        };
         // Work on copies; the bundle changes only once everything checked out.
         let mut emb: Vec<i8> = match &self.emb_owned {
             Some(e) => e.clone(),
@@ -118,29 +127,45 @@ impl Bundle {
             let last = lists.offsets.last().copied().unwrap_or(0);
             lists.offsets.resize(n + 1, last);
         }
-        // Availability: the file's rows are available unless the delta says otherwise; rows of
+        // Availability: the file's rows as the file says unless the delta says otherwise; rows of
         // earlier updates only while listed.
-        let mut avail: Vec<bool> = (0..n).map(|r| r < self.n_base).collect();
+        let file_avail = |r: usize| file.avail.as_ref().is_none_or(|a| a.get(r) != Some(&false));
+        let mut avail: Vec<bool> = (0..n).map(|r| r < self.n_base && file_avail(r)).collect();
         for &(row, k) in &listed {
             avail[row as usize] = delta.is_available(k);
         }
         self.unavailable = unavailable_rows(Some(&avail));
         report.unavailable = self.unavailable.len();
         self.avail = Some(avail);
-        self.set_categories_and_prices(delta, &listed);
+        self.set_categories_and_prices(delta, &listed, &file);
+        self.file_rows = Some(Box::new(file));
         Ok(report)
     }
 
     /// Sets the category and price of the listed rows from the delta (category names not yet known
-    /// are appended); grows the per-row tables to the row count.
-    fn set_categories_and_prices(&mut self, delta: &Bundle, listed: &[(u32, usize)]) {
+    /// are appended) and of the file's unlisted rows from the file (an earlier update's change
+    /// that this one no longer lists is undone); grows the per-row tables to the row count.
+    fn set_categories_and_prices(
+        &mut self,
+        delta: &Bundle,
+        listed: &[(u32, usize)],
+        file: &FileRows,
+    ) {
         let n = self.n_items;
+        let n_base = self.n_base;
         if delta.categories.is_some() || self.categories.is_some() {
             let cats = self.categories.get_or_insert_with(|| Categories {
                 item: Vec::new(),
                 names: Vec::new(),
             });
             cats.item.resize(n, -1);
+            for (r, slot) in cats.item.iter_mut().enumerate().take(n_base) {
+                *slot = file
+                    .categories
+                    .as_ref()
+                    .and_then(|c| c.get(r).copied())
+                    .unwrap_or(-1);
+            }
             for &(row, k) in listed {
                 let c = match delta
                     .category(k)
@@ -163,6 +188,13 @@ impl Bundle {
         if delta.prices.is_some() || self.prices.is_some() {
             let prices = self.prices.get_or_insert_with(Vec::new);
             prices.resize(n, -1.0);
+            for (r, slot) in prices.iter_mut().enumerate().take(n_base) {
+                *slot = file
+                    .prices
+                    .as_ref()
+                    .and_then(|p| p.get(r).copied())
+                    .unwrap_or(-1.0);
+            }
             for &(row, k) in listed {
                 if let Some(slot) = prices.get_mut(row as usize) {
                     *slot = delta.price(k).unwrap_or(-1.0);

@@ -78,4 +78,7 @@ pub enum Release {
     Profile(Vec<f32>),
     /// An anchor item row (exponential mechanism).
     Anchor(u32),
+    /// The window items the shelf leaves out below its cut (`unit: 'device'`, the shelf-cut
+    /// mechanism, [`super::window`]), rows ascending.
+    LeftOut(Vec<u32>),
 }

@@ -19,6 +19,7 @@ pub mod profile;
 pub mod rng;
 pub mod samplers;
 mod state;
+pub mod window;
 
 pub use accountant::{Accountant, AccountantState, Budget, BudgetStatus, Charge};
 pub use anchor::AnchorMechanism;
@@ -35,3 +36,4 @@ pub use profile::{PrivacyUnit, ProfileBounds, ProfileMechanism, GRID_RADIUS};
 pub use rng::InsecureSeededRngForTestsOnly;
 pub use rng::{OsRandom, RandomSource};
 pub use state::{PrivacySnapshot, PrivacyState, PrivacyStatus, ReleaseSource, Released};
+pub use window::WindowMechanism;

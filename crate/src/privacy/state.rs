@@ -85,6 +85,9 @@ crate::wire! {
         last_profile: Option<Vec<f32>> = "lastProfile",
         /// The last exponential-mechanism release (an item id).
         last_anchor: Option<String> = "lastAnchor",
+        /// The last shelf-cut release (`unit: 'device'`): the item ids it leaves out.
+        #[serde(default)]
+        last_left_out: Option<Vec<String>> = "lastLeftOut",
         /// The last release was made for the stored history exactly as stored (nothing tracked
         /// since): a restored session reuses it instead of spending a new release. Trusting a
         /// false `true` only reuses an old release (post-processing); a false `false` only spends
@@ -101,6 +104,8 @@ pub enum Released<'a> {
     Profile(&'a [f32], ReleaseSource),
     /// A released anchor item row: fresh or cached.
     Anchor(u32, ReleaseSource),
+    /// A released shelf cut (`Release::LeftOut`): fresh or cached.
+    LeftOut(ReleaseSource),
     /// Nothing may be read from the history: score by the public prior.
     Public,
     /// Privacy is off: score with the raw history.
@@ -121,9 +126,16 @@ impl PrivacyState {
             .last_anchor
             .and_then(|id| bundle.index_of(&id))
             .map(Release::Anchor);
+        // Ids the bundle no longer knows are left out of a stored cut (it stays post-processing).
+        let left_out = snapshot.last_left_out.map(|ids| {
+            let mut rows: Vec<u32> = ids.iter().filter_map(|id| bundle.index_of(id)).collect();
+            crate::kernels::sort_rows(&mut rows);
+            rows.dedup();
+            Release::LeftOut(rows)
+        });
         Ok(Self {
             accountant: snapshot.accountant,
-            last_release: anchor.or(profile),
+            last_release: left_out.or(anchor).or(profile),
             last_source: None,
         })
     }
@@ -138,15 +150,24 @@ impl PrivacyState {
 
     /// The stored form.
     pub fn snapshot(&self, bundle: &Bundle) -> PrivacySnapshot {
-        let (last_profile, last_anchor) = match &self.last_release {
-            Some(Release::Profile(p)) => (Some(p.clone()), None),
-            Some(Release::Anchor(j)) => (None, bundle.ids().get(*j as usize).cloned()),
-            None => (None, None),
-        };
+        let (mut last_profile, mut last_anchor, mut last_left_out) = (None, None, None);
+        match &self.last_release {
+            Some(Release::Profile(p)) => last_profile = Some(p.clone()),
+            Some(Release::Anchor(j)) => last_anchor = bundle.ids().get(*j as usize).cloned(),
+            Some(Release::LeftOut(rows)) => {
+                last_left_out = Some(
+                    rows.iter()
+                        .filter_map(|&r| bundle.ids().get(r as usize).cloned())
+                        .collect(),
+                )
+            }
+            None => {}
+        }
         PrivacySnapshot {
             accountant: self.accountant.clone(),
             last_profile,
             last_anchor,
+            last_left_out,
             current: false,
         }
     }
@@ -212,6 +233,7 @@ impl PrivacyState {
         Ok(match &self.last_release {
             Some(Release::Profile(p)) => Released::Profile(p, source),
             Some(Release::Anchor(j)) => Released::Anchor(*j, source),
+            Some(Release::LeftOut(_)) => Released::LeftOut(source),
             None => Released::Public,
         })
     }

@@ -34,6 +34,9 @@ pub(super) struct Prepared<'a> {
     /// `unit: 'device'`: an item released from the device-only record, shown in the last slot
     /// when the ranking leaves it out (the shelf's one private slot).
     pub(super) insert_last: Option<u32>,
+    /// `unit: 'device'`: a released shelf cut — rows (sorted) left out below the first
+    /// k − `slots` items of the ranking, and `slots`.
+    pub(super) left_out: (&'a [u32], usize),
     /// For the scenarios: the anchors' mean unit vector, int8, and its scale (`None`: all zero).
     pub(super) anchor_query: Option<(Vec<i8>, f32)>,
     /// Weight of the mean cosine to the anchors (1 for `similar`).
@@ -84,7 +87,7 @@ impl<'a> Prepared<'a> {
                 let page = SessionSignal::of(bundle, &weighted);
                 // A released anchor takes a slot of its own (below); a released profile is blended.
                 let blended = match device {
-                    DeviceSignal::Anchor(_) => DeviceSignal::None,
+                    DeviceSignal::Anchor(_) | DeviceSignal::LeftOut { .. } => DeviceSignal::None,
                     other => other,
                 };
                 let scorer = Scorer::blended(bundle, &page, blended, blend);
@@ -97,6 +100,13 @@ impl<'a> Prepared<'a> {
                 ..
             } if !matches!(kind, Kind::Related(_)) => Some(j),
             _ => None,
+        };
+        let left_out: (&'a [u32], usize) = match env.profile {
+            ProfileSource::Page {
+                device: DeviceSignal::LeftOut { rows, slots },
+                ..
+            } if !matches!(kind, Kind::Related(_)) => (rows, slots),
+            _ => (&[], 0),
         };
         let effect = opts.context.effect(bundle);
         let n_cat = bundle.n_categories();
@@ -182,6 +192,7 @@ impl<'a> Prepared<'a> {
             anchors: sorted_anchors,
             neighbours,
             insert_last,
+            left_out,
             anchor_query,
             cos_weight,
             event_terms: std::cell::OnceCell::new(),

@@ -42,13 +42,16 @@ pub(super) fn select(
     }
     let cap = opts.diversity.max_per_category;
     let lambda = opts.diversity.lambda;
+    // A released shelf cut leaves rows out below the first n_ranked − slots: rank that many more.
+    let (left_out, cut_slots) = p.left_out;
+    let extra = left_out.len();
     let pool_size = match lambda {
         Some(_) => opts
             .diversity
             .pool
             .unwrap_or((n_ranked * 4).max(50))
             .clamp(n_ranked, MAX_MMR_POOL),
-        None => n_ranked,
+        None => n_ranked + extra,
     };
 
     let pool: Vec<Scored> = match list {
@@ -82,13 +85,10 @@ pub(super) fn select(
         }
     };
     let ranked = match lambda {
-        Some(l) => mmr(p, &pool, n_ranked, l, cap, &mut used.clone()),
-        None => {
-            let mut v = pool;
-            v.truncate(n_ranked);
-            v
-        }
+        Some(l) => mmr(p, &pool, n_ranked + extra, l, cap, &mut used.clone()),
+        None => pool,
     };
+    let ranked = cut(ranked, n_ranked, left_out, cut_slots);
 
     // Interleave pins at their slots; pins beyond the end move up, in slot order.
     let mut order: Vec<(Scored, bool)> = Vec::with_capacity(ranked.len() + pins.len());
@@ -135,4 +135,18 @@ pub(super) fn select(
         }
     }
     order
+}
+
+/// The shelf cut of `unit: 'device'` (post-processing of a `privacy::WindowMechanism` release):
+/// the first `n − slots` rows as ranked, then the rest without the `left_out` rows (sorted), `n`
+/// in all.
+fn cut(ranked: Vec<Scored>, n: usize, left_out: &[u32], slots: usize) -> Vec<Scored> {
+    let keep = n.saturating_sub(slots);
+    ranked
+        .into_iter()
+        .enumerate()
+        .filter(|(i, s)| *i < keep || left_out.binary_search(&s.index).is_err())
+        .map(|(_, s)| s)
+        .take(n)
+        .collect()
 }

@@ -336,6 +336,27 @@ impl SessionLog {
         v
     }
 
+    /// How many live item events each item has among the entries `which` selects, by row
+    /// (ascending).
+    pub fn item_counts_of(&self, now_ms: f64, which: Select) -> Vec<(u32, u32)> {
+        let mut rows: Vec<u32> = self
+            .live_selected(now_ms, which)
+            .filter_map(|(_, e)| match e {
+                LoggedEvent::Item { event, .. } => Some(event.item),
+                LoggedEvent::Search { .. } => None,
+            })
+            .collect();
+        sort_rows(&mut rows);
+        let mut counts: Vec<(u32, u32)> = Vec::new();
+        for r in rows {
+            match counts.last_mut() {
+                Some((last, n)) if *last == r => *n += 1,
+                _ => counts.push((r, 1)),
+            }
+        }
+        counts
+    }
+
     /// Items with a live `purchase` event at `now_ms`, sorted, deduplicated.
     pub fn purchased_items(&self, now_ms: f64) -> Vec<u32> {
         self.purchased_items_of(now_ms, Select::All)

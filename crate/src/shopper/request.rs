@@ -15,17 +15,16 @@
 use serde::Serialize;
 
 use super::lifecycle::Shopper;
-use crate::bundle::Bundle;
 use crate::error::{PrivacyError, VitrineError};
-use crate::kernels::{sort_rows, top_k, Scored, TopK};
+use crate::kernels::sort_rows;
 use crate::model::Model;
 use crate::privacy::{
-    accountant, AnchorMechanism, Calibrated, PrivacyConfig, PrivacyUnit, RandomSource, Release,
-    ReleaseSource, Released, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
+    accountant, Calibrated, PrivacyConfig, PrivacyUnit, RandomSource, Release, ReleaseSource,
+    Released, WindowMechanism, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
 };
 use crate::rank::{Explanation, ProfileSource, RankEnv, Related, RowResponse, ValidRankOptions};
-use crate::score::{raw_profile_padded, DeviceSignal, Scorer, SessionSignal};
-use crate::session::{Select, SessionLog, SignalPolicy};
+use crate::score::{raw_profile_padded, DeviceSignal, SessionSignal};
+use crate::session::Select;
 
 /// The explanation of one item's score (what `explain(id)` returns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -106,12 +105,15 @@ impl Shopper {
         match result {
             Ok(
                 Released::Profile(_, ReleaseSource::Fresh)
-                | Released::Anchor(_, ReleaseSource::Fresh),
+                | Released::Anchor(_, ReleaseSource::Fresh)
+                | Released::LeftOut(ReleaseSource::Fresh),
             ) => {
                 self.released_version = Some(self.history_version);
                 (Source::LastRelease, warnings)
             }
-            Ok(Released::Profile(..) | Released::Anchor(..)) => (Source::LastRelease, warnings),
+            Ok(Released::Profile(..) | Released::Anchor(..) | Released::LeftOut(..)) => {
+                (Source::LastRelease, warnings)
+            }
             Ok(Released::Public) => (Source::Public, warnings),
             Ok(Released::NotPrivate) => (Source::Raw, warnings),
             Err(e) => {
@@ -125,8 +127,9 @@ impl Shopper {
     }
 
     /// [`Shopper::prepare`] under `unit: 'device'`: a fresh release of the device-only record D
-    /// when D changed since the last one and the budget allows, else the last one, else none; the
-    /// page's events are ranked exactly in any case.
+    /// when D changed since the last one (or, with `refresh: 'page'`, the page's events did) and
+    /// the budget allows, else the last one, else none; the page's events are ranked exactly in
+    /// any case.
     fn prepare_device<R: RandomSource + ?Sized>(
         &mut self,
         model: &Model,
@@ -139,9 +142,19 @@ impl Shopper {
         let has_last = self.privacy_state.last_release().is_some();
         let cap_units = accountant::units_down_of(event_cap);
         let device = Select::Device { cap_units };
+        let (window, slots, refresh_on_page) = match &self.privacy {
+            PrivacyConfig::On(c) => (
+                c.candidates.unwrap_or(DEFAULT_DEVICE_CANDIDATES),
+                c.top_m.unwrap_or(DEFAULT_DEVICE_TOP_M),
+                c.refresh_on_page,
+            ),
+            PrivacyConfig::Off => (DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M, false),
+        };
         // A release is made whether or not the device record is empty: skipping it for an empty
         // record would tell the page that the record is empty.
-        if self.released_device_version == Some(self.device_version) {
+        let current = self.released_device_version == Some(self.device_version)
+            && (!refresh_on_page || self.released_version == Some(self.history_version));
+        if current {
             // Nothing new to release: the last release (post-processing), or none.
             let reused = self.privacy_state.reuse();
             return (
@@ -155,15 +168,29 @@ impl Shopper {
             .request_time_ms()
             .or_else(|| self.session.latest_ts_ms())
             .unwrap_or(0.0);
+        // The shelf-cut mechanism's window: ranks a+1 … a+W of the page's own shelf (a function
+        // of what the page provided only).
+        let k = options.k.unwrap_or(crate::rank::DEFAULT_K);
+        let slots = slots.min(k);
+        let cut = k - slots;
+        let page_rows: Vec<u32> = match self.mechanism.as_deref() {
+            Some(Calibrated::Anchor(_)) => {
+                let mut wide = options.clone();
+                wide.k = Some(cut + window);
+                let top = self
+                    .env(
+                        model,
+                        Source::Page {
+                            with_release: false,
+                        },
+                    )
+                    .recommend_rows(&wide);
+                top.rows.iter().skip(cut).map(|r| r.index).collect()
+            }
+            _ => Vec::new(),
+        };
         let (session, signals, max_events) =
             (&self.session, &self.config.signals, self.config.max_events);
-        let (pool_size, top_m) = match &self.privacy {
-            PrivacyConfig::On(c) => (
-                c.candidates.unwrap_or(DEFAULT_DEVICE_CANDIDATES),
-                c.top_m.unwrap_or(DEFAULT_DEVICE_TOP_M),
-            ),
-            PrivacyConfig::Off => (DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M),
-        };
         let bundle = model.bundle();
         let draw = |mechanism: &Calibrated, rng: &mut R| -> Result<Release, PrivacyError> {
             match mechanism {
@@ -175,19 +202,8 @@ impl Shopper {
                         .map(Release::Profile)
                 }
                 Calibrated::Anchor(a) => {
-                    let (pool, page_scores) =
-                        page_pool(bundle, session, signals, profile_now, pool_size);
-                    let device_items = session.seen_items_of(profile_now, device);
-                    anchor_in_pool(
-                        bundle,
-                        pool,
-                        &page_scores,
-                        &device_items,
-                        a.epsilon(),
-                        top_m,
-                        rng,
-                    )
-                    .map(Release::Anchor)
+                    let counts = session.item_counts_of(profile_now, device);
+                    cut_release(&page_rows, slots, &counts, a.epsilon(), rng).map(Release::LeftOut)
                 }
             }
         };
@@ -201,7 +217,8 @@ impl Shopper {
         match result {
             Ok(
                 Released::Profile(_, ReleaseSource::Fresh)
-                | Released::Anchor(_, ReleaseSource::Fresh),
+                | Released::Anchor(_, ReleaseSource::Fresh)
+                | Released::LeftOut(ReleaseSource::Fresh),
             ) => {
                 self.released_version = Some(self.history_version);
                 self.released_device_version = Some(self.device_version);
@@ -210,7 +227,7 @@ impl Shopper {
                     .charge(device, accountant::units_up_of(epsilon));
                 (Source::Page { with_release: true }, warnings)
             }
-            Ok(Released::Profile(..) | Released::Anchor(..)) => {
+            Ok(Released::Profile(..) | Released::Anchor(..) | Released::LeftOut(..)) => {
                 (Source::Page { with_release: true }, warnings)
             }
             Ok(Released::Public | Released::NotPrivate) => (
@@ -240,11 +257,20 @@ impl Shopper {
             (Source::Raw, _) => ProfileSource::Raw,
             (Source::LastRelease, Some(Release::Profile(p))) => ProfileSource::Released(p),
             (Source::LastRelease, Some(Release::Anchor(j))) => ProfileSource::Anchor(*j),
-            (Source::LastRelease, None) | (Source::Public, _) => ProfileSource::Public,
+            (Source::LastRelease, None | Some(Release::LeftOut(_))) | (Source::Public, _) => {
+                ProfileSource::Public
+            }
             (Source::Page { with_release }, last) => ProfileSource::Page {
                 device: match last.filter(|_| with_release) {
                     Some(Release::Profile(p)) => DeviceSignal::Profile(p),
                     Some(Release::Anchor(j)) => DeviceSignal::Anchor(*j),
+                    Some(Release::LeftOut(rows)) => DeviceSignal::LeftOut {
+                        rows,
+                        slots: match &self.privacy {
+                            PrivacyConfig::On(c) => c.top_m.unwrap_or(DEFAULT_DEVICE_TOP_M),
+                            PrivacyConfig::Off => DEFAULT_DEVICE_TOP_M,
+                        },
+                    },
                     None => DeviceSignal::None,
                 },
                 blend: match &self.privacy {
@@ -338,65 +364,39 @@ impl Shopper {
     }
 }
 
-/// The exponential mechanism's candidates under `unit: 'device'`: the `n` best items of the ranking
-/// from the page's own events (public given what the page provided), sorted by row, with their
-/// scores in that ranking.
-fn page_pool(
-    bundle: &Bundle,
-    session: &SessionLog,
-    signals: &SignalPolicy,
-    now_ms: f64,
-    n: usize,
-) -> (Vec<u32>, Vec<f32>) {
-    let weighted = session.effective_weights_of(signals, now_ms, Select::Page);
-    let scorer = Scorer::blended(
-        bundle,
-        &SessionSignal::of(bundle, &weighted),
-        DeviceSignal::None,
-        0.0,
-    );
-    let mut scores = vec![0.0f32; bundle.n_items()];
-    scorer.score_all(&mut scores);
-    let mut pool: Vec<u32> = top_k(&scores, n.max(2))
-        .into_iter()
-        .map(|s| s.index)
-        .collect();
-    sort_rows(&mut pool);
-    (pool, scores)
-}
-
-/// One anchor from `pool` by the two-level exponential mechanism whose top set is the `m` pool
-/// items with an event in the device record (`device_items`, sorted), best first by the page's
-/// ranking, filled up to `m` by the page's ranking when fewer: for fixed page events the top set is
-/// a function of the device record alone, of a fixed size, and the guarantee is
-/// `privacy::anchor`'s with the pool in place of the catalog.
-fn anchor_in_pool<R: RandomSource + ?Sized>(
-    bundle: &Bundle,
-    pool: Vec<u32>,
-    page_scores: &[f32],
-    device_items: &[u32],
+/// One release of the shelf-cut mechanism ([`WindowMechanism`]): of the page ranking's `window`
+/// rows (its ranks just below the shelf's first k − `slots`), the ones the shelf leaves out. The
+/// key is the window row the device record has the most live events of (`counts`, by row), ties
+/// by the page's rank, or the window's first row when it has none: for fixed page events a
+/// function of the device record alone. A window too short to choose from releases nothing (the
+/// same for every device record).
+fn cut_release<R: RandomSource + ?Sized>(
+    window: &[u32],
+    slots: usize,
+    counts: &[(u32, u32)],
     epsilon: f64,
-    m: usize,
     rng: &mut R,
-) -> Result<u32, PrivacyError> {
-    let mut top = TopK::new(m);
-    for &r in &pool {
-        let s = page_scores
-            .get(r as usize)
-            .copied()
-            .unwrap_or(f32::NEG_INFINITY);
-        let s = if s.is_nan() { f32::NEG_INFINITY } else { s };
-        // The device's items first (a shift above every score), then the page's order.
-        let in_device = device_items.binary_search(&r).is_ok();
-        top.push(Scored {
-            index: r,
-            score: if in_device { s.atan() + 10.0 } else { s.atan() },
-        });
+) -> Result<Vec<u32>, PrivacyError> {
+    if slots == 0 || window.len() <= slots {
+        return Ok(Vec::new());
     }
-    let mut set: Vec<u32> = top.into_sorted().into_iter().map(|s| s.index).collect();
-    sort_rows(&mut set);
-    let m = set.len().min(pool.len().saturating_sub(1)).max(1);
-    set.truncate(m);
-    let mechanism = AnchorMechanism::for_pool(bundle.n_items(), pool, epsilon, Some(m))?;
-    mechanism.sample(&set, rng)
+    let count = |r: u32| {
+        counts
+            .binary_search_by_key(&r, |c| c.0)
+            .map_or(0, |i| counts[i].1)
+    };
+    let mut key = 0;
+    for (i, &r) in window.iter().enumerate() {
+        if count(r) > count(window[key]) {
+            key = i;
+        }
+    }
+    let mechanism = WindowMechanism::calibrate(window.len(), slots, epsilon)?;
+    let mut rows: Vec<u32> = mechanism
+        .left_out(key, rng)?
+        .into_iter()
+        .filter_map(|i| window.get(i).copied())
+        .collect();
+    sort_rows(&mut rows);
+    Ok(rows)
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 use vitrine::bundle::{BundleParts, CategoryParts, ContextParts, HeadParts};
+use vitrine::{Bundle, BundleError};
 
 /// One tensor as written to the file.
 #[derive(Debug, Clone)]
@@ -225,5 +226,28 @@ pub fn clustered(clusters: usize, per: usize, dim: usize) -> BundleParts {
         embeddings,
         popularity,
         ..Default::default()
+    }
+}
+
+/// The error a bundle that must be rejected gets.
+pub fn err(bytes: Vec<u8>) -> BundleError {
+    Bundle::from_bytes(bytes).expect_err("bundle should be rejected")
+}
+
+/// Asserts a rejection naming the tensor (and the index, for values).
+pub fn value_err(bytes: Vec<u8>, tensor: &str, at: usize) {
+    match err(bytes) {
+        BundleError::Value {
+            ref name, index, ..
+        } if name == tensor && index == at => {}
+        other => panic!("expected a Value error for {tensor}[{at}], got {other:?}"),
+    }
+}
+
+/// Asserts a rejection naming the tensor (and the index, for values).
+pub fn shape_err(bytes: Vec<u8>, tensor: &str) {
+    match err(bytes) {
+        BundleError::Shape { ref name, .. } if name == tensor => {}
+        other => panic!("expected a Shape error for {tensor}, got {other:?}"),
     }
 }

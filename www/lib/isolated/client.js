@@ -1,7 +1,8 @@
 // Isolated mode, the page's side: the engine, its storage and the rendered shelves live in frames
 // served from a second origin the store controls (origin B); this page only sends them P signals
-// (events, consent, display settings) and receives ready / sized / error codes and the id of a card
-// the shopper chose. README "Isolated mode" and docs/deployment.md describe the whole arrangement.
+// (events, consent, display settings) and catalog updates, and receives ready / sized / error codes,
+// an update's public counts and the id of a card the shopper chose. README "Isolated mode" and
+// docs/deployment.md describe the whole arrangement.
 //
 //   const vitrine = await Vitrine.load('store.vtr', { isolation: { frame: 'https://reco.store.example/frame.html' } });
 //   await vitrine.track({ type: 'view', item: 'p0012' });
@@ -133,6 +134,8 @@ export class IsolatedVitrine extends EventTarget {
   #ready;
   #settle;
   #views = new Set();
+  /** The last catalog update the frame applied ({delta, integrity?}): sent again if the frame reloads. */
+  #lastUpdate = null;
   /** Error codes the frames reported so far (also dispatched as 'error' events). */
   errors = [];
 
@@ -151,7 +154,7 @@ export class IsolatedVitrine extends EventTarget {
     this.#link = new FrameLink(frameUrl, 'engine', {
       title: 'Vitrine engine (isolated)',
       hidden: true,
-      onLoad: () => this.#post('init', this.#init), // again after a reload of the frame
+      onLoad: () => this.#restart(), // at first, and again after a reload of the frame
       onMessage: (m) => this.#message(m),
       onProblem: (code) => this.#report(code),
     });
@@ -198,10 +201,19 @@ export class IsolatedVitrine extends EventTarget {
     return v;
   }
 
+  /**
+   * Sends `init` (the current consent) and, after a reload of the frame, the last catalog update
+   * (deltas are cumulative: the last one brings the catalog where it was).
+   */
+  #restart() {
+    this.#post('init', this.#init);
+    if (this.#lastUpdate) this.#post('update', { ...this.#lastUpdate, ref: this.#nextRef++ });
+  }
+
   #message(m) {
     if (m.kind === 'ready') this.#settle.resolve();
     else if (m.kind === 'done') {
-      this.#refs.get(m.ref)?.resolve();
+      this.#refs.get(m.ref)?.resolve(m.update);
       this.#refs.delete(m.ref);
     } else if (m.kind === 'error') {
       if (LOAD_FAILURES.has(m.code)) this.#settle.reject(errorFor(m.code));
@@ -229,13 +241,16 @@ export class IsolatedVitrine extends EventTarget {
     this.#link.post(kind, fields);
   }
 
-  /** Posts a message that the frame answers with `done {ref}` (or an error with that ref). */
+  /**
+   * Posts a message that the frame answers with `done {ref}` (or an error with that ref); resolves
+   * to the answer's `update`, if any. A message the protocol refuses rejects (invalid_argument).
+   */
   #roundTrip(kind, fields = {}) {
     this.#alive();
     const ref = this.#nextRef++;
     return new Promise((resolve, reject) => {
-      this.#refs.set(ref, { resolve, reject });
       this.#post(kind, { ...fields, ref });
+      this.#refs.set(ref, { resolve, reject });
     });
   }
 
@@ -261,7 +276,7 @@ export class IsolatedVitrine extends EventTarget {
     return null;
   }
   get capabilities() {
-    return ['track', 'forget'];
+    return ['track', 'forget', 'applyUpdate'];
   }
   get info() {
     return { isolated: true, frameOrigin: this.frameOrigin, capabilities: this.capabilities };
@@ -320,8 +335,40 @@ export class IsolatedVitrine extends EventTarget {
   }
 
   /** Resolves when the frame has handled every earlier message and written its storage. */
-  flush() {
-    return this.#roundTrip('flush');
+  async flush() {
+    await this.#roundTrip('flush');
+  }
+
+  /**
+   * Applies a catalog update (the delta `vitrine catalog update --delta` writes for the bundle the
+   * frame loaded) in the frame: its engine and every shelf's view take it, as `applyUpdate()` does
+   * without isolation. The frame fetches the delta, like the bundle: `source` is its URL (relative
+   * to the frame's, on one of the frame's `sources`), `integrity` an SRI hash the frame checks
+   * first. Resolves to `{added, updated, unavailable, items, promoted: null}`: `promoted` counts
+   * the shopper's pending events, which stay in the frame. A delta of another bundle rejects with
+   * code `update_mismatch`, a corrupt one with `bundle`, a hash mismatch with `integrity`;
+   * nothing changes then.
+   */
+  async applyUpdate(source, options = {}) {
+    this.#alive();
+    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+      throw new VitrineError('invalid_argument', "applyUpdate(): in isolated mode the frame fetches the delta, like the bundle: pass its URL (relative to the frame's)");
+    }
+    if (typeof source !== 'string' && !(source instanceof URL)) throw new VitrineError('invalid_argument', "applyUpdate() needs the delta's URL");
+    if (options == null || typeof options !== 'object' || Array.isArray(options)) throw new VitrineError('invalid_argument', 'applyUpdate(): options must be an object ({integrity})');
+    const { integrity, ...rest } = options;
+    const refused = Object.keys(rest).filter((k) => rest[k] !== undefined);
+    if (refused.length) {
+      throw new VitrineError('invalid_argument', `applyUpdate(): ${refused.join(', ')} cannot be used in isolated mode: the frame fetches the delta itself (options: integrity)`);
+    }
+    if (integrity !== undefined && typeof integrity !== 'string') throw new VitrineError('invalid_argument', 'applyUpdate(): integrity must be an SRI string ("sha384-…")');
+    const fields = { delta: httpUrl(source, this.#frameUrl, 'the delta URL').href, ...(integrity !== undefined ? { integrity } : {}) };
+    const update = await this.#roundTrip('update', fields);
+    if (!update) throw errorFor('engine_error');
+    this.#lastUpdate = fields;
+    const report = { ...update, promoted: null };
+    this.dispatchEvent(new CustomEvent('change', { detail: { reason: 'catalog', update: { ...report } } }));
+    return report;
   }
 
   // -- what stays in the frame --------------------------------------------------------------------

@@ -1,17 +1,18 @@
 // Isolated mode: the engine frame (frame.html#engine, origin B). It runs the ordinary `Vitrine`
 // class — the same engine, consent policy and storage code as the non-isolated package, here with
 // the storage of origin B (partitioned by the browser per top-level store site) — takes the page's
-// P signals (track, consent, forget, flush) from the ParentLink, and answers the shelves' view
-// frames over a BroadcastChannel of origin B, which the page cannot join.
+// P signals (track, consent, forget, flush) and catalog updates from the ParentLink, and answers
+// the shelves' view frames over a BroadcastChannel of origin B, which the page cannot join.
 //
-// To the page it says only: `ready` (the engine is loaded), `done {ref}` (a forget or flush is
-// finished) and error codes; each of these is sent on a QUANTUM_MS grid after the request arrived,
-// so that the time the engine took (restoring or scoring a longer history takes longer) stays in
-// the frame. The engine runs in a Web Worker by default, so this frame's own thread stays free.
+// To the page it says only: `ready` (the engine is loaded), `done {ref}` (a forget, flush or update
+// is finished; an update's with its public counts) and error codes; each of these is sent on a
+// QUANTUM_MS grid after the request arrived, so that the time the engine took (restoring or scoring
+// a longer history takes longer) stays in the frame. The engine runs in a Web Worker by default,
+// so this frame's own thread stays free.
 
 import { Vitrine } from '../index.js';
 import { toWire } from '../core.js';
-import { engineCode, isPlainObject, resolveAllowed } from './protocol.js';
+import { checkUpdateReport, engineCode, isPlainObject, resolveAllowed } from './protocol.js';
 import { quantized } from './link.js';
 
 /**
@@ -97,6 +98,26 @@ export function startEngine(link, config) {
     quantized(t0, () => link.post('ready'));
   }
 
+  /**
+   * A catalog update from an allowed source, with the page's `integrity`: applied by the ordinary
+   * `applyUpdate()` (the shelves' view frames hear of it as a `changed {catalog}`), answered with
+   * the report's public counts. `promoted` (pending events of the shopper that now count) is
+   * history: it stays here.
+   */
+  async function applyUpdate(msg, t0, ref) {
+    const delta = resolveAllowed(msg.delta, location.href, config.sources);
+    if (!delta) return quantized(t0, () => link.report('source_not_allowed', ref));
+    const r = await vitrine.applyUpdate(delta, {
+      integrity: msg.integrity,
+      // The delta is public, like the bundle: no cookies or referrer with it.
+      fetchOptions: { credentials: 'omit', referrerPolicy: 'no-referrer' },
+    });
+    const update = { added: r.added, updated: r.updated, unavailable: r.unavailable, items: r.items };
+    // What the page would refuse (and so never answer its promise) is an engine error here.
+    if (checkUpdateReport(update)) throw new Error('the engine returned an update report the protocol does not take');
+    quantized(t0, () => link.post('done', { ref, update }));
+  }
+
   link.onMessage((msg) => {
     const t0 = performance.now();
     const ref = msg.ref ?? null;
@@ -116,6 +137,8 @@ export function startEngine(link, config) {
         } else if (msg.kind === 'flush') {
           await vitrine.flush();
           quantized(t0, () => link.post('done', { ref }));
+        } else if (msg.kind === 'update') {
+          await applyUpdate(msg, t0, ref);
         }
       } catch (err) {
         fail(err);

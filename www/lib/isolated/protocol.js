@@ -7,12 +7,15 @@
 // size limits, names a kind the receiver does not take, misses a required field, has a field of the
 // wrong type, or has a field the kind does not define. Nothing here throws on hostile input.
 //
-//   page → engine frame:  init {channel, bundle, …}, track {event}, consent {consent}, forget {ref}, flush {ref}
+//   page → engine frame:  init {channel, bundle, …}, track {event}, consent {consent}, forget {ref}, flush {ref},
+//                         update {ref, delta, integrity?}
 //   page → view frame:    init {channel, catalog?, settings}, settings {settings}
-//   frame → page:         ready, sized {height}, error {code, ref?}, choose {action, id}, done {ref}
+//   frame → page:         ready, sized {height}, error {code, ref?}, choose {action, id}, done {ref, update?}
 //
-// What the page can learn from the frame is exactly the frame → page list: no history, no counts, no
-// ids of shown items, no timings (docs/deployment.md says what else remains observable).
+// What the page can learn from the frame is exactly the frame → page list: no history, no counts of
+// it, no ids of shown items, no timings (docs/deployment.md says what else remains observable). An
+// update's report counts products of the bundle and the delta, both public: never the shopper's
+// pending events it promoted.
 
 import { DEFAULT_STRINGS } from '../strings.js';
 
@@ -58,10 +61,10 @@ export const ERROR_CODES = Object.freeze({
   engine_unavailable: 'the engine in the frame is not running (see the earlier error)',
   frame_timeout: 'the frame did not answer in time (is the URL right, and does its Content-Security-Policy frame-ancestors allow this page?)',
   // The engine's own codes (README "Errors").
-  fetch_failed: 'the frame could not fetch the bundle',
-  http_error: 'the server answered the frame with an HTTP error for the bundle',
-  content_type: 'the bundle URL did not serve a bundle',
-  integrity: 'the bundle does not match its integrity hash',
+  fetch_failed: 'the frame could not fetch the bundle (or the catalog update)',
+  http_error: 'the server answered the frame with an HTTP error for the bundle (or the catalog update)',
+  content_type: 'the bundle (or catalog update) URL did not serve a bundle',
+  integrity: 'the bundle (or the catalog update) does not match its integrity hash',
   bad_bundle: 'the engine refused the bundle',
   engine_load_failed: 'the WebAssembly engine could not be loaded in the frame',
   worker_failed: "the engine's worker in the frame failed",
@@ -71,6 +74,8 @@ export const ERROR_CODES = Object.freeze({
   invalid_context: 'an invalid context value in the request options',
   invalid_option: 'an invalid request option or setting',
   invalid_argument: 'an invalid argument',
+  update_mismatch: 'the catalog update was made for another bundle than the one the frame loaded; nothing changed',
+  bundle: 'the engine refused the catalog update (corrupt, truncated or not a delta); nothing changed',
   engine_error: 'the engine in the frame reported an error',
 });
 
@@ -78,6 +83,7 @@ export const ERROR_CODES = Object.freeze({
 export const ENGINE_CODES = Object.freeze([
   'fetch_failed', 'http_error', 'content_type', 'integrity', 'bad_bundle', 'engine_load_failed', 'worker_failed',
   'unknown_item', 'unknown_event_type', 'invalid_event', 'invalid_context', 'invalid_option', 'invalid_argument',
+  'update_mismatch', 'bundle',
 ]);
 
 /** An engine error's code as the page may see it. */
@@ -301,6 +307,15 @@ export function displayDefaults(s = {}) {
 
 // ---- the messages -------------------------------------------------------------------------------
 
+/** A count of products (an update's report): an integer in [0, 2^31). */
+const COUNT = int(0, 2 ** 31 - 1);
+
+/**
+ * What the frame says about an applied update: counts of the bundle and the delta (public). Not
+ * `promoted`, which counts the shopper's pending events: a frame that sent it would be refused.
+ */
+export const checkUpdateReport = (r) => checkFields(r, { added: COUNT, updated: COUNT, unavailable: COUNT, items: COUNT });
+
 const STORAGE = (v) => v === false || oneOf('localStorage', 'sessionStorage', 'indexedDB', 'memory')(v);
 const VISIT_STORAGE = (v) => v === false || oneOf('sessionStorage', 'memory')(v);
 
@@ -325,6 +340,9 @@ export const TO_FRAME = Object.freeze({
     consent: { required: { consent: CONSENT }, optional: { ref: REF } },
     forget: { required: { ref: REF } },
     flush: { required: { ref: REF } },
+    // A catalog update (`vitrine catalog update --delta`): the frame fetches `delta` from its allowed
+    // sources, checks `integrity` and applies it; answered by `done {ref, update}` or an error.
+    update: { required: { ref: REF, delta: URL_STRING }, optional: { integrity: str(1024) } },
   },
   view: {
     // Without `catalog`, the view shows the records the bundle carries (from the engine frame).
@@ -339,7 +357,7 @@ export const TO_PAGE = Object.freeze({
   sized: { required: { height: int(0, 100_000) } },
   error: { required: { code: oneOf(...Object.keys(ERROR_CODES)) }, optional: { ref: REF } },
   choose: { required: { action: oneOf('open', 'add-to-cart'), id: ITEM_ID } },
-  done: { required: { ref: REF } },
+  done: { required: { ref: REF }, optional: { update: checkUpdateReport } },
 });
 
 /**
