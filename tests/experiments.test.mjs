@@ -1,7 +1,9 @@
 // Experiments in the page (www/lib/experiments.js over the wasm `Experiments`), in headless
 // Chromium against a real `vitrine exp collect` on loopback:
-//  - no manifest (404) → nothing: no request after load, nothing stored, no label, no report;
+//  - no manifest (404) → nothing: no request after load, nothing stored, no label, no report, and
+//    the experiments wasm (www/pkg-exp/) is never fetched, not by the engine either;
 //  - GPC → not even the manifest is fetched: zero requests, never enrolled;
+//  - with a manifest the experiments wasm is fetched once, without the engine's wasm;
 //  - manifest + consent → one report per device per experiment (across reloads), accepted and
 //    stored by the collector, with no item id in it; sent as text/plain, without credentials;
 //  - a report whose send failed is re-sent with the same id and stored once;
@@ -56,6 +58,9 @@ async function collector(t, dir) {
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1\/reports$/);
   return { url, db };
 }
+
+/** Requests of the experiments wasm package (its glue and its .wasm). */
+const expWasm = (log) => log.requests.map((r) => r.url()).filter((u) => u.includes('/pkg-exp/'));
 
 const rows = (db, sql) => execFileSync('sqlite3', [db, sql], { encoding: 'utf8' }).trim();
 
@@ -132,6 +137,16 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     assert.equal(after.status, null);
     assert.deepEqual(after.storage, [], 'nothing stored');
     assert.deepEqual(log.requests.slice(n).map((r) => r.url()), [], 'no request after load');
+    // The engine with these (inactive) experiments: it ranks, and the experiments wasm never came.
+    const engine = await page.evaluate(async () => {
+      const v = await window.V.Vitrine.load('data/store.vtr', { consent: 'granted', experiments: window.x });
+      const recs = await v.recommend({ k: 3 });
+      return { n: recs.length, measurement: (await v.privacyStatus()).measurement };
+    });
+    assert.equal(engine.n, 3);
+    assert.equal(engine.measurement, null);
+    assert.ok(log.requests.some((r) => r.url().endsWith('/pkg/vitrine_bg.wasm')), 'the engine wasm was fetched');
+    assert.deepEqual(expWasm(log), [], 'the experiments wasm is never fetched without a manifest');
     await context.close();
   });
 
@@ -165,6 +180,7 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     assert.deepEqual(r.reports, []);
     assert.deepEqual(r.storage, []);
     assert.deepEqual(log.requests.slice(n).map((q) => q.url()), [], 'zero requests');
+    assert.deepEqual(expWasm(log), [], 'no experiments wasm');
     await context.close();
   });
 
@@ -178,6 +194,10 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
         return window.x.storageIssues;
       });
     assert.deepEqual(await load(), []);
+    const fetched = expWasm(log).map((u) => new URL(u).pathname);
+    assert.deepEqual(fetched.filter((p) => p.endsWith('.wasm')), ['/pkg-exp/vitrine_exp_bg.wasm'], 'the experiments wasm is fetched once a manifest is loaded');
+    assert.deepEqual(fetched.filter((p) => p.endsWith('/vitrine_exp.js')), ['/pkg-exp/vitrine_exp.js'], 'its glue, once');
+    assert.ok(!log.requests.some((r) => r.url().endsWith('/pkg/vitrine_bg.wasm')), 'without the engine wasm');
     const a = await engage(page);
     assert.equal(a.enrolled, true);
     assert.ok(['control', 'diverse'].includes(a.arm), a.arm);

@@ -10,9 +10,12 @@
 //     leave the device (the page sends them: experimentLabel(), orderLabel(), flush()).
 //   - otherwise: one id per page session, in memory; the shopper may see an arm, but no label is
 //     handed out and no report is built (nothing links two visits, nothing leaves).
+//
+// The computations run in their own wasm package (www/pkg-exp/vitrine_exp_bg.wasm, built from the
+// crate's `web-experiments` feature; the engine's wasm has none of it). It is imported dynamically
+// once a manifest is in hand (fromManifest): a page without a manifest (404), under GPC, or that
+// never calls Experiments.load() never fetches it.
 
-import { Experiments as WasmExperiments } from '../pkg/vitrine.js';
-import { initGlue } from './backend.js';
 import { VitrineError, fromEngineError } from './errors.js';
 import { verifyIntegrity } from './fetch.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
@@ -26,6 +29,33 @@ export const EXPERIMENTS_SCHEMA = 1;
 export const EXPERIMENT_EVENTS = Object.freeze(['shelf_click', 'shelf_add_to_cart', 'purchase', 'interleaving']);
 
 const CONSTRUCT = Symbol('Experiments.construct');
+
+let wasmReady = null;
+
+/**
+ * The wasm `Experiments` class, its package fetched and instantiated once per page. `wasm`
+ * overrides where the .wasm comes from (default: www/pkg-exp/ next to lib/, via import.meta.url).
+ */
+export function loadExperimentsWasm(wasm) {
+  if (!wasmReady) {
+    // Literal URLs, so that bundlers find the glue (a chunk of its own) and emit the .wasm.
+    const source = wasm ?? new URL('../pkg-exp/vitrine_exp_bg.wasm', import.meta.url);
+    wasmReady = import('../pkg-exp/vitrine_exp.js')
+      .then(async (glue) => {
+        await glue.default({ module_or_path: source });
+        return glue.Experiments;
+      })
+      .catch((err) => {
+        wasmReady = null;
+        throw new VitrineError(
+          'engine_load_failed',
+          `could not load the experiments WebAssembly module (${typeof source === 'string' || source instanceof URL ? source : 'given module'}): ${err?.message ?? err}`,
+          { cause: err },
+        );
+      });
+  }
+  return wasmReady;
+}
 
 /** The engine's error as a VitrineError, keeping its `path` (the JSON path of a manifest field). */
 function engineError(err, fallbackCode) {
@@ -121,7 +151,7 @@ export class Experiments {
     const gpc = globalPrivacyControl();
     const base = { consent, gpc, key: storageKey, clock };
     if (gpc) return new Experiments(CONSTRUCT, { ...base, inactive: 'gpc' });
-    await initGlue(wasm);
+    const WasmExperiments = await loadExperimentsWasm(wasm);
     const store = consent === 'granted' && storage !== false && storage != null ? resolveAdapter(storage) : null;
     let stored = readEnvelope(null);
     const issues = [];

@@ -497,8 +497,11 @@ export interface ExperimentsOptions {
   storage?: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
   /** Storage key (default 'vitrine:experiments'). */
   storageKey?: string;
-  /** Where the wasm comes from (as `LoadOptions.wasm`). */
-  wasm?: unknown;
+  /**
+   * Where the experiments wasm comes from (default: the package's pkg-exp/vitrine_exp_bg.wasm, next
+   * to its glue; it is fetched only once a manifest is loaded). Not the engine's wasm.
+   */
+  wasm?: string | URL | BufferSource | WebAssembly.Module;
   /** Extra options for fetch() of the manifest. */
   fetchOptions?: RequestInit;
   /** The clock, ms since the epoch (default Date.now). */

@@ -60,7 +60,8 @@ extern "C" {
 pub(crate) enum Kind {
     /// Request options and settings: `invalid_option`.
     Options,
-    /// An event: `invalid_event`.
+    /// An event: `invalid_event` (only the engine reads events).
+    #[cfg_attr(not(feature = "web-engine"), allow(dead_code))]
     Event,
     /// A stored state: `state_corrupt`.
     State,
