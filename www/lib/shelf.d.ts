@@ -164,7 +164,10 @@ export interface VitrineShelf extends HTMLElement {
   k: number;
   placement: string;
   mode: 'recommend' | 'similar' | 'bought-together' | 'also-bought' | 'trending';
-  /** Resolves after the first render. */
+  /**
+   * Settles once: resolves after the first render, or rejects with the error of a first attempt
+   * that failed (the error of its `vitrine:error` event; later renders still happen).
+   */
   readonly ready: Promise<void>;
   /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */
   readonly vitrineReady: Promise<Vitrine | IsolatedVitrine>;

@@ -98,6 +98,7 @@ function createShelfClass() {
     #parts = null;
     #loadQueued = false;
     #readyResolve;
+    #readyReject;
     #vitrineResolve;
     #bundleCatalogOf = null; // the Vitrine whose own catalog #index holds (no catalog given)
     #onChange = (e) => {
@@ -119,8 +120,9 @@ function createShelfClass() {
       this.#root.append(this.#list, this.#empty);
       this.#list.addEventListener('click', (e) => this.#onClick(e));
       this.#list.addEventListener('keydown', (e) => this.#onKey(e));
-      /** Resolves after the first render. */
-      this.ready = new Promise((r) => (this.#readyResolve = r));
+      /** Settles once: the first render, or the error of a first attempt that failed (its vitrine:error). */
+      this.ready = new Promise((resolve, reject) => ((this.#readyResolve = resolve), (this.#readyReject = reject)));
+      this.ready.catch(() => {}); // a page that never awaits it sees no unhandled rejection
       /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set). */
       this.vitrineReady = new Promise((r) => (this.#vitrineResolve = r));
       /** Renders so far. */
@@ -253,10 +255,7 @@ function createShelfClass() {
       if (want && !this.#iso) {
         this.#iso = attachIsolatedShelf(this, this.#root, {
           vitrine: () => this.#vitrine,
-          onReady: () => {
-            this.#readyResolve?.();
-            this.#readyResolve = null;
-          },
+          onReady: () => this.#settleReady(),
           onError: (err) => this.#fail(err),
         });
         this.#list.hidden = true;
@@ -505,8 +504,7 @@ function createShelfClass() {
       this.#paint(items, results.recommendationId ?? null, strings);
       this.#list.setAttribute('aria-busy', 'false');
       this.renderCount += 1;
-      this.#readyResolve?.();
-      this.#readyResolve = null;
+      this.#settleReady();
       this.dispatchEvent(
         new CustomEvent('vitrine:render', {
           bubbles: true,
@@ -603,7 +601,15 @@ function createShelfClass() {
       for (const c of cards) this.#observer?.observe(c);
     }
 
+    /** Settles `ready` (once): fulfilled without `err`, rejected with it. */
+    #settleReady(err) {
+      if (err === undefined) this.#readyResolve?.();
+      else this.#readyReject?.(err);
+      this.#readyResolve = this.#readyReject = null;
+    }
+
     #fail(err) {
+      this.#settleReady(err ?? new Error('<vitrine-shelf> failed'));
       this.#list.replaceChildren();
       this.#shownKeys = null;
       this.#list.setAttribute('aria-busy', 'false');
