@@ -26,7 +26,7 @@ export const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
+const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/pkg-exp/vitrine_exp.js', 'www/pkg-exp/vitrine_exp_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
 
 /** Fails (never skips) when the build outputs the pages need are missing. */
 export function preflight() {
