@@ -9,6 +9,9 @@
 //  - a report whose send failed is re-sent with the same id and stored once;
 //  - hostile manifests and stored states → typed errors / a state with no budget left;
 //  - privacyStatus() shows the measurement budget; forget() clears tallies, not the spent budget;
+//  - an interleaving experiment on a <vitrine-shelf> (its `ranker`): a team draft of both arms'
+//    rankings, a click credits the clicked item's team, the report's interleaving_credit bit reaches
+//    the collector and `vitrine exp analyze` reads it;
 //  - the demo store's two-arm experiment (?experiment=<collector>): its report reaches the
 //    collector and `vitrine exp analyze --db` reads it.
 //
@@ -43,9 +46,9 @@ window.pageReady = true;
 </script></head><body></body></html>`;
 
 /** Starts `vitrine exp collect` on a free loopback port; resolves to {url, db}. */
-async function collector(t, dir) {
+async function collector(t, dir, manifest = MANIFEST_PATH) {
   const db = path.join(dir, 'reports.sqlite');
-  const child = spawn(CLI, ['exp', 'collect', '--manifest', MANIFEST_PATH, '--db', db, '--listen', '127.0.0.1:0', '--json'], {
+  const child = spawn(CLI, ['exp', 'collect', '--manifest', manifest, '--db', db, '--listen', '127.0.0.1:0', '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   t.after(() => child.kill());
@@ -420,6 +423,105 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     assert.equal(r.same, true);
     assert.deepEqual(r.before, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 1, reports: 1 });
     assert.deepEqual(r.after, { budgetEpsilon: 8, spentEpsilon: 2, experiments: 0, reports: 0 });
+    await context.close();
+  });
+
+  await t.test('interleaving: the shelf team-drafts both arms, a click credits its team, the report reaches analyze', async (t) => {
+    const dir = path.join(tmp, 'interleave');
+    const manifest = {
+      format: 'vitrine-experiments',
+      version: 1,
+      experiments: [
+        {
+          id: 'rankers',
+          salt: 'interleave-test-salt-5d2e9c',
+          start: '2026-01-01',
+          end: '2030-01-01',
+          namespace: { name: 'home', range: [0, 1] },
+          design: 'interleaving',
+          arms: [{ name: 'plain' }, { name: 'diverse', settings: { options: { diversity: { lambda: 0.3 } } } }],
+          metrics: [{ name: 'interleaving_credit', epsilon: 1 }],
+          report: { epsilon: 1, window_days: 1 },
+        },
+      ],
+    };
+    makeSite(dir, { 'exp.html': PAGE, 'experiments.json': JSON.stringify(manifest) });
+    const manifestPath = path.join(dir, 'experiments.json');
+    const col = await collector(t, fs.mkdtempSync(path.join(tmp, 'interleave-db-')), manifestPath);
+    const server = await serve(t, { root: dir });
+    const context = await browser.newContext();
+    const { page, log } = await open(context, server.url);
+    const r = await page.evaluate(async () => {
+      const { defineVitrineShelf } = await import('./lib/shelf.js');
+      defineVitrineShelf();
+      const x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+      // Exact rankings (explicit non-private mode), so the draft can be checked against both arms.
+      const v = await window.V.Vitrine.load('data/store.vtr', { consent: 'granted', experiments: x, settings: { privacy: { epsilon: Infinity } } });
+      const catalog = await (await fetch('data/catalog.json')).json();
+      const a = (await v.recommend({ k: 6 })).map((i) => i.id);
+      const b = (await v.recommend({ k: 6, diversity: { lambda: 0.3 } })).map((i) => i.id);
+      const shelf = document.createElement('vitrine-shelf');
+      shelf.setAttribute('k', '6');
+      const credited = [];
+      shelf.addEventListener('vitrine:render', () => x.trigger('rankers'));
+      shelf.addEventListener('vitrine:click', (e) => {
+        e.preventDefault();
+        credited.push(x.creditClick('rankers', e.detail.id));
+      });
+      document.body.append(shelf);
+      shelf.catalog = catalog;
+      shelf.ranker = x.ranker('rankers');
+      shelf.vitrine = v;
+      await shelf.ready;
+      await new Promise((r) => setTimeout(r, 50)); // the render's trigger
+      const items = shelf.items.map((i) => ({ id: i.id, team: i.team, rank: i.rank }));
+      const card = [...shelf.shadowRoot.querySelectorAll('.card')].find((c) => shelf.items.find((i) => i.id === c.dataset.id)?.team === 1);
+      card.querySelector('.link').click();
+      const counted = await Promise.all(credited);
+      const assign = x.assign('rankers');
+      const tally = JSON.parse(localStorage.getItem('vitrine:experiments')).state.tallies.rankers.interleaving;
+      window.now += 2 * 86_400_000;
+      const reports = await x.takeReports();
+      return { a, b, items, counted, assign, tally, reports };
+    });
+    assert.equal(r.assign.interleaved, true);
+    assert.equal(r.assign.arm, 'interleaved');
+    assert.notDeepEqual(r.a, r.b, 'the arms rank differently');
+    // A team draft: distinct ids, teams within one pick of each other, each pick its team's best
+    // item not yet on the shelf.
+    assert.equal(r.items.length, 6);
+    assert.equal(new Set(r.items.map((i) => i.id)).size, 6);
+    assert.deepEqual(r.items.map((i) => i.rank), [1, 2, 3, 4, 5, 6]);
+    const picks = [0, 0];
+    r.items.forEach((item, i) => {
+      const ranking = item.team === 0 ? r.a : r.b;
+      const shown = new Set(r.items.slice(0, i).map((x) => x.id));
+      assert.equal(item.id, ranking.find((id) => !shown.has(id)), `pick ${i + 1} is team ${item.team}'s best item left`);
+      assert.ok(picks[item.team] <= picks[1 - item.team], `team ${item.team} picks only when it is not ahead`);
+      picks[item.team]++;
+    });
+    assert.deepEqual(r.counted, [true], 'the click counted');
+    assert.deepEqual(r.tally, { a: 0, b: 1 }, 'credited to the second arm');
+    assert.equal(r.reports.length, 1);
+    const [report] = r.reports;
+    assert.equal(report.arm, 'interleaved');
+    assert.deepEqual(Object.keys(report.values), ['interleaving_credit']);
+    assert.ok(report.values.interleaving_credit === 0 || report.values.interleaving_credit === 1);
+    for (const p of CATALOG.products) assert.ok(!JSON.stringify(report).includes(p.id), 'no item id in the report');
+
+    const n = log.requests.length;
+    const flushed = await page.evaluate(async (u) => {
+      // The same Experiments as above is not on window: load it again (the outbox is stored).
+      const x = await window.V.Experiments.load('experiments.json', { consent: 'granted', clock: window.clock });
+      return { pending: x.pendingReports, sent: await x.flush(u) };
+    }, col.url);
+    assert.deepEqual(flushed, { pending: 1, sent: { sent: 1, refused: 0, failed: 0 } });
+    assert.equal(log.requests.slice(n).filter((q) => q.method() === 'POST').length, 1);
+    assert.equal(rows(col.db, `SELECT COUNT(*) FROM reports WHERE experiment = 'rankers' AND arm = 'interleaved'`), '1');
+    const analysis = JSON.parse(execFileSync(CLI, ['exp', 'analyze', '--manifest', manifestPath, '--db', col.db, '--json'], { encoding: 'utf8' }));
+    const l1 = analysis.experiments[0].layer1;
+    assert.deepEqual(l1.arms.map((a) => [a.arm, a.reports]), [['interleaved', 1]]);
+    assert.deepEqual(l1.interleaving.arms, ['plain', 'diverse']);
     await context.close();
   });
 

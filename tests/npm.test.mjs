@@ -126,7 +126,10 @@ export async function check(): Promise<string[]> {
   // Experiments (their wasm is fetched only once a manifest is loaded).
   const x: Experiments = await Experiments.load('/experiments.json', { consent: 'granted', storage: false, wasm: new URL('/vitrine_exp_bg.wasm', 'https://shop.example') });
   const arm: string | undefined = x.assign('demo-home-shelf').arm;
-  console.log(arm, x.active, x.measuring);
+  console.log(arm, x.active, x.measuring, await x.creditClick('demo-home-shelf', 'p1'));
+  same.ranker = x.ranker('demo-home-shelf', { vitrines: [v, v] });
+  const team: 0 | 1 | undefined = (await x.ranker('demo-home-shelf')({ k: 4 }, v))[0]?.team;
+  console.log(team, same.ranker === null);
   return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount), String(fromShelf.itemCount)];
 }
 `;

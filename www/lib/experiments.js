@@ -90,6 +90,8 @@ export class Experiments {
   #outbox;
   #inactive;
   #clock;
+  /** experiment id -> (item id -> team 0/1) of its last interleaved shelf. */
+  #teams = new Map();
 
   /** @private use Experiments.load() */
   constructor(token, { core = null, manifest = null, consent, gpc, store = null, key, outbox = [], inactive = null, clock }) {
@@ -285,6 +287,46 @@ export class Experiments {
   experimentLabel(experiment) {
     if (!this.measuring) return null;
     return this.#call((c) => c.label(String(experiment), this.#now())) ?? null;
+  }
+
+  /**
+   * A ranker for a `<vitrine-shelf>` (`shelf.ranker = exps.ranker(id)`) that shows this device's
+   * side of `experiment` now: not enrolled → the shelf's own call (`recommend` with its options);
+   * an arm → the arm's `settings.options` on top; interleaved → both arms ranked
+   * (`vitrines[i]` for arm i, default the shelf's instance) and team-drafted by the wasm into one
+   * list of `k`, each item with its `team` (0: first arm, 1: second); `creditClick` then credits
+   * a click. Both rankings run (with privacy, each is a ranking like any other).
+   */
+  ranker(experiment, { vitrines } = {}) {
+    const id = String(experiment);
+    return async (options, vitrine) => {
+      const a = this.assign(id);
+      const engine = (i) => vitrines?.[i] ?? vitrine;
+      if (!a.interleaved) return engine(a.armIndex ?? -1).recommend({ ...options, ...a.settings?.options });
+      const arms = this.#manifest.experiments.find((e) => e.id === id).arms;
+      const [ra, rb] = await Promise.all(arms.map((arm, i) => engine(i).recommend({ ...options, ...arm.settings?.options })));
+      const k = options?.k ?? Math.max(ra.length, rb.length);
+      const drafted = this.#call((c) => c.interleave(id, ra.map((r) => r.id), rb.map((r) => r.id), k, this.#now()));
+      const rows = new Map([...rb, ...ra].map((r) => [r.id, r]));
+      const list = drafted.ids.map((item, i) => ({ ...rows.get(item), rank: i + 1, team: drafted.teams[i] }));
+      // A new result set: the first ranking's random id, which no shelf showed.
+      list.recommendationId = ra.recommendationId;
+      list.unknownIds = [...new Set([...(ra.unknownIds ?? []), ...(rb.unknownIds ?? [])])];
+      list.warnings = [...new Set([...(ra.warnings ?? []), ...(rb.warnings ?? [])])];
+      this.#teams.set(id, new Map(drafted.ids.map((item, i) => [item, drafted.teams[i]])));
+      return list;
+    };
+  }
+
+  /**
+   * A click on item `itemId` of `experiment`'s last interleaved shelf: tallied as 'interleaving'
+   * for the item's team. Resolves to whether it counted (false: not interleaved, not on the shelf,
+   * not triggered).
+   */
+  async creditClick(experiment, itemId) {
+    const team = this.#teams.get(String(experiment))?.get(String(itemId));
+    if (team === undefined) return false;
+    return this.record(experiment, 'interleaving', team);
   }
 
   /** The label for one order of a triggered experiment (once per device; then null). */

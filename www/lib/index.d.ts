@@ -84,6 +84,8 @@ export interface Recommendation {
   pinned?: boolean;
   boosted?: boolean;
   why?: Explanation;
+  /** In an interleaved experiment's list (`Experiments.ranker`): the arm that picked it, 0 or 1. */
+  team?: 0 | 1;
 }
 
 /** Results, best first, plus the ids the request named that the bundle does not know, and warnings. */
@@ -539,6 +541,9 @@ export interface ExperimentReport {
   values: Record<string, 0 | 1>;
 }
 
+/** What `<vitrine-shelf>`'s `ranker` is: ranks instead of the shelf's mode. Items of an interleaved list carry `team` (0 or 1). */
+export type ShelfRanker = (options: RequestOptions, vitrine: Vitrine) => Promise<Recommendations>;
+
 export class Experiments {
   static load(url: string | URL, options?: ExperimentsOptions): Promise<Experiments>;
   static fromManifest(manifest: unknown, options?: Omit<ExperimentsOptions, 'integrity' | 'fetchOptions'>): Promise<Experiments>;
@@ -555,6 +560,14 @@ export class Experiments {
   recordOrder(value: number): Promise<number>;
   experimentLabel(experiment: string): string | null;
   orderLabel(experiment: string): Promise<string | null>;
+  /**
+   * A `<vitrine-shelf>` ranker showing this device's side of `experiment`: the shelf's own ranking
+   * when not enrolled, the arm's options for an arm, a team draft of both arms when interleaved
+   * (`vitrines[i]`: the instance for arm i, default the shelf's).
+   */
+  ranker(experiment: string, options?: { vitrines?: [Vitrine, Vitrine] }): ShelfRanker;
+  /** Credits a click on an item of the experiment's last interleaved shelf to its team. */
+  creditClick(experiment: string, itemId: string): Promise<boolean>;
   takeReports(): Promise<ExperimentReport[]>;
   flush(url: string | URL): Promise<{ sent: number; refused: number; failed: number }>;
   status(): MeasurementStatus | null;

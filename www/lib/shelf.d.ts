@@ -1,4 +1,4 @@
-import type { Vitrine, IsolatedVitrine, Recommendation, RequestOptions, ConsentState } from './index.js';
+import type { Vitrine, IsolatedVitrine, Recommendation, RequestOptions, ConsentState, ShelfRanker } from './index.js';
 
 /** The shelf's parts (::part() names). */
 export type ShelfPart =
@@ -158,6 +158,8 @@ export interface VitrineShelf extends HTMLElement {
   strings: Partial<ShelfStrings> | null;
   /** In mode="similar", "bought-together", "also-bought": the item(s) the shelf is about (an array for a cart); overrides `item`. */
   similarTo: string | string[] | null;
+  /** Ranks instead of the mode's call, e.g. `experiments.ranker(id)` (not in isolated mode). */
+  ranker: ShelfRanker | null;
   readonly items: ShelfItem[];
   /** The random id of the result set on display. */
   readonly recommendationId: string | null;

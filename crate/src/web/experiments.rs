@@ -11,12 +11,12 @@ use wasm_bindgen::prelude::*;
 use crate::experiment::assign::{arm_label, NotEnrolled};
 use crate::experiment::Manifest;
 use crate::experiment::{
-    assign, experiment_label, DeviceEvent, DeviceExperiments, DeviceId, Enrollment,
+    assign, experiment_label, team_draft, DeviceEvent, DeviceExperiments, DeviceId, Enrollment,
     ExperimentError, Team, ValidExperiment, ValidManifest,
 };
 use crate::privacy::OsRandom;
 
-use super::interop::{read, write, Kind};
+use super::interop::{read, write, Kind, StrList};
 
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
@@ -261,6 +261,53 @@ impl Experiments {
         };
         let exp = find(&self.manifest, experiment)?;
         Ok(self.device.record(exp, event, now_ms))
+    }
+
+    /// Team-draft interleaving (`crate::experiment::team_draft`) of the first arm's ranking `a`
+    /// and the second's `b` (arrays of item ids, best first) into at most `k` distinct ids, for a
+    /// device this interleaving experiment enrolls now: `{ids, teams}` (`teams[i]` 0: the first
+    /// arm's pick, 1: the second's; credit a click with `record(id, 'interleaving', team)`). The
+    /// coin of each even round comes from the CSPRNG. Errors: `not_interleaved` when the device
+    /// is not in this experiment's interleaved shelf now (an A/B experiment, dates, namespace,
+    /// GPC), `invalid_argument` for lists that are not arrays of strings.
+    pub fn interleave(
+        &self,
+        experiment: &str,
+        a: JsValue,
+        b: JsValue,
+        k: u32,
+        now_ms: f64,
+    ) -> Result<JsValue, JsValue> {
+        let exp = self.experiment(experiment)?;
+        if !matches!(self.enrollment(exp, now_ms), Enrollment::Interleaved) {
+            return Err(fail(ExperimentError::new(
+                "not_interleaved",
+                "",
+                format!("this device's shelf of '{experiment}' is not interleaved now"),
+            )));
+        }
+        let list = |v: &JsValue, which: &str| {
+            StrList::from_js(v).ok_or_else(|| {
+                fail(ExperimentError::new(
+                    "invalid_argument",
+                    "",
+                    format!("invalid ranking {which}: expected an array of item ids"),
+                ))
+            })
+        };
+        let (a, b) = (list(&a, "a")?, list(&b, "b")?);
+        let drafted = team_draft(&a.strs(), &b.strs(), k as usize, &mut OsRandom::new())
+            .map_err(|e| fail(ExperimentError::from(e)))?;
+        let ids = Array::new();
+        let teams = Array::new();
+        for (id, team) in drafted.items.iter().zip(&drafted.teams) {
+            ids.push(&JsValue::from_str(id));
+            teams.push(&JsValue::from(u32::from(*team == Team::B)));
+        }
+        let o: JsValue = js_sys::Object::new().into();
+        set(&o, "ids", ids.into());
+        set(&o, "teams", teams.into());
+        Ok(o)
     }
 
     /// The label for the one order of a triggered experiment; `null` after the first.
