@@ -165,3 +165,58 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
         Some("gpc")
     );
 }
+
+#[wasm_bindgen_test]
+fn interleave_team_drafts_for_an_interleaved_device_only() {
+    let interleaving = r#"{"format": "vitrine-experiments", "version": 1, "experiments": [
+      {"id": "rankers", "salt": "interleave-test-salt-5d2e9c", "start": "2026-01-01",
+       "end": "2030-01-01", "namespace": {"name": "home", "range": [0, 1]},
+       "design": "interleaving", "arms": [{"name": "plain"}, {"name": "diverse"}],
+       "metrics": [{"name": "interleaving_credit", "epsilon": 1}], "report": {"epsilon": 1}}]}"#;
+    let native = ValidManifest::from_json(interleaving).expect("an interleaving manifest");
+    let exp = &native.experiments()[0];
+    let now = exp.start_ms + DAY;
+    let a = js(r#"["p1","p2","p3","p4"]"#);
+    let b = js(r#"["p3","p5","p1","p6"]"#);
+    let web = Experiments::new(js(interleaving), JsValue::UNDEFINED, None, false).unwrap();
+    let out = web
+        .interleave(&exp.id, a.clone(), b.clone(), 4, now)
+        .unwrap();
+    let ids: Vec<String> = js_sys::Array::from(&get(&out, "ids"))
+        .iter()
+        .filter_map(|v| v.as_string())
+        .collect();
+    let teams: Vec<f64> = js_sys::Array::from(&get(&out, "teams"))
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert_eq!(ids.len(), 4);
+    assert_eq!(teams.len(), 4);
+    let lists = [["p1", "p2", "p3", "p4"], ["p3", "p5", "p1", "p6"]];
+    let mut picks = [0usize; 2];
+    for (i, (id, team)) in ids.iter().zip(&teams).enumerate() {
+        let t = *team as usize;
+        assert!(
+            picks[t] <= picks[1 - t],
+            "team {t} picks only when not ahead"
+        );
+        let best = lists[t].iter().find(|x| !ids[..i].iter().any(|s| s == *x));
+        assert_eq!(best.copied(), Some(id.as_str()), "pick {i}");
+        picks[t] += 1;
+    }
+    // Not interleaved: outside the dates, an A/B experiment, bad lists.
+    let err = web
+        .interleave(&exp.id, a.clone(), b.clone(), 4, exp.end_ms + DAY)
+        .expect_err("outside the dates");
+    assert_eq!(code_and_path(&err).0, "not_interleaved");
+    let ab = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, None, false).unwrap();
+    let ab_id = ab.ids()[0].clone();
+    let err = ab
+        .interleave(&ab_id, a.clone(), b, 4, now)
+        .expect_err("A/B");
+    assert_eq!(code_and_path(&err).0, "not_interleaved");
+    let err = web
+        .interleave(&exp.id, a, js(r#"[1, 2]"#), 4, now)
+        .expect_err("not strings");
+    assert_eq!(code_and_path(&err).0, "invalid_argument");
+}
