@@ -7,7 +7,9 @@
 //
 // Both keep the package's layout: they find the engine at ../pkg/vitrine_bg.wasm and the worker at
 // ./worker.js next to themselves (new URL(…, import.meta.url)), so the published package works
-// from any CDN that serves its files as they are. Used by scripts/pack-npm.
+// from any CDN that serves its files as they are. The experiments wasm package stays out of the
+// bundle: vitrine.js imports ../pkg-exp/vitrine_exp.js dynamically (only when a page loads an
+// experiments manifest), from the package as served. Used by scripts/pack-npm.
 //
 //   node scripts/build-cdn.mjs [--out DIR]     (default target/npm/stage/dist)
 
@@ -29,7 +31,14 @@ Bundles www/lib into DIR/vitrine.js and DIR/worker.js (ESM, minified) for a CDN.
 /** Builds both files into `out`; returns their sizes in bytes ({file: {raw, gzip}}). */
 export async function buildCdn(out) {
   fs.mkdirSync(out, { recursive: true });
-  const common = { bundle: true, format: 'esm', minify: true, target: 'es2022', legalComments: 'none', logLevel: 'warning', write: true };
+  // The experiments glue is fetched at run time, relative to the bundle (dist/ and lib/ are siblings).
+  const experimentsOutside = {
+    name: 'experiments-outside',
+    setup(build) {
+      build.onResolve({ filter: /\/pkg-exp\/vitrine_exp\.js$/ }, (args) => ({ path: args.path, external: true }));
+    },
+  };
+  const common = { plugins: [experimentsOutside], bundle: true, format: 'esm', minify: true, target: 'es2022', legalComments: 'none', logLevel: 'warning', write: true };
   await esbuild.build({
     ...common,
     stdin: {
@@ -48,6 +57,10 @@ export async function buildCdn(out) {
     const text = bytes.toString('utf8');
     if (!text.includes('../pkg/vitrine_bg.wasm')) throw new Error(`${f}: the engine's URL (../pkg/vitrine_bg.wasm) is missing from the bundle`);
     if (f === 'vitrine.js' && !text.includes('./worker.js')) throw new Error('vitrine.js: the worker URL (./worker.js) is missing from the bundle');
+    if (f === 'vitrine.js' && !(text.includes('../pkg-exp/vitrine_exp.js') && text.includes('../pkg-exp/vitrine_exp_bg.wasm'))) {
+      throw new Error('vitrine.js: the experiments package URLs (../pkg-exp/) are missing from the bundle');
+    }
+    if (text.includes('experiments_free')) throw new Error(`${f}: the experiments wasm glue was bundled (it must stay a dynamic import)`);
     sizes[f] = { raw: bytes.length, gzip: zlib.gzipSync(bytes, { level: 9 }).length };
   }
   return sizes;

@@ -26,7 +26,7 @@ export const LAUNCH_ARGS = [
   '--disable-sync',
 ];
 
-const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
+const REQUIRED = ['www/pkg/vitrine.js', 'www/pkg/vitrine_bg.wasm', 'www/pkg-exp/vitrine_exp.js', 'www/pkg-exp/vitrine_exp_bg.wasm', 'www/data/store.vtr', 'www/data/catalog.json'];
 
 /** Fails (never skips) when the build outputs the pages need are missing. */
 export function preflight() {
@@ -73,6 +73,8 @@ export function makeSite(dir, extra = {}) {
   fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
   fs.cpSync(path.join(WWW, 'lib'), path.join(dir, 'lib'), { recursive: true });
   fs.cpSync(path.join(WWW, 'pkg'), path.join(dir, 'pkg'), { recursive: true });
+  // The experiments wasm package (www/lib/experiments.js imports it only once a manifest is loaded).
+  if (fs.existsSync(path.join(WWW, 'pkg-exp'))) fs.cpSync(path.join(WWW, 'pkg-exp'), path.join(dir, 'pkg-exp'), { recursive: true });
   for (const f of ['catalog.json', 'store.vtr']) fs.copyFileSync(path.join(WWW, 'data', f), path.join(dir, 'data', f));
   fs.cpSync(path.join(WWW, 'data', 'img'), path.join(dir, 'data', 'img'), { recursive: true });
   for (const [name, content] of Object.entries(extra)) {

@@ -4,7 +4,9 @@
 //  - installed into a scratch project, it recommends from a plain page (<script type="module"> + an
 //    import map) and from a Vite 7 build, on the main thread and in a Web Worker, with identical
 //    results, and its types check under a strict TypeScript;
-//  - its single-file CDN build (dist/vitrine.js) works from another origin, as from a CDN.
+//  - its single-file CDN build (dist/vitrine.js) works from another origin, as from a CDN;
+//  - with ?exp the page loads an experiments manifest: the experiments wasm (pkg-exp/) is fetched
+//    then, and only then (plain, Vite and CDN pages; Vite emits it as an asset of its own).
 //
 //   node --test tests/npm.test.mjs     (needs the build: scripts/build; installs vite@7, typescript@5,
 //                                       react@19… from the npm registry into target/npm-scratch once)
@@ -21,13 +23,22 @@ import { SCRATCH, NPM_FLAGS, run, pack, scratch, demoData } from './_npm.mjs';
 const EMPTY = path.join(REPO, 'target', 'npm-empty');
 
 const APP_JS = `
-import { Vitrine } from 'vitrine';
+import { Vitrine, Experiments } from 'vitrine';
 import { defineVitrineShelf } from 'vitrine/shelf';
 
 defineVitrineShelf();
 
+/** With ?exp: the page's experiments (the manifest, then the experiments wasm). */
+async function experiments() {
+  const x = await Experiments.load(new URL('experiments.json', document.baseURI).href, { storage: false });
+  const a = x.assign(x.ids[0]);
+  return { active: x.active, enrolled: a.enrolled, arm: a.arm ?? null };
+}
+
 async function main() {
-  const worker = new URLSearchParams(location.search).has('worker');
+  const params = new URLSearchParams(location.search);
+  const worker = params.has('worker');
+  const exp = params.has('exp') ? await experiments() : null;
   const v = await Vitrine.load(new URL('store.vtr', document.baseURI).href, { worker });
   // Rankings are compared across page loads: the engine's explicit non-private mode makes them exact.
   if (v.supports('privacyStatus')) await v.configure({ privacy: { epsilon: Infinity } });
@@ -38,13 +49,13 @@ async function main() {
   shelf.vitrine = v;
   shelf.catalog = await (await fetch(new URL('catalog.json', document.baseURI))).json();
   await shelf.ready;
-  window.result = { mode: v.mode, cold: cold.map((r) => r.id), warm: warm.map((r) => r.id), cards: shelf.items.length };
+  window.result = { exp, mode: v.mode, cold: cold.map((r) => r.id), warm: warm.map((r) => r.id), cards: shelf.items.length };
 }
 main().catch((e) => (window.result = { error: String(e.message ?? e) }));
 `;
 
 const TYPES_TS = `
-import { Vitrine, VitrineError, reasonText, memoryAdapter, fromDataLayer, shelfEventsToDataLayer, segmentPlugin, type IsolatedVitrine, type Recommendations, type StorageAdapter } from 'vitrine';
+import { Vitrine, Experiments, VitrineError, reasonText, memoryAdapter, fromDataLayer, shelfEventsToDataLayer, segmentPlugin, type IsolatedVitrine, type Recommendations, type StorageAdapter } from 'vitrine';
 import { defineVitrineShelf, setShelfStrings, type VitrineShelf, type ShelfProduct } from 'vitrine/shelf';
 
 export async function check(): Promise<string[]> {
@@ -112,6 +123,13 @@ export async function check(): Promise<string[]> {
   same.vitrine = iso;
   shelf.addEventListener('vitrine:click', (e) => console.log(e.detail.rank ?? 'isolated: no rank'));
   await shelf.ready;
+  // Experiments (their wasm is fetched only once a manifest is loaded).
+  const x: Experiments = await Experiments.load('/experiments.json', { consent: 'granted', storage: false, wasm: new URL('/vitrine_exp_bg.wasm', 'https://shop.example') });
+  const arm: string | undefined = x.assign('demo-home-shelf').arm;
+  console.log(arm, x.active, x.measuring, await x.creditClick('demo-home-shelf', 'p1'));
+  same.ranker = x.ranker('demo-home-shelf', { vitrines: [v, v] });
+  const team: 0 | 1 | undefined = (await x.ranker('demo-home-shelf')({ k: 4 }, v))[0]?.team;
+  console.log(team, same.ranker === null);
   return [...reranked.map((r) => r.id), ...similar.map((r) => String(r.rank)), reason ?? '', mode, String(erased), String(v.itemCount), String(fromShelf.itemCount)];
 }
 `;
@@ -130,7 +148,7 @@ async function resultOf(browser, url) {
   await p.waitForFunction(() => window.result, null, { timeout: 30_000 });
   const result = await p.evaluate(() => window.result);
   await context.close();
-  return { result, errors: log.errors };
+  return { result, errors: log.errors, urls: log.requests.map((r) => r.url()) };
 }
 
 test('installed in an empty folder, every entry imports in Node without a browser', { timeout: 300_000 }, async (t) => {
@@ -169,9 +187,9 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   const size = fs.statSync(tarball).size;
   t.diagnostic(`${path.basename(tarball)}: ${size} bytes, ${files.length} files`);
   for (const f of files) {
-    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|lib\/isolated\/([\w-]+\.js|frame\.html)|dist\/(vitrine|worker)\.js|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
+    assert.match(f, /^package\/(package\.json|README\.md|LICENSE.*|lib\/[\w-]+\.(js|d\.ts)|lib\/isolated\/([\w-]+\.js|frame\.html)|dist\/(vitrine|worker)\.js|pkg\/(vitrine\.js|vitrine\.d\.ts|vitrine_bg\.wasm|snippets\/.+\.js)|pkg-exp\/(vitrine_exp\.js|vitrine_exp\.d\.ts|vitrine_exp_bg\.wasm|snippets\/.+\.js))$/, `unexpected file in the tarball: ${f}`);
   }
-  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/react.js', 'package/lib/react.d.ts', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/lib/isolated/frame.html', 'package/lib/isolated/frame.js', 'package/lib/isolated/client.js', 'package/dist/vitrine.js', 'package/dist/worker.js', 'package/pkg/vitrine_bg.wasm']) {
+  for (const f of ['package/lib/index.js', 'package/lib/shelf.js', 'package/lib/react.js', 'package/lib/react.d.ts', 'package/lib/worker.js', 'package/lib/index.d.ts', 'package/lib/isolated/frame.html', 'package/lib/isolated/frame.js', 'package/lib/isolated/client.js', 'package/dist/vitrine.js', 'package/dist/worker.js', 'package/pkg/vitrine_bg.wasm', 'package/pkg-exp/vitrine_exp.js', 'package/pkg-exp/vitrine_exp_bg.wasm']) {
     assert.ok(files.includes(f), `tarball has ${f}`);
   }
   assert.ok(size < 400_000, `tarball stays small (${size} bytes)`);
@@ -195,7 +213,10 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   ]);
 
   // Data the pages load: the demo bundle and a catalog without images.
-  for (const dir of ['plain', 'app/public']) demoData(path.join(SCRATCH, dir), WWW);
+  for (const dir of ['plain', 'app/public']) {
+    demoData(path.join(SCRATCH, dir), WWW);
+    fs.copyFileSync(path.join(REPO, 'docs', 'experiments.example.json'), path.join(SCRATCH, dir, 'experiments.json'));
+  }
 
   // A plain page: an import map points the bare specifiers at node_modules.
   fs.writeFileSync(path.join(SCRATCH, 'plain', 'app.js'), APP_JS);
@@ -216,6 +237,8 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   t.diagnostic(`vite build: ${assets.join(', ')}${out.trim() ? `\n${out.trim()}` : ''}`);
   assert.ok(assets.some((f) => f.endsWith('.wasm')), 'Vite emitted the engine .wasm as an asset');
   assert.ok(assets.some((f) => /^worker.*\.js$/.test(f)), 'Vite bundled the worker');
+  assert.ok(assets.some((f) => /^vitrine_exp_bg.*\.wasm$/.test(f)), 'Vite emitted the experiments .wasm as an asset of its own');
+  assert.ok(assets.some((f) => /^vitrine_exp-.*\.js$/.test(f)), 'Vite made the experiments glue a chunk of its own (a dynamic import)');
 
   const plainServer = await serve(t, { root: SCRATCH });
   const viteServer = await serve(t, { root: path.join(SCRATCH, 'app', 'dist') });
@@ -226,11 +249,12 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
   const cdnServer = await serve(t, { root: path.join(SCRATCH, 'node_modules', 'vitrine'), headers: { 'Access-Control-Allow-Origin': '*' } });
   const cdnSite = path.join(SCRATCH, 'cdn-site');
   demoData(cdnSite, WWW);
+  fs.copyFileSync(path.join(REPO, 'docs', 'experiments.example.json'), path.join(cdnSite, 'experiments.json'));
   fs.mkdirSync(path.join(cdnSite, 'vendor'), { recursive: true });
   fs.copyFileSync(path.join(SCRATCH, 'node_modules', 'vitrine', 'dist', 'worker.js'), path.join(cdnSite, 'vendor', 'worker.js'));
   const cdnApp = APP_JS.replace(
-    "import { Vitrine } from 'vitrine';\nimport { defineVitrineShelf } from 'vitrine/shelf';",
-    `import { Vitrine, defineVitrineShelf } from '${cdnServer.url}dist/vitrine.js';`,
+    "import { Vitrine, Experiments } from 'vitrine';\nimport { defineVitrineShelf } from 'vitrine/shelf';",
+    `import { Vitrine, Experiments, defineVitrineShelf } from '${cdnServer.url}dist/vitrine.js';`,
   ).replace(
     'await Vitrine.load(new URL(\'store.vtr\', document.baseURI).href, { worker });',
     `await Vitrine.load(new URL('store.vtr', document.baseURI).href, worker ? { worker, workerUrl: new URL('vendor/worker.js', document.baseURI), wasm: '${cdnServer.url}pkg/vitrine_bg.wasm' } : {});`,
@@ -252,16 +276,30 @@ test('the npm tarball installs and recommends (plain page and Vite build)', { ti
     ['vite worker', `${viteServer.url}?worker`],
     ['cdn', siteServer.url],
     ['cdn worker', `${siteServer.url}?worker`],
+    ['plain exp', `${plainServer.url}plain/?exp`],
+    ['vite exp', `${viteServer.url}?exp`],
+    ['cdn exp', `${siteServer.url}?exp`],
   ]) {
-    const { result, errors } = await resultOf(browser, url);
+    const { result, errors, urls } = await resultOf(browser, url);
     assert.equal(result.error, undefined, `${name}: ${result.error}`);
     assert.deepEqual(errors, [], name);
+    const expWasm = urls.filter((u) => /vitrine_exp_bg[^/]*\.wasm$/.test(new URL(u).pathname));
+    if (name.endsWith('exp')) {
+      assert.equal(result.exp.active, true, name);
+      assert.equal(result.exp.enrolled, true, name);
+      assert.ok(['control', 'diverse'].includes(result.exp.arm), `${name}: ${result.exp.arm}`);
+      assert.equal(expWasm.length, 1, `${name}: the experiments wasm is fetched once (${urls.join(' ')})`);
+    } else {
+      assert.equal(result.exp, null, name);
+      assert.deepEqual(expWasm, [], `${name}: no experiments wasm without a manifest`);
+      assert.ok(!urls.some((u) => /vitrine_exp/.test(u)), `${name}: nor its glue`);
+    }
     assert.equal(result.mode, name.endsWith('worker') ? 'worker' : 'main', name);
     assert.equal(result.cold.length, 5, name);
     assert.equal(result.warm.length, 8, name);
     assert.equal(result.cards, 4, `${name}: the shelf rendered`);
     results[name] = { cold: result.cold, warm: result.warm };
   }
-  for (const name of ['plain worker', 'vite', 'vite worker', 'cdn', 'cdn worker']) assert.deepEqual(results[name], results.plain, `${name} = plain`);
+  for (const name of ['plain worker', 'vite', 'vite worker', 'cdn', 'cdn worker', 'plain exp', 'vite exp', 'cdn exp']) assert.deepEqual(results[name], results.plain, `${name} = plain`);
   assert.notDeepEqual(results.plain.warm.slice(0, 5), results.plain.cold, 'tracking changed the recommendations');
 });

@@ -1,7 +1,8 @@
 // <vitrine-shelf> cards in headless Chromium: keyboard focus across re-renders, prices per item
 // currency, sale prices, badges, availability, the catalog format's fields, the add-to-cart
 // button, a card <template>, strings per locale, lazy images, and the result set's
-// recommendationId on clicks and impressions; similar() for a list of items.
+// recommendationId on clicks and impressions; similar() for a list of items; `ready` rejects
+// when the first render fails (and a page that never awaits it sees no unhandled rejection).
 //
 //   node --test tests/shelf.test.mjs     (needs the build: scripts/build)
 
@@ -349,6 +350,45 @@ test('<vitrine-shelf> cards', { timeout: 120_000 }, async (t) => {
       return { cards: el.shadowRoot.querySelectorAll('.card').length, k: el.getAttribute('k'), options: el.options, same: el.vitrine === window.v };
     });
     assert.deepEqual(r, { cards: 3, k: '3', options: { excludeSeen: true }, same: true });
+  });
+
+  await t.test('ready rejects with the error when the first ranking fails; later renders still work', async () => {
+    const r = await page.evaluate(async () => {
+      // The demo bundle has no categories: maxPerCategory makes every recommend() fail.
+      const bad = { diversity: { maxPerCategory: 2 } };
+      document.querySelector('#root').innerHTML = '<vitrine-shelf k="3"></vitrine-shelf><vitrine-shelf k="3" id="unwatched"></vitrine-shelf>';
+      const [shelf, unwatched] = document.querySelectorAll('#root vitrine-shelf');
+      const events = [];
+      shelf.addEventListener('vitrine:error', (e) => events.push(e.detail.message));
+      // A shelf nobody awaits fails too: no unhandled rejection (checked by the last test).
+      unwatched.catalog = window.catalog;
+      unwatched.options = bad;
+      unwatched.vitrine = window.v;
+      shelf.catalog = window.catalog;
+      shelf.options = bad;
+      shelf.vitrine = window.v;
+      const timeout = new Promise((resolve) => setTimeout(() => resolve('still pending after 5 s'), 5000));
+      const settled = await Promise.race([
+        shelf.ready.then(
+          () => 'resolved',
+          (e) => ({ name: e.name, code: e.code, message: e.message }),
+        ),
+        timeout,
+      ]);
+      // Fixed options: the shelf renders (vitrine:render), `ready` stays what the first attempt gave.
+      const before = shelf.renderCount;
+      shelf.options = { excludeSeen: true };
+      await rendered(shelf, before);
+      const again = await shelf.ready.then(() => 'resolved', (e) => e.code);
+      return { settled, events, cards: shelf.shadowRoot.querySelectorAll('.card').length, again };
+    });
+    assert.equal(typeof r.settled, 'object', `ready settles: ${JSON.stringify(r.settled)}`);
+    assert.equal(r.settled.name, 'VitrineError');
+    assert.equal(r.settled.code, 'invalid_option');
+    assert.match(r.settled.message, /categor/);
+    assert.deepEqual(r.events, [r.settled.message], 'the same error as the vitrine:error event');
+    assert.equal(r.cards, 3);
+    assert.equal(r.again, 'invalid_option', 'ready settles once, with the first render');
   });
 
   await t.test('no page errors or console errors', () => {

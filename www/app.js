@@ -7,11 +7,17 @@
 // shelf live in frames from a second origin (scripts/demo serves it on http://localhost:PORT+1, or
 // ?frame=URL), and this page only sends them what it tracks and gets back the product you click.
 //
+// ?experiment=<collector URL> runs the two-arm experiment of data/experiments.json
+// (docs/EXPERIMENTS.md): the home shelf takes the device's arm, shelf clicks, add-to-cart from the
+// shelf and orders are tallied on the device, and with consent the one local-DP report is sent to
+// that `vitrine exp collect` once its window is over. ?experiment-days=N moves the experiment's
+// clock N days ahead (a demo aid, so a person can watch a report leave without waiting a day).
+//
 // Test hooks: window.vitrineReady (true once the engine is loaded and the current page rendered),
 // window.vitrineShelfRenders (renders of any shelf; hidden shelves render when shown), window.vitrineError (message, if
 // loading failed), window.vitrine (the Vitrine instance).
 
-import { Vitrine, globalPrivacyControl } from './lib/index.js';
+import { Vitrine, Experiments, globalPrivacyControl } from './lib/index.js';
 import { defineVitrineShelf } from './lib/shelf.js';
 
 defineVitrineShelf();
@@ -25,6 +31,9 @@ const WORKER = params.has('worker');
 // comparison and deterministic tests; the panel says so. Default: the engine's private defaults.
 const NOT_PRIVATE = params.get('epsilon') === 'Infinity';
 const ISOLATED = params.has('isolated');
+const EXPERIMENT_COLLECTOR = params.get('experiment');
+const EXPERIMENT_DAYS = Number(params.get('experiment-days') ?? 0) || 0;
+const EXPERIMENTS_URL = 'data/experiments.json';
 const FRAME_URL = params.get('frame') ?? `${location.protocol}//localhost:${Number(location.port || 80) + 1}/frame.html`;
 
 const state = {
@@ -105,6 +114,8 @@ async function chooseConsent(choice) {
     /* the choice then lasts for this visit */
   }
   await state.v.setConsent(choice);
+  await state.experiments?.setConsent(choice);
+  await runExperiment();
   renderConsentBanner();
   renderPanel();
 }
@@ -498,6 +509,51 @@ function onGridClick(e) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The experiment (?experiment=<collector URL>)
+
+/** Sends the report of an experiment whose window is over (with consent) and shows where the device stands. */
+async function runExperiment() {
+  const x = state.experiments;
+  if (!x) return;
+  const note = $('#experiment-note');
+  note.hidden = false;
+  if (!x.active) {
+    note.textContent = x.inactiveReason === 'gpc' ? 'Experiment: not enrolled (Global Privacy Control).' : 'Experiment: none running.';
+    return;
+  }
+  const id = x.ids[0];
+  const a = x.assign(id);
+  const taken = await x.takeReports();
+  const sent = await x.flush(EXPERIMENT_COLLECTOR);
+  const s = x.status();
+  note.textContent =
+    `Experiment ${id}: ${a.enrolled ? `arm “${a.arm}”` : `not enrolled (${a.reason})`}` +
+    (x.measuring
+      ? ` · label ${x.experimentLabel(id) ?? '—'} · measurement budget ε ${s.spentEpsilon} of ${s.budgetEpsilon} spent` +
+        ` · reports sent ${sent.sent}${taken.length ? ' (just now)' : ''}${x.pendingReports ? `, ${x.pendingReports} waiting` : ''}`
+      : ' · nothing leaves this device without consent');
+  window.vitrineExperimentRuns = (window.vitrineExperimentRuns ?? 0) + 1;
+}
+
+/** The home shelf's options in the device's arm (none outside the experiment). */
+function experimentOptions() {
+  const x = state.experiments;
+  if (!x?.active) return {};
+  const a = x.assign(x.ids[0]);
+  return a.enrolled ? (a.settings?.options ?? {}) : {};
+}
+
+/** Tallies what happens on the home shelf (every arm triggers where it renders). */
+function wireExperiment(home) {
+  const x = state.experiments;
+  if (!x?.active) return;
+  const id = x.ids[0];
+  home.addEventListener('vitrine:render', () => x.trigger(id));
+  home.addEventListener('vitrine:click', () => x.record(id, 'shelf_click'));
+  home.addEventListener('vitrine:add-to-cart', () => x.record(id, 'shelf_add_to_cart'));
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function loadCatalog() {
   const res = await fetch(CATALOG_URL);
@@ -521,6 +577,12 @@ async function main() {
     ? // The frame fetches the bundle (relative to the frame's URL) and keeps the storage.
       { isolation: { frame: FRAME_URL }, worker: WORKER || undefined, consent, ...(NOT_PRIVATE ? { settings: { privacy: { epsilon: Infinity } } } : {}) }
     : { worker: WORKER, consent, onProgress, onStorageIssue: (issue) => console.warn(`[vitrine demo] storage: ${issue.message}`) };
+  if (EXPERIMENT_COLLECTOR && !ISOLATED) {
+    const clock = () => Date.now() + EXPERIMENT_DAYS * 86_400_000;
+    state.experiments = await Experiments.load(EXPERIMENTS_URL, { consent, clock });
+    window.vitrineExperiments = state.experiments;
+    options.experiments = state.experiments;
+  }
   const [catalogResult, engineResult] = await Promise.allSettled([loadCatalog(), Vitrine.load(BUNDLE_URL, options)]);
   if (ISOLATED) onProgress({ phase: 'ready', loaded: 1, total: 1 });
   if (catalogResult.status === 'rejected') throw catalogResult.reason;
@@ -553,7 +615,9 @@ async function main() {
 
   const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
   const home = $('#shelf');
-  home.options = { excludeSeen: true, context: requestContext() };
+  // One assignment of the options (the arm's included): a second one at once would restart the render.
+  home.options = { excludeSeen: true, context: requestContext(), ...experimentOptions() };
+  wireExperiment(home);
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', async (e) => {
     if (ISOLATED) return; // (an isolated shelf sends no render events)
@@ -608,6 +672,14 @@ async function main() {
     for (const [id, quantity] of lines) await track('purchase', id, { quantity });
     $('#order-done').hidden = false;
     $('#order-done').textContent = `Thanks! ${lines.length} item${lines.length === 1 ? '' : 's'} “bought” (demo — nothing was sent anywhere).`;
+    const x = state.experiments;
+    if (x?.active) {
+      const value = lines.reduce((sum, [id, q]) => sum + (state.byId.get(id)?.price ?? 0) * q, 0);
+      await x.recordOrder(value);
+      const label = await x.orderLabel(x.ids[0]);
+      if (label) $('#order-done').textContent += ` The store would attach the arm label “${label}” to this order (layer 0).`;
+      await runExperiment();
+    }
   });
   $('#cat-sort').addEventListener('change', () => renderCategory(state.route.id));
   $('#forget').addEventListener('click', async () => {
@@ -624,6 +696,7 @@ async function main() {
   await renderPanel();
   await showRoute({ initial: true });
   if (state.route.view === 'home') await home.ready;
+  await runExperiment();
   $('#engine-info').textContent = ISOLATED
     ? `Engine: in an isolated frame from ${v.frameOrigin} · catalog: ${state.products.length} products.`
     : `Model: ${v.itemCount} items · engine: ${v.mode === 'worker' ? 'Web Worker' : 'main thread'}` +

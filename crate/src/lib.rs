@@ -30,7 +30,12 @@ pub mod session;
 pub mod shopper;
 pub mod terms;
 
-#[cfg(target_arch = "wasm32")]
+/// The wasm-bindgen API: the engine (`web-engine`, default) and/or the experiments
+/// (`web-experiments`) package.
+#[cfg(all(
+    target_arch = "wasm32",
+    any(feature = "web-engine", feature = "web-experiments")
+))]
 pub mod web;
 
 pub use bundle::{Bundle, BundleOptions, BundleParts};

@@ -85,6 +85,9 @@ impl WireValue for bool {
 }
 impl<T> WireValue for Vec<T> {}
 impl WireValue for f64 {}
+impl WireValue for [f64; 2] {}
+impl WireValue for u8 {}
+impl<K, V> WireValue for std::collections::BTreeMap<K, V> {}
 impl WireValue for f32 {}
 impl WireValue for u64 {}
 impl WireValue for u32 {}

@@ -9,7 +9,7 @@ import { VitrineError, errorFromWire } from './errors.js';
 let glueReady = null;
 
 /** Instantiates the wasm engine once per page (or worker). `wasm` overrides where it comes from. */
-function initGlue(wasm) {
+export function initGlue(wasm) {
   if (!glueReady) {
     // The literal `new URL('…', import.meta.url)` lets bundlers (Vite, webpack, Rollup) find and
     // emit the .wasm next to the code; plain <script type="module"> pages resolve it as is.

@@ -13,6 +13,10 @@
  *  - `unsupported`       the method does not exist in this engine build
  *  - `invalid_argument`  a bad argument to the JS layer
  *  - `destroyed`         the instance was destroyed
+ *  - `invalid_json`      experiments.json is not JSON (Experiments.load)
+ *  - experiments         the manifest's codes (`allocation`, `salt`, `unknown_field`, …, with
+ *                        `path`: the JSON path of the field), `state_corrupt`, `unknown_experiment`
+ *                        (docs/EXPERIMENTS.md)
  *  - anything else       passed through from the engine (`invalid_event`, `invalid_option`,
  *                        `update_mismatch`: a catalog update made for another bundle, …)
  */

@@ -84,6 +84,8 @@ export interface Recommendation {
   pinned?: boolean;
   boosted?: boolean;
   why?: Explanation;
+  /** In an interleaved experiment's list (`Experiments.ranker`): the arm that picked it, 0 or 1. */
+  team?: 0 | 1;
 }
 
 /** Results, best first, plus the ids the request named that the bundle does not know, and warnings. */
@@ -119,6 +121,8 @@ export interface PrivacyStatus {
   } | null;
   releasesLeft?: number | null;
   lastSource?: 'fresh' | 'cached' | 'public' | 'notPrivate' | null;
+  /** With `experiments` given to `load`: the measurement budget of the experiment reports. */
+  measurement?: MeasurementStatus | null;
   [key: string]: unknown;
 }
 
@@ -193,6 +197,8 @@ export interface LoadOptions {
    * served from another origin; `load` resolves to an IsolatedVitrine.
    */
   isolation?: IsolationOptions;
+  /** The page's `Experiments`: `privacyStatus()` then shows their measurement budget and `forget()` clears their tallies. */
+  experiments?: Experiments;
 }
 
 export interface IsolationOptions {
@@ -311,6 +317,8 @@ export type VitrineErrorCode =
 export class VitrineError extends Error {
   readonly name: 'VitrineError';
   readonly code: VitrineErrorCode;
+  /** Experiments: the JSON path of the manifest field at fault, e.g. "experiments[0].arms[1].allocation". */
+  path?: string;
   constructor(code: VitrineErrorCode, message: string, options?: { cause?: unknown });
 }
 
@@ -387,6 +395,8 @@ export class Vitrine extends EventTarget {
   readonly catalog: Array<Record<string, unknown> & { id: string }>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;
   privacyStatus(): Promise<PrivacyStatus>;
+  /** The `Experiments` given to `load` (or null). */
+  readonly experiments: Experiments | null;
   exportState(): Promise<string>;
   importState(json: string): Promise<ImportReport>;
   /** Erases the session in memory and on this device; resolves to how many entries were erased (or null). */
@@ -467,3 +477,105 @@ export function shelfEventsToSegment(
 export function indexedDBAdapter(options?: { dbName?: string; storeName?: string; indexedDB?: IDBFactory }): StorageAdapter;
 export const STORAGE_SCHEMA: number;
 export const VERSION: string;
+
+// -- experiments (docs/EXPERIMENTS.md, "In the page") ------------------------------------------
+
+/** The measurement budget: the total ε of the experiment reports this device may send, and what it spent. */
+export interface MeasurementStatus {
+  budgetEpsilon: number;
+  spentEpsilon: number;
+  /** Experiments the device was triggered in. */
+  experiments: number;
+  /** Reports built. */
+  reports: number;
+}
+
+export interface ExperimentsOptions {
+  /** Subresource-Integrity string of experiments.json ("sha256-…"), checked before it is read. */
+  integrity?: string;
+  /** 'granted': the device id and the state are stored, labels and reports may leave. Default 'pending'. */
+  consent?: ConsentState;
+  /** Where the state is kept with consent (default 'localStorage'; an adapter like the session's). */
+  storage?: 'localStorage' | 'sessionStorage' | 'indexedDB' | 'memory' | StorageAdapter | false;
+  /** Storage key (default 'vitrine:experiments'). */
+  storageKey?: string;
+  /**
+   * Where the experiments wasm comes from (default: the package's pkg-exp/vitrine_exp_bg.wasm, next
+   * to its glue; it is fetched only once a manifest is loaded). Not the engine's wasm.
+   */
+  wasm?: string | URL | BufferSource | WebAssembly.Module;
+  /** Extra options for fetch() of the manifest. */
+  fetchOptions?: RequestInit;
+  /** The clock, ms since the epoch (default Date.now). */
+  clock?: () => number;
+}
+
+export type ExperimentEvent = 'shelf_click' | 'shelf_add_to_cart' | 'purchase' | 'interleaving';
+
+/** The settings of an arm, as the manifest gives them (apply them to the shelf). */
+export interface ArmSettings {
+  bundle?: string;
+  options?: RequestOptions;
+  privacy?: Record<string, unknown>;
+}
+
+export interface Enrollment {
+  experiment: string;
+  enrolled: boolean;
+  interleaved: boolean;
+  /** The arm label (`interleaved` in interleaving experiments). */
+  arm?: string;
+  armIndex?: number;
+  settings?: ArmSettings;
+  reason?: 'gpc' | 'no_manifest' | 'destroyed' | 'dates' | 'namespace' | 'unallocated' | null;
+}
+
+/** One local-DP report: one randomized bit per layer-1 metric; no item id, no timestamp, no device id. */
+export interface ExperimentReport {
+  v: 1;
+  experiment: string;
+  arm: string;
+  /** Random per report: the collector stores it once. */
+  id: string;
+  epsilon: number;
+  values: Record<string, 0 | 1>;
+}
+
+/** What `<vitrine-shelf>`'s `ranker` is: ranks instead of the shelf's mode. Items of an interleaved list carry `team` (0 or 1). */
+export type ShelfRanker = (options: RequestOptions, vitrine: Vitrine) => Promise<Recommendations>;
+
+export class Experiments {
+  static load(url: string | URL, options?: ExperimentsOptions): Promise<Experiments>;
+  static fromManifest(manifest: unknown, options?: Omit<ExperimentsOptions, 'integrity' | 'fetchOptions'>): Promise<Experiments>;
+  readonly active: boolean;
+  readonly inactiveReason: 'no_manifest' | 'gpc' | 'destroyed' | null;
+  readonly ids: string[];
+  /** Consent 'granted' and no GPC: labels and reports may leave the device. */
+  readonly measuring: boolean;
+  readonly pendingReports: number;
+  storageIssues: Array<{ code: string; message: string }>;
+  assign(experiment: string): Enrollment;
+  trigger(experiment: string): Promise<boolean>;
+  record(experiment: string, event: ExperimentEvent, value?: number): Promise<boolean>;
+  recordOrder(value: number): Promise<number>;
+  experimentLabel(experiment: string): string | null;
+  orderLabel(experiment: string): Promise<string | null>;
+  /**
+   * A `<vitrine-shelf>` ranker showing this device's side of `experiment`: the shelf's own ranking
+   * when not enrolled, the arm's options for an arm, a team draft of both arms when interleaved
+   * (`vitrines[i]`: the instance for arm i, default the shelf's).
+   */
+  ranker(experiment: string, options?: { vitrines?: [Vitrine, Vitrine] }): ShelfRanker;
+  /** Credits a click on an item of the experiment's last interleaved shelf to its team. */
+  creditClick(experiment: string, itemId: string): Promise<boolean>;
+  takeReports(): Promise<ExperimentReport[]>;
+  flush(url: string | URL): Promise<{ sent: number; refused: number; failed: number }>;
+  status(): MeasurementStatus | null;
+  forget(): Promise<void>;
+  setConsent(consent: ConsentState, options?: { storage?: ExperimentsOptions['storage'] }): Promise<void>;
+  destroy(): void;
+}
+
+export const EXPERIMENTS_KEY: 'vitrine:experiments';
+export const EXPERIMENTS_SCHEMA: 1;
+export const EXPERIMENT_EVENTS: readonly ExperimentEvent[];

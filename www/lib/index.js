@@ -20,6 +20,7 @@ export { VitrineError } from './errors.js';
 export { reasonText } from './reasons.js';
 export { memoryAdapter, localStorageAdapter, sessionStorageAdapter, indexedDBAdapter, STORAGE_SCHEMA } from './storage.js';
 export { globalPrivacyControl } from './consent.js';
+export { Experiments, EXPERIMENTS_KEY, EXPERIMENTS_SCHEMA, EXPERIMENT_EVENTS } from './experiments.js';
 export { fromDataLayer, segmentPlugin, shelfEventsToDataLayer, shelfEventsToSegment } from './analytics.js';
 
 export { VERSION } from './version.js';
@@ -72,6 +73,7 @@ export class Vitrine extends EventTarget {
   #destroyed = false;
   #listeners;
   #catalog;
+  #experiments;
 
   /** @private use Vitrine.load() */
   constructor(token, backend, info, opts) {
@@ -86,6 +88,7 @@ export class Vitrine extends EventTarget {
     this.storageIssues = [];
     this.#requested = opts.consent;
     this.#gpc = opts.gpc;
+    this.#experiments = opts.experiments ?? null;
     this.#keeper = new SessionKeeper({
       backend,
       persistent: opts.store,
@@ -126,6 +129,7 @@ export class Vitrine extends EventTarget {
       fetchOptions,
       onProgress,
       onStorageIssue,
+      experiments,
     } = options;
     checkConsent(consent);
     if (!(typeof saveDelay === 'number' && saveDelay >= 0)) {
@@ -187,6 +191,7 @@ export class Vitrine extends EventTarget {
       saveDelay,
       gpc: globalPrivacyControl(),
       listeners: { onStorageIssue },
+      experiments,
       // The records the bundle carries (checked by the engine's digest, or by `integrity`).
       catalog: catalogRecords(bytes),
     });
@@ -401,9 +406,20 @@ export class Vitrine extends EventTarget {
     return this.#call('explain', options === undefined ? [id] : [id, options]);
   }
 
-  /** Differential-privacy accounting: ε spent and left, mechanism. */
-  privacyStatus() {
-    return this.#call('privacyStatus', []);
+  /**
+   * Differential-privacy accounting: ε spent and left, mechanism; with `experiments` given to
+   * `load`, also `measurement`: the measurement budget of the experiment reports
+   * (`{budgetEpsilon, spentEpsilon, experiments, reports}`, null without a manifest or under GPC).
+   */
+  async privacyStatus() {
+    const status = await this.#call('privacyStatus', []);
+    if (this.#experiments && status && typeof status === 'object') status.measurement = this.#experiments.status();
+    return status;
+  }
+
+  /** The `Experiments` given to `load` (or null). */
+  get experiments() {
+    return this.#experiments;
   }
 
   /** The session as the engine's versioned JSON string (what storage holds). */
@@ -427,6 +443,8 @@ export class Vitrine extends EventTarget {
     else throw unsupported('forget');
     // Deleting is always allowed: "forget me" erases every stored copy whatever the consent state.
     await this.#keeper.forget();
+    // The experiment tallies go too (the spent measurement budget stays spent).
+    await this.#experiments?.forget();
     this.#emit('change', { reason: 'forget' });
     return typeof erased === 'number' ? erased : null;
   }

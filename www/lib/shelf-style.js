@@ -1,6 +1,20 @@
 // The stylesheet of <vitrine-shelf>'s shadow root. Theming: the custom properties on :host and the
 // parts (README "Theming").
 
+let sheet = null;
+/** Gives a shadow root the shelf's stylesheet (one constructed sheet shared by every shelf; else a <style>). */
+export function adoptStyle(root) {
+  try {
+    sheet ??= new CSSStyleSheet();
+    if (!sheet.cssRules.length) sheet.replaceSync(STYLE);
+    root.adoptedStyleSheets = [sheet];
+  } catch {
+    const el = document.createElement('style');
+    el.textContent = STYLE;
+    root.append(el);
+  }
+}
+
 export const STYLE = `
 :host {
   --vitrine-card-width: 168px;

@@ -1,4 +1,4 @@
-import type { Vitrine, IsolatedVitrine, Recommendation, RequestOptions, ConsentState } from './index.js';
+import type { Vitrine, IsolatedVitrine, Recommendation, RequestOptions, ConsentState, ShelfRanker } from './index.js';
 
 /** The shelf's parts (::part() names). */
 export type ShelfPart =
@@ -158,13 +158,18 @@ export interface VitrineShelf extends HTMLElement {
   strings: Partial<ShelfStrings> | null;
   /** In mode="similar", "bought-together", "also-bought": the item(s) the shelf is about (an array for a cart); overrides `item`. */
   similarTo: string | string[] | null;
+  /** Ranks instead of the mode's call, e.g. `experiments.ranker(id)` (not in isolated mode). */
+  ranker: ShelfRanker | null;
   readonly items: ShelfItem[];
   /** The random id of the result set on display. */
   readonly recommendationId: string | null;
   k: number;
   placement: string;
   mode: 'recommend' | 'similar' | 'bought-together' | 'also-bought' | 'trending';
-  /** Resolves after the first render. */
+  /**
+   * Settles once: resolves after the first render, or rejects with the error of a first attempt
+   * that failed (the error of its `vitrine:error` event; later renders still happen).
+   */
   readonly ready: Promise<void>;
   /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set): e.g. fromDataLayer(shelf.vitrineReady). */
   readonly vitrineReady: Promise<Vitrine | IsolatedVitrine>;

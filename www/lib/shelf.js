@@ -26,7 +26,7 @@ import { reasonText } from './reasons.js';
 import { indexCatalog, PriceFormatter, currencyCode } from './catalog.js';
 import { cardView, buildCard, counterpart } from './cards.js';
 import { resolveStrings, checkStrings } from './strings.js';
-import { STYLE } from './shelf-style.js';
+import { adoptStyle } from './shelf-style.js';
 import { attachIsolatedShelf, sharedIsolated } from './isolated/client.js';
 import { SHELF_MODES } from './isolated/protocol.js';
 import { sharedEngine, fetchCatalog } from './shelf-sources.js';
@@ -41,19 +41,6 @@ const OBSERVED = [
 ];
 /** Attributes only an isolated shelf reads when they change (the frame needs them as settings). */
 const ISOLATED_ONLY = new Set(['isolated', 'frame-src', 'parts', 'layout', 'track-clicks']);
-
-let sheet = null;
-function styles(root) {
-  try {
-    sheet ??= new CSSStyleSheet();
-    if (!sheet.cssRules.length) sheet.replaceSync(STYLE);
-    root.adoptedStyleSheets = [sheet];
-  } catch {
-    const el = document.createElement('style');
-    el.textContent = STYLE;
-    root.append(el);
-  }
-}
 
 const templateVersions = new WeakMap(); // <template> -> a number that changes when it is replaced
 let nextTemplateVersion = 1;
@@ -98,6 +85,8 @@ function createShelfClass() {
     #parts = null;
     #loadQueued = false;
     #readyResolve;
+    #readyReject;
+    #ranker = null;
     #vitrineResolve;
     #bundleCatalogOf = null; // the Vitrine whose own catalog #index holds (no catalog given)
     #onChange = (e) => {
@@ -108,7 +97,7 @@ function createShelfClass() {
     constructor() {
       super();
       this.#root = this.attachShadow({ mode: 'open' });
-      styles(this.#root);
+      adoptStyle(this.#root);
       this.#list = document.createElement('div');
       this.#list.className = 'list';
       for (const [k, v] of [['part', 'list'], ['role', 'list'], ['aria-busy', 'true']]) this.#list.setAttribute(k, v);
@@ -119,8 +108,9 @@ function createShelfClass() {
       this.#root.append(this.#list, this.#empty);
       this.#list.addEventListener('click', (e) => this.#onClick(e));
       this.#list.addEventListener('keydown', (e) => this.#onKey(e));
-      /** Resolves after the first render. */
-      this.ready = new Promise((r) => (this.#readyResolve = r));
+      /** Settles once: the first render, or the error of a first attempt that failed (its vitrine:error). */
+      this.ready = new Promise((resolve, reject) => ((this.#readyResolve = resolve), (this.#readyReject = reject)));
+      this.ready.catch(() => {}); // a page that never awaits it sees no unhandled rejection
       /** Resolves to the shelf's Vitrine instance once it has one (loaded from `src`, or set). */
       this.vitrineReady = new Promise((r) => (this.#vitrineResolve = r));
       /** Renders so far. */
@@ -154,6 +144,15 @@ function createShelfClass() {
       }
       this.#catalog = c;
       this.#index = indexCatalog(c);
+      this.#schedule();
+    }
+
+    /** `(options, vitrine) => Promise<results>`: ranks instead of the mode's call (e.g. `experiments.ranker(id)`); not isolated. */
+    get ranker() {
+      return this.#ranker;
+    }
+    set ranker(f) {
+      this.#ranker = typeof f === 'function' ? f : null;
       this.#schedule();
     }
 
@@ -253,10 +252,7 @@ function createShelfClass() {
       if (want && !this.#iso) {
         this.#iso = attachIsolatedShelf(this, this.#root, {
           vitrine: () => this.#vitrine,
-          onReady: () => {
-            this.#readyResolve?.();
-            this.#readyResolve = null;
-          },
+          onReady: () => this.#settleReady(),
           onError: (err) => this.#fail(err),
         });
         this.#list.hidden = true;
@@ -274,7 +270,7 @@ function createShelfClass() {
     connectedCallback() {
       // Properties the page set before the element was defined sit on the instance and hide the
       // class's accessors: hand them to the accessors.
-      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode', 'parts']) {
+      for (const prop of ['vitrine', 'catalog', 'options', 'strings', 'similarTo', 'k', 'placement', 'mode', 'parts', 'ranker']) {
         if (Object.hasOwn(this, prop)) {
           const value = this[prop];
           delete this[prop];
@@ -470,7 +466,9 @@ function createShelfClass() {
       let results;
       try {
         const mode = this.mode;
-        if (mode === 'trending') {
+        if (this.#ranker) {
+          results = await this.#ranker(opts, vitrine);
+        } else if (mode === 'trending') {
           results = await vitrine.trending(opts);
         } else if (mode === 'recommend') {
           results = await vitrine.recommend(opts);
@@ -505,8 +503,7 @@ function createShelfClass() {
       this.#paint(items, results.recommendationId ?? null, strings);
       this.#list.setAttribute('aria-busy', 'false');
       this.renderCount += 1;
-      this.#readyResolve?.();
-      this.#readyResolve = null;
+      this.#settleReady();
       this.dispatchEvent(
         new CustomEvent('vitrine:render', {
           bubbles: true,
@@ -603,7 +600,15 @@ function createShelfClass() {
       for (const c of cards) this.#observer?.observe(c);
     }
 
+    /** Settles `ready` (once): fulfilled without `err`, rejected with it. */
+    #settleReady(err) {
+      if (err === undefined) this.#readyResolve?.();
+      else this.#readyReject?.(err);
+      this.#readyResolve = this.#readyReject = null;
+    }
+
     #fail(err) {
+      this.#settleReady(err ?? new Error('<vitrine-shelf> failed'));
       this.#list.replaceChildren();
       this.#shownKeys = null;
       this.#list.setAttribute('aria-busy', 'false');

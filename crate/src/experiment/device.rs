@@ -20,6 +20,7 @@ use crate::experiment::interleave::{InterleavingTally, Team};
 use crate::experiment::manifest::{MetricKind, ValidExperiment};
 use crate::experiment::ope::{OpeImpression, OpeTally};
 use crate::experiment::report::{RawValues, Report};
+use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 
 /// The stored state's `format`.
@@ -29,25 +30,27 @@ pub const DEFAULT_MEASUREMENT_EPSILON: f64 = 8.0;
 /// Most experiments a device keeps a tally for.
 pub const MAX_TALLIES: usize = 64;
 
-/// One experiment's tally on the device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExperimentTally {
-    /// The arm label (`interleaved` for interleaving experiments).
-    pub arm: String,
-    /// When the shelf first would have rendered (ms since the epoch); the window starts here.
-    pub first_trigger_ms: f64,
-    pub triggers: u32,
-    pub shelf_clicks: u32,
-    pub shelf_add_to_cart: u32,
-    pub purchases: u32,
-    pub order_value: f64,
-    pub ope: OpeTally,
-    pub interleaving: InterleavingTally,
-    /// The one order label was handed out.
-    pub order_labelled: bool,
-    /// The one report was built (and its ε charged).
-    pub reported: bool,
+crate::wire! {
+    /// One experiment's tally on the device.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ExperimentTally {
+        /// The arm label (`interleaved` for interleaving experiments).
+        arm: String = "arm",
+        /// When the shelf first would have rendered (ms since the epoch); the window starts here.
+        first_trigger_ms: f64 = "first_trigger_ms",
+        triggers: u32 = "triggers",
+        shelf_clicks: u32 = "shelf_clicks",
+        shelf_add_to_cart: u32 = "shelf_add_to_cart",
+        purchases: u32 = "purchases",
+        order_value: f64 = "order_value",
+        ope: OpeTally = "ope",
+        interleaving: InterleavingTally = "interleaving",
+        /// The one order label was handed out.
+        order_labelled: bool = "order_labelled",
+        /// The one report was built (and its ε charged).
+        reported: bool = "reported",
+    }
 }
 
 /// A device-side event of an experiment's shelf.
@@ -78,14 +81,17 @@ pub struct MeasurementStatus {
     pub reports: usize,
 }
 
-/// The device's experiment state (serializable for storage).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceExperiments {
-    pub format: String,
-    pub budget_epsilon: f64,
-    pub spent_epsilon: f64,
-    pub tallies: BTreeMap<String, ExperimentTally>,
+crate::wire! {
+    /// The device's experiment state (serializable for storage; the wasm layer reads and writes
+    /// it as JS values with the same field names).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct DeviceExperiments {
+        format: String = "format",
+        budget_epsilon: f64 = "budget_epsilon",
+        spent_epsilon: f64 = "spent_epsilon",
+        tallies: BTreeMap<String, ExperimentTally> = "tallies",
+    }
 }
 
 impl Default for DeviceExperiments {
@@ -116,6 +122,13 @@ impl DeviceExperiments {
         let de = &mut serde_json::Deserializer::from_str(text);
         let s: Self =
             serde_path_to_error::deserialize(de).map_err(crate::experiment::error::json_error)?;
+        s.checked()
+    }
+
+    /// The state if its values are sound (`state_corrupt` otherwise): what every reader of a
+    /// stored state calls after reading it (natively [`DeviceExperiments::from_json`]).
+    pub fn checked(self) -> Result<Self, ExperimentError> {
+        let s = self;
         let ok = s.format == STATE_FORMAT
             && s.budget_epsilon.is_finite()
             && s.budget_epsilon >= 0.0
@@ -266,7 +279,10 @@ impl DeviceExperiments {
                 "",
                 format!(
                     "the report of '{}' (ε = {}) does not fit the measurement budget ({} of {} spent)",
-                    exp.id, exp.report_epsilon, self.spent_epsilon, self.budget_epsilon
+                    exp.id,
+                    Num(exp.report_epsilon),
+                    Num(self.spent_epsilon),
+                    Num(self.budget_epsilon)
                 ),
             ));
         }

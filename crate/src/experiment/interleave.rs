@@ -83,11 +83,13 @@ pub fn team_draft<T: Clone + PartialEq, R: RandomSource + ?Sized>(
     Ok(out)
 }
 
-/// A device's interleaving clicks (kept on the device).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InterleavingTally {
-    pub a: u32,
-    pub b: u32,
+crate::wire! {
+    /// A device's interleaving clicks (kept on the device).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct InterleavingTally {
+        a: u32 = "a",
+        b: u32 = "b",
+    }
 }
 
 impl InterleavingTally {

@@ -37,6 +37,7 @@
 
 use crate::error::PrivacyError;
 use crate::experiment::error::ExperimentError;
+use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::bernoulli;
 
@@ -64,7 +65,10 @@ impl BitRandomizer {
                 "epsilon",
                 "",
                 format!(
-                    "ε of a report value must be from {MIN_VALUE_EPSILON} to {MAX_VALUE_EPSILON}, got {epsilon}"
+                    "ε of a report value must be from {} to {}, got {}",
+                    Num(MIN_VALUE_EPSILON),
+                    Num(MAX_VALUE_EPSILON),
+                    Num(epsilon)
                 ),
             ));
         }

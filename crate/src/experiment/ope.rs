@@ -53,13 +53,15 @@ pub struct OpeImpression {
     pub candidate_predicted: f64,
 }
 
-/// A device's running OPE sums (kept on the device; never sent as such).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct OpeTally {
-    pub n: u32,
-    pub sum_wr: f64,
-    pub sum_w: f64,
-    pub sum_dr: f64,
+crate::wire! {
+    /// A device's running OPE sums (kept on the device; never sent as such).
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+    pub struct OpeTally {
+        n: u32 = "n",
+        sum_wr: f64 = "sum_wr",
+        sum_w: f64 = "sum_w",
+        sum_dr: f64 = "sum_dr",
+    }
 }
 
 impl OpeTally {

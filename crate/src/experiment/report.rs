@@ -19,6 +19,7 @@ use crate::experiment::assign::{is_hex128, random_hex128};
 use crate::experiment::error::json_error;
 use crate::experiment::error::ExperimentError;
 use crate::experiment::manifest::{ValidExperiment, ValidManifest};
+use crate::numfmt::Num;
 use crate::privacy::rng::RandomSource;
 
 /// The report schema version.
@@ -26,22 +27,25 @@ pub const REPORT_VERSION: u32 = 1;
 /// Largest accepted report, in bytes of JSON (a report with 16 metrics is about 500).
 pub const MAX_REPORT_BYTES: usize = 4096;
 
-/// One device's report for one experiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    /// Schema version ([`REPORT_VERSION`]).
-    pub v: u32,
-    /// The experiment's id.
-    pub experiment: String,
-    /// The arm label (`interleaved` in interleaving experiments).
-    pub arm: String,
-    /// 32 lowercase hex digits, random per report: the collector stores a report once per id.
-    pub id: String,
-    /// ε of the whole report (the manifest's `report.epsilon`).
-    pub epsilon: f64,
-    /// One randomized bit (0 or 1) per layer-1 metric, by metric name.
-    pub values: BTreeMap<String, u8>,
+crate::wire! {
+    /// One device's report for one experiment (the wasm layer writes it as a JS value with the
+    /// same field names).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Report {
+        /// Schema version ([`REPORT_VERSION`]).
+        v: u32 = "v",
+        /// The experiment's id.
+        experiment: String = "experiment",
+        /// The arm label (`interleaved` in interleaving experiments).
+        arm: String = "arm",
+        /// 32 lowercase hex digits, random per report: the collector stores a report once per id.
+        id: String = "id",
+        /// ε of the whole report (the manifest's `report.epsilon`).
+        epsilon: f64 = "epsilon",
+        /// One randomized bit (0 or 1) per layer-1 metric, by metric name.
+        values: BTreeMap<String, u8> = "values",
+    }
 }
 
 /// The raw (un-randomized) values a device tallied, by metric name: bits as 0/1, bounded values in
@@ -84,7 +88,9 @@ impl Report {
                     "a metric value is NaN",
                 ));
             }
-            let u = (x.clamp(lo, hi) - lo) / (hi - lo);
+            // `max`/`min`, not `clamp`: `clamp` carries a panic message formatting both bounds (core's
+            // float formatting, ~10 KB of gzipped wasm, measured); lo < hi is checked by the manifest.
+            let u = (x.max(lo).min(hi) - lo) / (hi - lo);
             let bit = randomizer.randomize_unit(u, rng)?;
             values.insert(m.name.clone(), u8::from(bit));
         }
@@ -172,7 +178,9 @@ impl Report {
                 "epsilon",
                 format!(
                     "experiment '{}' reports at ε = {}, this report says {}",
-                    exp.id, exp.report_epsilon, self.epsilon
+                    exp.id,
+                    Num(exp.report_epsilon),
+                    Num(self.epsilon)
                 ),
             ));
         }

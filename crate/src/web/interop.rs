@@ -60,7 +60,8 @@ extern "C" {
 pub(crate) enum Kind {
     /// Request options and settings: `invalid_option`.
     Options,
-    /// An event: `invalid_event`.
+    /// An event: `invalid_event` (only the engine reads events).
+    #[cfg_attr(not(feature = "web-engine"), allow(dead_code))]
     Event,
     /// A stored state: `state_corrupt`.
     State,
@@ -326,6 +327,68 @@ impl FromReader<JsReader> for bool {
     }
 }
 
+/// `[lo, hi]`: a list of exactly two finite numbers (an experiment namespace's range).
+impl FromReader<JsReader> for [f64; 2] {
+    #[inline(never)]
+    fn from_reader(r: JsReader) -> Result<Self, ReadError> {
+        if !Array::is_array(&r.value) {
+            return Err(if r.absent() {
+                r.err("is required")
+            } else {
+                r.err("must be a list of two numbers")
+            });
+        }
+        let list = Array::from(&r.value);
+        if list.length() != 2 {
+            return Err(r.err("must be a list of two numbers"));
+        }
+        Ok([
+            r.element(list.get(0), 0).number()?,
+            r.element(list.get(1), 1).number()?,
+        ])
+    }
+}
+
+/// A required whole number in `[0, 2³²)` (counters of a stored experiment state).
+impl FromReader<JsReader> for u32 {
+    #[inline(never)]
+    fn from_reader(r: JsReader) -> Result<Self, ReadError> {
+        let x = r.number()?;
+        if x >= 0.0 && x.fract() == 0.0 && x <= f64::from(u32::MAX) {
+            Ok(x as u32)
+        } else {
+            Err(r.err(&format!(
+                "must be a whole number from 0 to 2^32 - 1, got {}",
+                Num(x)
+            )))
+        }
+    }
+}
+
+/// An object of string keys to `T`s (a stored experiment state's tallies), at most
+/// [`MAX_MAP_KEYS`] keys.
+impl<T: FromReader<JsReader>> FromReader<JsReader> for BTreeMap<String, T> {
+    fn from_reader(r: JsReader) -> Result<Self, ReadError> {
+        if !r.value.is_object() || Array::is_array(&r.value) {
+            return Err(r.err("must be an object"));
+        }
+        let keys = Object::keys(r.value.unchecked_ref::<Object>());
+        if keys.length() > MAX_MAP_KEYS {
+            return Err(r.err("has too many keys"));
+        }
+        let mut out = BTreeMap::new();
+        for (i, key) in keys.iter().enumerate() {
+            let value = Reflect::get(&r.value, &key).unwrap_or(JsValue::UNDEFINED);
+            let item = r.element(value, i as u32);
+            out.insert(key.as_string().unwrap_or_default(), T::from_reader(item)?);
+        }
+        Ok(out)
+    }
+}
+
+/// Most keys a map read from JS may have.
+const MAX_MAP_KEYS: u32 = 1024;
+
 /// A whole number ≥ 0 a JS number holds exactly; absent reads as 0 (such fields carry
 /// `#[serde(default)]`).
 impl FromReader<JsReader> for u64 {
@@ -551,6 +614,17 @@ impl<T: ToWriter<JsWriter>> ToWriter<JsWriter> for Vec<T> {
     }
 }
 
+impl<T: ToWriter<JsWriter>> ToWriter<JsWriter> for BTreeMap<String, T> {
+    fn to_writer(&self, w: &mut JsWriter) -> JsValue {
+        let o = Object::new();
+        for (k, v) in self {
+            // Setting a property on a fresh plain object cannot fail.
+            let _ = Reflect::set(&o, &JsValue::from_str(k), &v.to_writer(w));
+        }
+        o.into()
+    }
+}
+
 macro_rules! write_number {
     ($($t:ty),*) => {$(
         impl ToWriter<JsWriter> for $t {
@@ -560,7 +634,7 @@ macro_rules! write_number {
         }
     )*};
 }
-write_number!(f64, f32, u64, u32, usize);
+write_number!(f64, f32, u64, u32, u8, usize);
 
 impl ToWriter<JsWriter> for bool {
     fn to_writer(&self, _: &mut JsWriter) -> JsValue {

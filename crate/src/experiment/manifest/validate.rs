@@ -14,6 +14,7 @@ use crate::experiment::manifest::valid::{
     BUCKETS, DAY_MS, FORMAT, INTERLEAVED, MAX_ARMS, MAX_EXPERIMENTS, MAX_METRICS, MAX_OPE_CLIP,
     MAX_REPORT_EPSILON, VERSION,
 };
+use crate::numfmt::Num;
 
 impl ValidManifest {
     /// Parses and validates manifest JSON.
@@ -35,7 +36,10 @@ fn buckets_of(x: f64, path: &str, what: &str) -> Result<u32, ExperimentError> {
         return Err(err(
             "allocation",
             path,
-            format!("{what} must be a fraction from 0 to 1 in steps of 0.0001, got {x}"),
+            format!(
+                "{what} must be a fraction from 0 to 1 in steps of 0.0001, got {}",
+                Num(x)
+            ),
         ));
     }
     Ok(scaled.round() as u32)
@@ -118,7 +122,7 @@ impl Manifest {
                 format!("format must be '{FORMAT}', got '{}'", self.format),
             ));
         }
-        if self.version != VERSION {
+        if self.version != u64::from(VERSION) {
             return Err(err(
                 "manifest_version",
                 "version",
@@ -247,7 +251,7 @@ impl ExperimentInput {
                 Err(err(
                     "report",
                     &format!("{path}.report.{field}"),
-                    format!("{field} must be from 1 to 365 days, got {d}"),
+                    format!("{field} must be from 1 to 365 days, got {}", Num(d)),
                 ))
             }
         };
@@ -268,7 +272,7 @@ impl ExperimentInput {
                 return Err(err(
                     "epsilon_sum",
                     &format!("{path}.report.epsilon"),
-                    format!("report.epsilon is required: the layer-1 metrics' ε add up to {sum}"),
+                    format!("report.epsilon is required: the layer-1 metrics' ε add up to {}", Num(sum)),
                 ))
             }
             Some(e) if (e - sum).abs() <= 1e-9 * e.max(1.0) && e <= MAX_REPORT_EPSILON => e,
@@ -277,7 +281,10 @@ impl ExperimentInput {
                     "epsilon_sum",
                     &format!("{path}.report.epsilon"),
                     format!(
-                        "report.epsilon ({e}) must equal the sum of the layer-1 metrics' ε ({sum}) and be at most {MAX_REPORT_EPSILON}"
+                        "report.epsilon ({}) must equal the sum of the layer-1 metrics' ε ({}) and be at most {}",
+                        Num(e),
+                        Num(sum),
+                        Num(MAX_REPORT_EPSILON)
                     ),
                 ))
             }
@@ -486,7 +493,11 @@ impl ExperimentInput {
                         return Err(err(
                             "metric_field",
                             &format!("{p}.max"),
-                            format!("min ({lo}) must be below max ({hi}), both finite"),
+                            format!(
+                                "min ({}) must be below max ({}), both finite",
+                                Num(lo),
+                                Num(hi)
+                            ),
                         ));
                     }
                     (lo, hi)
@@ -509,7 +520,11 @@ impl OpeSettingsInput {
             return Err(err(
                 "ope",
                 &format!("{path}.clip"),
-                format!("clip must be from 1 to {MAX_OPE_CLIP}, got {}", self.clip),
+                format!(
+                    "clip must be from 1 to {}, got {}",
+                    Num(MAX_OPE_CLIP),
+                    Num(self.clip)
+                ),
             ));
         }
         self.candidate
@@ -520,14 +535,14 @@ impl OpeSettingsInput {
             return Err(err(
                 "ope",
                 &format!("{path}.exploration.share"),
-                format!("share must be in (0, 1), got {}", x.share),
+                format!("share must be in (0, 1), got {}", Num(x.share)),
             ));
         }
         if !(x.epsilon > 0.0 && x.epsilon <= 20.0) {
             return Err(err(
                 "ope",
                 &format!("{path}.exploration.epsilon"),
-                format!("epsilon must be in (0, 20], got {}", x.epsilon),
+                format!("epsilon must be in (0, 20], got {}", Num(x.epsilon)),
             ));
         }
         let r = &self.reward_model;
@@ -536,7 +551,7 @@ impl OpeSettingsInput {
                 return Err(err(
                     "ope",
                     &format!("{path}.reward_model.{f}"),
-                    format!("a click rate from 0 to 1, got {v}"),
+                    format!("a click rate from 0 to 1, got {}", Num(v)),
                 ));
             }
         }
