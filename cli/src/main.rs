@@ -7,6 +7,8 @@ mod catalog;
 mod catalog_ctx;
 mod catalog_update;
 mod cold_scale;
+mod compact;
+mod compact_encode;
 mod compact_input;
 mod content;
 mod cooccur;
@@ -61,6 +63,9 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// Compact an existing bundle: product-quantized vectors, coded ids, one-byte popularity
+    /// (format version 3, `docs/bundle.md`).
+    Compact(compact::CompactArgs),
     /// The live catalog: apply a new catalog to a bundle without retraining (a full bundle and a
     /// delta for loaded pages), or check a catalog file.
     Catalog {
@@ -234,6 +239,8 @@ struct TrainArgs {
     /// vectors, its other items are kept, popularity adds up, neighbour lists merge.
     #[arg(long)]
     warm_start: Option<PathBuf>,
+    #[command(flatten)]
+    compact: compact::CompactFlag,
     #[arg(long, help = output::JSON_HELP)]
     json: bool,
 }
@@ -247,6 +254,7 @@ impl Command {
             Command::Recommend(a) => a.json,
             Command::Pack(a) => a.json,
             Command::Inspect(a) => a.json,
+            Command::Compact(a) => a.json,
             Command::Exp { command } => command.json(),
             Command::Catalog { command } => command.json(),
         }
@@ -287,6 +295,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => run_recommend(&args),
         Command::Pack(args) => pack::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Compact(args) => compact::run(&args),
         Command::Eval(args) => run_eval(&args),
         Command::Exp { command } => exp::run(&command),
         Command::Catalog { command } => catalog_update::run(&command),
@@ -437,6 +446,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if let Some(w) = &warm {
         let line = warm_start::merge(&mut trained.parts, w);
         trained.report.notes.push(line);
+    }
+    if let Some(r) = args
+        .compact
+        .apply(&mut trained.parts)
+        .kind(ExitKind::Usage)?
+    {
+        trained.report.notes.push(r.line());
     }
     let bytes = vitrine::bundle::write_bundle(&trained.parts)
         .context("could not build the bundle")

@@ -31,28 +31,36 @@ mod decode;
 pub mod digest;
 mod dtype;
 mod format;
+mod id_code;
 mod id_index;
 mod loaded;
 mod metadata;
 mod overlay;
 mod params;
+mod pq;
 mod read;
 mod read_lists;
 mod tables;
+mod vectors;
+mod write_compact;
 mod write_parts;
 mod writer;
 
 pub use digest::DigestStatus;
 pub use format::{
     limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION,
-    KNOWN_TENSORS, MAX_DIM,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS, MAX_DIM,
 };
+pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
 pub use overlay::OverlayReport;
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
+pub use pq::{Pq, MAX_CENTROIDS};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
+pub use vectors::ItemQuery;
 pub use write_parts::{ExtraDtype, ExtraTensor};
 pub use writer::{
-    quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
+    quantize_rows, write_bundle, BundleParts, CategoryParts, CompactParts, ContextParts,
+    FloatDtype, HeadParts,
 };

@@ -3,6 +3,7 @@
 
 use core::arch::x86_64::*;
 
+use super::scalar::ADC_TABLE;
 use super::select::top_k_with;
 use super::table::Kernels;
 
@@ -11,6 +12,7 @@ pub static SSE2: Kernels = Kernels {
     isa: "sse2",
     dot_i8: dot_i8_sse2,
     dot_i8_rows: dot_i8_rows_sse2,
+    adc_rows: adc_rows_sse2,
     any_ge: any_ge_sse2,
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
 };
@@ -22,6 +24,7 @@ pub(super) static AVX2: Kernels = Kernels {
     isa: "avx2",
     dot_i8: dot_i8_avx2,
     dot_i8_rows: dot_i8_rows_avx2,
+    adc_rows: adc_rows_avx2,
     any_ge: any_ge_sse2,
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
 };
@@ -168,4 +171,71 @@ unsafe fn any_ge_sse(block: &[f32], threshold: f32) -> bool {
         i += 4;
     }
     mask != 0 || super::scalar::any_ge(&block[i..], threshold)
+}
+
+/// Asymmetric-distance scores with SSE2 (see [`super::scalar::adc_rows`]): four items per step,
+/// one lane each, every lane summing its table entries in the scalar order (bit-identical).
+pub fn adc_rows_sse2(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    // SAFETY: SSE2 is part of the x86_64 baseline.
+    unsafe { adc_sse2(table, codes, out) }
+}
+
+#[target_feature(enable = "sse2")]
+unsafe fn adc_sse2(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let m = table.len() / ADC_TABLE;
+    if m == 0 {
+        return super::scalar::adc_rows(table, codes, out);
+    }
+    let n = out.len().min(codes.len() / m);
+    let (t, c) = (table.as_ptr(), codes.as_ptr());
+    let mut r = 0;
+    while r + 4 <= n {
+        let mut acc = _mm_setzero_ps();
+        for j in 0..m {
+            // (r + i)·m + j < n·m ≤ codes.len(); j·256 + code < m·256 ≤ table.len().
+            let e = |i: usize| *t.add(j * ADC_TABLE + usize::from(*c.add((r + i) * m + j)));
+            acc = _mm_add_ps(acc, _mm_setr_ps(e(0), e(1), e(2), e(3)));
+        }
+        // r + 4 ≤ n ≤ out.len(); storeu accepts unaligned addresses.
+        _mm_storeu_ps(out.as_mut_ptr().add(r), acc);
+        r += 4;
+    }
+    super::scalar::adc_rows(table, &codes[r * m..], &mut out[r..n]);
+}
+
+/// Asymmetric-distance scores with AVX2 (only through [`AVX2`]): eight items per step, their
+/// codes and table entries fetched with gathers; bit-identical to the scalar order.
+fn adc_rows_avx2(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    // SAFETY: reachable only through the AVX2 table, handed out after AVX2 was detected.
+    unsafe { adc_avx2(table, codes, out) }
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn adc_avx2(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let m = table.len() / ADC_TABLE;
+    // Row offsets must fit the gather's i32 lanes.
+    if m == 0 || m > (i32::MAX as usize) / 8 {
+        return super::scalar::adc_rows(table, codes, out);
+    }
+    let n = out.len().min(codes.len() / m);
+    let mi = m as i32;
+    let rows = _mm256_setr_epi32(0, mi, 2 * mi, 3 * mi, 4 * mi, 5 * mi, 6 * mi, 7 * mi);
+    let low = _mm256_set1_epi32(0xFF);
+    let mut r = 0;
+    // The code gather reads 4 bytes from each row's code j: at most (r + 8)·m + 2 < codes.len().
+    while r + 8 <= n && (r + 8) * m + 3 <= codes.len() {
+        let base = codes.as_ptr().add(r * m);
+        let mut acc = _mm256_setzero_ps();
+        for j in 0..m {
+            let raw = _mm256_i32gather_epi32::<1>(base.add(j).cast::<i32>(), rows);
+            let idx = _mm256_and_si256(raw, low);
+            // j·256 + code < m·256 ≤ table.len().
+            let v = _mm256_i32gather_ps::<4>(table.as_ptr().add(j * ADC_TABLE), idx);
+            acc = _mm256_add_ps(acc, v);
+        }
+        // r + 8 ≤ n ≤ out.len(); storeu accepts unaligned addresses.
+        _mm256_storeu_ps(out.as_mut_ptr().add(r), acc);
+        r += 8;
+    }
+    adc_sse2(table, &codes[r * m..], &mut out[r..n]);
 }
