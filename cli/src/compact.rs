@@ -15,19 +15,26 @@ use rayon::prelude::*;
 use serde::Serialize;
 use vitrine::bundle::{write_bundle, BundleParts, CompactParts, MAX_CENTROIDS};
 
+use crate::bundle_parts;
 use crate::exit::{ExitKind, ResultExt};
-use crate::{bundle_parts, files, output};
+use crate::files;
+use crate::output;
 
-/// The sub-space count used when none is given: 16 code bytes per item, chosen on a Diginetica
-/// validation split (see `docs/quality.md`, "Compact bundles").
-pub const DEFAULT_SUBSPACES: usize = 16;
+/// The sub-space count used when none is given (or the dimension, if smaller): 20 code bytes per
+/// item, chosen on a Diginetica validation split for ≤ 24 bytes per item in all (see
+/// `docs/quality.md`, "Compact bundles").
+pub const DEFAULT_SUBSPACES: usize = 20;
+
+/// The default weight of the error along an item's own vector (chosen with the sub-spaces).
+pub const DEFAULT_ETA: f32 = 2.0;
 
 /// The compaction options shared by `train`, `pack` and `compact`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct CompactOptions {
-    /// Code bytes per item (sub-spaces of the product quantization), 1 to the dimension.
-    #[arg(long, default_value_t = DEFAULT_SUBSPACES)]
-    pub pq_subspaces: usize,
+    /// Code bytes per item (sub-spaces of the product quantization), 1 to the dimension
+    /// [default: 20, or the dimension if smaller].
+    #[arg(long)]
+    pub pq_subspaces: Option<usize>,
     /// Centroids per sub-space (1 to 256).
     #[arg(long, default_value_t = MAX_CENTROIDS)]
     pub pq_centroids: usize,
@@ -43,8 +50,8 @@ pub struct CompactOptions {
     #[arg(long, value_enum, default_value = "uniform")]
     pub pq_weighting: Weighting,
     /// Weight η of the error along each item's own vector when encoding it (score-aware
-    /// quantization, `compact_encode`); 1: nearest centroids.
-    #[arg(long, default_value_t = 1.0)]
+    /// quantization); 1: nearest centroids.
+    #[arg(long, default_value_t = DEFAULT_ETA)]
     pub pq_eta: f32,
 }
 
@@ -95,6 +102,7 @@ impl CompactFlag {
 pub struct CompactReport {
     pub subspaces: usize,
     pub centroids: usize,
+    pub eta: f32,
     /// Seconds to train the codebooks.
     pub codebook_seconds: f64,
 }
@@ -102,8 +110,8 @@ pub struct CompactReport {
 impl CompactReport {
     pub fn line(&self) -> String {
         format!(
-            "compact: {} sub-spaces × {} centroids, codebooks trained in {:.1}s",
-            self.subspaces, self.centroids, self.codebook_seconds
+            "compact: {} sub-spaces × {} centroids (η {}), codebooks trained and items encoded in {:.1}s",
+            self.subspaces, self.centroids, self.eta, self.codebook_seconds
         )
     }
 }
@@ -111,12 +119,15 @@ impl CompactReport {
 /// Trains codebooks for `parts`' vectors and marks the parts compact (the writer encodes them).
 pub fn compact_parts(parts: &mut BundleParts, o: &CompactOptions) -> Result<CompactReport> {
     let d = parts.dim;
-    let m = o.pq_subspaces;
+    let m = o.pq_subspaces.unwrap_or(DEFAULT_SUBSPACES.min(d));
     if !(1..=d).contains(&m) {
         bail!("--pq-subspaces {m} must be 1 to the dimension {d}");
     }
     if !(1..=MAX_CENTROIDS).contains(&o.pq_centroids) {
         bail!("--pq-centroids must be 1 to {MAX_CENTROIDS}");
+    }
+    if !(o.pq_eta.is_finite() && o.pq_eta >= 1.0) {
+        bail!("--pq-eta must be a number ≥ 1");
     }
     let started = Instant::now();
     let weights: Vec<f32> = parts
@@ -146,6 +157,7 @@ pub fn compact_parts(parts: &mut BundleParts, o: &CompactOptions) -> Result<Comp
     let report = CompactReport {
         subspaces: m,
         centroids: c.centroids,
+        eta: o.pq_eta,
         codebook_seconds: started.elapsed().as_secs_f64(),
     };
     parts.compact = Some(c);

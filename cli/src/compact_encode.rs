@@ -67,10 +67,10 @@ pub fn encode(emb: &[f32], d: usize, c: &CompactParts, eta: f32, rounds: usize) 
                 let loss = |rr: f32, rx: f32| rr + (eta - 1.0) * rx * rx / xx;
                 for _ in 0..rounds {
                     let mut changed = false;
-                    for j in 0..m {
-                        let (rr_j, rx_j) = part(j, codes[j]);
+                    for (j, code) in codes.iter_mut().enumerate() {
+                        let (rr_j, rx_j) = part(j, *code);
                         let (base_rr, base_rx) = (rr - rr_j, rx - rx_j);
-                        let mut best = (loss(rr, rx), codes[j], rr, rx);
+                        let mut best = (loss(rr, rx), *code, rr, rx);
                         for b in 0..k {
                             let (p, q) = part(j, b);
                             let l = loss(base_rr + p, base_rx + q);
@@ -78,9 +78,9 @@ pub fn encode(emb: &[f32], d: usize, c: &CompactParts, eta: f32, rounds: usize) 
                                 best = (l, b, base_rr + p, base_rx + q);
                             }
                         }
-                        if best.1 != codes[j] {
+                        if best.1 != *code {
                             changed = true;
-                            codes[j] = best.1;
+                            *code = best.1;
                         }
                         (rr, rx) = (best.2, best.3);
                     }

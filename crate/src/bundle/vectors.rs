@@ -86,7 +86,7 @@ impl Bundle {
                     Some(rows) => {
                         dot_i8_rows(q, rows, out);
                         for (o, &s) in out.iter_mut().zip(&self.scale) {
-                            *o = q_scale * s * *o;
+                            *o *= q_scale * s;
                         }
                     }
                     None => out.iter_mut().for_each(|o| *o = 0.0),

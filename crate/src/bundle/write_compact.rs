@@ -8,7 +8,6 @@ use safetensors::Dtype;
 use super::id_code;
 use super::pq::{Pq, MAX_CENTROIDS};
 use super::write_parts::{check_finite, shape_err, Raw};
-use super::writer::BundleParts;
 use crate::error::BundleError;
 
 /// Product-quantization codebooks for a compact bundle: `subspaces` sub-spaces (sub-space `j`
@@ -27,6 +26,15 @@ pub struct CompactParts {
     pub codes: Option<Vec<u8>>,
 }
 
+/// The per-item inputs of a compact bundle (the writer's parts, borrowed).
+pub(super) struct Rows<'a> {
+    pub ids: &'a [String],
+    pub dim: usize,
+    /// `[n, dim]` row-major.
+    pub embeddings: &'a [f32],
+    pub popularity: &'a [f32],
+}
+
 /// How far from 1 a row's length may be for the rows to count as unit length (`pq.unit_norm`):
 /// int8 rows of unit vectors dequantize to lengths within ~0.3 % of 1.
 const UNIT_TOLERANCE: f32 = 0.01;
@@ -35,10 +43,11 @@ const UNIT_TOLERANCE: f32 = 0.01;
 /// `ids.coding`), `item_pop` as F32 (log-quantized later by [`quantize_values`]), and
 /// `quant.mean_cosine` between the source rows and their reconstructions.
 pub(super) fn compact_vectors(
-    parts: &BundleParts,
+    rows: Rows<'_>,
     c: &CompactParts,
     meta: &mut BTreeMap<String, String>,
 ) -> Result<Vec<Raw>, BundleError> {
+    let parts = rows;
     let (n, d) = (parts.ids.len(), parts.dim);
     let (m, k) = (c.subspaces, c.centroids);
     if !(1..=d).contains(&m) || !(1..=MAX_CENTROIDS).contains(&k) || c.codebooks.len() != d * k {
@@ -111,7 +120,7 @@ pub(super) fn compact_vectors(
     }
     meta.entry("quant.mean_cosine".into())
         .or_insert_with(|| format!("{:.6}", cosines / n.max(1) as f64));
-    let (coding, ids) = id_code::encode(&parts.ids).ok_or_else(|| {
+    let (coding, ids) = id_code::encode(parts.ids).ok_or_else(|| {
         BundleError::Ids(format!(
             "a compact bundle holds ids of at most {} bytes",
             id_code::MAX_FRONT_ID_BYTES

@@ -13,7 +13,7 @@ use super::metadata::Metadata;
 use super::params::{keys as param_keys, ScoringParams};
 use super::tables::NeighbourKind;
 pub use super::write_compact::CompactParts;
-use super::write_compact::{compact_vectors, quantize_values};
+use super::write_compact::{compact_vectors, quantize_values, Rows};
 use super::write_parts::{
     check_finite, f32_bytes, shape_err, write_avail, write_extra, write_lists, write_trend,
     ExtraTensor, Raw,
@@ -244,7 +244,16 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
         params.write(&mut meta);
     }
     let mut tensors = match &parts.compact {
-        Some(c) => compact_vectors(parts, c, &mut meta)?,
+        Some(c) => compact_vectors(
+            Rows {
+                ids: &parts.ids,
+                dim: d,
+                embeddings: &parts.embeddings,
+                popularity: &parts.popularity,
+            },
+            c,
+            &mut meta,
+        )?,
         None => {
             let (q, mut scales) = quantize_rows(&parts.embeddings, d);
             let scale_data = match parts.scale_dtype {
