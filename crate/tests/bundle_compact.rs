@@ -232,6 +232,17 @@ fn a_catalog_update_keeps_a_compact_bundle_compact() {
     // Encoded with the bundle's own codebooks: the same codes as row 2.
     assert_eq!(b.codes(12), b.codes(2));
     assert_eq!(b.dequantized_row(12), b.dequantized_row(2));
+    // A compact delta is refused (deltas carry int8 rows), and nothing changes.
+    let mut cd = compact_parts(4, 6);
+    cd.metadata
+        .insert("delta.base".into(), b.recorded_digest().unwrap().to_owned());
+    cd.metadata.insert("delta.n_base".into(), "12".into());
+    let cd = Bundle::from_bytes_delta(write_bundle(&cd).unwrap()).unwrap();
+    assert_eq!(
+        b.apply_overlay(&cd),
+        Err(BundleError::MissingTensor("item_emb"))
+    );
+    assert_eq!(b.n_items(), 13);
 }
 
 // ---------------------------------------------------------------- hostile compact parts

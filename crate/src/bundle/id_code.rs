@@ -102,10 +102,7 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<Vec<String>, Bu
                 prev.extend_from_slice(data.get(at..end).unwrap_or_default());
                 at = end;
                 if prev.is_empty() || prev.len() > MAX_FRONT_ID_BYTES || prev.contains(&b'\n') {
-                    return Err(bad(
-                        start,
-                        &format!("an id must be 1 to {MAX_FRONT_ID_BYTES} bytes without '\\n'"),
-                    ));
+                    return Err(bad(start, "an id must be 1 to 256 bytes without '\\n'"));
                 }
                 let id = std::str::from_utf8(&prev).map_err(|_| bad(start, "id not UTF-8"))?;
                 ids.push(id.to_owned());

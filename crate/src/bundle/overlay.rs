@@ -64,6 +64,11 @@ impl Bundle {
             });
         }
         let d = self.dim;
+        if delta.is_compact() {
+            // Deltas carry int8 rows (what `vitrine catalog update --delta` writes); a loaded
+            // compact bundle encodes them with its own codebooks.
+            return Err(BundleError::MissingTensor("item_emb"));
+        }
         if delta.dim != d {
             return Err(BundleError::Shape {
                 name: "item_emb".into(),
@@ -186,19 +191,15 @@ impl Bundle {
                 }
             }
             VectorRows::Int8(emb, scale) => {
-                let (q, s) = if delta.is_compact() {
-                    let (q, s) = super::writer::quantize_rows(&delta.dequantized_row(k), d);
-                    (q, s.first().copied().unwrap_or(0.0))
-                } else {
-                    (delta.row(k).to_vec(), delta.scale[k])
-                };
+                // A delta holds int8 rows (checked before anything changes).
+                let (q, s) = (delta.row(k), delta.scale.get(k).copied().unwrap_or(0.0));
                 match (emb.get_mut(r * d..(r + 1) * d), scale.get_mut(r)) {
-                    (Some(slot), Some(sc)) => {
-                        slot.copy_from_slice(&q);
+                    (Some(slot), Some(sc)) if q.len() == d => {
+                        slot.copy_from_slice(q);
                         *sc = s;
                     }
                     _ => {
-                        emb.extend_from_slice(&q);
+                        emb.extend_from_slice(q);
                         scale.push(s);
                     }
                 }

@@ -180,10 +180,7 @@ pub(super) fn read_pq(
         _ => {
             return Err(shape_error(
                 &books,
-                format!(
-                    "[k, d] with 1 ≤ k ≤ {MAX_CENTROIDS} and 1 ≤ d ≤ {}",
-                    super::format::MAX_DIM
-                ),
+                "[k, d] with 1 ≤ k ≤ 256 and 1 ≤ d ≤ 4096".into(),
             ))
         }
     };
@@ -194,7 +191,7 @@ pub(super) fn read_pq(
         _ => {
             return Err(shape_error(
                 &codes,
-                format!("[n, m] with n ≥ 1 and 1 ≤ m ≤ {dim} (sub-spaces of pq_codebooks)"),
+                "[n, m] with n ≥ 1 and 1 ≤ m ≤ d (the columns of pq_codebooks)".into(),
             ))
         }
     };

@@ -312,7 +312,8 @@ fn per_item_values(
     .ok_or(BundleError::MissingMetadata(key))?;
     Ok(t.data
         .iter()
-        .map(|&q| (f32::from(q) / 255.0 * l).exp_m1().max(0.0))
+        // f64 `exp` (already in the wasm for the privacy mechanisms) rather than f32 `exp_m1`.
+        .map(|&q| ((f64::from(q) / 255.0 * f64::from(l)).exp() - 1.0).max(0.0) as f32)
         .collect())
 }
 
