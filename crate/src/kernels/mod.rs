@@ -8,7 +8,7 @@
 //! | ----------- | ---------------------------------------- | ------------------------------- | ---------------------------- | --------------------------- |
 //! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::adc_rows`]         | [`scalar::any_ge`]          |
 //! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2, 4 items per step       | SSE2                        |
-//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | AVX2 gathers, 8 items        | SSE2                        |
+//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | SSE2 (gathers were slower)   | SSE2                        |
 //! | `simd128`   | wasm32 built with `+simd128`             | simd128                         | simd128, 4 items per step    | simd128                     |
 //!
 //! One correctness checker ([`check`]) runs every table this machine has against the scalar one on
