@@ -5,14 +5,18 @@
 
 use anyhow::{bail, Result};
 use vitrine::bundle::{
-    param_keys, Bundle, BundleParts, CategoryParts, ContextParts, ExtraDtype, ExtraTensor,
-    FloatDtype, HeadParts, NeighbourKind, KNOWN_TENSORS,
+    param_keys, Bundle, BundleParts, CategoryParts, CompactParts, ContextParts, ExtraDtype,
+    ExtraTensor, FloatDtype, HeadParts, NeighbourKind, KNOWN_TENSORS,
 };
 
 /// Metadata keys the writer sets itself (never copied; `quant.mean_cosine` is: it describes the
 /// original vectors, which the dequantized ones would not).
-const WRITER_KEYS: [&str; 10] = [
+const WRITER_KEYS: [&str; 14] = [
     "format",
+    "ids.coding",
+    "pop.log1p_max",
+    "pq.unit_norm",
+    "trend.log1p_max",
     "format_version",
     "digest",
     "n_items",
@@ -73,6 +77,14 @@ pub fn parts_of(bundle: &Bundle) -> Result<BundleParts> {
         _ => FloatDtype::F32,
     };
     Ok(BundleParts {
+        // A compact bundle stays compact, with its own codebooks (its reconstructed rows encode to
+        // the same codes).
+        compact: bundle.pq().map(|pq| CompactParts {
+            subspaces: pq.subspaces(),
+            centroids: pq.centroids(),
+            codebooks: pq.codebooks().to_vec(),
+            codes: None,
+        }),
         ids: bundle.ids().to_vec(),
         dim: d,
         embeddings,

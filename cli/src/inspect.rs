@@ -111,6 +111,13 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
             json!({"entries": nnz, "mean_per_item": nnz as f64 / n as f64, "scale": b.metadata().get("nbr.scale")}),
         );
     }
+    if let Some(pq) = b.pq() {
+        parts.insert(
+            "compact".into(),
+            json!({"subspaces": pq.subspaces(), "centroids": pq.centroids(),
+                   "ids_coding": b.metadata().get("ids.coding").map_or("lines", String::as_str)}),
+        );
+    }
     if let Some(w) = b.session_pos_weights() {
         parts.insert("session_pos_weights".into(), json!(w));
     }
@@ -156,7 +163,7 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
         "dim": b.dim(),
         "bytes_per_item": b.file_len() as f64 / n as f64,
         "digest": digest,
-        "quantization": {"mean_cosine": cosine},
+        "quantization": {"mean_cosine": cosine, "kind": if b.is_compact() { "product" } else { "int8" }},
         "optional_parts": parts,
         "tensors": tensors,
         "metadata": b.metadata(),
@@ -219,9 +226,14 @@ fn text(r: &Value) -> String {
     }
     match r["quantization"]["mean_cosine"].as_f64() {
         Some(c) => {
+            let rows = if r["quantization"]["kind"] == "product" {
+                "product-quantized rows"
+            } else {
+                "int8 rows"
+            };
             crate::output::outln!(
                 out,
-                "quantization  mean cosine {c:.6} between int8 rows and the source vectors"
+                "quantization  mean cosine {c:.6} between {rows} and the source vectors"
             )
         }
         None => crate::output::outln!(out, "quantization  not recorded"),

@@ -7,6 +7,8 @@ mod catalog;
 mod catalog_ctx;
 mod catalog_update;
 mod cold_scale;
+mod compact;
+mod compact_encode;
 mod compact_input;
 mod content;
 mod cooccur;
@@ -23,6 +25,7 @@ mod pack;
 mod pack_inputs;
 mod progress;
 mod train;
+mod train_args;
 mod train_catalog;
 mod train_input;
 mod tune_terms;
@@ -36,6 +39,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use serde::Serialize;
 
 use crate::exit::{ExitKind, ResultExt};
+use crate::train_args::TrainArgs;
 
 #[derive(Parser)]
 #[command(
@@ -61,6 +65,9 @@ enum Command {
     Pack(pack::PackArgs),
     /// Show what a bundle holds and check its digest.
     Inspect(inspect::InspectArgs),
+    /// Compact an existing bundle: product-quantized vectors, coded ids, one-byte popularity
+    /// (format version 3, `docs/bundle.md`).
+    Compact(compact::CompactArgs),
     /// The live catalog: apply a new catalog to a bundle without retraining (a full bundle and a
     /// delta for loaded pages), or check a catalog file.
     Catalog {
@@ -146,105 +153,6 @@ struct RecommendArgs {
     json: bool,
 }
 
-#[derive(clap::Args)]
-struct TrainArgs {
-    #[command(flatten)]
-    source: train_input::TrainInputArgs,
-    /// Where to write the bundle (.vtr; `-`: stdout). Written atomically: nothing is left behind
-    /// on error.
-    #[arg(long)]
-    out: PathBuf,
-    /// Embedding dimension.
-    #[arg(long, default_value_t = 64)]
-    dim: usize,
-    /// Passes over the training sessions (at most; early stopping on validation MRR).
-    #[arg(long, default_value_t = 8)]
-    epochs: usize,
-    /// Session positions (from the newest event) the model reads.
-    #[arg(long, default_value_t = 10)]
-    max_positions: usize,
-    /// Examples per mini-batch.
-    #[arg(long, default_value_t = 256)]
-    batch: usize,
-    /// Sampled negatives per mini-batch. Default 2048; 4096 with --warm-start (chosen on the warm
-    /// start's validation split: a fine-tune is short, so a finer softmax is affordable).
-    #[arg(long)]
-    negatives: Option<usize>,
-    /// Softmax temperature on the cosine.
-    #[arg(long, default_value_t = 16.0)]
-    scale: f32,
-    /// Adam learning rate (decays linearly to a tenth). Default 0.005; 0.0005 with --warm-start
-    /// (chosen on the warm start's validation split: a fine-tune at the full rate forgets).
-    #[arg(long)]
-    learning_rate: Option<f32>,
-    /// Share of sessions cut from the end of the log for validation.
-    #[arg(long, default_value_t = 0.1)]
-    valid_fraction: f64,
-    /// Epochs without a better validation MRR before stopping.
-    #[arg(long, default_value_t = 2)]
-    patience: usize,
-    /// Ship the model fitted on the training part only. By default, after early stopping on the
-    /// validation split, training runs again on all sessions for the chosen number of epochs, so
-    /// the shipped model has seen the most recent sessions too.
-    #[arg(long)]
-    no_refit: bool,
-    /// Random seed: the same log, flags and seed give the same bundle.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// After training, also score the unquantized model on this test log (to report the cost of
-    /// int8 quantization against `vitrine eval` on the bundle). Never used for tuning. `-`: stdin.
-    #[arg(long)]
-    unquantized_test: Option<PathBuf>,
-    /// Column of the event log holding each event's item category (e.g. `department_id`): the
-    /// bundle gets `item_cat` (each item's most frequent value), for filters, diversity, context.
-    #[arg(long)]
-    category_column: Option<String>,
-    /// Context columns as KEY=COLUMN pairs (e.g. `weekday=order_dow,hour=order_hour_of_day`),
-    /// read from each session's first event: the bundle gets context × category weights
-    /// (smoothed log-lifts). Needs --category-column.
-    #[arg(long, value_delimiter = ',')]
-    context: Vec<String>,
-    /// Co-occurrence neighbours kept per item for the bundle (`nbr_*`: `similar()` and the
-    /// ranking's item-to-item term); 0: none.
-    #[arg(long, default_value_t = 10)]
-    neighbours: usize,
-    /// Sessions two items must share to be neighbours (public aggregates only: a pair seen in
-    /// fewer sessions never reaches the bundle).
-    #[arg(long, default_value_t = 3)]
-    min_pair_support: u32,
-    /// Positions apart two items of a session may be to count as a pair.
-    #[arg(long, default_value_t = 5)]
-    pair_window: usize,
-    /// Do not add the re-consumption and item-to-item terms to the ranking (by default their
-    /// weights are chosen on the validation split; 0 when they do not help).
-    #[arg(long)]
-    no_session_terms: bool,
-    /// Half-life of the recency-weighted counts behind `trending()`, in days (the log's `ts` in
-    /// seconds).
-    #[arg(long, default_value_t = 7.0)]
-    trend_half_life_days: f64,
-    /// The store's catalog (JSON Lines or CSV, docs/catalog.md): categories, prices and
-    /// availability, a content tower for products with few or no events, and the records the
-    /// shelf shows, all stored in the bundle. Exclusive with --category-column.
-    #[arg(long, conflicts_with = "category_column")]
-    catalog: Option<PathBuf>,
-    /// τ of the blend between a product's trained vector and its content vector: a product with
-    /// c events gets `c / (c + τ)` of its own (0: no blend).
-    #[arg(long, default_value_t = 2.0)]
-    content_blend: f32,
-    /// Continue from this bundle on new logs (a daily refresh): every item starts from its vector
-    /// (the bundle's items the log does not mention train as negatives), popularity adds up,
-    /// neighbour lists merge, the bundle's scoring weights are kept (see --warm-retune).
-    #[arg(long)]
-    warm_start: Option<PathBuf>,
-    /// With --warm-start: choose the popularity weight and session terms on the new log's
-    /// validation split instead of keeping the bundle's (chosen on its larger split).
-    #[arg(long, requires = "warm_start")]
-    warm_retune: bool,
-    #[arg(long, help = output::JSON_HELP)]
-    json: bool,
-}
-
 impl Command {
     /// Whether `--json` was given.
     fn json(&self) -> bool {
@@ -254,6 +162,7 @@ impl Command {
             Command::Recommend(a) => a.json,
             Command::Pack(a) => a.json,
             Command::Inspect(a) => a.json,
+            Command::Compact(a) => a.json,
             Command::Exp { command } => command.json(),
             Command::Catalog { command } => command.json(),
         }
@@ -294,6 +203,7 @@ fn main() -> ExitCode {
         Command::Recommend(args) => run_recommend(&args),
         Command::Pack(args) => pack::run(&args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Compact(args) => compact::run(&args),
         Command::Eval(args) => run_eval(&args),
         Command::Exp { command } => exp::run(&command),
         Command::Catalog { command } => catalog_update::run(&command),
@@ -455,6 +365,13 @@ fn run_train(args: &TrainArgs) -> Result<()> {
     if let Some(w) = &warm {
         let line = warm_start::merge(&mut trained.parts, w, !args.warm_retune);
         trained.report.notes.push(line);
+    }
+    if let Some(r) = args
+        .compact
+        .apply(&mut trained.parts)
+        .kind(ExitKind::Usage)?
+    {
+        trained.report.notes.push(r.line());
     }
     let bytes = vitrine::bundle::write_bundle(&trained.parts)
         .context("could not build the bundle")

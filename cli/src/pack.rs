@@ -44,6 +44,8 @@ pub struct PackArgs {
     /// on error.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub compact: crate::compact::CompactFlag,
     #[arg(long, help = crate::output::JSON_HELP)]
     pub json: bool,
 }
@@ -144,6 +146,7 @@ pub fn run(args: &PackArgs) -> Result<()> {
         }
         parts.prices = c.prices;
     }
+    args.compact.apply(&mut parts).kind(ExitKind::Usage)?;
     let bytes = write_bundle(&parts)
         .context("could not build the bundle")
         .kind(ExitKind::Input)?;
@@ -171,13 +174,15 @@ pub fn run(args: &PackArgs) -> Result<()> {
     if args.json {
         return output::print_json(&report);
     }
-    let line = format!(
-        "packed {n} items × {} dims from {} → {} ({} bytes, {:.1} bytes/item; int8 mean cosine {})",
+    let line =
+        format!(
+        "packed {n} items × {} dims from {} → {} ({} bytes, {:.1} bytes/item; {} mean cosine {})",
         emb.dim,
         emb.source,
         report.out,
         bytes.len(),
         report.bytes_per_item,
+        if args.compact.compact { "compact" } else { "int8" },
         cosine.as_deref().unwrap_or("?"),
     );
     if files::is_stdio(&args.out) {

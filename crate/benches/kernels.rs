@@ -1,5 +1,6 @@
-//! Criterion benches for the int8 kernels (native only): every ISA path of the dot product, the
-//! batched scoring of a whole catalog, and top-k selection. Seeded data; names state the sizes.
+//! Criterion benches for the kernels (native only): every ISA path of the dot product, the
+//! batched scoring of a whole catalog (int8 rows, and compact codes through lookup tables), and
+//! top-k selection. Seeded data; names state the sizes.
 //!
 //! `cargo bench -p vitrine --bench kernels` (add `-- --quick` for a short run; a filter such as
 //! `dot_i8/d64` picks a group).
@@ -73,6 +74,31 @@ mod native {
         }
     }
 
+    /// Asymmetric-distance scoring of a compact catalog (20 code bytes per item, Diginetica's
+    /// default) against one lookup table, per ISA: the compact counterpart of `dot_i8_rows`.
+    fn adc(c: &mut Criterion) {
+        let m = 20;
+        for n in [43_097usize, 1_000_000] {
+            let mut g = c.benchmark_group(format!("adc_rows/n{n}_m{m}"));
+            g.throughput(Throughput::Elements(n as u64));
+            if n > 100_000 {
+                g.sample_size(10);
+            }
+            let table: Vec<f32> = bytes(5, m * scalar::ADC_TABLE)
+                .iter()
+                .map(|&b| f32::from(b) / 128.0)
+                .collect();
+            let codes: Vec<u8> = bytes(6, n * m).iter().map(|&b| b as u8).collect();
+            let mut out = vec![0.0f32; n];
+            for k in kernels::available() {
+                g.bench_function(k.isa, |bn| {
+                    bn.iter(|| (k.adc_rows)(black_box(&table), black_box(&codes), &mut out))
+                });
+            }
+            g.finish();
+        }
+    }
+
     /// Top-20 of a catalog's scores: the heap with the scalar block test, with the SIMD one, and a
     /// full sort for reference.
     fn top_k(c: &mut Criterion) {
@@ -102,7 +128,7 @@ mod native {
         }
     }
 
-    criterion_group!(benches, dot, rows, top_k);
+    criterion_group!(benches, dot, rows, adc, top_k);
 }
 
 #[cfg(not(target_arch = "wasm32"))]

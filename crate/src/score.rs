@@ -8,8 +8,8 @@
 //! bundle's readout when it has one, normalized to unit length, and `sim` is the int8 dot product (a
 //! cosine when the bundle's vectors are unit length). With an empty session the score is `prior(i)`.
 
-use crate::bundle::Bundle;
-use crate::kernels::{dot_i8, dot_i8_rows};
+use crate::bundle::{Bundle, ItemQuery};
+use crate::kernels::dot_i8;
 use crate::session::WeightedEvent;
 use crate::terms::SessionTerms;
 
@@ -68,8 +68,9 @@ pub enum DeviceSignal<'a> {
 #[derive(Debug, Clone)]
 pub struct Scorer<'a> {
     bundle: &'a Bundle,
-    /// The int8 query and its scale, when the session has a profile.
-    query: Option<(Vec<i8>, f32)>,
+    /// The query against the items (int8 with its scale, or a compact bundle's lookup table),
+    /// when the session has a profile.
+    query: Option<ItemQuery>,
     /// The sparse session terms (empty: none).
     terms: SessionTerms,
 }
@@ -78,7 +79,7 @@ impl<'a> Scorer<'a> {
     /// Prepares scoring for events already weighted by [`SessionLog::effective_weights`] (the
     /// engine passes its own policy and the request's time).
     pub fn with_events(bundle: &'a Bundle, events: &[WeightedEvent]) -> Self {
-        let query = session_profile(bundle, events).map(|p| quantize_query(&p));
+        let query = session_profile(bundle, events).map(|p| bundle.query_for(&p));
         let terms = SessionTerms::of(bundle, events);
         Self {
             bundle,
@@ -93,7 +94,7 @@ impl<'a> Scorer<'a> {
     /// as private as the release. An all-zero release scores by the popularity prior.
     pub fn from_released(bundle: &'a Bundle, released: &[f32]) -> Self {
         let query = if released.len() == bundle.dim() {
-            readout_unit(bundle, released.to_vec()).map(|p| quantize_query(&p))
+            readout_unit(bundle, released.to_vec()).map(|p| bundle.query_for(&p))
         } else {
             None
         };
@@ -107,7 +108,7 @@ impl<'a> Scorer<'a> {
     /// Prepares scoring from a session's signal, exactly as [`Scorer::with_events`] does from the
     /// events behind it. Reads the history: not private (the private mechanisms' utility).
     pub fn from_signal(bundle: &'a Bundle, signal: &SessionSignal) -> Self {
-        let query = readout_unit(bundle, signal.profile.clone()).map(|p| quantize_query(&p));
+        let query = readout_unit(bundle, signal.profile.clone()).map(|p| bundle.query_for(&p));
         Self {
             bundle,
             query,
@@ -123,11 +124,15 @@ impl<'a> Scorer<'a> {
         let j = anchor as usize;
         let query = (j < bundle.n_items())
             .then(|| {
+                if bundle.is_compact() {
+                    // The anchor's reconstructed unit vector, as a lookup table.
+                    return unit_vector(&bundle.dequantized_row(j)).map(|u| bundle.query_for(&u));
+                }
                 let row = bundle.row(j);
                 let norm = (dot_i8(row, row) as f32).sqrt();
                 // q · v_i · scale_j / ‖q‖ = cos(v_j, v_i) · ‖v_i‖ (the item vectors are unit length
                 // in bundles `vitrine train` writes).
-                (norm > 0.0).then(|| (row.to_vec(), 1.0 / norm))
+                (norm > 0.0).then(|| ItemQuery::Int8(row.to_vec(), 1.0 / norm))
             })
             .flatten();
         Self {
@@ -152,10 +157,7 @@ impl<'a> Scorer<'a> {
         blend: f32,
     ) -> Self {
         let page_profile = &page.profile;
-        let unit = |v: &[f32]| -> Option<Vec<f32>> {
-            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-            (n > 1e-12 && n.is_finite()).then(|| v.iter().map(|x| x / n).collect())
-        };
+        let unit = unit_vector;
         let mut profile = unit(page_profile).unwrap_or_else(|| vec![0.0; bundle.dim()]);
         let release = match device {
             DeviceSignal::None => None,
@@ -173,7 +175,7 @@ impl<'a> Scorer<'a> {
         }
         Self {
             bundle,
-            query: readout_unit(bundle, profile).map(|p| quantize_query(&p)),
+            query: readout_unit(bundle, profile).map(|p| bundle.query_for(&p)),
             terms: page.terms.clone(),
         }
     }
@@ -199,10 +201,8 @@ impl<'a> Scorer<'a> {
         let prior = self.bundle.prior()[i as usize];
         let base = match &self.query {
             None => prior,
-            Some((q, q_scale)) => {
-                let sim = q_scale
-                    * self.bundle.scales()[i as usize]
-                    * dot_i8(q, self.bundle.row(i as usize)) as f32;
+            Some(q) => {
+                let sim = self.bundle.query_dot(q, i);
                 sim + self.bundle.params().pop_weight * prior
             }
         };
@@ -218,16 +218,15 @@ impl<'a> Scorer<'a> {
     pub fn score_all(&self, out: &mut [f32]) {
         let bundle = self.bundle;
         let prior = bundle.prior();
-        let matrix = bundle.embeddings().ok().and_then(|m| m.to_slice());
-        match (&self.query, matrix) {
-            (Some((q, q_scale)), Some(rows)) => {
-                dot_i8_rows(q, rows, out);
+        match &self.query {
+            Some(q) => {
+                bundle.query_dot_all(q, out);
                 let pop_weight = bundle.params().pop_weight;
-                for ((o, &s), &p) in out.iter_mut().zip(bundle.scales()).zip(prior) {
-                    *o = q_scale * s * *o + pop_weight * p;
+                for (o, &p) in out.iter_mut().zip(prior) {
+                    *o += pop_weight * p;
                 }
             }
-            _ => {
+            None => {
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = self.score(i as u32);
                 }
@@ -344,17 +343,8 @@ pub fn readout_unit(bundle: &Bundle, mut profile: Vec<f32>) -> Option<Vec<f32>> 
     }
 }
 
-/// Quantizes a query vector to int8 with one scale (symmetric).
-fn quantize_query(v: &[f32]) -> (Vec<i8>, f32) {
-    let max = v.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
-    if max <= 0.0 || !max.is_finite() {
-        return (vec![0; v.len()], 0.0);
-    }
-    let scale = max / 127.0;
-    (
-        v.iter()
-            .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
-            .collect(),
-        scale,
-    )
+/// `v / ‖v‖`, or `None` when `v` is (numerically) zero or not finite.
+fn unit_vector(v: &[f32]) -> Option<Vec<f32>> {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (n > 1e-12 && n.is_finite()).then(|| v.iter().map(|x| x / n).collect())
 }

@@ -416,12 +416,13 @@ fn wrong_format_or_version_is_rejected() {
         err(with_meta("format", Some("something-else"))),
         BundleError::WrongFormat { .. }
     ));
-    let e = err(with_meta("format_version", Some("3")));
-    assert!(matches!(e, BundleError::UnsupportedVersion { ref found, .. } if found == "3"));
-    assert!(e.to_string().contains("'3'"), "{e}");
-    assert!(e.to_string().contains("1 and 2"), "{e}");
-    // Version 2 (availability, trending, co-purchase lists, the repeat and neighbour terms) and
-    // version 1 both load.
+    let e = err(with_meta("format_version", Some("4")));
+    assert!(matches!(e, BundleError::UnsupportedVersion { ref found, .. } if found == "4"));
+    assert!(e.to_string().contains("'4'"), "{e}");
+    assert!(e.to_string().contains("1, 2 and 3"), "{e}");
+    // Version 3 (compact bundles: `bundle_compact.rs`), version 2 (availability, trending,
+    // co-purchase lists, the repeat and neighbour terms) and version 1 all load.
+    assert!(Bundle::from_bytes(with_meta("format_version", Some("3"))).is_ok());
     assert!(Bundle::from_bytes(with_meta("format_version", Some("2"))).is_ok());
     assert!(Bundle::from_bytes(with_meta("format_version", Some("1"))).is_ok());
     assert_eq!(

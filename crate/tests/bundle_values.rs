@@ -443,6 +443,19 @@ fn writer_rejects_invalid_parts() {
 
 // ---------------------------------------------------------------- hostile bytes never panic
 
+/// `full_parts` as a compact bundle (format version 3): codes, codebooks, coded ids, one-byte
+/// popularity.
+fn compact_full_parts() -> bundle::BundleParts {
+    let mut p = full_parts(3, 4, 8);
+    p.compact = Some(bundle::CompactParts {
+        subspaces: 3,
+        centroids: 6,
+        codebooks: p.embeddings[..48].to_vec(),
+        codes: None,
+    });
+    p
+}
+
 /// Uses everything a loaded bundle offers, as the engine would.
 fn exercise(b: &Bundle) {
     let model = vitrine::Model::new(b.clone());
@@ -488,9 +501,13 @@ proptest! {
     fn mutated_bundles_never_panic(
         edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
-        hand_made in any::<bool>(),
+        which in 0u8..3,
     ) {
-        let mut bytes = if hand_made { base_bundle() } else { write_bundle(&full_parts(3, 4, 8)).unwrap() };
+        let mut bytes = match which {
+            0 => base_bundle(),
+            1 => write_bundle(&full_parts(3, 4, 8)).unwrap(),
+            _ => write_bundle(&compact_full_parts()).unwrap(),
+        };
         for (at, value) in edits {
             let i = at.index(bytes.len());
             bytes[i] = value;
@@ -538,6 +555,10 @@ fn write_fuzz_seeds() {
         ),
         ("writer-minimal", write_bundle(&clustered(2, 2, 4)).unwrap()),
         ("writer-f16", write_bundle(&f16).unwrap()),
+        (
+            "writer-compact",
+            write_bundle(&compact_full_parts()).unwrap(),
+        ),
     ];
     for (name, bytes) in seeds {
         std::fs::write(dir.join(name), bytes).unwrap();

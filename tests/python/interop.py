@@ -166,9 +166,9 @@ def test_version_2_parts_are_read(tmp: pathlib.Path, ex: dict):
 
     # A version this reader does not implement, and a `required` tensor it does not know, are
     # refused (bad input) with the messages docs/bundle.md quotes.
-    resign(v2, tmp / "v3.vtr", ex, format_version="3")
-    p = run("recommend", "--bundle", str(tmp / "v3.vtr"), "--items", "sku-001", ok=False)
-    assert "this reader supports 1 and 2" in p.stderr and p.returncode == 3, (p.returncode, p.stderr)
+    resign(v2, tmp / "v4.vtr", ex, format_version="4")
+    p = run("recommend", "--bundle", str(tmp / "v4.vtr"), "--items", "sku-001", ok=False)
+    assert "this reader supports 1, 2 and 3" in p.stderr and p.returncode == 3, (p.returncode, p.stderr)
     resign(v2, tmp / "req.vtr", ex, required="item_avail, catalog")
     p = run("recommend", "--bundle", str(tmp / "req.vtr"), "--items", "sku-001", ok=False)
     assert "requires tensor 'catalog'" in p.stderr and p.returncode == 3, (p.returncode, p.stderr)

@@ -2,15 +2,18 @@
 
 /// The `format` metadata value every bundle carries.
 pub const FORMAT: &str = "vitrine-bundle";
-/// The newest format version this reader and writer implement. The writer writes it only when a
-/// bundle uses a part version 1 readers would misread (availability, trending, co-purchase lists,
-/// the repeat and neighbour scoring terms); otherwise it writes [`FORMAT_VERSION_1`], so bundles
-/// that need nothing new still load in older engines.
-pub const FORMAT_VERSION: &str = "2";
-/// The first format version (still read, and still written for bundles without version-2 parts).
+/// The newest format version this reader and writer implement: compact bundles (product-quantized
+/// vectors, coded ids, log-quantized per-item values). The writer writes it only for a compact
+/// bundle; [`FORMAT_VERSION_2`] when a bundle uses a part version 1 readers would misread
+/// (availability, trending, co-purchase lists, the repeat and neighbour scoring terms); otherwise
+/// [`FORMAT_VERSION_1`], so bundles that need nothing new still load in older engines.
+pub const FORMAT_VERSION: &str = "3";
+/// The second format version (availability, trending, co-purchase lists, session terms).
+pub const FORMAT_VERSION_2: &str = "2";
+/// The first format version (still read, and still written for bundles without newer parts).
 pub const FORMAT_VERSION_1: &str = "1";
 /// The versions this reader accepts, for messages.
-pub const SUPPORTED_VERSIONS: &str = "1 and 2";
+pub const SUPPORTED_VERSIONS: &str = "1, 2 and 3";
 /// Tensors this reader understands. A bundle's `required` key may only name these; any other
 /// tensor is skipped (but still covered by the digest).
 pub const KNOWN_TENSORS: &[&str] = &[
@@ -33,6 +36,8 @@ pub const KNOWN_TENSORS: &[&str] = &[
     "cop_offsets",
     "cop_items",
     "cop_weights",
+    "item_codes",
+    "pq_codebooks",
 ];
 /// The metadata key naming the digest of the bundle file a catalog update (a delta, see
 /// `bundle::overlay`) applies to.

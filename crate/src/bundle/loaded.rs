@@ -8,6 +8,7 @@ use super::format::BundleOptions;
 use super::id_index;
 use super::metadata::Metadata;
 use super::params::ScoringParams;
+use super::pq::Pq;
 use super::read;
 use super::tables::{
     Categories, ContextWeights, NeighbourKind, NeighbourLists, RankingHead, TensorSummary,
@@ -23,6 +24,8 @@ pub struct Bundle {
     /// The embedding matrix once a catalog update added rows (`None`: read in place from
     /// `bytes[emb]`).
     pub(super) emb_owned: Option<Vec<i8>>,
+    /// A compact bundle's product-quantized vectors (then `emb` is empty and `scale` too).
+    pub(super) pq: Option<Pq>,
     pub(super) n_items: usize,
     /// Rows that came from the file (rows past it were added by catalog updates).
     pub(super) n_base: usize,
@@ -137,6 +140,7 @@ impl Bundle {
             bytes,
             emb: parsed.emb,
             emb_owned: None,
+            pq: parsed.pq,
             n_items: parsed.n_items,
             n_base: parsed.n_items,
             dim: parsed.dim,
@@ -183,8 +187,12 @@ impl Bundle {
         }
     }
 
-    /// The int8 embedding matrix `[n, d]`, borrowed from the bundle's bytes (no copy).
+    /// The int8 embedding matrix `[n, d]`, borrowed from the bundle's bytes (no copy). A compact
+    /// bundle has none (an error: use [`Bundle::dequantized_row`] or an `ItemQuery`).
     pub fn embeddings(&self) -> Result<ArrayView2<'_, i8>, BundleError> {
+        if self.pq.is_some() {
+            return Err(BundleError::MissingTensor("item_emb"));
+        }
         ArrayView2::from_shape(
             (self.n_items, self.dim),
             bytemuck::cast_slice::<u8, i8>(self.emb_bytes()),
@@ -200,13 +208,17 @@ impl Bundle {
 
     /// Row `i` of the int8 embedding matrix (borrowed). Panics if `i >= n_items()`, like slice
     /// indexing; every row index the bundle itself holds (neighbours) is validated to be in range.
+    /// Empty for a compact bundle (it has no int8 rows: see [`Bundle::is_compact`]).
     #[inline]
     pub fn row(&self, i: usize) -> &[i8] {
+        if self.pq.is_some() {
+            return &[];
+        }
         let start = i * self.dim;
         bytemuck::cast_slice(&self.emb_bytes()[start..start + self.dim])
     }
 
-    /// Per-row quantization scales (decoded to f32 if stored as F16).
+    /// Per-row quantization scales (decoded to f32 if stored as F16); empty for a compact bundle.
     pub fn scales(&self) -> &[f32] {
         &self.scale
     }
@@ -241,8 +253,18 @@ impl Bundle {
         &self.metadata
     }
 
-    /// Row `i` dequantized to f32. Panics if `i >= n_items()`.
+    /// Row `i` dequantized to f32 (a compact bundle's: the reconstruction from its codes). Panics
+    /// if `i >= n_items()`.
     pub fn dequantized_row(&self, i: usize) -> Vec<f32> {
+        if let Some(pq) = &self.pq {
+            let mut v = vec![0.0f32; self.dim];
+            pq.decode_into(self.codes(i), &mut v);
+            let f = pq.row_factor(i);
+            if f != 1.0 {
+                v.iter_mut().for_each(|x| *x *= f);
+            }
+            return v;
+        }
         let s = self.scale[i];
         self.row(i).iter().map(|&q| f32::from(q) * s).collect()
     }

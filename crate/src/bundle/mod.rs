@@ -18,41 +18,52 @@
 //! | `item_avail` | U8 | [n] | version 2: 1 = may be recommended (named in `required`) |
 //! | `item_trend` | F32 | [n] | version 2: recency-weighted counts ≥ 0 (`trending()`) |
 //! | `cop_offsets`, `cop_items`, `cop_weights` | as `nbr_*` | | version 2: co-purchase lists (`cop.scale`) |
+//! | `item_codes` + `pq_codebooks` | U8 [n, m] + F16/F32 [k, d] | | version 3 (compact): product-quantized vectors instead of `item_emb`/`item_scale` ([`pq`]) |
+//! | `item_ids` coded, `item_pop`/`item_trend` U8 | | | version 3: `ids.coding` ([`id_code`]), one byte of log scale (`pop.log1p_max`) |
 //!
-//! plus `__metadata__`: `format = "vitrine-bundle"`, `format_version = "1"` or `"2"` (2 only when
-//! a version-2 part or the repeat / item-to-item terms are present), `digest =
+//! plus `__metadata__`: `format = "vitrine-bundle"`, `format_version = "1"`, `"2"` or `"3"` (2 only
+//! when a version-2 part or the repeat / item-to-item terms are present, 3 for a compact bundle), `digest =
 //! "sha256:<hex>"` (see [`digest`]), optional `required`, scoring keys and free-form keys.
 //!
-//! The embedding matrix and the neighbour lists are not copied on load: [`Bundle::embeddings`],
-//! [`Bundle::row`] and [`Bundle::neighbours`] read the bundle's own bytes.
+//! The embedding matrix (or a compact bundle's codes) and the neighbour lists are not copied on
+//! load: [`Bundle::embeddings`], [`Bundle::row`], [`Bundle::codes`] and [`Bundle::neighbours`] read
+//! the bundle's own bytes. Scoring goes through an [`ItemQuery`] (int8 query, or a lookup table).
 
 mod container;
 mod decode;
 pub mod digest;
 mod dtype;
 mod format;
+pub mod id_code;
 mod id_index;
 mod loaded;
 mod metadata;
 mod overlay;
 mod params;
+pub mod pq;
 mod read;
 mod read_lists;
 mod tables;
+mod vectors;
+mod write_compact;
 mod write_parts;
 mod writer;
 
 pub use digest::DigestStatus;
 pub use format::{
     limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION,
-    KNOWN_TENSORS, MAX_DIM,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS, MAX_DIM,
 };
+pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
 pub use overlay::OverlayReport;
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
+pub use pq::{Pq, MAX_CENTROIDS};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
+pub use vectors::ItemQuery;
 pub use write_parts::{ExtraDtype, ExtraTensor};
 pub use writer::{
-    quantize_rows, write_bundle, BundleParts, CategoryParts, ContextParts, FloatDtype, HeadParts,
+    quantize_rows, write_bundle, BundleParts, CategoryParts, CompactParts, ContextParts,
+    FloatDtype, HeadParts,
 };

@@ -16,6 +16,14 @@ use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
 use crate::error::BundleError;
 
+/// A working copy of a bundle's item vectors while an update is applied.
+enum VectorRows {
+    /// int8 rows `[n, d]` and their scales.
+    Int8(Vec<i8>, Vec<f32>),
+    /// Product-quantization codes `[n, m]`.
+    Codes(Vec<u8>),
+}
+
 /// What applying an update did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OverlayReport {
@@ -56,6 +64,11 @@ impl Bundle {
             });
         }
         let d = self.dim;
+        if delta.is_compact() {
+            // Deltas carry int8 rows (what `vitrine catalog update --delta` writes); a loaded
+            // compact bundle encodes them with its own codebooks.
+            return Err(BundleError::MissingTensor("item_emb"));
+        }
         if delta.dim != d {
             return Err(BundleError::Shape {
                 name: "item_emb".into(),
@@ -73,13 +86,8 @@ impl Bundle {
             },
         };
         // Work on copies; the bundle changes only once everything checked out.
-        let mut emb: Vec<i8> = match &self.emb_owned {
-            Some(e) => e.clone(),
-            None => bytemuck::cast_slice::<u8, i8>(self.bytes.get(self.emb.clone()).unwrap_or(&[]))
-                .to_vec(),
-        };
-        let (mut ids, mut scale, mut pop) =
-            (self.ids.clone(), self.scale.clone(), self.pop.clone());
+        let mut rows = self.vector_rows();
+        let (mut ids, mut pop) = (self.ids.clone(), self.pop.clone());
         let mut report = OverlayReport::default();
         // (row, delta row) of every product the delta lists.
         let mut listed: Vec<(u32, usize)> = Vec::with_capacity(delta.n_items);
@@ -89,8 +97,7 @@ impl Bundle {
                     let ru = r as usize;
                     if ru >= self.n_base {
                         // Added by an earlier update: its vector and popularity follow.
-                        emb[ru * d..(ru + 1) * d].copy_from_slice(delta.row(k));
-                        scale[ru] = delta.scale[k];
+                        self.set_vector_row(&mut rows, ru, delta, k);
                         pop[ru] = delta.pop[k];
                     }
                     report.updated += 1;
@@ -99,8 +106,7 @@ impl Bundle {
                 None => {
                     let r = ids.len() as u32;
                     ids.push(id.clone());
-                    emb.extend_from_slice(delta.row(k));
-                    scale.push(delta.scale[k]);
+                    self.set_vector_row(&mut rows, r as usize, delta, k);
                     pop.push(delta.pop[k]);
                     report.added += 1;
                     r
@@ -112,8 +118,19 @@ impl Bundle {
         let n = ids.len();
         self.n_items = n;
         self.ids = ids;
-        self.scale = scale;
-        self.emb_owned = Some(emb);
+        match rows {
+            VectorRows::Int8(emb, scale) => {
+                self.scale = scale;
+                self.emb_owned = Some(emb);
+            }
+            VectorRows::Codes(codes) => {
+                if let Some(pq) = &mut self.pq {
+                    let unit = pq.unit_norm();
+                    pq.set_unit_norm(unit, &codes);
+                    pq.codes_owned = Some(codes);
+                }
+            }
+        }
         self.prior = popularity_prior(&pop);
         self.pop = pop;
         if let Some(t) = &mut self.trend {
@@ -140,6 +157,54 @@ impl Bundle {
         self.set_categories_and_prices(delta, &listed, &file);
         self.file_rows = Some(Box::new(file));
         Ok(report)
+    }
+
+    /// Copies of this bundle's item vectors, to change.
+    fn vector_rows(&self) -> VectorRows {
+        match &self.pq {
+            Some(pq) => VectorRows::Codes(pq.all_codes(&self.bytes).to_vec()),
+            None => VectorRows::Int8(
+                match &self.emb_owned {
+                    Some(e) => e.clone(),
+                    None => bytemuck::cast_slice::<u8, i8>(
+                        self.bytes.get(self.emb.clone()).unwrap_or(&[]),
+                    )
+                    .to_vec(),
+                },
+                self.scale.clone(),
+            ),
+        }
+    }
+
+    /// Sets (or, at the end, appends) row `r` of `rows` to the delta's row `k`, in this bundle's
+    /// form: int8 rows copied as they are (or quantized from a compact delta's reconstruction), a
+    /// compact bundle's codes encoded with its own codebooks.
+    fn set_vector_row(&self, rows: &mut VectorRows, r: usize, delta: &Bundle, k: usize) {
+        let d = self.dim;
+        match rows {
+            VectorRows::Codes(codes) => {
+                let Some(pq) = &self.pq else { return };
+                let c = pq.encode(&delta.dequantized_row(k));
+                match codes.get_mut(r * pq.m..(r + 1) * pq.m) {
+                    Some(slot) => slot.copy_from_slice(&c),
+                    None => codes.extend_from_slice(&c),
+                }
+            }
+            VectorRows::Int8(emb, scale) => {
+                // A delta holds int8 rows (checked before anything changes).
+                let (q, s) = (delta.row(k), delta.scale.get(k).copied().unwrap_or(0.0));
+                match (emb.get_mut(r * d..(r + 1) * d), scale.get_mut(r)) {
+                    (Some(slot), Some(sc)) if q.len() == d => {
+                        slot.copy_from_slice(q);
+                        *sc = s;
+                    }
+                    _ => {
+                        emb.extend_from_slice(q);
+                        scale.push(s);
+                    }
+                }
+            }
+        }
     }
 
     /// Sets the category and price of the listed rows from the delta (category names not yet known

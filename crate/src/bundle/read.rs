@@ -12,11 +12,13 @@ use super::container::{self, Container, Tensor};
 use super::decode::{expect_dtype, floats, le, names, shape_error, Valid};
 use super::digest;
 use super::format::{
-    limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, KNOWN_TENSORS,
-    SUPPORTED_VERSIONS,
+    limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
+    KNOWN_TENSORS, SUPPORTED_VERSIONS,
 };
+use super::id_code::{self, IdCoding};
 use super::id_index::IdIndex;
 use super::params::ScoringParams;
+use super::pq::{read_pq, Pq};
 use super::read_lists::read_lists;
 use super::tables::{
     Categories, ContextWeights, NeighbourKind, NeighbourLists, RankingHead, TensorSummary,
@@ -26,6 +28,7 @@ use crate::error::BundleError;
 /// Everything decoded from a valid bundle (byte ranges refer to the input).
 pub(super) struct Parsed {
     pub emb: Range<usize>,
+    pub pq: Option<Pq>,
     pub n_items: usize,
     pub dim: usize,
     pub scale: Vec<f32>,
@@ -57,23 +60,16 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     }
     let metadata = c.take_metadata();
 
-    let emb = c.require("item_emb")?;
-    expect_dtype(&emb, &[Dtype::I8])?;
-    let (n, dim) = match *emb.shape {
-        [n, d] if n >= 1 && (1..=limits::MAX_DIM).contains(&d) => (n, d),
-        _ => {
-            return Err(shape_error(
-                &emb,
-                format!("[n, d] with n ≥ 1 and 1 ≤ d ≤ {}", limits::MAX_DIM),
-            ))
-        }
-    };
+    let (emb, pq, n, dim) = read_vectors(&c, &metadata)?;
     check_count_key(&metadata, "n_items", n)?;
     check_count_key(&metadata, "dim", dim)?;
 
-    let scale = per_item_floats(&c, "item_scale", n, Valid::NonNegative)?;
-    let pop = per_item_floats(&c, "item_pop", n, Valid::NonNegative)?;
-    let (ids, index) = read_ids(&c, n)?;
+    let scale = match pq {
+        Some(_) => Vec::new(),
+        None => per_item_floats(&c, "item_scale", n, Valid::NonNegative)?,
+    };
+    let pop = per_item_values(&c, &metadata, "item_pop", n)?;
+    let (ids, index) = read_ids(&c, &metadata, n)?;
     let params = ScoringParams::read(&metadata)?;
     let categories = read_categories(&c, n)?;
     let prices = match c.get("item_price")? {
@@ -88,7 +84,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     };
     let trend = match c.get("item_trend")? {
         None => None,
-        Some(t) => Some(floats(&t, &[Dtype::F32], &[n], Valid::NonNegative)?),
+        Some(_) => Some(per_item_values(&c, &metadata, "item_trend", n)?),
     };
     let session_pos_weights = match c.get("session_pos_weights")? {
         None => None,
@@ -133,7 +129,8 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
         .collect::<Result<Vec<_>, _>>()?;
 
     Ok(Parsed {
-        emb: emb.byte_range(),
+        emb,
+        pq,
         n_items: n,
         dim,
         scale,
@@ -186,7 +183,7 @@ fn check_format(metadata: &Metadata) -> Result<(), BundleError> {
     let version = metadata
         .get("format_version")
         .ok_or(BundleError::MissingMetadata("format_version"))?;
-    if version != FORMAT_VERSION && version != FORMAT_VERSION_1 {
+    if version != FORMAT_VERSION && version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2 {
         return Err(BundleError::UnsupportedVersion {
             found: version.chars().take(80).collect(),
             supported: SUPPORTED_VERSIONS,
@@ -236,9 +233,130 @@ fn per_item_floats(
     floats(&t, &[Dtype::F32, Dtype::F16], &[n], valid)
 }
 
-fn read_ids(c: &Container<'_>, n: usize) -> Result<(Vec<String>, IdIndex), BundleError> {
+/// The item vectors: int8 rows (`item_emb`, whose byte range is returned) or, in a compact
+/// bundle, product-quantized codes (`item_codes` with `pq_codebooks`; never both). Returns `n`
+/// and `d` too.
+#[allow(clippy::type_complexity)]
+fn read_vectors(
+    c: &Container<'_>,
+    metadata: &Metadata,
+) -> Result<(Range<usize>, Option<Pq>, usize, usize), BundleError> {
+    if let Some(codes) = c.get("item_codes")? {
+        if let Some(emb) = c.get("item_emb")? {
+            return Err(shape_error(
+                &emb,
+                "no item_emb in a bundle with item_codes (one kind of item vectors)".into(),
+            ));
+        }
+        let unit = match metadata.get("pq.unit_norm").map(|v| v.trim()) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(BundleError::Metadata {
+                    key: "pq.unit_norm".into(),
+                    value: other.chars().take(80).collect(),
+                    why: "expected true or false".into(),
+                })
+            }
+        };
+        let (pq, n, d) = read_pq(c, codes, unit)?;
+        return Ok((0..0, Some(pq), n, d));
+    }
+    if c.get("pq_codebooks")?.is_some() {
+        return Err(BundleError::MissingTensor("item_codes"));
+    }
+    let emb = c.require("item_emb")?;
+    expect_dtype(&emb, &[Dtype::I8])?;
+    match *emb.shape {
+        [n, d] if n >= 1 && (1..=limits::MAX_DIM).contains(&d) => {
+            Ok((emb.byte_range(), None, n, d))
+        }
+        _ => Err(shape_error(
+            &emb,
+            format!("[n, d] with n ≥ 1 and 1 ≤ d ≤ {}", limits::MAX_DIM),
+        )),
+    }
+}
+
+/// A per-item value vector (`item_pop`, `item_trend`): F32 (or F16 for `item_pop`), or, in a
+/// compact bundle, U8 log-quantized: `value = exp(q / 255 · L) − 1` with `L = ln(1 + max value)`
+/// from the metadata key `<pop|trend>.log1p_max` (finite, ≥ 0).
+fn per_item_values(
+    c: &Container<'_>,
+    metadata: &Metadata,
+    name: &'static str,
+    n: usize,
+) -> Result<Vec<f32>, BundleError> {
+    let t = c.require(name)?;
+    if t.dtype != Dtype::U8 {
+        return match name {
+            "item_pop" => per_item_floats(c, name, n, Valid::NonNegative),
+            _ => floats(&t, &[Dtype::F32], &[n], Valid::NonNegative),
+        };
+    }
+    if t.shape != [n] {
+        return Err(shape_error(&t, format!("[{n}] (one per item)")));
+    }
+    let key = if name == "item_pop" {
+        "pop.log1p_max"
+    } else {
+        "trend.log1p_max"
+    };
+    // ≤ 88: exp(88) − 1 is still a finite f32.
+    let l = super::metadata::metadata_f32(
+        metadata,
+        key,
+        |x| (0.0..=88.0).contains(&x),
+        "a number from 0 to 88",
+    )?
+    .ok_or(BundleError::MissingMetadata(key))?;
+    Ok(t.data
+        .iter()
+        // f64 `exp` (already in the wasm for the privacy mechanisms) rather than f32 `exp_m1`.
+        .map(|&q| ((f64::from(q) / 255.0 * f64::from(l)).exp() - 1.0).max(0.0) as f32)
+        .collect())
+}
+
+fn read_ids(
+    c: &Container<'_>,
+    metadata: &Metadata,
+    n: usize,
+) -> Result<(Vec<String>, IdIndex), BundleError> {
     let t = c.require("item_ids")?;
-    let ids = names(&t, Some(n), n).map_err(|e| match e {
+    let coded = match metadata.get("ids.coding").map(|s| s.trim()) {
+        None | Some("lines") => None,
+        Some("delta") => Some(IdCoding::Delta),
+        Some("front") => Some(IdCoding::Front),
+        Some(other) => {
+            return Err(BundleError::Metadata {
+                key: "ids.coding".into(),
+                value: other.chars().take(80).collect(),
+                why: "expected lines, delta or front".into(),
+            })
+        }
+    };
+    let ids = match coded {
+        Some(coding) => {
+            expect_dtype(&t, &[Dtype::U8])?;
+            if t.shape.len() != 1 {
+                return Err(shape_error(&t, "[bytes]".into()));
+            }
+            id_code::decode(t.data, coding, n)?
+        }
+        None => plain_ids(&t, n)?,
+    };
+    let index = IdIndex::build(&ids).map_err(|(first, row)| {
+        let id: String = ids
+            .get(row)
+            .map(|id| id.chars().take(80).collect())
+            .unwrap_or_default();
+        BundleError::Ids(format!("duplicate id '{id}' at rows {first} and {row}"))
+    })?;
+    Ok((ids, index))
+}
+
+fn plain_ids(t: &Tensor<'_>, n: usize) -> Result<Vec<String>, BundleError> {
+    names(t, Some(n), n).map_err(|e| match e {
         BundleError::Value { index, why, .. } if why == "not UTF-8" => {
             BundleError::Ids(format!("not UTF-8 (invalid byte at offset {index})"))
         }
@@ -249,15 +367,7 @@ fn read_ids(c: &Container<'_>, n: usize) -> Result<(Vec<String>, IdIndex), Bundl
             BundleError::Ids(format!("{why} (ids are joined by '\\n')"))
         }
         other => other,
-    })?;
-    let index = IdIndex::build(&ids).map_err(|(first, row)| {
-        let id: String = ids
-            .get(row)
-            .map(|id| id.chars().take(80).collect())
-            .unwrap_or_default();
-        BundleError::Ids(format!("duplicate id '{id}' at rows {first} and {row}"))
-    })?;
-    Ok((ids, index))
+    })
 }
 
 fn unique_names(what: &str, names: &[String]) -> Result<(), BundleError> {

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use safetensors::Dtype;
 
 use super::digest::{self, TensorRef};
-use super::format::{limits, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1};
+use super::format::{limits, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2};
 use super::loaded::Bundle;
 use super::metadata::Metadata;
 use super::params::{keys as param_keys, ScoringParams};
 use super::tables::NeighbourKind;
+pub use super::write_compact::CompactParts;
+use super::write_compact::{compact_vectors, quantize_values, Rows};
 use super::write_parts::{
     check_finite, f32_bytes, shape_err, write_avail, write_extra, write_lists, write_trend,
     ExtraTensor, Raw,
@@ -100,6 +102,9 @@ pub struct BundleParts {
     pub head: Option<HeadParts>,
     /// Optional context weights (requires `categories`).
     pub context: Option<ContextParts>,
+    /// Write a compact bundle (format version 3) with these product-quantization codebooks:
+    /// codes instead of int8 rows, coded ids, log-quantized popularity and trending counts.
+    pub compact: Option<CompactParts>,
 }
 
 /// Symmetric per-row int8 quantization: returns the int8 rows and one scale per row such that
@@ -238,59 +243,74 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     if let Some(params) = &parts.params {
         params.write(&mut meta);
     }
-    let (q, mut scales) = quantize_rows(&parts.embeddings, d);
-    let scale_data = match parts.scale_dtype {
-        FloatDtype::F32 => f32_bytes(scales.iter().copied()),
-        FloatDtype::F16 => {
-            let mut out = Vec::with_capacity(2 * n);
-            for (i, s) in scales.iter_mut().enumerate() {
-                let h = half::f16::from_f32(*s);
-                if !h.is_finite() {
-                    return Err(BundleError::Value {
-                        name: "item_scale".into(),
-                        index: i,
-                        why: format!("scale {s} does not fit in F16"),
-                    });
+    let mut tensors = match &parts.compact {
+        Some(c) => compact_vectors(
+            Rows {
+                ids: &parts.ids,
+                dim: d,
+                embeddings: &parts.embeddings,
+                popularity: &parts.popularity,
+            },
+            c,
+            &mut meta,
+        )?,
+        None => {
+            let (q, mut scales) = quantize_rows(&parts.embeddings, d);
+            let scale_data = match parts.scale_dtype {
+                FloatDtype::F32 => f32_bytes(scales.iter().copied()),
+                FloatDtype::F16 => {
+                    let mut out = Vec::with_capacity(2 * n);
+                    for (i, s) in scales.iter_mut().enumerate() {
+                        let h = half::f16::from_f32(*s);
+                        if !h.is_finite() {
+                            return Err(BundleError::Value {
+                                name: "item_scale".into(),
+                                index: i,
+                                why: format!("scale {s} does not fit in F16"),
+                            });
+                        }
+                        *s = h.to_f32();
+                        out.extend_from_slice(&h.to_le_bytes());
+                    }
+                    out
                 }
-                *s = h.to_f32();
-                out.extend_from_slice(&h.to_le_bytes());
-            }
-            out
+            };
+            meta.entry("quant.mean_cosine".into()).or_insert_with(|| {
+                format!("{:.6}", mean_cosine(&parts.embeddings, &q, &scales, d))
+            });
+
+            let ids_blob = parts.ids.join("\n").into_bytes();
+            vec![
+                Raw {
+                    name: "item_ids".into(),
+                    dtype: Dtype::U8,
+                    shape: vec![ids_blob.len()],
+                    data: ids_blob,
+                },
+                Raw {
+                    name: "item_emb".into(),
+                    dtype: Dtype::I8,
+                    shape: vec![n, d],
+                    data: bytemuck::cast_slice(&q).to_vec(),
+                },
+                Raw {
+                    name: "item_scale".into(),
+                    dtype: match parts.scale_dtype {
+                        FloatDtype::F32 => Dtype::F32,
+                        FloatDtype::F16 => Dtype::F16,
+                    },
+                    shape: vec![n],
+                    data: scale_data,
+                },
+                Raw {
+                    name: "item_pop".into(),
+                    dtype: Dtype::F32,
+                    shape: vec![n],
+                    data: f32_bytes(parts.popularity.iter().copied()),
+                },
+            ]
         }
     };
-    meta.entry("quant.mean_cosine".into())
-        .or_insert_with(|| format!("{:.6}", mean_cosine(&parts.embeddings, &q, &scales, d)));
-
-    let ids_blob = parts.ids.join("\n").into_bytes();
-    let mut tensors = vec![
-        Raw {
-            name: "item_ids".into(),
-            dtype: Dtype::U8,
-            shape: vec![ids_blob.len()],
-            data: ids_blob,
-        },
-        Raw {
-            name: "item_emb".into(),
-            dtype: Dtype::I8,
-            shape: vec![n, d],
-            data: bytemuck::cast_slice(&q).to_vec(),
-        },
-        Raw {
-            name: "item_scale".into(),
-            dtype: match parts.scale_dtype {
-                FloatDtype::F32 => Dtype::F32,
-                FloatDtype::F16 => Dtype::F16,
-            },
-            shape: vec![n],
-            data: scale_data,
-        },
-        Raw {
-            name: "item_pop".into(),
-            dtype: Dtype::F32,
-            shape: vec![n],
-            data: f32_bytes(parts.popularity.iter().copied()),
-        },
-    ];
     let n_categories = write_categories(parts, n, &mut tensors)?;
     write_prices(parts, n, &mut tensors)?;
     write_lists(
@@ -310,6 +330,9 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
     write_avail(parts.availability.as_ref(), n, &mut tensors)?;
     write_trend(parts.trend.as_ref(), n, &mut tensors)?;
     write_extra(&parts.extra, &mut tensors)?;
+    if parts.compact.is_some() {
+        quantize_values(&mut tensors, &mut meta)?;
+    }
     if let Some(w) = &parts.session_pos_weights {
         if w.is_empty() || w.len() > limits::MAX_SESSION_POSITIONS {
             return Err(shape_err(
@@ -407,8 +430,10 @@ pub fn write_bundle(parts: &BundleParts) -> Result<Vec<u8>, BundleError> {
             .is_some_and(ScoringParams::needs_version_2);
     meta.insert(
         "format_version".into(),
-        if needs_v2 {
+        if parts.compact.is_some() {
             FORMAT_VERSION
+        } else if needs_v2 {
+            FORMAT_VERSION_2
         } else {
             FORMAT_VERSION_1
         }

@@ -93,6 +93,7 @@ pub fn check(k: &Kernels) -> Result<(), String> {
     if out != [0.0, 0.0] {
         return fail("dot_i8_rows with an empty query must write zeros".into());
     }
+    check_adc(k)?;
     // any_ge and top-k selection through it.
     let special = [
         0.0f32,
@@ -145,6 +146,51 @@ pub fn check(k: &Kernels) -> Result<(), String> {
     Ok(())
 }
 
+/// Sub-space counts tried for the asymmetric-distance kernel (around the 4- and 8-item steps).
+const ADC_SUBSPACES: [usize; 9] = [1, 2, 3, 4, 7, 8, 16, 17, 32];
+
+/// `adc_rows` of `k` against the scalar path, compared bit for bit: random tables (with −0.0, the
+/// extremes and tiny values mixed in), every code value, 0 to 13 and 37 rows, codes longer than
+/// the rows read (the slot past the last row stays untouched).
+fn check_adc(k: &Kernels) -> Result<(), String> {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for m in ADC_SUBSPACES {
+        let table: Vec<f32> = bytes(m as u32 * 31, m * scalar::ADC_TABLE)
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| match i % 97 {
+                0 => -0.0,
+                1 => f32::MAX / 64.0,
+                2 => -f32::MIN_POSITIVE,
+                _ => f32::from(b) / 37.0,
+            })
+            .collect();
+        for rows in (0..=13).chain([37]) {
+            let codes: Vec<u8> = bytes(rows as u32 + 5, rows * m + 3)
+                .iter()
+                .enumerate()
+                .map(|(i, &b)| if i % 11 == 0 { 255 } else { b as u8 })
+                .collect();
+            let mut want = vec![7.0f32; rows + 1];
+            scalar::adc_rows(&table, &codes, &mut want[..rows]);
+            let mut got = vec![7.0f32; rows + 1];
+            (k.adc_rows)(&table, &codes, &mut got[..rows]);
+            if bits(&got) != bits(&want) {
+                return Err(format!("{}: adc_rows, {m} sub-spaces, {rows} rows", k.isa));
+            }
+        }
+    }
+    let mut out = [7.0f32; 2];
+    (k.adc_rows)(&[], &[1, 2], &mut out);
+    if out != [0.0, 0.0] {
+        return Err(format!(
+            "{}: adc_rows with an empty table must write zeros",
+            k.isa
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +235,22 @@ mod tests {
             ..crate::kernels::SCALAR
         };
         assert!(check(&broken).is_err());
+        fn adc_reversed(table: &[f32], codes: &[u8], out: &mut [f32]) {
+            // The same sums in another order: equal in exact arithmetic, not in f32.
+            let m = table.len() / scalar::ADC_TABLE;
+            for (o, row) in out.iter_mut().zip(codes.chunks_exact(m.max(1))) {
+                *o = (0..m)
+                    .rev()
+                    .map(|j| table[j * 256 + usize::from(row[j])])
+                    .fold(0.0, |a, b| a + b);
+            }
+        }
+        let broken = Kernels {
+            isa: "broken",
+            adc_rows: adc_reversed,
+            ..crate::kernels::SCALAR
+        };
+        assert!(check(&broken).unwrap_err().contains("adc_rows"));
     }
 
     proptest! {

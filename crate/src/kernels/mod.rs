@@ -1,14 +1,15 @@
-//! The math kernels: int8 dot products (one pair, or one query against many rows) and the block
+//! The math kernels: int8 dot products (one pair, or one query against many rows), asymmetric-distance
+//! scoring of product-quantized rows (compact bundles, [`adc_rows`]) and the block
 //! test of top-k selection. Each instruction set provides its kernels through one table
 //! ([`Kernels`]); the best table this machine can run is picked once ([`active`]) and every entry
 //! point below goes through it. A generic scalar table exists everywhere and is the reference.
 //!
-//! | table       | where                                    | `dot_i8` / `dot_i8_rows`        | `any_ge` (top-k block skip) |
-//! | ----------- | ---------------------------------------- | ------------------------------- | --------------------------- |
-//! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::any_ge`]          |
-//! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2                        |
-//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | SSE2                        |
-//! | `simd128`   | wasm32 built with `+simd128`             | simd128                         | simd128                     |
+//! | table       | where                                    | `dot_i8` / `dot_i8_rows`        | `adc_rows`                   | `any_ge` (top-k block skip) |
+//! | ----------- | ---------------------------------------- | ------------------------------- | ---------------------------- | --------------------------- |
+//! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::adc_rows`]         | [`scalar::any_ge`]          |
+//! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2, 4 items per step       | SSE2                        |
+//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | SSE2 (gathers were slower)   | SSE2                        |
+//! | `simd128`   | wasm32 built with `+simd128`             | simd128                         | simd128, 4 items per step    | simd128                     |
 //!
 //! One correctness checker ([`check`]) runs every table this machine has against the scalar one on
 //! random and edge inputs: natively in `cargo test`, and in the browser in `tests/web.rs`.
@@ -94,6 +95,19 @@ pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
         None => out.len(),
     };
     (active().dot_i8_rows)(query, rows, &mut out[..n]);
+}
+
+/// Asymmetric-distance scoring of product-quantized rows (compact bundles): `out[r] = Σ_j
+/// table[j·256 + codes[r·m + j]]` with `m = table.len() / 256`, for every `r < out.len()` (entries
+/// past the last whole row of `codes` are left as they are). Each sum is taken in order of `j`, so
+/// every table gives the same bits.
+pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let m = table.len() / scalar::ADC_TABLE;
+    let n = match codes.len().checked_div(m) {
+        Some(n) => n.min(out.len()),
+        None => out.len(),
+    };
+    (active().adc_rows)(table, codes, &mut out[..n]);
 }
 
 /// The best `k` entries of `scores` (index = position), best first; NaN entries are skipped (the

@@ -28,3 +28,30 @@ pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
 pub fn any_ge(block: &[f32], threshold: f32) -> bool {
     block.iter().any(|&s| s >= threshold)
 }
+
+/// Entries per sub-space in an asymmetric-distance lookup table (one per possible 8-bit code).
+pub const ADC_TABLE: usize = 256;
+
+/// One item's asymmetric-distance score: `Σ_j table[j · 256 + codes[j]]`, summed in order of `j`
+/// from `0.0` (every SIMD path sums each item in this same order, so results are bit-identical).
+#[inline]
+pub fn adc_one(table: &[f32], codes: &[u8]) -> f32 {
+    let mut s = 0.0f32;
+    for (t, &c) in table.chunks_exact(ADC_TABLE).zip(codes) {
+        s += t[usize::from(c)];
+    }
+    s
+}
+
+/// `out[r] = adc_one(table, codes[r·m .. (r+1)·m])` with `m = table.len() / 256`, for every
+/// `r < out.len()`; callers guarantee `codes.len() ≥ out.len() · m`. With `m = 0` every score is 0.
+pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    let m = table.len() / ADC_TABLE;
+    if m == 0 {
+        out.iter_mut().for_each(|o| *o = 0.0);
+        return;
+    }
+    for (o, row) in out.iter_mut().zip(codes.chunks_exact(m)) {
+        *o = adc_one(table, row);
+    }
+}

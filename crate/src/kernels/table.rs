@@ -14,6 +14,10 @@ pub struct Kernels {
     /// `out[r] = dot(query, rows[r·d .. (r+1)·d])`, `d = query.len()`, for every `r < out.len()`;
     /// callers guarantee `rows.len() ≥ out.len() · d`.
     pub dot_i8_rows: fn(&[i8], &[i8], &mut [f32]),
+    /// Asymmetric-distance scoring of product-quantized rows: `out[r] = Σ_j table[j·256 +
+    /// codes[r·m + j]]`, `m = table.len() / 256`, for every `r < out.len()`, each sum taken in
+    /// order of `j` (bit-identical to the scalar path); callers guarantee `codes.len() ≥ out.len() · m`.
+    pub adc_rows: fn(&[f32], &[u8], &mut [f32]),
     /// Does some element of the block reach the threshold (`>=`; NaN never does)?
     pub any_ge: fn(&[f32], f32) -> bool,
     /// The best `k` scores (see [`top_k`]): [`top_k_with`] with this table's `any_ge` inlined
@@ -26,6 +30,7 @@ pub static SCALAR: Kernels = Kernels {
     isa: "scalar",
     dot_i8: scalar::dot_i8,
     dot_i8_rows: scalar::dot_i8_rows,
+    adc_rows: scalar::adc_rows,
     any_ge: scalar::any_ge,
     top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),
 };

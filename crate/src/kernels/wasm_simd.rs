@@ -11,6 +11,7 @@ pub static SIMD128: Kernels = Kernels {
     isa: "simd128",
     dot_i8,
     dot_i8_rows,
+    adc_rows,
     any_ge,
     top_k: |scores, k| top_k_with(scores, k, any_ge),
 };
@@ -113,4 +114,31 @@ pub fn any_ge(block: &[f32], threshold: f32) -> bool {
         i += 4;
     }
     v128_any_true(any) || super::scalar::any_ge(&block[i..], threshold)
+}
+
+/// Asymmetric-distance scores (see [`super::scalar::adc_rows`]): four items per step, one lane
+/// each (wasm has no gather: the table entries are loaded one by one, the sums are vector adds),
+/// every lane summing in the scalar order (bit-identical).
+pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
+    const T: usize = super::scalar::ADC_TABLE;
+    let m = table.len() / T;
+    if m == 0 {
+        return super::scalar::adc_rows(table, codes, out);
+    }
+    let n = out.len().min(codes.len() / m);
+    let mut r = 0;
+    while r + 4 <= n {
+        let mut acc = f32x4_splat(0.0);
+        let rows = &codes[r * m..(r + 4) * m];
+        for (j, t) in table.chunks_exact(T).enumerate() {
+            let e = |i: usize| t[usize::from(rows[i * m + j])];
+            acc = f32x4_add(acc, f32x4(e(0), e(1), e(2), e(3)));
+        }
+        if let Some(o) = out.get_mut(r..r + 4) {
+            // SAFETY: `o` holds 4 f32; v128_store accepts unaligned addresses.
+            unsafe { v128_store(o.as_mut_ptr().cast::<v128>(), acc) };
+        }
+        r += 4;
+    }
+    super::scalar::adc_rows(table, &codes[r * m..], &mut out[r..n]);
 }

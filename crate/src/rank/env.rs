@@ -53,6 +53,9 @@ pub fn item_norms(bundle: &Bundle) -> Vec<f32> {
 
 /// The length of item `i`'s dequantized vector.
 pub(crate) fn item_norm(bundle: &Bundle, i: usize) -> f32 {
+    if bundle.is_compact() {
+        return bundle.item_dot(i, i).sqrt();
+    }
     let r = bundle.row(i);
     bundle.scales()[i] * (dot_i8(r, r) as f32).sqrt()
 }

@@ -87,12 +87,17 @@ fn event_terms(p: &Prepared<'_>) -> Option<EventTerms> {
     let term = |j: u32| -> Option<Vec<f32>> {
         let n = p.norm(j);
         (n > 0.0).then(|| {
-            let s = bundle.scales()[j as usize] / n;
-            let u: Vec<f32> = bundle
-                .row(j as usize)
-                .iter()
-                .map(|&q| f32::from(q) * s)
-                .collect();
+            let u: Vec<f32> = if bundle.is_compact() {
+                let v = bundle.dequantized_row(j as usize);
+                v.iter().map(|x| x / n).collect()
+            } else {
+                let s = bundle.scales()[j as usize] / n;
+                bundle
+                    .row(j as usize)
+                    .iter()
+                    .map(|&q| f32::from(q) * s)
+                    .collect()
+            };
             match readout {
                 Some(w) => w
                     .chunks_exact(d)

@@ -4,7 +4,7 @@
 
 use super::env::{item_norm, Kind, ProfileSource, RankEnv, Related};
 use super::options::ValidRankOptions;
-use crate::bundle::{Bundle, NeighbourKind};
+use crate::bundle::{Bundle, ItemQuery, NeighbourKind};
 use crate::context::ContextEffect;
 use crate::kernels::{dot_i8, dot_i8_rows, sort_rows};
 use crate::score::{DeviceSignal, Scorer, SessionSignal};
@@ -38,7 +38,7 @@ pub(super) struct Prepared<'a> {
     /// k − `slots` items of the ranking, and `slots`.
     pub(super) left_out: (&'a [u32], usize),
     /// For the scenarios: the anchors' mean unit vector, int8, and its scale (`None`: all zero).
-    pub(super) anchor_query: Option<(Vec<i8>, f32)>,
+    pub(super) anchor_query: Option<ItemQuery>,
     /// Weight of the mean cosine to the anchors (1 for `similar`).
     pub(super) cos_weight: f32,
     /// For explanations: [`event_terms`], computed once per request (on the first explained row).
@@ -255,6 +255,9 @@ impl<'a> Prepared<'a> {
         if na <= 0.0 || nb <= 0.0 {
             return 0.0;
         }
+        if bundle.is_compact() {
+            return bundle.item_dot(a as usize, b as usize) / (na * nb);
+        }
         let d = dot_i8(bundle.row(a as usize), bundle.row(b as usize)) as f32;
         d * bundle.scales()[a as usize] * bundle.scales()[b as usize] / (na * nb)
     }
@@ -275,7 +278,7 @@ impl<'a> Prepared<'a> {
     /// The mean cosine between item `i` and the anchors, times the scenario's cosine weight
     /// (0 when either side is a zero vector).
     pub(super) fn anchor_similarity(&self, i: u32) -> f32 {
-        let Some((q, qs)) = &self.anchor_query else {
+        let Some(query) = &self.anchor_query else {
             return 0.0;
         };
         let bundle = self.bundle();
@@ -283,6 +286,9 @@ impl<'a> Prepared<'a> {
         if n <= 0.0 {
             return 0.0;
         }
+        let ItemQuery::Int8(q, qs) = query else {
+            return self.cos_weight * bundle.query_dot(query, i) / n;
+        };
         self.cos_weight
             * dot_i8(q, bundle.row(i as usize)) as f32
             * qs
@@ -336,7 +342,18 @@ impl<'a> Prepared<'a> {
                 if self.has_anchor_signal() {
                     let matrix = bundle.embeddings().ok().and_then(|m| m.to_slice());
                     match (&self.anchor_query, matrix) {
-                        (Some((q, qs)), Some(rows)) => {
+                        (Some(t @ ItemQuery::Table(_)), _) => {
+                            bundle.query_dot_all(t, &mut scores);
+                            for (i, s) in scores.iter_mut().enumerate() {
+                                let n = self.norm(i as u32);
+                                *s = if n > 0.0 {
+                                    *s * self.cos_weight / n
+                                } else {
+                                    0.0
+                                };
+                            }
+                        }
+                        (Some(ItemQuery::Int8(q, qs)), Some(rows)) => {
                             dot_i8_rows(q, rows, &mut scores);
                             let w = self.cos_weight * qs;
                             for (i, s) in scores.iter_mut().enumerate() {
@@ -406,16 +423,32 @@ pub const BOUGHT_TOGETHER_COS_WEIGHT: f32 = 2.5;
 /// The anchors' mean unit vector as an int8 query and its scale, such that the mean cosine to
 /// item `i` is `scale · dot(query, row_i) · item_scale_i / ‖v_i‖`. One anchor: its own row (no
 /// requantization). `None` when every anchor has a zero vector.
-fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<(Vec<i8>, f32)> {
+fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<ItemQuery> {
     let bundle = env.bundle;
     let norm = |a: u32| match env.norms.get(a as usize) {
         Some(&n) => n,
         None => item_norm(bundle, a as usize),
     };
+    if bundle.is_compact() {
+        // The mean of the anchors' reconstructed unit vectors, as a lookup table.
+        let mut mean = vec![0.0f32; bundle.dim()];
+        let mut any = false;
+        for &a in anchors {
+            let n = norm(a);
+            if n > 0.0 {
+                any = true;
+                let v = bundle.dequantized_row(a as usize);
+                for (m, x) in mean.iter_mut().zip(v) {
+                    *m += x / n / anchors.len() as f32;
+                }
+            }
+        }
+        return any.then(|| bundle.query_for(&mean));
+    }
     if let [a] = anchors {
         let n = norm(*a);
         return (n > 0.0).then(|| {
-            (
+            ItemQuery::Int8(
                 bundle.row(*a as usize).to_vec(),
                 bundle.scales()[*a as usize] / n,
             )
@@ -439,7 +472,7 @@ fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<(Vec<i8>, f32)> 
     let max = mean.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
     (max > 0.0 && max.is_finite()).then(|| {
         let scale = max / 127.0;
-        (
+        ItemQuery::Int8(
             mean.iter()
                 .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
                 .collect(),

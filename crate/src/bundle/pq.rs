@@ -1,0 +1,219 @@
+//! Product-quantized item vectors (compact bundles, format version 3): each item's `d`-dimensional
+//! vector is cut into `m` sub-vectors — sub-space `j` holds dimensions `⌊j·d/m⌋ .. ⌊(j+1)·d/m⌋`,
+//! so `m` need not divide `d` — each replaced by the index (one byte) of the nearest of `k ≤ 256`
+//! centroids of its sub-space. The bundle holds the codes (`item_codes`, U8 `[n, m]`) and the
+//! centroids (`pq_codebooks`, F16 or F32 `[k, d]`: row `c` is the `c`-th centroid of every
+//! sub-space, side by side).
+//!
+//! Scoring is asymmetric (ADC): per request, a lookup table of the query's dot product with every
+//! centroid (`m × 256` floats, [`Pq::table`]); an item's score is the sum of its `m` entries
+//! (`kernels::adc_rows`). Nothing ever rebuilds the full matrix.
+
+use std::ops::Range;
+
+use safetensors::Dtype;
+
+use super::container::{Container, Tensor};
+use super::decode::{expect_dtype, floats, shape_error, Valid};
+use crate::error::BundleError;
+use crate::kernels::scalar::ADC_TABLE;
+
+/// Most centroids per sub-space (codes are one byte).
+pub const MAX_CENTROIDS: usize = ADC_TABLE;
+
+/// A compact bundle's codebooks and where its codes are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pq {
+    /// Sub-spaces (code bytes per item).
+    pub(super) m: usize,
+    /// Centroids per sub-space (`1 ≤ k ≤ 256`; every code is `< k`).
+    pub(super) k: usize,
+    /// The dimension `d`.
+    pub(super) dim: usize,
+    /// `[k][d]` centroids, decoded to f32.
+    pub(super) codebooks: Vec<f32>,
+    /// The codes `[n, m]` in the bundle's bytes (unused once `codes_owned` is set).
+    pub(super) codes: Range<usize>,
+    /// The codes once a catalog update added rows.
+    pub(super) codes_owned: Option<Vec<u8>>,
+    /// `pq.unit_norm`: the source rows were unit length, so each item's vector is its
+    /// reconstruction normalized; then `1 / ‖reconstruction‖` per row (0 for a zero one).
+    /// Empty otherwise.
+    pub(super) inv_norms: Vec<f32>,
+}
+
+impl Pq {
+    /// Sub-spaces (code bytes per item).
+    pub fn subspaces(&self) -> usize {
+        self.m
+    }
+
+    /// Centroids per sub-space.
+    pub fn centroids(&self) -> usize {
+        self.k
+    }
+
+    /// The `[k][d]` centroids (row `c`: centroid `c` of every sub-space).
+    pub fn codebooks(&self) -> &[f32] {
+        &self.codebooks
+    }
+
+    /// Whether item vectors are the normalized reconstructions (`pq.unit_norm`).
+    pub fn unit_norm(&self) -> bool {
+        !self.inv_norms.is_empty()
+    }
+
+    /// The factor item `i`'s reconstruction is scaled by: `1 / ‖reconstruction‖` with
+    /// `pq.unit_norm`, else 1.
+    #[inline]
+    pub(super) fn row_factor(&self, i: usize) -> f32 {
+        if self.inv_norms.is_empty() {
+            1.0
+        } else {
+            self.inv_norms.get(i).copied().unwrap_or(0.0)
+        }
+    }
+
+    /// Computes `inv_norms` for `codes` (`[n, m]`), when `unit` (else clears them).
+    pub(super) fn set_unit_norm(&mut self, unit: bool, codes: &[u8]) {
+        self.inv_norms = if unit {
+            let mut v = vec![0.0f32; self.dim];
+            codes
+                .chunks_exact(self.m)
+                .map(|c| {
+                    self.decode_into(c, &mut v);
+                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    if n > 0.0 && n.is_finite() {
+                        1.0 / n
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    }
+
+    /// The codes of every row, `[n, m]` row-major, given the bundle's bytes.
+    pub(super) fn all_codes<'a>(&'a self, bytes: &'a [u8]) -> &'a [u8] {
+        match &self.codes_owned {
+            Some(c) => c,
+            None => bytes.get(self.codes.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The dimensions of sub-space `j`.
+    pub fn bounds(&self, j: usize) -> std::ops::Range<usize> {
+        j * self.dim / self.m..(j + 1) * self.dim / self.m
+    }
+
+    fn centroid(&self, j: usize, c: usize) -> &[f32] {
+        let b = self.bounds(j);
+        let row = c * self.dim;
+        self.codebooks
+            .get(row + b.start..row + b.end)
+            .unwrap_or_default()
+    }
+
+    /// The lookup table of `query` (length `d`): `table[j·256 + c] = query_j · centroid(j, c)`
+    /// for `c < k`, 0 past `k` (codes never reach it). `Σ_j table[j·256 + code_j]` is then the dot
+    /// product of the query with the item's reconstruction.
+    pub fn table(&self, query: &[f32]) -> Vec<f32> {
+        let mut table = vec![0.0f32; self.m * ADC_TABLE];
+        for (j, t) in table.chunks_exact_mut(ADC_TABLE).enumerate() {
+            let q = query.get(self.bounds(j)).unwrap_or_default();
+            for (c, slot) in t.iter_mut().take(self.k).enumerate() {
+                *slot = self.centroid(j, c).iter().zip(q).map(|(a, b)| a * b).sum();
+            }
+        }
+        table
+    }
+
+    /// Writes the reconstruction of one item's codes (its centroids, concatenated) into `out`
+    /// (length `d`).
+    pub fn decode_into(&self, codes: &[u8], out: &mut [f32]) {
+        for (j, &c) in codes.iter().enumerate().take(self.m) {
+            if let Some(o) = out.get_mut(self.bounds(j)) {
+                o.copy_from_slice(self.centroid(j, usize::from(c)));
+            }
+        }
+    }
+
+    /// The codes of a vector (length `d`): per sub-space, the nearest centroid (squared Euclidean
+    /// distance; the lowest index on ties).
+    pub fn encode(&self, v: &[f32]) -> Vec<u8> {
+        (0..self.m)
+            .map(|j| {
+                let x = v.get(self.bounds(j)).unwrap_or_default();
+                let mut best = (f32::INFINITY, 0u8);
+                for c in 0..self.k {
+                    let dist: f32 = self
+                        .centroid(j, c)
+                        .iter()
+                        .zip(x)
+                        .map(|(a, b)| (a - b) * (a - b))
+                        .sum();
+                    if dist < best.0 {
+                        best = (dist, c as u8);
+                    }
+                }
+                best.1
+            })
+            .collect()
+    }
+}
+
+/// Reads and validates the product-quantized vectors: `pq_codebooks` (F16 or F32 `[k, d]`,
+/// finite, `1 ≤ k ≤ 256`, `1 ≤ d ≤ 4096`) and `item_codes` (U8 `[n, m]`, `n ≥ 1`, `1 ≤ m ≤ d`,
+/// every code `< k`). Returns the codebooks, `n` and `d`.
+pub(super) fn read_pq(
+    c: &Container<'_>,
+    codes: Tensor<'_>,
+    unit_norm: bool,
+) -> Result<(Pq, usize, usize), BundleError> {
+    let books = c.require("pq_codebooks")?;
+    let (k, dim) = match *books.shape {
+        [k, d] if (1..=MAX_CENTROIDS).contains(&k) && (1..=super::format::MAX_DIM).contains(&d) => {
+            (k, d)
+        }
+        _ => {
+            return Err(shape_error(
+                &books,
+                "[k, d] with 1 ≤ k ≤ 256 and 1 ≤ d ≤ 4096".into(),
+            ))
+        }
+    };
+    let codebooks = floats(&books, &[Dtype::F16, Dtype::F32], &[k, dim], Valid::Finite)?;
+    expect_dtype(&codes, &[Dtype::U8])?;
+    let (n, m) = match *codes.shape {
+        [n, m] if n >= 1 && (1..=dim).contains(&m) => (n, m),
+        _ => {
+            return Err(shape_error(
+                &codes,
+                "[n, m] with n ≥ 1 and 1 ≤ m ≤ d (the columns of pq_codebooks)".into(),
+            ))
+        }
+    };
+    if let Some(i) = codes.data.iter().position(|&b| usize::from(b) >= k) {
+        return Err(BundleError::Value {
+            name: codes.name.into(),
+            index: i,
+            why: format!(
+                "code {} is not < {k} (centroids per sub-space)",
+                codes.data[i]
+            ),
+        });
+    }
+    let mut pq = Pq {
+        m,
+        k,
+        dim,
+        codebooks,
+        codes: codes.byte_range(),
+        codes_owned: None,
+        inv_norms: Vec::new(),
+    };
+    pq.set_unit_norm(unit_norm, codes.data);
+    Ok((pq, n, dim))
+}
