@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::{compact, output, train_input};
+use crate::compact;
+use crate::output;
+use crate::train_input;
 
 /// Arguments of `vitrine train`.
 #[derive(clap::Args)]
