@@ -160,7 +160,7 @@ test('the demo store keeps its privacy promises', { timeout: 170_000 }, async (t
       p === '/data/catalog.json' ||
       /^\/data\/img\/p\d{4}\.svg$/.test(p) ||
       /^\/(lib|pkg)\/[\w./-]+\.(js|wasm)$/.test(p) ||
-      ['/', '/index.html', '/app.js', '/style.css'].includes(p);
+      ['/', '/index.html', '/app.js', '/demo-experiment.js', '/style.css'].includes(p);
     const events = JSON.parse(state).events;
     assert.ok(events.length >= 5, 'the session had data to leak');
     const secrets = ['add_to_cart', 'purchase', 'vitrine-session', ...events.map((e) => String(e.ts))];

@@ -19,6 +19,7 @@
 
 import { Vitrine, Experiments, globalPrivacyControl } from './lib/index.js';
 import { defineVitrineShelf } from './lib/shelf.js';
+import { experimentOptions, runExperiment, wireExperiment } from './demo-experiment.js';
 
 defineVitrineShelf();
 
@@ -115,7 +116,7 @@ async function chooseConsent(choice) {
   }
   await state.v.setConsent(choice);
   await state.experiments?.setConsent(choice);
-  await runExperiment();
+  await runExperiment(state.experiments, EXPERIMENT_COLLECTOR, $('#experiment-note'));
   renderConsentBanner();
   renderPanel();
 }
@@ -508,53 +509,6 @@ function onGridClick(e) {
   setTimeout(() => (add.textContent = 'Add'), 1200);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The experiment (?experiment=<collector URL>)
-
-/** Sends the report of an experiment whose window is over (with consent) and shows where the device stands. */
-async function runExperiment() {
-  const x = state.experiments;
-  if (!x) return;
-  const note = $('#experiment-note');
-  note.hidden = false;
-  if (!x.active) {
-    note.textContent = x.inactiveReason === 'gpc' ? 'Experiment: not enrolled (Global Privacy Control).' : 'Experiment: none running.';
-    return;
-  }
-  const id = x.ids[0];
-  const a = x.assign(id);
-  const taken = await x.takeReports();
-  const sent = await x.flush(EXPERIMENT_COLLECTOR);
-  const s = x.status();
-  note.textContent =
-    `Experiment ${id}: ${a.enrolled ? `arm “${a.arm}”` : `not enrolled (${a.reason})`}` +
-    (x.measuring
-      ? ` · label ${x.experimentLabel(id) ?? '—'} · measurement budget ε ${s.spentEpsilon} of ${s.budgetEpsilon} spent` +
-        ` · reports sent ${sent.sent}${taken.length ? ' (just now)' : ''}${x.pendingReports ? `, ${x.pendingReports} waiting` : ''}`
-      : ' · nothing leaves this device without consent');
-  window.vitrineExperimentRuns = (window.vitrineExperimentRuns ?? 0) + 1;
-}
-
-/** The home shelf's options in the device's arm (none outside the experiment). */
-function experimentOptions() {
-  const x = state.experiments;
-  if (!x?.active) return {};
-  const a = x.assign(x.ids[0]);
-  return a.enrolled ? (a.settings?.options ?? {}) : {};
-}
-
-/** Tallies what happens on the home shelf (every arm triggers where it renders). */
-function wireExperiment(home) {
-  const x = state.experiments;
-  if (!x?.active) return;
-  const id = x.ids[0];
-  home.addEventListener('vitrine:render', () => x.trigger(id));
-  home.addEventListener('vitrine:click', () => x.record(id, 'shelf_click'));
-  home.addEventListener('vitrine:add-to-cart', () => x.record(id, 'shelf_add_to_cart'));
-}
-
-// ---------------------------------------------------------------------------------------------
-
 async function loadCatalog() {
   const res = await fetch(CATALOG_URL);
   if (!res.ok) throw new Error(`Could not load ${CATALOG_URL} (HTTP ${res.status}).`);
@@ -616,8 +570,8 @@ async function main() {
   const shelves = ['#shelf', '#similar-shelf', '#product-shelf', '#cart-shelf'].map((s) => $(s));
   const home = $('#shelf');
   // One assignment of the options (the arm's included): a second one at once would restart the render.
-  home.options = { excludeSeen: true, context: requestContext(), ...experimentOptions() };
-  wireExperiment(home);
+  home.options = { excludeSeen: true, context: requestContext(), ...experimentOptions(state.experiments) };
+  wireExperiment(state.experiments, home);
   $('#cart-shelf').options = { context: requestContext() };
   home.addEventListener('vitrine:render', async (e) => {
     if (ISOLATED) return; // (an isolated shelf sends no render events)
@@ -678,7 +632,7 @@ async function main() {
       await x.recordOrder(value);
       const label = await x.orderLabel(x.ids[0]);
       if (label) $('#order-done').textContent += ` The store would attach the arm label “${label}” to this order (layer 0).`;
-      await runExperiment();
+      await runExperiment(state.experiments, EXPERIMENT_COLLECTOR, $('#experiment-note'));
     }
   });
   $('#cat-sort').addEventListener('change', () => renderCategory(state.route.id));
@@ -696,7 +650,7 @@ async function main() {
   await renderPanel();
   await showRoute({ initial: true });
   if (state.route.view === 'home') await home.ready;
-  await runExperiment();
+  await runExperiment(state.experiments, EXPERIMENT_COLLECTOR, $('#experiment-note'));
   $('#engine-info').textContent = ISOLATED
     ? `Engine: in an isolated frame from ${v.frameOrigin} · catalog: ${state.products.length} products.`
     : `Model: ${v.itemCount} items · engine: ${v.mode === 'worker' ? 'Web Worker' : 'main thread'}` +
