@@ -3,11 +3,11 @@
 //! vectors (new items from random ones), the session readout and position weights from B's.
 //! Training then runs as usual on the new log (validation split, early stopping) at a tenth of
 //! the usual learning rate and with twice the negatives, drawn by B's counts plus the log's, so
-//! B's items the log does not mention still take part in the softmax (and move as negatives) — a
-//! fine-tune on the new items alone leaves them behind. The popularity weight and session terms are B's
-//! (chosen on B's larger validation split) unless `--warm-retune`. Afterwards popularity is B's
-//! counts plus the new ones; neighbour lists are B's merged with the new log's (weights added,
-//! the strongest kept); trending counts come from the new log alone (they are about now).
+//! B's items the log does not mention still take part in the softmax (and move as negatives) —
+//! a fine-tune on the new items alone leaves them behind. The popularity weight and session terms
+//! are B's (chosen on B's larger validation split) unless `--warm-retune`. Afterwards popularity
+//! is B's counts plus the new ones; neighbour lists are B's merged with the new log's (weights
+//! added, the strongest kept); trending counts come from the new log alone (they are about now).
 //! Measured on Diginetica in docs/quality.md ("Warm start").
 
 use std::collections::{HashMap, HashSet};
@@ -21,7 +21,7 @@ use crate::model::{Model, WarmInit};
 
 /// The warm start's default learning rate (the usual one is 0.005): chosen on the warm start's
 /// validation split on Diginetica (validation MRR@20 19.90 % at 0.0005, 19.88 % at 0.0002,
-/// 19.05 % at 0.001).
+/// 19.05 % at 0.005).
 pub const LEARNING_RATE: f32 = 0.0005;
 
 /// The warm start's default negatives per mini-batch (the usual is 2048), chosen on the warm
@@ -42,7 +42,7 @@ pub struct WarmStart {
 }
 
 /// Maps the bundle onto the new log's items, after appending to the log's item list the bundle's
-/// items it does not mention (no events: they keep their vectors, frozen, and are negatives).
+/// items it does not mention (no events: they start from their vectors and train as negatives).
 pub fn prepare(bundle: &Bundle, log: &mut EventLog, dim: usize, seed: u64) -> Result<WarmStart> {
     if bundle.dim() != dim {
         bail!(
