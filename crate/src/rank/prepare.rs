@@ -420,32 +420,17 @@ impl<'a> Prepared<'a> {
 /// must carry the items they miss. Test figures in docs/quality.md, "Scenarios".
 pub const BOUGHT_TOGETHER_COS_WEIGHT: f32 = 2.5;
 
-/// The anchors' mean unit vector as an int8 query and its scale, such that the mean cosine to
-/// item `i` is `scale · dot(query, row_i) · item_scale_i / ‖v_i‖`. One anchor: its own row (no
-/// requantization). `None` when every anchor has a zero vector.
+/// The anchors' mean unit vector as the bundle's query form: an int8 query and its scale, such
+/// that the mean cosine to item `i` is `scale · dot(query, row_i) · item_scale_i / ‖v_i‖`, or a
+/// lookup table for a compact bundle. One int8 anchor: its own row (no requantization). `None`
+/// when every anchor has a zero vector (or, int8, the mean is zero).
 fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<ItemQuery> {
     let bundle = env.bundle;
     let norm = |a: u32| match env.norms.get(a as usize) {
         Some(&n) => n,
         None => item_norm(bundle, a as usize),
     };
-    if bundle.is_compact() {
-        // The mean of the anchors' reconstructed unit vectors, as a lookup table.
-        let mut mean = vec![0.0f32; bundle.dim()];
-        let mut any = false;
-        for &a in anchors {
-            let n = norm(a);
-            if n > 0.0 {
-                any = true;
-                let v = bundle.dequantized_row(a as usize);
-                for (m, x) in mean.iter_mut().zip(v) {
-                    *m += x / n / anchors.len() as f32;
-                }
-            }
-        }
-        return any.then(|| bundle.query_for(&mean));
-    }
-    if let [a] = anchors {
+    if let ([a], false) = (anchors, bundle.is_compact()) {
         let n = norm(*a);
         return (n > 0.0).then(|| {
             ItemQuery::Int8(
@@ -458,25 +443,28 @@ fn mean_direction(env: &RankEnv<'_>, anchors: &[u32]) -> Option<ItemQuery> {
     let mut any = false;
     for &a in anchors {
         let n = norm(a);
+        // A zero vector has no direction.
         if n > 0.0 {
             any = true;
-            let s = bundle.scales()[a as usize] / n / anchors.len() as f32;
-            for (m, &q) in mean.iter_mut().zip(bundle.row(a as usize)) {
-                *m += f32::from(q) * s;
+            if bundle.is_compact() {
+                // The anchor's reconstructed vector.
+                for (m, x) in mean.iter_mut().zip(bundle.dequantized_row(a as usize)) {
+                    *m += x / n / anchors.len() as f32;
+                }
+            } else {
+                let s = bundle.scales()[a as usize] / n / anchors.len() as f32;
+                for (m, &q) in mean.iter_mut().zip(bundle.row(a as usize)) {
+                    *m += f32::from(q) * s;
+                }
             }
         }
     }
     if !any {
         return None;
     }
-    let max = mean.iter().fold(0.0f32, |m, &x| m.max(x.abs()));
-    (max > 0.0 && max.is_finite()).then(|| {
-        let scale = max / 127.0;
-        ItemQuery::Int8(
-            mean.iter()
-                .map(|&x| (x / scale).round().clamp(-127.0, 127.0) as i8)
-                .collect(),
-            scale,
-        )
-    })
+    // The bundle's own query form: a lookup table, or an int8 query (none for a zero mean).
+    match bundle.query_for(&mean) {
+        ItemQuery::Int8(_, 0.0) => None,
+        query => Some(query),
+    }
 }
