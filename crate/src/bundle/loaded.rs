@@ -130,7 +130,16 @@ impl Bundle {
     /// Reads a catalog update (a bundle naming its base, see `bundle::overlay`), or any bundle;
     /// digest verified.
     pub fn from_bytes_delta(bytes: Vec<u8>) -> Result<Self, BundleError> {
-        Self::read_any(bytes, &BundleOptions::default())
+        Self::from_bytes_any_with(bytes, &BundleOptions::default())
+    }
+
+    /// Reads a bundle or a catalog update ([`Bundle::is_delta`] tells which) with explicit
+    /// options: for tools that report on either (`vitrine inspect`).
+    pub fn from_bytes_any_with(
+        bytes: Vec<u8>,
+        options: &BundleOptions,
+    ) -> Result<Self, BundleError> {
+        Self::read_any(bytes, options)
     }
 
     fn read_any(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
