@@ -1,30 +1,13 @@
 //! `vitrine train --warm-start B`: the result holds B's items and the new log's, keeps B's scoring
 //! weights unless `--warm-retune`, adds popularity up, and refuses a bundle of another dimension.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
+use common::{s, scratch, vitrine};
 use serde_json::Value;
-
-fn vitrine(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vitrine"))
-        .args(args)
-        .output()
-        .expect("run vitrine")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("vitrine-train-warm-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 /// A log of walks over items `first..first + span` (ids `p<n>`), `sessions` sessions.
 fn walks(path: &Path, first: usize, span: usize, sessions: usize) {
