@@ -534,10 +534,13 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     const log = instrument(page);
     const url = (days) => `${server.url}?experiment=${encodeURIComponent(demo.url)}&experiment-days=${days}`;
     await page.goto(url(0));
-    await ready(page).catch(async (err) => {
-      const seen = await page.evaluate(() => { const h = document.querySelector('#shelf'); return [document.querySelector('#shelf-note')?.textContent, document.querySelector('#experiment-note')?.textContent, !!window.vitrine, h.renderCount, h.pending, window.vitrineShelfRenders, window.vitrineExperimentRuns, location.hash, !!window.vitrineExperiments]; });
-      throw new Error(`${err.message}; the page logged: ${log.errors.join(' | ')}; shows ${JSON.stringify(seen)}; requests ${log.requests.map((r) => r.url()).join(' ')}`);
-    });
+    // On a timeout, say what the page showed and requested (a bare timeout tells nothing).
+    const demoReady = () =>
+      ready(page).catch(async (err) => {
+        const seen = await page.evaluate(() => { const h = document.querySelector('#shelf'); return [document.querySelector('#shelf-note')?.textContent, document.querySelector('#experiment-note')?.textContent, !!window.vitrine, h?.renderCount, h?.pending, window.vitrineShelfRenders, window.vitrineExperimentRuns, location.hash, !!window.vitrineExperiments]; });
+        throw new Error(`${err.message}; the page logged: ${log.errors.join(' | ')}; shows ${JSON.stringify(seen)}; requests ${log.requests.map((r) => r.url()).join(' ')}`);
+      });
+    await demoReady();
     await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
     assert.match(await page.locator('#experiment-note').textContent(), /nothing leaves this device without consent/);
     await page.locator('#consent-grant').click();
@@ -549,7 +552,7 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     assert.match(note, /reports sent 0/, 'the window is open: no report yet');
     // The home shelf rendered in this arm: the device is triggered (a reload renders it again).
     await page.reload();
-    await ready(page);
+    await demoReady();
     const triggered = await page.evaluate(() => window.vitrineExperiments.status().experiments);
     assert.equal(triggered, 1, 'triggered where the shelf rendered');
     const status = await page.evaluate(async () => (await window.vitrine.privacyStatus()).measurement);
@@ -558,12 +561,12 @@ test('experiments in the page', { timeout: 170_000 }, async (t) => {
     // Two days later the window (1 day) is over: the one report leaves, once.
     await page.waitForLoadState('networkidle');
     await page.goto(url(2));
-    await ready(page);
+    await demoReady();
     await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
     assert.match(await page.locator('#experiment-note').textContent(), /reports sent 1 \(just now\)/);
     assert.equal(rows(demo.db, `SELECT COUNT(*) FROM reports WHERE experiment = '${EXP}' AND arm = '${arm}'`), '1');
     await page.reload();
-    await ready(page);
+    await demoReady();
     await page.waitForFunction(() => window.vitrineExperimentRuns >= 1);
     assert.match(await page.locator('#experiment-note').textContent(), /reports sent 0/, 'never a second report');
     assert.equal(rows(demo.db, 'SELECT COUNT(*) FROM reports'), '1');

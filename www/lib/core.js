@@ -25,24 +25,30 @@ export const ENGINE_METHODS = Object.freeze([
 
 const GETTERS = ['itemCount', 'sessionLength', 'categories', 'contextFeatures', 'kernel', 'pendingEvents'];
 
-/** Results cross postMessage as `{list, unknownIds, warnings}` (arrays lose extra properties). */
+/**
+ * Results cross postMessage as `{list, unknownIds, warnings, propensity?}` (arrays lose extra
+ * properties).
+ */
 export function toWire(value) {
   if (Array.isArray(value)) {
-    return {
+    const wire = {
       $list: Array.from(value),
       unknownIds: Array.isArray(value.unknownIds) ? [...value.unknownIds] : [],
       warnings: Array.isArray(value.warnings) ? [...value.warnings] : [],
     };
+    if (value.propensity) wire.propensity = { ...value.propensity };
+    return wire;
   }
   return value;
 }
 
-/** The inverse of `toWire`: an array of results with `unknownIds` and `warnings` properties. */
+/** The inverse of `toWire`: an array of results with `unknownIds`, `warnings` (and `propensity`). */
 export function fromWire(value) {
   if (value && typeof value === 'object' && Array.isArray(value.$list)) {
     const list = value.$list;
     list.unknownIds = value.unknownIds;
     list.warnings = value.warnings;
+    if (value.propensity) list.propensity = value.propensity;
     return list;
   }
   return value;

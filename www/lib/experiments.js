@@ -21,7 +21,7 @@ import { verifyIntegrity } from './fetch.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { resolveAdapter } from './storage.js';
 
-/** Storage key of the experiment envelope `{v, device, state, outbox}`. */
+/** Storage key of the experiment envelope `{v, device, state, outbox, releases}`. */
 export const EXPERIMENTS_KEY = 'vitrine:experiments';
 /** Version of the stored envelope. */
 export const EXPERIMENTS_SCHEMA = 1;
@@ -66,18 +66,33 @@ function engineError(err, fallbackCode) {
 
 /** The stored envelope's parts, or `corrupt` (the engine then starts with no budget left). */
 function readEnvelope(text) {
-  if (text == null) return { device: undefined, state: undefined, outbox: [] };
+  if (text == null) return { device: undefined, state: undefined, outbox: [], releases: new Map() };
   try {
     const e = JSON.parse(text);
     if (e && e.v === EXPERIMENTS_SCHEMA && typeof e.device === 'string' && e.state && typeof e.state === 'object') {
       const outbox = Array.isArray(e.outbox) ? e.outbox.filter((r) => r && typeof r === 'object' && typeof r.id === 'string') : [];
-      return { device: e.device, state: e.state, outbox };
+      return { device: e.device, state: e.state, outbox, releases: readReleases(e.releases) };
     }
   } catch {
     /* corrupt below */
   }
   // A damaged store must never refill the budget: a value the engine refuses (state_corrupt).
-  return { device: undefined, state: 'corrupt', outbox: [] };
+  return { device: undefined, state: 'corrupt', outbox: [], releases: new Map() };
+}
+
+/**
+ * The stored releases not yet tallied (experiment id -> `{propensity, reward, at}`), entries of
+ * the wrong shape dropped; the wasm checks the values when it tallies them.
+ */
+function readReleases(stored) {
+  const out = new Map();
+  if (!stored || typeof stored !== 'object') return out;
+  for (const [id, r] of Object.entries(stored)) {
+    if (r && typeof r.propensity === 'object' && (r.reward === 0 || r.reward === 1) && Number.isFinite(r.at)) {
+      out.set(id, { propensity: r.propensity, reward: r.reward, at: r.at });
+    }
+  }
+  return out;
 }
 
 export class Experiments {
@@ -92,9 +107,15 @@ export class Experiments {
   #clock;
   /** experiment id -> (item id -> team 0/1) of its last interleaved shelf. */
   #teams = new Map();
+  /**
+   * experiment id -> its last release with `ope` not yet tallied: `{propensity, reward, at}`
+   * (reward 1 once its shelf is clicked). Tallied when the next release replaces it or before
+   * the experiment's report; stored with the state.
+   */
+  #releases;
 
   /** @private use Experiments.load() */
-  constructor(token, { core = null, manifest = null, consent, gpc, store = null, key, outbox = [], inactive = null, clock }) {
+  constructor(token, { core = null, manifest = null, consent, gpc, store = null, key, outbox = [], releases = new Map(), inactive = null, clock }) {
     if (token !== CONSTRUCT) throw new TypeError('use Experiments.load(url, options) to create Experiments');
     this.#core = core;
     this.#manifest = manifest;
@@ -103,6 +124,7 @@ export class Experiments {
     this.#store = store;
     this.#key = key;
     this.#outbox = outbox;
+    this.#releases = releases;
     this.#inactive = inactive;
     this.#clock = clock;
     /** Problems with the stored state (`{code, message}`), e.g. a corrupt one that was replaced. */
@@ -170,7 +192,7 @@ export class Experiments {
     } catch (err) {
       throw engineError(err, 'invalid_manifest');
     }
-    const exps = new Experiments(CONSTRUCT, { ...base, core, manifest: structuredClone(manifest), store, outbox: stored.outbox });
+    const exps = new Experiments(CONSTRUCT, { ...base, core, manifest: structuredClone(manifest), store, outbox: stored.outbox, releases: stored.releases });
     exps.storageIssues.push(...issues);
     const issue = core.stateIssue;
     if (issue) exps.storageIssues.push(issue);
@@ -219,6 +241,7 @@ export class Experiments {
       device: this.#core.deviceId,
       state: this.#core.exportState(),
       outbox: this.#outbox,
+      releases: Object.fromEntries(this.#releases),
     };
     try {
       await this.#store.set(this.#key, JSON.stringify(envelope));
@@ -265,6 +288,9 @@ export class Experiments {
       throw new VitrineError('invalid_event', `unknown experiment event ${JSON.stringify(event)} (expected ${EXPERIMENT_EVENTS.join(', ')})`);
     }
     const on = this.#call((c) => c.record(String(experiment), event, Number(value), this.#now()));
+    const release = this.#releases.get(String(experiment));
+    // A click on the shelf rewards the release it showed (off-policy evaluation).
+    if (on && event === 'shelf_click' && release) release.reward = 1;
     if (on) await this.#persist();
     return on;
   }
@@ -295,14 +321,23 @@ export class Experiments {
    * an arm → the arm's `settings.options` on top; interleaved → both arms ranked
    * (`vitrines[i]` for arm i, default the shelf's instance) and team-drafted by the wasm into one
    * list of `k`, each item with its `team` (0: first arm, 1: second); `creditClick` then credits
-   * a click. Both rankings run (with privacy, each is a ranking like any other).
+   * a click. Both rankings run (with privacy, each is a ranking like any other). With the
+   * manifest's `report.ope`, an arm's request carries the engine's `ope` option, and each fresh
+   * release's probabilities wait (stored) for a `shelf_click`, its reward, until the next
+   * release or the report.
    */
   ranker(experiment, { vitrines } = {}) {
     const id = String(experiment);
     return async (options, vitrine) => {
       const a = this.assign(id);
       const engine = (i) => vitrines?.[i] ?? vitrine;
-      if (!a.interleaved) return engine(a.armIndex ?? -1).recommend({ ...options, ...a.settings?.options });
+      if (!a.interleaved) {
+        // Off-policy evaluation: the engine's exploration slice, and the release's probabilities.
+        const ope = a.enrolled ? this.#call((c) => c.opeOption(id, this.#now())) : null;
+        const list = await engine(a.armIndex ?? -1).recommend({ ...options, ...a.settings?.options, ...(ope ? { ope } : {}) });
+        if (list.propensity) await this.#logRelease(id, list.propensity);
+        return list;
+      }
       const arms = this.#manifest.experiments.find((e) => e.id === id).arms;
       const [ra, rb] = await Promise.all(arms.map((arm, i) => engine(i).recommend({ ...options, ...arm.settings?.options })));
       const k = options?.k ?? Math.max(ra.length, rb.length);
@@ -316,6 +351,30 @@ export class Experiments {
       this.#teams.set(id, new Map(drafted.ids.map((item, i) => [item, drafted.teams[i]])));
       return list;
     };
+  }
+
+  /**
+   * A fresh release of `experiment`'s shelf with its probabilities (the engine's `propensity`):
+   * the one it replaces is tallied with its reward, and this one waits for a click.
+   */
+  async #logRelease(id, propensity) {
+    this.#tallyRelease(id);
+    this.#releases.set(id, { propensity, reward: 0, at: this.#now() });
+    await this.#persist();
+  }
+
+  /** Tallies `id`'s waiting release (at the time it was shown), if any. */
+  #tallyRelease(id) {
+    const r = this.#releases.get(id);
+    if (!r) return;
+    this.#releases.delete(id);
+    try {
+      this.#core.recordRelease(id, r.propensity, r.reward, r.at);
+    } catch (err) {
+      // A damaged stored release is dropped, never fatal to the page.
+      const e = engineError(err, 'invalid_value');
+      this.storageIssues.push({ code: e.code, message: e.message });
+    }
   }
 
   /**
@@ -344,6 +403,11 @@ export class Experiments {
    */
   async takeReports() {
     if (!this.measuring) return [];
+    const ids = this.#core.ids;
+    for (const id of [...this.#releases.keys()]) {
+      if (!ids.includes(id)) this.#releases.delete(id); // an experiment the manifest no longer has
+      else if (this.#call((c) => c.reportDue(id, this.#now()))) this.#tallyRelease(id);
+    }
     const reports = Array.from(this.#call((c) => c.takeReports(this.#now())));
     if (reports.length === 0) return [];
     this.#outbox.push(...reports);
@@ -400,6 +464,7 @@ export class Experiments {
   async forget() {
     if (!this.#core) return;
     this.#call((c) => c.forget());
+    this.#releases.clear();
     await this.#persist();
   }
 

@@ -53,7 +53,25 @@ export interface RequestOptions {
   explain?: boolean;
   /** Request time in ms (decay). */
   now?: number;
+  /**
+   * Off-policy evaluation (`Experiments.ranker` sets it from the manifest's `report.ope`): a share
+   * of fresh releases drawn at a lower ε, and the probabilities of the release under a candidate ε
+   * in the results' `propensity`. `unit: 'device'` with the shelf cut only (else a warning).
+   */
+  ope?: { share: number; epsilon: number; candidateEpsilon: number };
   [option: string]: unknown;
+}
+
+/** The probabilities of a fresh release (the `ope` option): device-only data, for `Experiments`. */
+export interface Propensity {
+  /** Probability of the released shelf cut under the setting that ran (exploration included). */
+  logging: number;
+  /** Probability of the same release under the candidate ε. */
+  candidate: number;
+  /** Whether the release shows the device record's key item. */
+  keyShown: boolean;
+  /** Probability that the candidate's release shows the key item. */
+  candidateKeyShown: number;
 }
 
 export interface EventReason {
@@ -92,6 +110,8 @@ export interface Recommendation {
 export interface Recommendations extends Array<Recommendation> {
   unknownIds: string[];
   warnings: string[];
+  /** With the `ope` option, after a fresh release: its probabilities. */
+  propensity?: Propensity;
   /**
    * A fresh random id (UUID v4 from the browser's CSPRNG) for this result set, derived from nothing
    * about the shopper; the shelf's click and impression events repeat it.
@@ -563,7 +583,9 @@ export class Experiments {
   /**
    * A `<vitrine-shelf>` ranker showing this device's side of `experiment`: the shelf's own ranking
    * when not enrolled, the arm's options for an arm, a team draft of both arms when interleaved
-   * (`vitrines[i]`: the instance for arm i, default the shelf's).
+   * (`vitrines[i]`: the instance for arm i, default the shelf's). With the manifest's
+   * `report.ope`, an arm's fresh releases are logged for off-policy evaluation (a `shelf_click`
+   * recorded afterwards is that release's reward).
    */
   ranker(experiment: string, options?: { vitrines?: [Vitrine, Vitrine] }): ShelfRanker;
   /** Credits a click on an item of the experiment's last interleaved shelf to its team. */

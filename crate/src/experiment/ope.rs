@@ -20,6 +20,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::experiment::error::ExperimentError;
+use crate::experiment::manifest::OpeSettings;
+use crate::numfmt::Num;
+use crate::privacy::Propensity;
+
 /// The probability that the exponential ("anchor") mechanism with top-set probability `p`, a top
 /// set of `m` items and `n` candidates releases a given item: `p / m` inside the top set,
 /// `(1 − p) / (n − m)` outside (see `privacy::anchor`).
@@ -51,6 +56,47 @@ pub struct OpeImpression {
     pub predicted: f64,
     /// The reward model's expectation under the candidate, `Σₐ π₁(a) q̂(a)`, in `[0, 1]`.
     pub candidate_predicted: f64,
+}
+
+impl OpeImpression {
+    /// The impression of one release as the engine reported it (the `ope` request option's
+    /// `propensity`), with the reward seen (1: its shelf was clicked, 0: not) and the manifest's
+    /// public reward model: `q̂` is `top` when the release showed the key item and `rest`
+    /// otherwise, and `DM = p₁·top + (1 − p₁)·rest` with `p₁` the candidate's probability of
+    /// showing it. Values outside their ranges (hostile input) are `invalid_value`.
+    pub fn of_release(
+        p: &Propensity,
+        reward: f64,
+        settings: &OpeSettings,
+    ) -> Result<Self, ExperimentError> {
+        let checks = [
+            ("logging", p.logging, p.logging > 0.0 && p.logging <= 1.0),
+            ("candidate", p.candidate, (0.0..=1.0).contains(&p.candidate)),
+            (
+                "candidateKeyShown",
+                p.candidate_key_shown,
+                (0.0..=1.0).contains(&p.candidate_key_shown),
+            ),
+            ("reward", reward, (0.0..=1.0).contains(&reward)),
+        ];
+        for (name, v, ok) in checks {
+            if !ok {
+                return Err(ExperimentError::new(
+                    "invalid_value",
+                    name,
+                    format!("{name} must be a probability (logging > 0), got {}", Num(v)),
+                ));
+            }
+        }
+        let (top, rest) = (settings.reward_top, settings.reward_rest);
+        Ok(Self {
+            logging_p: p.logging,
+            target_p: p.candidate,
+            reward,
+            predicted: if p.key_shown { top } else { rest },
+            candidate_predicted: p.candidate_key_shown * top + (1.0 - p.candidate_key_shown) * rest,
+        })
+    }
 }
 
 crate::wire! {
@@ -112,6 +158,55 @@ mod tests {
         assert!((total - 1.0).abs() < 1e-12);
         let mixed = with_exploration(0.2, 0.02, 0.1);
         assert!((mixed - (0.18 + 0.002)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_release_becomes_an_impression_with_the_reward_model() {
+        let settings = OpeSettings {
+            clip: 10.0,
+            candidate: Default::default(),
+            candidate_epsilon: 4.0,
+            exploration_share: 0.3,
+            exploration_epsilon: 0.5,
+            reward_top: 0.3,
+            reward_rest: 0.1,
+        };
+        let p = Propensity {
+            logging: 0.2,
+            candidate: 0.5,
+            key_shown: true,
+            candidate_key_shown: 0.9,
+        };
+        let imp = OpeImpression::of_release(&p, 1.0, &settings).unwrap();
+        assert_eq!((imp.logging_p, imp.target_p, imp.reward), (0.2, 0.5, 1.0));
+        assert_eq!(imp.predicted, 0.3, "the key shown: the model's top rate");
+        assert!((imp.candidate_predicted - (0.9 * 0.3 + 0.1 * 0.1)).abs() < 1e-12);
+        let hidden = Propensity {
+            key_shown: false,
+            ..p
+        };
+        assert_eq!(
+            OpeImpression::of_release(&hidden, 0.0, &settings)
+                .unwrap()
+                .predicted,
+            0.1
+        );
+        for bad in [
+            Propensity { logging: 0.0, ..p },
+            Propensity { logging: 1.5, ..p },
+            Propensity {
+                candidate: -0.1,
+                ..p
+            },
+            Propensity {
+                candidate_key_shown: f64::NAN,
+                ..p
+            },
+        ] {
+            let e = OpeImpression::of_release(&bad, 1.0, &settings).unwrap_err();
+            assert_eq!(e.code, "invalid_value");
+        }
+        assert!(OpeImpression::of_release(&p, 2.0, &settings).is_err());
     }
 
     #[test]

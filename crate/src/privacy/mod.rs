@@ -36,4 +36,4 @@ pub use profile::{PrivacyUnit, ProfileBounds, ProfileMechanism, GRID_RADIUS};
 pub use rng::InsecureSeededRngForTestsOnly;
 pub use rng::{OsRandom, RandomSource};
 pub use state::{PrivacySnapshot, PrivacyState, PrivacyStatus, ReleaseSource, Released};
-pub use window::WindowMechanism;
+pub use window::{Propensity, ValidOpe, WindowMechanism};

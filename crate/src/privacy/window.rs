@@ -46,12 +46,93 @@
 //! `privacy::anchor`), so the true ε is at most the configured one; one exact Bernoulli(p) and a
 //! uniform subset by a partial Fisher–Yates shuffle on exact uniform integers.
 
+use serde::Serialize;
+
 use crate::error::PrivacyError;
 use crate::privacy::rng::RandomSource;
 use crate::privacy::samplers::{bernoulli, uniform_below};
 
 /// The precision of `p`: a multiple of 2⁻⁵³.
 const P_DENOMINATOR: u128 = 1 << 53;
+
+crate::wire! {
+    /// The probabilities of one fresh shelf-cut release, for off-policy evaluation on the device
+    /// (`experiment::ope`): what the request's `ope` option asks for. They depend on the
+    /// device-only record (whether the released set shows its key item), so they are device-only
+    /// data like the record itself: the page hands them to the experiments module, whose only
+    /// output is a report randomized on the device (docs/EXPERIMENTS.md, "Off-policy evaluation").
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+    pub struct Propensity {
+        /// Probability of the released set under the setting that ran, exploration slice
+        /// included: `(1 − η)·π_ε(T) + η·π_explore(T)`, in `(0, 1]`.
+        logging: f64 = "logging",
+        /// Probability of the same set under the candidate ε, in `[0, 1]`.
+        candidate: f64 = "candidate",
+        /// Whether the set shows the key item (the device record's pick from the window).
+        key_shown: bool = "keyShown",
+        /// Probability that the candidate's release shows the key item, in `[0, 1]`.
+        candidate_key_shown: f64 = "candidateKeyShown",
+    }
+}
+
+/// A validated `ope` request option (`rank::OpeOption`): a share of fresh releases drawn at a
+/// lower ε (the exploration slice), and the candidate ε whose probabilities are reported. The
+/// exploration coin is independent of the device record and the slice's ε is at most the
+/// release's own, so the mixture is still ε-DP at the charged ε (a mixture of ε-DP mechanisms,
+/// chosen by a coin independent of the data, is ε-DP).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidOpe {
+    /// Share of fresh releases drawn at `epsilon`, in [0, 1).
+    pub share: f64,
+    /// The exploration slice's ε (finite, > 0).
+    pub epsilon: f64,
+    /// The candidate's ε (finite, > 0).
+    pub candidate_epsilon: f64,
+}
+
+impl ValidOpe {
+    /// Whether this release is in the exploration slice: an exact Bernoulli(share), with `share`
+    /// rounded down to a multiple of 2⁻⁵³.
+    pub fn explores<R: RandomSource + ?Sized>(&self, rng: &mut R) -> Result<bool, PrivacyError> {
+        let num = (self.share * P_DENOMINATOR as f64).floor() as u128;
+        if num == 0 {
+            return Ok(false);
+        }
+        bernoulli(rng, num.min(P_DENOMINATOR - 1), P_DENOMINATOR)
+    }
+
+    /// The probabilities of a release of `slots` of a `window`-item cut at the release's own
+    /// `epsilon` (with this exploration slice), according to whether it showed the key. The
+    /// logging probability uses the same rounded share as [`ValidOpe::explores`].
+    pub fn propensity(
+        &self,
+        window: usize,
+        slots: usize,
+        epsilon: f64,
+        key_shown: bool,
+    ) -> Result<Propensity, PrivacyError> {
+        let main = WindowMechanism::calibrate(window, slots, epsilon)?;
+        let explore = WindowMechanism::calibrate(window, slots, self.epsilon)?;
+        let candidate = WindowMechanism::calibrate(window, slots, self.candidate_epsilon)?;
+        let share = (self.share * P_DENOMINATOR as f64).floor() / P_DENOMINATOR as f64;
+        Ok(Propensity {
+            logging: (1.0 - share) * main.set_probability(key_shown)
+                + share * explore.set_probability(key_shown),
+            candidate: candidate.set_probability(key_shown),
+            key_shown,
+            candidate_key_shown: candidate.p(),
+        })
+    }
+}
+
+/// `C(n, k)` as a float (exact for the window sizes the engine allows; relative error ~k·2⁻⁵³).
+fn choose(n: usize, k: usize) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    let k = k.min(n - k);
+    (1..=k).fold(1.0, |c, i| c * (n - k + i) as f64 / i as f64)
+}
 
 /// A calibrated shelf-cut mechanism: h of W window items, ε.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +184,17 @@ impl WindowMechanism {
         (p / (1.0 - p)).ln() + ((self.window - self.slots) as f64).ln() - (self.slots as f64).ln()
     }
 
+    /// The probability of one released set (`window − slots` items left out): `p / C(W−1, h−1)`
+    /// when it shows the key, `(1 − p) / C(W−1, h)` otherwise.
+    pub fn set_probability(&self, key_shown: bool) -> f64 {
+        let others = self.window - 1;
+        if key_shown {
+            self.p() / choose(others, self.slots - 1)
+        } else {
+            (1.0 - self.p()) / choose(others, self.slots)
+        }
+    }
+
     /// One release: the positions (0-based, ascending) of the `window − slots` window items the
     /// shelf leaves out, given the key's position (`key < window`).
     pub fn left_out<R: RandomSource + ?Sized>(
@@ -136,6 +228,25 @@ impl WindowMechanism {
 mod tests {
     use super::*;
     use crate::privacy::rng::InsecureSeededRngForTestsOnly as SeededRng;
+
+    #[test]
+    fn set_probabilities_sum_to_one() {
+        for (w, h, eps) in [
+            (2usize, 1usize, 0.5f64),
+            (10, 5, 1.0),
+            (20, 10, 2.0),
+            (7, 3, 4.0),
+        ] {
+            let m = WindowMechanism::calibrate(w, h, eps).unwrap();
+            // C(W−1, h−1) sets show the key, C(W−1, h) do not.
+            let total = choose(w - 1, h - 1) * m.set_probability(true)
+                + choose(w - 1, h) * m.set_probability(false);
+            assert!((total - 1.0).abs() < 1e-12, "W={w} h={h}: {total}");
+        }
+        assert_eq!(choose(9, 4), 126.0);
+        assert_eq!(choose(5, 0), 1.0);
+        assert_eq!(choose(5, 5), 1.0);
+    }
 
     #[test]
     fn calibration_meets_epsilon_from_below() {

@@ -20,8 +20,9 @@ mod select;
 pub use env::{item_norms, ProfileSource, RankEnv, Related};
 pub use explain::MAX_EXPLAINED_EVENTS;
 pub use options::{
-    BoostOption, DiversityOptions, FilterOptions, PinOption, RankOptions, RecommendRequest,
-    ValidRankOptions, DEFAULT_K, MAX_ANCHORS, MAX_IDS, MAX_K, MAX_MMR_POOL, MAX_RULES,
+    BoostOption, DiversityOptions, FilterOptions, OpeOption, PinOption, RankOptions,
+    RecommendRequest, ValidRankOptions, DEFAULT_K, MAX_ANCHORS, MAX_IDS, MAX_K, MAX_MMR_POOL,
+    MAX_RULES,
 };
 pub use response::{
     EventReason, Explanation, Part, RankResponse, RankedItem, RankedRow, RowResponse,

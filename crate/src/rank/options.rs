@@ -9,6 +9,7 @@ use crate::context::{ContextInput, ValidContext};
 use crate::error::RequestError;
 use crate::kernels::sort_rows;
 use crate::numfmt::Num;
+use crate::privacy::ValidOpe;
 
 /// Largest `k` a request may ask for.
 pub const MAX_K: usize = 10_000;
@@ -62,6 +63,51 @@ crate::wire! {
         /// The request's time in ms since the Unix epoch, for time decay and `max_age` (default:
         /// the caller's clock).
         now: Option<f64> = "now",
+        /// Off-policy evaluation of a candidate ε: an exploration slice for this request's fresh
+        /// release, and its probabilities in the response (`propensity`).
+        ope: Option<OpeOption> = "ope",
+    }
+}
+
+crate::wire! {
+    /// `ope`: a share of fresh releases drawn at a lower ε (the exploration slice), and the ε of
+    /// the candidate setting whose probabilities the response reports (`unit: 'device'` only).
+    #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct OpeOption {
+        /// The exploration slice's share of fresh releases, in [0, 1).
+        share: f64 = "share",
+        /// The exploration slice's ε: finite, > 0, at most the release's own ε.
+        epsilon: f64 = "epsilon",
+        /// The candidate setting's ε: finite and > 0.
+        candidate_epsilon: f64 = "candidateEpsilon",
+    }
+}
+
+impl OpeOption {
+    fn validate(&self) -> Result<ValidOpe, RequestError> {
+        if !(self.share >= 0.0 && self.share < 1.0) {
+            return Err(invalid(
+                "ope.share",
+                format!("must be a number in [0, 1), got {}", Num(self.share)),
+            ));
+        }
+        for (name, v) in [
+            ("ope.epsilon", self.epsilon),
+            ("ope.candidateEpsilon", self.candidate_epsilon),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(invalid(
+                    name,
+                    format!("must be a finite number > 0, got {}", Num(v)),
+                ));
+            }
+        }
+        Ok(ValidOpe {
+            share: self.share,
+            epsilon: self.epsilon,
+            candidate_epsilon: self.candidate_epsilon,
+        })
     }
 }
 
@@ -212,6 +258,7 @@ pub struct ValidRankOptions {
     pub(crate) exclude_in_cart: Option<bool>,
     pub(crate) explain: bool,
     pub(crate) now_ms: Option<f64>,
+    pub(crate) ope: Option<ValidOpe>,
     pub(crate) unknown_ids: Vec<String>,
     pub(crate) warnings: Vec<String>,
 }
@@ -248,6 +295,7 @@ impl ValidRankOptions {
             exclude_in_cart: None,
             explain: false,
             now_ms: None,
+            ope: None,
             unknown_ids: Vec::new(),
             warnings: Vec::new(),
         }
@@ -307,6 +355,17 @@ impl ValidRankOptions {
     /// The request time the options carry, if any (ms since the Unix epoch).
     pub fn request_time_ms(&self) -> Option<f64> {
         self.now_ms
+    }
+
+    /// The off-policy evaluation the request asks for, if any.
+    pub fn ope(&self) -> Option<ValidOpe> {
+        self.ope
+    }
+
+    /// Asks for off-policy evaluation of a fresh release (see [`OpeOption`]).
+    pub fn with_ope(mut self, ope: ValidOpe) -> Self {
+        self.ope = Some(ope);
+        self
     }
 
     /// The session-based exclusions asked for explicitly (`excludeSeen`, `excludePurchased`,
@@ -563,6 +622,7 @@ impl RankOptions {
             exclude_in_cart: self.exclude_in_cart,
             explain: self.explain.unwrap_or(false),
             now_ms: self.now,
+            ope: self.ope.as_ref().map(OpeOption::validate).transpose()?,
             unknown_ids: r.unknown,
             warnings: r.warnings,
         })

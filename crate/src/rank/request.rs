@@ -194,6 +194,7 @@ impl<'a> RankEnv<'a> {
             rows,
             unknown_ids: opts.unknown_ids.clone(),
             warnings,
+            propensity: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::bundle::Bundle;
+use crate::privacy::Propensity;
 
 crate::wire! {
     /// One named additive part of a score.
@@ -107,6 +108,8 @@ pub struct RowResponse {
     pub unknown_ids: Vec<String>,
     /// As [`RankResponse::warnings`].
     pub warnings: Vec<String>,
+    /// As [`RankResponse::propensity`].
+    pub propensity: Option<Propensity>,
 }
 
 impl RowResponse {
@@ -127,6 +130,7 @@ impl RowResponse {
                 .collect(),
             unknown_ids: self.unknown_ids,
             warnings: self.warnings,
+            propensity: self.propensity,
         }
     }
 }
@@ -142,6 +146,10 @@ pub struct RankResponse {
     pub unknown_ids: Vec<String>,
     /// Things to know about this response (ignored context keys, dropped pins, …).
     pub warnings: Vec<String>,
+    /// With the `ope` option, when this request made a fresh release: its probabilities
+    /// (device-only data, for the experiments module).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub propensity: Option<Propensity>,
 }
 
 /// A response is its list of results; `unknown_ids` and `warnings` say what was left out.

@@ -18,13 +18,19 @@ use super::lifecycle::Shopper;
 use crate::error::{PrivacyError, VitrineError};
 use crate::kernels::sort_rows;
 use crate::model::Model;
+use crate::numfmt::Num;
 use crate::privacy::{
-    accountant, Calibrated, PrivacyConfig, PrivacyUnit, RandomSource, Release, ReleaseSource,
-    Released, WindowMechanism, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
+    accountant, Calibrated, PrivacyConfig, PrivacyUnit, Propensity, RandomSource, Release,
+    ReleaseSource, Released, WindowMechanism, DEFAULT_DEVICE_CANDIDATES, DEFAULT_DEVICE_TOP_M,
 };
 use crate::rank::{Explanation, ProfileSource, RankEnv, Related, RowResponse, ValidRankOptions};
 use crate::score::{raw_profile_padded, DeviceSignal, SessionSignal};
 use crate::session::Select;
+
+/// The warning when the `ope` option cannot be served: exact probabilities exist only for the
+/// shelf-cut release (`unit: 'device'`, the exponential mechanism).
+const OPE_IGNORED: &str =
+    "ope ignored: release probabilities are reported for the shelf cut of unit 'device' only";
 
 /// The explanation of one item's score (what `explain(id)` returns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -54,23 +60,32 @@ enum Source {
 
 impl Shopper {
     /// Makes (or reuses) the release a session-dependent request ranks with; returns where its
-    /// profile comes from and a warning when the request asked for something privacy forbids.
+    /// profile comes from, a warning when the request asked for something privacy forbids, and
+    /// with the `ope` option the probabilities of a fresh shelf-cut release.
     fn prepare<R: RandomSource + ?Sized>(
         &mut self,
         model: &Model,
         options: &ValidRankOptions,
         clock_ms: f64,
         rng: &mut R,
-    ) -> (Source, Vec<String>) {
+    ) -> (Source, Vec<String>, Option<Propensity>) {
         let mut warnings = Vec::new();
         let device_unit = match &self.privacy {
-            PrivacyConfig::Off => return (Source::Raw, warnings),
+            PrivacyConfig::Off => {
+                if options.ope().is_some() {
+                    warnings.push(OPE_IGNORED.to_owned());
+                }
+                return (Source::Raw, warnings, None);
+            }
             PrivacyConfig::On(c) => {
                 (c.unit == PrivacyUnit::Device).then_some((c.epsilon, c.event_cap))
             }
         };
         if let Some((epsilon, event_cap)) = device_unit {
             return self.prepare_device(model, options, (epsilon, event_cap), clock_ms, rng);
+        }
+        if options.ope().is_some() {
+            warnings.push(OPE_IGNORED.to_owned());
         }
         let asked = options.session_exclusions_requested();
         if !asked.is_empty() {
@@ -80,7 +95,7 @@ impl Shopper {
             ));
         }
         if self.released_version == Some(self.history_version) && self.privacy_state.reuse() {
-            return (Source::LastRelease, warnings);
+            return (Source::LastRelease, warnings, None);
         }
         // The profile is weighted as of the request's time (it may come from the history: it is
         // only read inside the mechanism); the accountant runs on the caller's clock.
@@ -109,19 +124,19 @@ impl Shopper {
                 | Released::LeftOut(ReleaseSource::Fresh),
             ) => {
                 self.released_version = Some(self.history_version);
-                (Source::LastRelease, warnings)
+                (Source::LastRelease, warnings, None)
             }
             Ok(Released::Profile(..) | Released::Anchor(..) | Released::LeftOut(..)) => {
-                (Source::LastRelease, warnings)
+                (Source::LastRelease, warnings, None)
             }
-            Ok(Released::Public) => (Source::Public, warnings),
-            Ok(Released::NotPrivate) => (Source::Raw, warnings),
+            Ok(Released::Public) => (Source::Public, warnings, None),
+            Ok(Released::NotPrivate) => (Source::Raw, warnings, None),
             Err(e) => {
                 // Never fall back to the raw history: rank without it, and say why.
                 warnings.push(format!(
                     "privacy: no release ({e}); showing the public order"
                 ));
-                (Source::Public, warnings)
+                (Source::Public, warnings, None)
             }
         }
     }
@@ -137,7 +152,7 @@ impl Shopper {
         (epsilon, event_cap): (f64, f64),
         clock_ms: f64,
         rng: &mut R,
-    ) -> (Source, Vec<String>) {
+    ) -> (Source, Vec<String>, Option<Propensity>) {
         let mut warnings = Vec::new();
         let has_last = self.privacy_state.last_release().is_some();
         let cap_units = accountant::units_down_of(event_cap);
@@ -162,6 +177,7 @@ impl Shopper {
                     with_release: reused,
                 },
                 warnings,
+                None,
             );
         }
         let profile_now = options
@@ -189,9 +205,29 @@ impl Shopper {
             }
             _ => Vec::new(),
         };
+        // Off-policy evaluation: exact probabilities exist for the shelf cut only, and the
+        // exploration slice may not spend more than the release's own ε.
+        let ope = match (options.ope(), self.mechanism.as_deref()) {
+            (Some(o), Some(Calibrated::Anchor(_))) if o.epsilon <= epsilon => Some(o),
+            (Some(o), Some(Calibrated::Anchor(_))) => {
+                warnings.push(format!(
+                    "ope ignored: its exploration ε ({}) is above the release's ε ({})",
+                    Num(o.epsilon),
+                    Num(epsilon)
+                ));
+                None
+            }
+            (Some(_), _) => {
+                warnings.push(OPE_IGNORED.to_owned());
+                None
+            }
+            (None, _) => None,
+        };
+        let mut propensity = None;
         let (session, signals, max_events) =
             (&self.session, &self.config.signals, self.config.max_events);
         let bundle = model.bundle();
+        let propensity_out = &mut propensity;
         let draw = |mechanism: &Calibrated, rng: &mut R| -> Result<Release, PrivacyError> {
             match mechanism {
                 // The device-only profile, noised (the page's profile is added afterwards,
@@ -203,7 +239,29 @@ impl Shopper {
                 }
                 Calibrated::Anchor(a) => {
                     let counts = session.item_counts_of(profile_now, device);
-                    cut_release(&page_rows, slots, &counts, a.epsilon(), rng).map(Release::LeftOut)
+                    let explore = match ope {
+                        Some(o) => o.explores(rng)?,
+                        None => false,
+                    };
+                    let at = match ope {
+                        Some(o) if explore => o.epsilon,
+                        _ => a.epsilon(),
+                    };
+                    let (rows, key_shown) = cut_release(&page_rows, slots, &counts, at, rng)?;
+                    *propensity_out = match (ope, key_shown) {
+                        (Some(o), Some(shown)) => {
+                            Some(o.propensity(page_rows.len(), slots, a.epsilon(), shown)?)
+                        }
+                        // A window too short to choose from: one outcome under every setting.
+                        (Some(_), None) => Some(Propensity {
+                            logging: 1.0,
+                            candidate: 1.0,
+                            key_shown: false,
+                            candidate_key_shown: 0.0,
+                        }),
+                        (None, _) => None,
+                    };
+                    Ok(Release::LeftOut(rows))
                 }
             }
         };
@@ -225,16 +283,17 @@ impl Shopper {
                 // Every stored event this release read carries its ε towards its lifetime cap.
                 self.session
                     .charge(device, accountant::units_up_of(epsilon));
-                (Source::Page { with_release: true }, warnings)
+                (Source::Page { with_release: true }, warnings, propensity)
             }
             Ok(Released::Profile(..) | Released::Anchor(..) | Released::LeftOut(..)) => {
-                (Source::Page { with_release: true }, warnings)
+                (Source::Page { with_release: true }, warnings, None)
             }
             Ok(Released::Public | Released::NotPrivate) => (
                 Source::Page {
                     with_release: false,
                 },
                 warnings,
+                None,
             ),
             Err(e) => {
                 // Never fall back to the raw device record: rank the page's events alone.
@@ -246,6 +305,7 @@ impl Shopper {
                         with_release: has_last,
                     },
                     warnings,
+                    None,
                 )
             }
         }
@@ -297,9 +357,10 @@ impl Shopper {
         clock_ms: f64,
         rng: &mut R,
     ) -> RowResponse {
-        let (source, warnings) = self.prepare(model, options, clock_ms, rng);
+        let (source, warnings, propensity) = self.prepare(model, options, clock_ms, rng);
         let mut r = self.env(model, source).recommend_rows(options);
         r.warnings.extend(warnings);
+        r.propensity = propensity;
         r
     }
 
@@ -313,9 +374,10 @@ impl Shopper {
         clock_ms: f64,
         rng: &mut R,
     ) -> Result<RowResponse, VitrineError> {
-        let (source, warnings) = self.prepare(model, options, clock_ms, rng);
+        let (source, warnings, propensity) = self.prepare(model, options, clock_ms, rng);
         let mut r = self.env(model, source).rerank_rows(candidates, options)?;
         r.warnings.extend(warnings);
+        r.propensity = propensity;
         Ok(r)
     }
 
@@ -354,7 +416,7 @@ impl Shopper {
         clock_ms: f64,
         rng: &mut R,
     ) -> Result<ItemExplanation, VitrineError> {
-        let (source, _) = self.prepare(model, options, clock_ms, rng);
+        let (source, _, _) = self.prepare(model, options, clock_ms, rng);
         let (score, why) = self.env(model, source).explain(item_id, options)?;
         Ok(ItemExplanation {
             id: item_id.to_owned(),
@@ -369,16 +431,17 @@ impl Shopper {
 /// key is the window row the device record has the most live events of (`counts`, by row), ties
 /// by the page's rank, or the window's first row when it has none: for fixed page events a
 /// function of the device record alone. A window too short to choose from releases nothing (the
-/// same for every device record).
+/// same for every device record). Also returns whether the shelf shows the key (`None`: nothing
+/// was chosen).
 fn cut_release<R: RandomSource + ?Sized>(
     window: &[u32],
     slots: usize,
     counts: &[(u32, u32)],
     epsilon: f64,
     rng: &mut R,
-) -> Result<Vec<u32>, PrivacyError> {
+) -> Result<(Vec<u32>, Option<bool>), PrivacyError> {
     if slots == 0 || window.len() <= slots {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     let count = |r: u32| {
         counts
@@ -392,11 +455,12 @@ fn cut_release<R: RandomSource + ?Sized>(
         }
     }
     let mechanism = WindowMechanism::calibrate(window.len(), slots, epsilon)?;
-    let mut rows: Vec<u32> = mechanism
-        .left_out(key, rng)?
+    let left_out = mechanism.left_out(key, rng)?;
+    let key_shown = !left_out.contains(&key);
+    let mut rows: Vec<u32> = left_out
         .into_iter()
         .filter_map(|i| window.get(i).copied())
         .collect();
     sort_rows(&mut rows);
-    Ok(rows)
+    Ok((rows, Some(key_shown)))
 }

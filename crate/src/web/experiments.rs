@@ -12,9 +12,9 @@ use crate::experiment::assign::{arm_label, NotEnrolled};
 use crate::experiment::Manifest;
 use crate::experiment::{
     assign, experiment_label, team_draft, DeviceEvent, DeviceExperiments, DeviceId, Enrollment,
-    ExperimentError, Team, ValidExperiment, ValidManifest,
+    ExperimentError, OpeImpression, Team, ValidExperiment, ValidManifest,
 };
-use crate::privacy::OsRandom;
+use crate::privacy::{OsRandom, Propensity};
 
 use super::interop::{read, write, Kind, StrList};
 
@@ -261,6 +261,59 @@ impl Experiments {
         };
         let exp = find(&self.manifest, experiment)?;
         Ok(self.device.record(exp, event, now_ms))
+    }
+
+    /// The engine's `ope` request option for this device's shelf of `experiment` now
+    /// (`{share, epsilon, candidateEpsilon}` from the manifest's `report.ope`: pass it to
+    /// `recommend`), or `null` when the experiment has no `report.ope` or the device is not in
+    /// one of its A/B arms now.
+    #[wasm_bindgen(js_name = opeOption)]
+    pub fn ope_option(&self, experiment: &str, now_ms: f64) -> Result<JsValue, JsValue> {
+        let exp = self.experiment(experiment)?;
+        let (Some(ope), Enrollment::Arm(_)) = (&exp.ope, self.enrollment(exp, now_ms)) else {
+            return Ok(JsValue::NULL);
+        };
+        let o: JsValue = js_sys::Object::new().into();
+        set(&o, "share", ope.exploration_share.into());
+        set(&o, "epsilon", ope.exploration_epsilon.into());
+        set(&o, "candidateEpsilon", ope.candidate_epsilon.into());
+        Ok(o)
+    }
+
+    /// Tallies one release for off-policy evaluation: `propensity` as `recommend` returned it
+    /// with the `ope` option, `reward` 1 when that release's shelf was clicked, else 0. Returns
+    /// whether it counted (triggered, not reported, inside the window, `report.ope` set). Errors:
+    /// `invalid_value` for a propensity that is not one (hostile input).
+    #[wasm_bindgen(js_name = recordRelease)]
+    pub fn record_release(
+        &mut self,
+        experiment: &str,
+        propensity: JsValue,
+        reward: f64,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
+        let exp = find(&self.manifest, experiment)?;
+        let Some(settings) = &exp.ope else {
+            return Ok(false);
+        };
+        let p = read::<Propensity>(propensity, Kind::Options, "propensity").map_err(|e| {
+            fail(ExperimentError::new(
+                "invalid_value",
+                "propensity",
+                e.to_string(),
+            ))
+        })?;
+        let imp = OpeImpression::of_release(&p, reward, settings).map_err(fail)?;
+        Ok(self.device.record(exp, DeviceEvent::Ope(imp), now_ms))
+    }
+
+    /// Whether `experiment`'s report is due now (triggered, not reported, its window or the
+    /// experiment over): the page records what it still holds for it (a release's impression)
+    /// before `takeReports`.
+    #[wasm_bindgen(js_name = reportDue)]
+    pub fn report_due(&self, experiment: &str, now_ms: f64) -> Result<bool, JsValue> {
+        let exp = self.experiment(experiment)?;
+        Ok(self.device.report_due(exp, now_ms))
     }
 
     /// Team-draft interleaving (`crate::experiment::team_draft`) of the first arm's ranking `a`

@@ -1,6 +1,7 @@
-//! Responses as JS arrays of `{id, score, rank, pinned?, boosted?, why?}` with `unknownIds` and
-//! `warnings` properties (like the array `RegExp.exec` returns with `index` and `groups`). The plain
-//! fields cross the boundary as one string (or the page's own id strings) and three arrays.
+//! Responses as JS arrays of `{id, score, rank, pinned?, boosted?, why?}` with `unknownIds`,
+//! `warnings` and (with the `ope` option, after a fresh release) `propensity` properties (like the
+//! array `RegExp.exec` returns with `index` and `groups`). The plain fields cross the boundary as
+//! one string (or the page's own id strings) and three arrays.
 
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
@@ -89,5 +90,8 @@ fn complete(items: Array, r: &RowResponse) -> JsValue {
     }
     let _ = Reflect::set(&items, &"unknownIds".into(), &write(&r.unknown_ids));
     let _ = Reflect::set(&items, &"warnings".into(), &write(&r.warnings));
+    if let Some(p) = &r.propensity {
+        let _ = Reflect::set(&items, &"propensity".into(), &write(p));
+    }
     items.into()
 }

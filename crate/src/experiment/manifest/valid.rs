@@ -130,6 +130,8 @@ pub struct ValidArm {
 pub struct OpeSettings {
     pub clip: f64,
     pub candidate: PrivacyOptions,
+    /// The candidate's ε of one release (it is private: validated).
+    pub candidate_epsilon: f64,
     pub exploration_share: f64,
     pub exploration_epsilon: f64,
     pub reward_top: f64,

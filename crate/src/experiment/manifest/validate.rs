@@ -527,9 +527,18 @@ impl OpeSettingsInput {
                 ),
             ));
         }
-        self.candidate
+        let candidate = self
+            .candidate
             .validate()
             .map_err(|e| err("privacy", &format!("{path}.candidate"), e.to_string()))?;
+        // The weights need the candidate's probability of each release: a private candidate.
+        let crate::privacy::PrivacyConfig::On(candidate_private) = candidate else {
+            return Err(err(
+                "ope",
+                &format!("{path}.candidate"),
+                "the candidate must be private (a finite epsilon): a ranking without randomness gives most releases a probability of 0".to_string(),
+            ));
+        };
         let x = &self.exploration;
         if !(x.share > 0.0 && x.share < 1.0) {
             return Err(err(
@@ -558,6 +567,7 @@ impl OpeSettingsInput {
         Ok(OpeSettings {
             clip: self.clip,
             candidate: self.candidate.clone(),
+            candidate_epsilon: candidate_private.epsilon,
             exploration_share: x.share,
             exploration_epsilon: x.epsilon,
             reward_top: r.top,
