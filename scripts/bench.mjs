@@ -7,7 +7,11 @@
 // target/bench/browser-latest.json. Usually started by scripts/bench (which builds first).
 //
 //   node scripts/bench.mjs [--sizes 10000,43097,100000,1000000] [--runs 50] [--warmup 5] [--seed 1]
-//                          [--out target/bench] [--quiet]
+//                          [--compact] [--out target/bench] [--quiet]
+//
+// --compact (issue 18) also times a compact twin of each catalog: the same synthetic catalog
+// written here by the page's own generator, then `vitrine compact` (product quantization, format
+// version 3; needs target/release/vitrine), served to the page under /bench-data/.
 //
 // The page is served on 127.0.0.1 with COOP/COEP headers (cross-origin isolated), which gives
 // performance.now() its finest resolution; the measured resolution is reported either way.
@@ -20,13 +24,16 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 
 import { startServer } from './serve.mjs';
-import { markdownTable, markdownSizes, markdownOrt, fmtBytes, BUDGETS, budgetFor, WASM_GZIP_BUDGET } from '../www/bench/report.js';
+import { markdownTable, markdownSizes, markdownOrt, markdownCompact, fmtBytes, BUDGETS, budgetFor, WASM_GZIP_BUDGET } from '../www/bench/report.js';
+import { syntheticCatalog, writeBundle } from '../www/bench/bundle-gen.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CLI = process.env.VITRINE_BIN ?? path.join(REPO, 'target', 'release', 'vitrine');
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 /** URL prefix -> directory of the npm packages the bench page loads (see www/bench/index.html). */
 const ORT_PREFIX = '/vendor/onnxruntime-web/';
@@ -38,6 +45,7 @@ const USAGE = `usage: node scripts/bench.mjs [--sizes N,N…] [--runs 50] [--war
   --runs N       timed runs per job (default 50)
   --warmup N     untimed runs first (default 5)
   --seed N       seed of the synthetic catalogs (default 1)
+  --compact      also time each catalog's compact twin (vitrine compact; needs target/release/vitrine)
   --out DIR      where the JSON goes (default target/bench)
   --quiet        no progress lines on stderr
   -h, --help     this text`;
@@ -53,6 +61,7 @@ export function parseCli(argv) {
       runs: { type: 'string', default: '50' },
       warmup: { type: 'string', default: '5' },
       seed: { type: 'string', default: '1' },
+      compact: { type: 'boolean', default: false },
       out: { type: 'string', default: 'target/bench' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -93,6 +102,27 @@ export function packageSizes(pkg = path.join(REPO, 'www/pkg')) {
   };
 }
 
+/**
+ * Writes the compact twin of each synthetic catalog into `dir` as `compact-<n>.vtr`: the catalog
+ * built by the page's own generator with the same seed (the same bytes the page builds), then
+ * `vitrine compact` with its defaults. Returns `{n: compact --json}`.
+ */
+export async function compactCatalogs(sizes, { seed, d = 64, dir, cli = CLI }) {
+  if (!fs.existsSync(cli)) throw new Error(`--compact needs the CLI: ${cli} (scripts/build, or VITRINE_BIN)`);
+  const out = {};
+  for (const n of sizes) {
+    const src = path.join(dir, `synthetic-${n}.vtr`);
+    fs.writeFileSync(src, await writeBundle(syntheticCatalog({ n, d, seed }), { seed }));
+    const json = execFileSync(cli, ['compact', '--bundle', src, '--out', path.join(dir, `compact-${n}.vtr`), '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    out[n] = JSON.parse(json);
+    fs.rmSync(src);
+  }
+  return out;
+}
+
 function machine() {
   let cpu = os.cpus()[0]?.model ?? 'unknown';
   try {
@@ -104,8 +134,23 @@ function machine() {
 }
 
 /** Runs the bench page for each size; returns the merged result. `onLine` gets progress lines. */
-export async function runBench({ sizes, runs, warmup, seed = 1, ort = true, onLine = () => {}, root = path.join(REPO, 'www') }) {
-  const server = await startServer({ root, port: 0, headers: ISOLATION, mounts: MOUNTS });
+export async function runBench({ sizes, runs, warmup, seed = 1, ort = true, compact = false, onLine = () => {}, root = path.join(REPO, 'www') }) {
+  const compactDir = compact ? fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-bench-compact-')) : null;
+  try {
+    return await runPages({ sizes, runs, warmup, seed, ort, onLine, root, compactDir });
+  } finally {
+    if (compactDir) fs.rmSync(compactDir, { recursive: true, force: true });
+  }
+}
+
+async function runPages({ sizes, runs, warmup, seed, ort, onLine, root, compactDir }) {
+  let compacted = null;
+  if (compactDir) {
+    onLine(`compacting the catalogs (${sizes.join(', ')} items) with ${path.relative(REPO, CLI)}`);
+    compacted = await compactCatalogs(sizes, { seed, dir: compactDir });
+  }
+  const mounts = compactDir ? { ...MOUNTS, '/bench-data/': compactDir } : MOUNTS;
+  const server = await startServer({ root, port: 0, headers: ISOLATION, mounts });
   const ortFetched = new Set(); // ORT's files, by name in dist/, as the pages requested them
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -123,7 +168,7 @@ export async function runBench({ sizes, runs, warmup, seed = 1, ort = true, onLi
         const p = new URL(req.url()).pathname;
         if (p.startsWith(ORT_PREFIX)) ortFetched.add(p.slice(ORT_PREFIX.length));
       });
-      await page.goto(`${server.url}bench/?n=${n}&runs=${runs}&warmup=${warmup}&seed=${seed}${ort ? '' : '&ort=0'}`);
+      await page.goto(`${server.url}bench/?n=${n}&runs=${runs}&warmup=${warmup}&seed=${seed}${ort ? '' : '&ort=0'}${compactDir ? '&compact=1' : ''}`);
       let shown = 0;
       for (;;) {
         const s = await page.evaluate(() => {
@@ -156,6 +201,7 @@ export async function runBench({ sizes, runs, warmup, seed = 1, ort = true, onLi
       ort: ort ? { ...first.ort, download: ortSizes(ortFetched) } : null,
       budgets: BUDGETS,
       catalogs: pages.flatMap((p) => p.catalogs),
+      compacted,
     };
   } finally {
     await browser.close();
@@ -184,6 +230,7 @@ export function markdownReport(r) {
     lines.push(`| ${dl.package} ${dl.version}: all it fetched | ${fmtBytes(dl.total.raw)} | ${fmtBytes(dl.total.gzip)} | – | |`);
   }
   lines.push('', markdownTable(r.catalogs), '', markdownSizes(r.catalogs));
+  if (r.catalogs.some((c) => c.compact)) lines.push('', markdownCompact(r.catalogs));
   if (o) {
     lines.push(
       '',

@@ -108,6 +108,24 @@ test('the bench page runs without ONNX Runtime Web when asked (ort=0)', { timeou
   assert.doesNotMatch(markdownReport(r), /onnxruntime-web|ONNX Runtime/);
 });
 
+test('with --compact the page times each catalog\'s compact twin beside the int8 bundle and ORT', { timeout: 120_000 }, async () => {
+  const r = await runBench({ sizes: [1500], runs: 2, warmup: 0, compact: true });
+  // The twin the driver wrote is the page's catalog, compacted: same items, fewer bytes.
+  assert.equal(r.compacted[1500].items, 1500);
+  const c = r.catalogs[0];
+  const x = c.compact;
+  assert.ok(x, 'the compact twin was timed');
+  assert.equal(x.bundleBytes, r.compacted[1500].bytes, 'the page loaded the file vitrine compact wrote');
+  assert.ok(x.bytesPerItem < c.bytesPerItem, `${x.bytesPerItem} bytes per item against ${c.bytesPerItem}`);
+  assert.match(x.overlap, /^\d+\/20$/);
+  for (const job of ['load (verified)', 'recommend top-20 (ε = ∞)', 'rerank 200, new ids (ε = ∞)', 'rerank 200 (ε = ∞)']) {
+    assertStats(x.jobs[job].wasm, 2, `compact ${job}`);
+  }
+  assertStats(x.jobs['recommend top-20 (ε = ∞)'].ort, 2, 'ORT beside the compact recommend');
+  const md = markdownReport(r);
+  assert.match(md, /\| 1,500 × 64 \| [\d.]+ KB \| [\d.]+ \([\d.]+\) \|.*\| \d+\/20 \|$/m, md);
+});
+
 test('durations print with 3 significant digits in µs, ms or s', () => {
   const shown = [0.0123, 0.9994, 0.9996, 12.34, 999.4, 999.6, 1300, undefined, NaN].map(fmtMs);
   assert.deepEqual(shown, ['12.3 µs', '999 µs', '1.00 ms', '12.3 ms', '999 ms', '1.00 s', '1.30 s', '–', '–']);

@@ -16,13 +16,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
-import readline from 'node:readline';
+import { execFileSync } from 'node:child_process';
 
+import { CLI, collector } from './_collector.mjs';
 import { REPO, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
 
 const CATALOG = JSON.parse(fs.readFileSync(path.join(REPO, 'www', 'data', 'catalog.json'), 'utf8'));
-const CLI = process.env.VITRINE_BIN ?? path.join(REPO, 'target', 'release', 'vitrine');
 const T0 = Date.UTC(2026, 5, 1, 12);
 const EXP = 'ope-shelf';
 const OPE = { clip: 10, candidate: { epsilon: 4 }, exploration: { share: 0.3, epsilon: 0.5 }, reward_model: { top: 0.3, rest: 0.1 } };
@@ -58,21 +57,6 @@ window.now = Number(sessionStorage.getItem('now') ?? ${T0});
 window.clock = () => window.now;
 window.pageReady = true;
 </script></head><body></body></html>`;
-
-/** Starts `vitrine exp collect` on a free loopback port; resolves to {url, db}. */
-async function collector(t, dir, manifest) {
-  const db = path.join(dir, 'reports.sqlite');
-  const child = spawn(CLI, ['exp', 'collect', '--manifest', manifest, '--db', db, '--listen', '127.0.0.1:0', '--json'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.after(() => child.kill());
-  const lines = readline.createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`vitrine exp collect exited ${code}`)));
-  });
-  return { url: JSON.parse(first).url, db };
-}
 
 /** One page load: the experiments and the engine loaded, one product viewed, the arm's shelf ranked. */
 const pageLoad = (page, { item, worker = false }) =>

@@ -22,17 +22,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, execFileSync } from 'node:child_process';
-import readline from 'node:readline';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 
+import { CLI, collector as startCollector } from './_collector.mjs';
 import { REPO, preflight, launch, serve, instrument, makeSite, ready } from './_browser.mjs';
 
 const MANIFEST_PATH = path.join(REPO, 'docs', 'experiments.example.json');
 const MANIFEST = JSON.parse(fs.readFileSync(MANIFEST_PATH, 'utf8'));
 const EXP = MANIFEST.experiments[0].id;
 const CATALOG = JSON.parse(fs.readFileSync(path.join(REPO, 'www', 'data', 'catalog.json'), 'utf8'));
-const CLI = process.env.VITRINE_BIN ?? path.join(REPO, 'target', 'release', 'vitrine');
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 5, 1, 12);
 
@@ -45,22 +44,8 @@ window.clock = () => window.now;
 window.pageReady = true;
 </script></head><body></body></html>`;
 
-/** Starts `vitrine exp collect` on a free loopback port; resolves to {url, db}. */
-async function collector(t, dir, manifest = MANIFEST_PATH) {
-  const db = path.join(dir, 'reports.sqlite');
-  const child = spawn(CLI, ['exp', 'collect', '--manifest', manifest, '--db', db, '--listen', '127.0.0.1:0', '--json'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.after(() => child.kill());
-  const lines = readline.createInterface({ input: child.stdout });
-  const first = await new Promise((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`vitrine exp collect exited ${code}`)));
-  });
-  const { url } = JSON.parse(first);
-  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1\/reports$/);
-  return { url, db };
-}
+/** The demo's collector by default (the manifest the tests serve). */
+const collector = (t, dir, manifest = MANIFEST_PATH) => startCollector(t, dir, manifest);
 
 /** Requests of the experiments wasm package (its glue and its .wasm). */
 const expWasm = (log) => log.requests.map((r) => r.url()).filter((u) => u.includes('/pkg-exp/'));

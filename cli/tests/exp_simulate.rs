@@ -134,6 +134,18 @@ fn ope_covers_the_candidates_value_and_beats_the_naive_estimate() {
     assert!((f(&v, "naive_mean") - f(&v, "truth")).abs() > 0.1, "{v}");
 }
 
+/// The default release (the shelf cut) through the engine's own exploration coin, draw and
+/// reported probabilities: what a page logs with the `ope` option.
+#[test]
+fn ope_of_the_shelf_cut_covers_the_candidates_value() {
+    let v = simulate("ope-cut", 20_000, 50, &[]);
+    check_estimator(&v);
+    assert!(f(&v, "rmse_dr") < f(&v, "rmse_naive"), "{v}");
+    assert!(f(&v, "rmse_snips") < f(&v, "rmse_naive"), "{v}");
+    // Logging at ε 1 shows the key less often than the candidate at ε 2 would: naive is low.
+    assert!(f(&v, "truth") - f(&v, "naive_mean") > 0.05, "{v}");
+}
+
 #[test]
 fn identical_rankers_interleaved_split_the_credit() {
     let v = simulate("interleaving", 20_000, 60, &[]);

@@ -27,13 +27,15 @@
 //
 // Query parameters: sizes=10000,43097 (or n=43097), runs=50, warmup=5, seed=1, d=64, ort=1 (0: no
 // ONNX Runtime Web; it is loaded from /vendor/onnxruntime-web/, which scripts/bench serves from
-// node_modules).
+// node_modules), compact=0 (1: also time the catalog's compact twin, /bench-data/compact-<n>.vtr,
+// which `scripts/bench.mjs --compact` writes with `vitrine compact`: load, and the non-private
+// `recommend` and `rerank` jobs, beside the int8 bundle's and ORT's).
 
 import init, { Recommender } from '../pkg/vitrine.js';
 import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
 import { JsBaseline } from './baseline.js';
 import { watchWasmMemories } from './wasm-memory.js';
-import { stats, markdownTable, markdownSizes, markdownOrt } from './report.js';
+import { stats, markdownTable, markdownSizes, markdownOrt, markdownCompact } from './report.js';
 import { timerResolution, measure as measureWith, measureFresh as measureFreshWith } from './measure.js';
 
 const status = window.vitrineBench = { state: 'running', progress: [], result: null, error: null };
@@ -51,6 +53,7 @@ const WARMUP = num('warmup', 5);
 const SEED = num('seed', 1);
 const DIM = num('d', 64);
 const WITH_ORT = num('ort', 1) !== 0;
+const WITH_COMPACT = num('compact', 0) !== 0;
 /** Where ONNX Runtime Web's files are served (the import map of index.html points there too). */
 const ORT_URL = '/vendor/onnxruntime-web/';
 const SESSION = 10; // clicks before `recommend`
@@ -160,6 +163,31 @@ async function benchOrt({ ort, lib, memory }, js, { n, session, now, stream, res
   return { result, recommend, trackRecommend };
 }
 
+/**
+ * The compact twin of catalog `n` (fetched: the bundle the driver compacted from the same
+ * synthetic catalog): its verified load and the non-private `recommend` and `rerank` jobs, timed
+ * as the int8 bundle's are, and the overlap of its top-20 with the int8 bundle's.
+ */
+async function benchCompact(n, { session, now, fresh, candidates, res, int8Top }) {
+  const url = `/bench-data/compact-${n}.vtr`;
+  const got = await fetch(url);
+  if (!got.ok) throw new Error(`${url}: HTTP ${got.status} (scripts/bench.mjs --compact writes it)`);
+  const bytes = new Uint8Array(await got.arrayBuffer());
+  log(`  compact twin: ${bytes.length} bytes (${(bytes.length / n).toFixed(1)} bytes / item)`);
+  const jobs = {};
+  jobs['load (verified)'] = { wasm: await measure(() => Recommender.fromBytes(bytes).free(), { res }) };
+  const rec = Recommender.fromBytes(bytes);
+  rec.configure({ privacy: { epsilon: Infinity } });
+  for (const e of session) rec.track(e);
+  const top = rec.recommend({ k: K, now });
+  jobs[`recommend top-${K} (ε = ∞)`] = { wasm: await measure(() => rec.recommend({ k: K, now }), { res }) };
+  jobs[`rerank ${RERANK}, new ids (ε = ∞)`] = { wasm: measureFresh((list) => rec.rerank(list, { now }), fresh, { res }) };
+  jobs[`rerank ${RERANK} (ε = ∞)`] = { wasm: await measure(() => rec.rerank(candidates, { now }), { res }) };
+  rec.free();
+  const overlap = `${top.filter((r) => int8Top.has(r.id)).length}/${K}`;
+  return { bundleBytes: bytes.length, bytesPerItem: bytes.length / n, overlap, jobs };
+}
+
 async function benchCatalog(n, wasm, res, ortRuntime) {
   const t0 = performance.now();
   const catalog = syntheticCatalog({ n, d: DIM, seed: SEED });
@@ -213,6 +241,7 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
     : [['', {}]];
   let privacyAtEnd = null;
   let overlap = null;
+  let int8Top = null; // the int8 bundle's non-private top-20, for the compact twin's overlap
   for (const [suffix, settings] of modes) {
     log(`  requests${suffix || ' (private)'}`);
     rec.reset();
@@ -237,6 +266,7 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
       if (first.lastSource !== 'fresh') throw new Error(`the first ranking after a restore made no fresh release (${first.lastSource})`);
     }
     if (suffix || !privacy) {
+      int8Top = new Set(wasmTop.map((r) => r.id));
       const jsTop = new Set(js.recommend({ k: K, now }).map((r) => r.id));
       overlap = `${wasmTop.filter((r) => jsTop.has(r.id)).length}/${K}`;
     }
@@ -303,6 +333,12 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
   rec.free();
   memory.atEnd = wasm.memory.buffer.byteLength;
 
+  // The compact twin: the session the int8 bundle ranked (restored, then the page's click), and
+  // the lists of new ids the int8 bundle's non-private rows used (new to this engine as well).
+  const compact = WITH_COMPACT
+    ? await benchCompact(n, { session: [...session, pageEvent], now, fresh: freshLists[1], candidates, res, int8Top })
+    : null;
+
   // ONNX Runtime Web last, so that its sessions (and the garbage of its timed creates) are not
   // around while the engine and the plain-JS baseline are timed; its jobs go into the non-private rows.
   let ortResult = null;
@@ -312,6 +348,7 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
     ortResult = ort.result;
     jobs[`recommend top-${K}${suffix}`].ort = ort.recommend;
     jobs[`track + recommend${suffix}`].ort = ort.trackRecommend;
+    if (compact) compact.jobs[`recommend top-${K} (ε = ∞)`].ort = ort.recommend;
   }
   return {
     n,
@@ -325,6 +362,7 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
     privacy: privacyAtEnd,
     ort: ortResult,
     jobs,
+    compact,
   };
 }
 
@@ -347,7 +385,11 @@ async function main() {
     ort: ortRuntime?.info ?? null,
     catalogs,
   };
-  log('\n' + markdownTable(catalogs) + '\n\n' + markdownSizes(catalogs) + (ortRuntime ? '\n\n' + markdownOrt(catalogs) : ''));
+  log(
+    '\n' + markdownTable(catalogs) + '\n\n' + markdownSizes(catalogs) +
+      (ortRuntime ? '\n\n' + markdownOrt(catalogs) : '') +
+      (WITH_COMPACT ? '\n\n' + markdownCompact(catalogs) : ''),
+  );
   status.result = result;
   status.state = 'done';
 }

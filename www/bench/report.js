@@ -124,3 +124,33 @@ export function markdownSizes(catalogs) {
   }
   return rows.join('\n');
 }
+
+/**
+ * The compact twins (issue 18), per catalog: the bundle's size, its load, the non-private
+ * `recommend` and `rerank` jobs beside the int8 bundle's (and, for `recommend`, how many times
+ * faster than ONNX Runtime Web on the same catalog), and the overlap of its top-20 with the int8
+ * bundle's. Catalogs without a twin are left out.
+ */
+export function markdownCompact(catalogs) {
+  const t = ORT_SPEEDUP_TARGET;
+  const rec = 'recommend top-20 (ε = ∞)';
+  const rows = [
+    '| catalog | compact bundle | bytes / item (int8) | load (verified) p50 (int8) | recommend top-20 (ε = ∞) p50 (int8) | ' +
+      `compact faster than ORT, recommend p50 (target ≥ ${t.times}×) | rerank 200, new ids (ε = ∞) p50 (int8) | rerank 200 (ε = ∞) p50 (int8) | top-20 overlap with int8 |`,
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const c of catalogs) {
+    const x = c.compact;
+    if (!x) continue;
+    const both = (job) => `${fmtMs(x.jobs[job]?.wasm?.p50)} (${fmtMs(c.jobs[job]?.wasm?.p50)})`;
+    const o = x.jobs[rec]?.ort;
+    const speedup = o ? o.p50 / x.jobs[rec].wasm.p50 : null;
+    const mark = speedup && t.sizes.includes(c.n) ? (speedup >= t.times ? '✅ ' : '❌ ') : '';
+    rows.push(
+      `| ${c.n.toLocaleString('en-US')} × ${c.d} | ${fmtBytes(x.bundleBytes)} | ${x.bytesPerItem.toFixed(1)} (${c.bytesPerItem.toFixed(1)}) | ` +
+        `${both('load (verified)')} | ${both(rec)} | ${speedup ? `${mark}${speedup.toFixed(2)}×` : '–'} | ` +
+        `${both('rerank 200, new ids (ε = ∞)')} | ${both('rerank 200 (ε = ∞)')} | ${x.overlap} |`,
+    );
+  }
+  return rows.join('\n');
+}

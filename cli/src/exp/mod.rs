@@ -10,6 +10,8 @@ pub mod load;
 pub mod manifest_file;
 pub mod render;
 pub mod run;
+pub mod sim_ope;
+pub mod sim_rep;
 pub mod sim_rng;
 pub mod simulate;
 pub mod stats;

@@ -12,13 +12,13 @@ use anyhow::{anyhow, Result};
 use clap::ValueEnum;
 use rayon::prelude::*;
 use serde::Serialize;
-use vitrine::experiment::assign::{arm_of, DeviceId, Enrollment};
+use vitrine::experiment::assign::Enrollment;
 use vitrine::experiment::device::{DeviceEvent, DeviceExperiments};
-use vitrine::experiment::ope::{anchor_probability, with_exploration, OpeImpression};
 use vitrine::experiment::{team_draft, BitRandomizer, ValidExperiment, ValidManifest};
-use vitrine::privacy::AnchorMechanism;
 
 use super::analyze::{layer0, layer1, AnalysisOptions, Layer0Arm, MetricLift};
+use super::sim_ope;
+use super::sim_rep::{enroll, Rep};
 use super::sim_rng::SimulatorSeededRng;
 use super::stats::{srm_p_value, z_for};
 use super::sums::ReportSums;
@@ -39,8 +39,12 @@ pub enum Scenario {
     /// A share of the treatment's exposure pings is lost (`--loss`, default 2 %): the
     /// sample-ratio check's power.
     Srm,
-    /// Off-policy evaluation of a candidate ε from a logging ε with an exploration slice.
+    /// Off-policy evaluation of a candidate ε from a logging ε with an exploration slice
+    /// (the whole-history unit's anchor release).
     Ope,
+    /// The same for the default release (`unit: 'device'`, the shelf cut), through the engine's
+    /// own exploration coin, shelf-cut draw and reported probabilities.
+    OpeCut,
     /// Two identical rankers interleaved (team draft): the credit must be ½.
     Interleaving,
 }
@@ -88,15 +92,6 @@ pub struct SimulationResult {
     pub seconds: f64,
 }
 
-/// One repetition's outcome.
-struct Rep {
-    estimate: f64,
-    ci: [f64; 2],
-    /// Rejected the null (the scenario's meaning).
-    rejected: bool,
-    extra: Vec<(&'static str, f64)>,
-}
-
 const BASE_CONVERSION: f64 = 0.03;
 const RELATIVE_LIFT: f64 = 0.05;
 
@@ -140,7 +135,7 @@ pub fn simulate(p: &SimulationParams) -> Result<SimulationResult> {
     let epsilon = match p.scenario {
         Scenario::ConversionLdp | Scenario::Interleaving => Some(p.epsilon.unwrap_or(1.0)),
         Scenario::ShelfClickLdp => Some(p.epsilon.unwrap_or(2.0)),
-        Scenario::Ope => Some(p.epsilon.unwrap_or(3.0)),
+        Scenario::Ope | Scenario::OpeCut => Some(p.epsilon.unwrap_or(3.0)),
         _ => None,
     };
     let z = z_for(0.95);
@@ -204,21 +199,13 @@ pub fn simulate(p: &SimulationParams) -> Result<SimulationResult> {
             )?;
             (t - base, Some(hw), m)
         }
-        Scenario::Ope => {
+        Scenario::Ope | Scenario::OpeCut => {
+            let (truth, ope) = sim_ope::setup(p.scenario == Scenario::OpeCut)?;
             let e = epsilon.unwrap_or(3.0) / 3.0;
-            let ope = format!(
-                r#","ope":{{"clip":{OPE_CLIP},"candidate":{{"epsilon":{OPE_TARGET_EPS}}},"exploration":{{"share":{OPE_SHARE},"epsilon":{OPE_EXPLORE_EPS}}},"reward_model":{{"top":{OPE_MODEL_TOP},"rest":{OPE_MODEL_REST}}}}}"#
-            );
             let metrics = format!(
                 r#"{{"name":"ope_ips","epsilon":{e}}},{{"name":"ope_weight","epsilon":{e}}},{{"name":"ope_dr","epsilon":{e}}}"#
             );
-            let m = manifest(&metrics, 3.0 * e, AB, &ope)?;
-            let target = AnchorMechanism::calibrate(OPE_ITEMS, OPE_TARGET_EPS, Some(OPE_TOP))?;
-            (
-                target.p() * OPE_REWARD_TOP + (1.0 - target.p()) * OPE_REWARD_REST,
-                None,
-                m,
-            )
+            (truth, None, manifest(&metrics, 3.0 * e, AB, &ope)?)
         }
         Scenario::Interleaving => {
             let e = epsilon.unwrap_or(1.0);
@@ -298,23 +285,6 @@ pub fn simulate(p: &SimulationParams) -> Result<SimulationResult> {
     })
 }
 
-// The OPE scenario: 50 candidate anchors, a top set of 5; the shelf runs at ε = 2 with 20 % of
-// releases at ε = 0.5 (exploration); the candidate is ε = 4. A shelf whose anchor is in the
-// shopper's top set is clicked with probability 0.35, otherwise 0.05; the public reward model
-// (deliberately off) says 0.25 / 0.08.
-const OPE_ITEMS: usize = 50;
-const OPE_TOP: usize = 5;
-const OPE_LOG_EPS: f64 = 2.0;
-const OPE_TARGET_EPS: f64 = 4.0;
-const OPE_EXPLORE_EPS: f64 = 0.5;
-const OPE_SHARE: f64 = 0.2;
-const OPE_CLIP: f64 = 3.0;
-const OPE_REWARD_TOP: f64 = 0.35;
-const OPE_REWARD_REST: f64 = 0.05;
-const OPE_MODEL_TOP: f64 = 0.25;
-const OPE_MODEL_REST: f64 = 0.08;
-const OPE_SHELVES_PER_DEVICE: usize = 2;
-
 fn run_rep(
     p: &SimulationParams,
     exp: &ValidExperiment,
@@ -329,14 +299,9 @@ fn run_rep(
         Scenario::ConversionLdp | Scenario::ShelfClickLdp | Scenario::Interleaving => {
             ldp_rep(p, exp, opts, rng)
         }
-        Scenario::Ope => ope_rep(p, exp, opts, rng),
+        Scenario::Ope => sim_ope::rep(p.n, exp, opts, rng, false),
+        Scenario::OpeCut => sim_ope::rep(p.n, exp, opts, rng, true),
     }
-}
-
-/// A simulated device: a fresh id through the real hash.
-fn enroll(exp: &ValidExperiment, rng: &mut SimulatorSeededRng) -> Result<Enrollment> {
-    let id = DeviceId::generate(rng)?;
-    Ok(arm_of(exp, &id))
 }
 
 fn layer0_rep(
@@ -553,91 +518,5 @@ fn ldp_rep(
         ci: l.lift.ci,
         rejected: l.lift.ci[0] > 0.0 || l.lift.ci[1] < 0.0,
         extra: vec![],
-    })
-}
-
-fn ope_rep(
-    p: &SimulationParams,
-    exp: &ValidExperiment,
-    opts: &AnalysisOptions,
-    rng: &mut SimulatorSeededRng,
-) -> Result<Rep> {
-    let main = AnchorMechanism::calibrate(OPE_ITEMS, OPE_LOG_EPS, Some(OPE_TOP))?;
-    let explore = AnchorMechanism::calibrate(OPE_ITEMS, OPE_EXPLORE_EPS, Some(OPE_TOP))?;
-    let target = AnchorMechanism::calibrate(OPE_ITEMS, OPE_TARGET_EPS, Some(OPE_TOP))?;
-    let truth = target.p() * OPE_REWARD_TOP + (1.0 - target.p()) * OPE_REWARD_REST;
-    let candidate_predicted = target.p() * OPE_MODEL_TOP + (1.0 - target.p()) * OPE_MODEL_REST;
-    let prob = |m: &AnchorMechanism, top: bool| anchor_probability(m.p(), OPE_TOP, OPE_ITEMS, top);
-    let mut sums = ReportSums::default();
-    let (mut naive_sum, mut naive_n) = (0.0f64, 0.0f64);
-    let t0 = exp.start_ms;
-    for _ in 0..p.n {
-        let Enrollment::Arm(a) = enroll(exp, rng)? else {
-            continue;
-        };
-        let mut device = DeviceExperiments::new(100.0);
-        device.record_trigger(exp, &exp.arms[a].name, t0);
-        // The shopper's top set: 5 distinct rows of 50.
-        let mut set: Vec<u32> = Vec::with_capacity(OPE_TOP);
-        while set.len() < OPE_TOP {
-            let r = rng.below(OPE_ITEMS) as u32;
-            if !set.contains(&r) {
-                set.push(r);
-            }
-        }
-        set.sort_unstable();
-        for s in 0..OPE_SHELVES_PER_DEVICE {
-            let mech = if rng.chance(OPE_SHARE) {
-                &explore
-            } else {
-                &main
-            };
-            let anchor = mech.sample(&set, rng)?;
-            let top = set.binary_search(&anchor).is_ok();
-            let clicked = rng.chance(if top { OPE_REWARD_TOP } else { OPE_REWARD_REST });
-            let reward = f64::from(u8::from(clicked));
-            if a == 0 {
-                naive_sum += reward;
-                naive_n += 1.0;
-            }
-            let imp = OpeImpression {
-                logging_p: with_exploration(prob(&main, top), prob(&explore, top), OPE_SHARE),
-                target_p: prob(&target, top),
-                reward,
-                predicted: if top { OPE_MODEL_TOP } else { OPE_MODEL_REST },
-                candidate_predicted,
-            };
-            device.record(exp, DeviceEvent::Ope(imp), t0 + 1.0 + s as f64);
-        }
-        let report = device
-            .take_report(exp, exp.end_ms, rng)?
-            .ok_or_else(|| anyhow!("a triggered device's report was not due"))?;
-        sums.add(&report);
-    }
-    let analysis = layer1(exp, &sums, opts);
-    let o = analysis
-        .ope
-        .iter()
-        .find(|o| o.arm == exp.arms[0].name)
-        .ok_or_else(|| anyhow!("no OPE estimate"))?;
-    let dr = o.dr.ok_or_else(|| anyhow!("no DR estimate"))?;
-    let snips = o.snips.ok_or_else(|| anyhow!("no SNIPS estimate"))?;
-    let naive = naive_sum / naive_n.max(1.0);
-    let covers = |ci: [f64; 2]| f64::from(u8::from(ci[0] <= truth && truth <= ci[1]));
-    Ok(Rep {
-        estimate: dr.mean,
-        ci: dr.ci,
-        rejected: dr.ci[0] > 0.0 || dr.ci[1] < 0.0,
-        extra: vec![
-            ("ips_mean", o.ips.mean),
-            ("ips_coverage", covers(o.ips.ci)),
-            ("snips_mean", snips.mean),
-            ("snips_coverage", covers(snips.ci)),
-            ("naive_mean", naive),
-            ("rmse_dr", (dr.mean - truth).powi(2)),
-            ("rmse_ips", (o.ips.mean - truth).powi(2)),
-            ("rmse_snips", (snips.mean - truth).powi(2)),
-            ("rmse_naive", (naive - truth).powi(2)),
-        ],
     })
 }
