@@ -75,24 +75,52 @@ impl Pq {
     }
 
     /// Computes `inv_norms` for `codes` (`[n, m]`), when `unit` (else clears them).
+    ///
+    /// Each item's squared norm comes from [`Pq::scaled_square_norm`] (the same bits as decoding
+    /// the item and summing its squares in order, without the buffer: decoding per item was most
+    /// of a compact bundle's load in the wasm, where opt-level `z` leaves `bounds`, `centroid` and
+    /// the copy as calls per sub-space; `node --cpu-prof`).
     pub(super) fn set_unit_norm(&mut self, unit: bool, codes: &[u8]) {
-        self.inv_norms = if unit {
-            let mut v = vec![0.0f32; self.dim];
-            codes
-                .chunks_exact(self.m)
-                .map(|c| {
-                    self.decode_into(c, &mut v);
-                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                    if n > 0.0 && n.is_finite() {
-                        1.0 / n
-                    } else {
-                        0.0
-                    }
-                })
-                .collect()
+        self.inv_norms = if unit && self.m > 0 {
+            let n = codes.len() / self.m;
+            let mut out = Vec::with_capacity(n);
+            let mut r = 0;
+            while r < n {
+                let norm = self
+                    .scaled_square_norm(&codes[r * self.m..(r + 1) * self.m], 1.0)
+                    .sqrt();
+                out.push(if norm > 0.0 && norm.is_finite() {
+                    1.0 / norm
+                } else {
+                    0.0
+                });
+                r += 1;
+            }
+            out
         } else {
             Vec::new()
         };
+    }
+
+    /// `‖f · reconstruction(codes)‖²`, each coordinate scaled (unless `f` is 1) and squared and
+    /// the squares summed in dimension order, read straight from the codebooks: the bits of
+    /// decoding into a buffer, scaling it and summing `x · x` in order (`Bundle::item_dot(i, i)`).
+    pub(super) fn scaled_square_norm(&self, codes: &[u8], f: f32) -> f32 {
+        let mut s = 0.0f32;
+        let mut j = 0;
+        while j < self.m.min(codes.len()) {
+            let (lo, hi) = (j * self.dim / self.m, (j + 1) * self.dim / self.m);
+            let row = usize::from(codes[j]) * self.dim;
+            let mut x = row + lo;
+            while x < row + hi {
+                let v = self.codebooks.get(x).copied().unwrap_or(0.0);
+                let y = if f == 1.0 { v } else { v * f };
+                s += y * y;
+                x += 1;
+            }
+            j += 1;
+        }
+        s
     }
 
     /// The codes of every row, `[n, m]` row-major, given the bundle's bytes.
@@ -216,4 +244,45 @@ pub(super) fn read_pq(
     };
     pq.set_unit_norm(unit_norm, codes.data);
     Ok((pq, n, dim))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The norms read straight from the codebooks are the bits of decoding each item and
+    /// summing its squares in order (what `set_unit_norm` did before).
+    #[test]
+    fn inverse_norms_are_those_of_the_decoded_rows() {
+        let (dim, m, k, n) = (10usize, 4usize, 7usize, 50usize);
+        let mut x = 0x2545_f491u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x % 2000) as f32 / 1000.0 - 1.0
+        };
+        let mut pq = Pq {
+            m,
+            k,
+            dim,
+            codebooks: (0..k * dim).map(|_| next()).collect(),
+            codes: 0..0,
+            codes_owned: None,
+            inv_norms: Vec::new(),
+        };
+        let codes: Vec<u8> = (0..n * m).map(|i| ((i * 5 + i / 3) % k) as u8).collect();
+        pq.set_unit_norm(true, &codes);
+        assert_eq!(pq.inv_norms.len(), n);
+        let mut v = vec![0.0f32; dim];
+        for (r, c) in codes.chunks_exact(m).enumerate() {
+            pq.decode_into(c, &mut v);
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            assert_eq!(
+                pq.row_factor(r).to_bits(),
+                (1.0 / norm).to_bits(),
+                "row {r}"
+            );
+        }
+    }
 }

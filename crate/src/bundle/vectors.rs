@@ -105,6 +105,9 @@ impl Bundle {
                     * self.scale.get(a).copied().unwrap_or(0.0)
                     * self.scale.get(b).copied().unwrap_or(0.0)
             }
+            // An item with itself (its norm: `rank::item_norms`, every item at load) without the
+            // two decoded copies; the same bits.
+            Some(pq) if a == b => pq.scaled_square_norm(self.codes(a), pq.row_factor(a)),
             Some(_) => {
                 let (va, vb) = (self.dequantized_row(a), self.dequantized_row(b));
                 va.iter().zip(&vb).map(|(x, y)| x * y).sum()

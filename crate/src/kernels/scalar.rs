@@ -36,9 +36,14 @@ pub const ADC_TABLE: usize = 256;
 /// from `0.0` (every SIMD path sums each item in this same order, so results are bit-identical).
 #[inline]
 pub fn adc_one(table: &[f32], codes: &[u8]) -> f32 {
+    // An index loop, not `chunks_exact().zip()`: at the wasm's opt-level `z` the iterators'
+    // `next` stayed calls per lookup (see `wasm_simd::adc_rows`).
+    let m = (table.len() / ADC_TABLE).min(codes.len());
     let mut s = 0.0f32;
-    for (t, &c) in table.chunks_exact(ADC_TABLE).zip(codes) {
-        s += t[usize::from(c)];
+    let mut j = 0;
+    while j < m {
+        s += table[j * ADC_TABLE + usize::from(codes[j])];
+        j += 1;
     }
     s
 }
@@ -51,7 +56,10 @@ pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
         out.iter_mut().for_each(|o| *o = 0.0);
         return;
     }
-    for (o, row) in out.iter_mut().zip(codes.chunks_exact(m)) {
-        *o = adc_one(table, row);
+    let n = out.len().min(codes.len() / m);
+    let mut r = 0;
+    while r < n {
+        out[r] = adc_one(table, &codes[r * m..(r + 1) * m]);
+        r += 1;
     }
 }
