@@ -94,11 +94,16 @@ impl ValidOpe {
     /// Whether this release is in the exploration slice: an exact Bernoulli(share), with `share`
     /// rounded down to a multiple of 2⁻⁵³.
     pub fn explores<R: RandomSource + ?Sized>(&self, rng: &mut R) -> Result<bool, PrivacyError> {
-        let num = (self.share * P_DENOMINATOR as f64).floor() as u128;
+        let num = self.share_num();
         if num == 0 {
             return Ok(false);
         }
-        bernoulli(rng, num.min(P_DENOMINATOR - 1), P_DENOMINATOR)
+        bernoulli(rng, num, P_DENOMINATOR)
+    }
+
+    /// The share as the sampler draws it: `share` rounded down to a multiple of 2⁻⁵³ (below 1).
+    fn share_num(&self) -> u128 {
+        ((self.share * P_DENOMINATOR as f64).floor() as u128).min(P_DENOMINATOR - 1)
     }
 
     /// The probabilities of a release of `slots` of a `window`-item cut at the release's own
@@ -114,7 +119,7 @@ impl ValidOpe {
         let main = WindowMechanism::calibrate(window, slots, epsilon)?;
         let explore = WindowMechanism::calibrate(window, slots, self.epsilon)?;
         let candidate = WindowMechanism::calibrate(window, slots, self.candidate_epsilon)?;
-        let share = (self.share * P_DENOMINATOR as f64).floor() / P_DENOMINATOR as f64;
+        let share = self.share_num() as f64 / P_DENOMINATOR as f64;
         Ok(Propensity {
             logging: (1.0 - share) * main.set_probability(key_shown)
                 + share * explore.set_probability(key_shown),

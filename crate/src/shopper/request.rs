@@ -239,12 +239,9 @@ impl Shopper {
                 }
                 Calibrated::Anchor(a) => {
                     let counts = session.item_counts_of(profile_now, device);
-                    let explore = match ope {
-                        Some(o) => o.explores(rng)?,
-                        None => false,
-                    };
+                    // The exploration slice draws at its own ε (a coin independent of D).
                     let at = match ope {
-                        Some(o) if explore => o.epsilon,
+                        Some(o) if o.explores(rng)? => o.epsilon,
                         _ => a.epsilon(),
                     };
                     let (rows, key_shown) = cut_release(&page_rows, slots, &counts, at, rng)?;
