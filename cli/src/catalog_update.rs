@@ -29,6 +29,9 @@ pub enum CatalogCommand {
     Update(UpdateArgs),
     /// Read a catalog file and report its products, categories and problems.
     Check(CheckArgs),
+    /// Split a big catalog's bundle into a head bundle (the most popular products, for the first
+    /// shelf) and shards by category that pages fetch on demand (`loadShards()`), with a manifest.
+    Shard(crate::catalog_shard::ShardArgs),
 }
 
 impl CatalogCommand {
@@ -37,6 +40,7 @@ impl CatalogCommand {
         match self {
             CatalogCommand::Update(a) => a.json,
             CatalogCommand::Check(a) => a.json,
+            CatalogCommand::Shard(a) => a.json(),
         }
     }
 }
@@ -113,6 +117,7 @@ pub enum ColdVectors {
 pub fn run(command: &CatalogCommand) -> Result<()> {
     match command {
         CatalogCommand::Update(args) => update(args),
+        CatalogCommand::Shard(args) => crate::catalog_shard::run(args),
         CatalogCommand::Check(CheckArgs { catalog, json }) => {
             let c = catalog::read(catalog)?;
             let warnings = c.warnings(&catalog.display().to_string());

@@ -146,7 +146,11 @@ fn report(path: String, b: &Bundle, status: &DigestStatus) -> Value {
     });
     json!({
         "path": path,
-        "kind": if update.is_some() { "catalog_update" } else { "bundle" },
+        "kind": match (b.is_shard(), update.is_some()) {
+            (true, _) => "shard",
+            (false, true) => "catalog_update",
+            (false, false) => "bundle",
+        },
         "catalog_update": update,
         "file_bytes": b.file_len(),
         "header_bytes": b.header_len(),
@@ -184,9 +188,19 @@ fn text(r: &Value) -> String {
     if let Some(u) = r["catalog_update"].as_object() {
         crate::output::outln!(
             out,
-            "update of     {} ({} rows): apply with applyUpdate or vitrine catalog update",
+            "{:<14}{} ({} rows): apply with {}",
+            if r["kind"] == "shard" {
+                "shard of"
+            } else {
+                "update of"
+            },
             s(&u["base"]),
-            s(&u["base_items"])
+            s(&u["base_items"]),
+            if r["kind"] == "shard" {
+                "loadShards (the npm package, from the set's shards.json)"
+            } else {
+                "applyUpdate or vitrine catalog update"
+            }
         );
     }
     crate::output::outln!(

@@ -5,6 +5,7 @@
 mod bundle_parts;
 mod catalog;
 mod catalog_ctx;
+mod catalog_shard;
 mod catalog_update;
 mod cold_scale;
 mod compact;

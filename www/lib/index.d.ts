@@ -332,6 +332,8 @@ export type VitrineErrorCode =
   | 'update_mismatch'
   /** applyUpdate(): a corrupt delta (the engine's bundle checks). */
   | 'bundle'
+  /** Vitrine.load() of a shard manifest (`shards.json`) that is not one. */
+  | 'invalid_manifest'
   | (string & {});
 
 export class VitrineError extends Error {
@@ -411,6 +413,15 @@ export class Vitrine extends EventTarget {
   trending(options?: RequestOptions): Promise<Recommendations>;
   /** Applies a catalog update (`vitrine catalog update --delta`) to the loaded engine; shelves re-render. */
   applyUpdate(source: string | URL | ArrayBuffer | ArrayBufferView, options?: { integrity?: string; fetchOptions?: RequestInit }): Promise<UpdateReport>;
+  /**
+   * A sharded catalog (`Vitrine.load('…/shards.json')`, docs/scale.md): fetches the shards holding
+   * these categories (or every shard) that this page has not fetched, each checked against the
+   * manifest's hash. Chosen from the argument only, never from the shopper's history. A request's
+   * `filters.categories` calls it first.
+   */
+  loadShards(which?: 'all' | { categories: string[] }): Promise<{ shards: string[]; added: number; items: number }>;
+  /** The shard set of a sharded load (`null` for a single bundle). */
+  readonly shards: { total: number; loaded: number; items: number | null; categories: string[] } | null;
   /** The catalog records the bundle carries, with every applied update's. */
   readonly catalog: Array<Record<string, unknown> & { id: string }>;
   explain(id: string, options?: RequestOptions): Promise<Explanation>;

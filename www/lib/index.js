@@ -15,6 +15,7 @@ import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
 import { IsolatedVitrine } from './isolated/client.js';
 import { catalogRecords } from './bundle-catalog.js';
+import { ShardSet, isShardManifestUrl } from './shards.js';
 
 export { VitrineError } from './errors.js';
 export { reasonText } from './reasons.js';
@@ -74,6 +75,7 @@ export class Vitrine extends EventTarget {
   #listeners;
   #catalog;
   #experiments;
+  #shards;
 
   /** @private use Vitrine.load() */
   constructor(token, backend, info, opts) {
@@ -89,6 +91,7 @@ export class Vitrine extends EventTarget {
     this.#requested = opts.consent;
     this.#gpc = opts.gpc;
     this.#experiments = opts.experiments ?? null;
+    this.#shards = opts.shards ?? null;
     this.#keeper = new SessionKeeper({
       backend,
       persistent: opts.store,
@@ -143,6 +146,15 @@ export class Vitrine extends EventTarget {
       }
     };
 
+    // A shard set (a `.json` manifest, docs/scale.md): load its head, checked against the
+    // manifest's hash (itself checked against `integrity`, when given).
+    let shards = null;
+    let headIntegrity = integrity;
+    if (isShardManifestUrl(source)) {
+      shards = await ShardSet.fetch(source, { integrity, fetchOptions });
+      source = shards.head.url;
+      headIntegrity = shards.head.integrity;
+    }
     let bytes = toBytes(source);
     if (!bytes) {
       if (typeof source !== 'string' && !(source instanceof URL)) {
@@ -152,9 +164,9 @@ export class Vitrine extends EventTarget {
     } else {
       progress({ phase: 'bundle', loaded: bytes.length, total: bytes.length });
     }
-    if (integrity != null) {
+    if (headIntegrity != null) {
       progress({ phase: 'verify', loaded: 0, total: bytes.length });
-      await verifyIntegrity(bytes, integrity);
+      await verifyIntegrity(bytes, headIntegrity);
       progress({ phase: 'verify', loaded: bytes.length, total: bytes.length });
     }
 
@@ -164,7 +176,7 @@ export class Vitrine extends EventTarget {
     try {
       // Bytes that matched the page's `integrity` hash need no second check of the same bytes:
       // the engine skips its own SHA-256 (most of the load time) but still validates the rest.
-      info = await backend.start(bytes, { verifyDigest: integrity == null });
+      info = await backend.start(bytes, { verifyDigest: headIntegrity == null });
       if (settings != null) {
         if (!info.capabilities.includes('configure')) throw unsupported('configure');
         await backend.call('configure', [settings]);
@@ -192,6 +204,7 @@ export class Vitrine extends EventTarget {
       gpc: globalPrivacyControl(),
       listeners: { onStorageIssue },
       experiments,
+      shards,
       // The records the bundle carries (checked by the engine's digest, or by `integrity`).
       catalog: catalogRecords(bytes),
     });
@@ -301,6 +314,10 @@ export class Vitrine extends EventTarget {
 
   /** A result set, stamped with a fresh recommendationId. */
   async #results(method, args) {
+    // A sharded catalog: the shards of the categories the request filters on join first (the
+    // page's own argument chooses them, nothing else).
+    const wanted = this.#shards && args.find((a) => Array.isArray(a?.filters?.categories))?.filters.categories;
+    if (wanted) await this.loadShards({ categories: wanted.filter((c) => typeof c === 'string') });
     const list = await this.#call(method, args);
     if (Array.isArray(list)) list.recommendationId = newRecommendationId();
     return list;
@@ -399,6 +416,45 @@ export class Vitrine extends EventTarget {
     if (report && typeof report.items === 'number') this.#info.itemCount = report.items;
     this.#changed('catalog', { update: report });
     return report;
+  }
+
+  /**
+   * A sharded catalog (loaded from a `shards.json` manifest): `{total, loaded, items, categories}`
+   * — shards in the set, shards fetched or being fetched, products in the whole set, categories the
+   * shards hold. `null` for a single bundle.
+   */
+  get shards() {
+    return this.#shards ? { ...this.#shards.status(), categories: this.#shards.categories } : null;
+  }
+
+  /**
+   * Fetches the shards holding `categories` (or every shard: `'all'`) that this page has not
+   * fetched yet, checks each against the manifest's hash and adds its products to the engine
+   * (their pending events count, shelves re-render). Which shards are fetched depends only on the
+   * argument, never on the shopper's history. Resolves to `{shards, added, items}`. A request with
+   * `filters.categories` calls this first.
+   */
+  async loadShards(which = 'all') {
+    this.#alive();
+    if (!this.#shards) throw new VitrineError('invalid_argument', 'loadShards(): this Vitrine was not loaded from a shard manifest (shards.json)');
+    const categories = which === 'all' ? 'all' : which?.categories;
+    if (categories !== 'all' && !(Array.isArray(categories) && categories.every((c) => typeof c === 'string'))) {
+      throw new VitrineError('invalid_argument', "loadShards() takes 'all' or {categories: [string, …]}");
+    }
+    const picked = this.#shards.select(categories);
+    const reports = await Promise.all(
+      picked.map((s) =>
+        this.#shards.load(s, async (bytes) => {
+          const report = await this.#call('applyUpdate', [bytes]);
+          for (const r of catalogRecords(bytes)) this.#catalog.set(String(r.id), r);
+          if (report && typeof report.items === 'number') this.#info.itemCount = Math.max(this.#info.itemCount, report.items);
+          return report;
+        }),
+      ),
+    );
+    const added = reports.reduce((n, r) => n + (r?.added ?? 0), 0);
+    if (picked.length) this.#changed('catalog', { shards: picked.map((s) => s.url) });
+    return { shards: picked.map((s) => s.url), added, items: this.#info.itemCount };
   }
 
   /** Why item `id` gets its score under these options. */

@@ -44,6 +44,12 @@ pub const KNOWN_TENSORS: &[&str] = &[
 pub const DELTA_BASE_KEY: &str = "delta.base";
 /// The metadata key holding that file's number of rows.
 pub const DELTA_N_BASE_KEY: &str = "delta.n_base";
+/// The metadata key of a delta that is a **shard** of a big catalog (value [`DELTA_KIND_SHARD`]):
+/// its rows join the loaded bundle (head and the shards applied before stay), where a catalog
+/// update replaces the previous one. Absent: a catalog update.
+pub const DELTA_KIND_KEY: &str = "delta.kind";
+/// The value of [`DELTA_KIND_KEY`] for a shard (written by `vitrine catalog shard`).
+pub const DELTA_KIND_SHARD: &str = "shard";
 /// Largest embedding dimension accepted (keeps per-item work and the int8 dot exact and bounded).
 pub const MAX_DIM: usize = limits::MAX_DIM;
 

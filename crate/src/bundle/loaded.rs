@@ -71,6 +71,9 @@ pub(super) struct FileRows {
     pub(super) categories: Option<Vec<i32>>,
     /// `item_price` of the file (`None`: no prices).
     pub(super) prices: Option<Vec<f32>>,
+    /// Whether the overlays applied are shards (additive) rather than catalog updates
+    /// (cumulative): the two never mix on one loaded bundle.
+    pub(super) shards: bool,
 }
 
 /// Iterator over one item's neighbours: `(row, weight)` pairs.

@@ -51,8 +51,9 @@ mod writer;
 
 pub use digest::DigestStatus;
 pub use format::{
-    limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION,
-    FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS, MAX_DIM,
+    limits, BundleOptions, LoadOptions, DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD,
+    DELTA_N_BASE_KEY, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS,
+    MAX_DIM,
 };
 pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
 pub use loaded::{popularity_prior, Bundle, Neighbours};

@@ -9,8 +9,14 @@
 //! Rows never move: a row added by one update keeps its number when a later update lists it
 //! again, so a shopper's history and a private release that name rows stay valid; a row a later
 //! update no longer lists becomes unavailable.
+//!
+//! A **shard** (`delta.kind` = `shard`, written by `vitrine catalog shard`) is the same kind of
+//! file for a big catalog split into a head bundle and shards: its rows *join* the loaded bundle
+//! (the shards applied before stay, in any order; applying one twice changes nothing), and a
+//! compact head takes compact shards (codes made with the head's codebooks). Shards and catalog
+//! updates never mix on one loaded bundle (a sharded catalog is updated by sharding it again).
 
-use super::format::{DELTA_BASE_KEY, DELTA_N_BASE_KEY};
+use super::format::{DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY};
 use super::id_index::IdIndex;
 use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
@@ -48,6 +54,13 @@ impl Bundle {
         self.metadata.contains_key(DELTA_BASE_KEY)
     }
 
+    /// Whether this bundle is a shard of a big catalog (a delta whose rows join the loaded
+    /// bundle, see the module doc).
+    pub fn is_shard(&self) -> bool {
+        self.is_delta()
+            && self.metadata.get(DELTA_KIND_KEY).map(String::as_str) == Some(DELTA_KIND_SHARD)
+    }
+
     /// Applies a catalog update (`delta`, a bundle that [`Bundle::is_delta`]). Checks first that
     /// it is for this bundle file (`delta.base`, `delta.n_base`) and has this bundle's dimension;
     /// on error nothing changes.
@@ -64,10 +77,24 @@ impl Bundle {
             });
         }
         let d = self.dim;
-        if delta.is_compact() {
-            // Deltas carry int8 rows (what `vitrine catalog update --delta` writes); a loaded
-            // compact bundle encodes them with its own codebooks.
+        if delta.is_compact() && self.pq.is_none() {
+            // An int8 bundle takes int8 rows; a compact one encodes either kind with its own
+            // codebooks (a shard's codes, made with them, encode to themselves).
             return Err(BundleError::MissingTensor("item_emb"));
+        }
+        let shard = delta.is_shard();
+        if self.file_rows.as_ref().is_some_and(|f| f.shards != shard) {
+            return Err(BundleError::UpdateBase {
+                update: format!(
+                    "a {} (a sharded catalog is updated by sharding it again)",
+                    if shard { "shard" } else { "catalog update" }
+                ),
+                loaded: format!(
+                    "{} with {} applied",
+                    self.recorded_digest().unwrap_or("none"),
+                    if shard { "catalog updates" } else { "shards" }
+                ),
+            });
         }
         if delta.dim != d {
             return Err(BundleError::Shape {
@@ -83,8 +110,10 @@ impl Bundle {
                 avail: self.avail.clone(),
                 categories: self.categories.as_ref().map(|c| c.item.clone()),
                 prices: self.prices.clone(),
+                shards: shard,
             },
         };
+
         // Work on copies; the bundle changes only once everything checked out.
         let mut rows = self.vector_rows();
         let (mut ids, mut pop) = (self.ids.clone(), self.pop.clone());
@@ -135,6 +164,13 @@ impl Bundle {
         self.pop = pop;
         if let Some(t) = &mut self.trend {
             t.resize(n, 0.0);
+            if let Some(dt) = delta.trend() {
+                for &(row, k) in &listed {
+                    if let (Some(slot), Some(&v)) = (t.get_mut(row as usize), dt.get(k)) {
+                        *slot = v;
+                    }
+                }
+            }
             self.trend_prior = Some(popularity_prior(t));
         }
         for lists in [&mut self.neighbours, &mut self.co_purchases]
@@ -147,7 +183,15 @@ impl Bundle {
         // Availability: the file's rows as the file says unless the delta says otherwise; rows of
         // earlier updates only while listed.
         let file_avail = |r: usize| file.avail.as_ref().is_none_or(|a| a.get(r) != Some(&false));
-        let mut avail: Vec<bool> = (0..n).map(|r| r < self.n_base && file_avail(r)).collect();
+        // Rows added before: an earlier shard's stay as they are (a shard adds); an earlier
+        // update's only while the current update lists them.
+        let earlier = |r: usize| shard && self.avail.as_ref().and_then(|a| a.get(r)) == Some(&true);
+        let mut avail: Vec<bool> = (0..n)
+            .map(|r| match r < self.n_base {
+                true => file_avail(r),
+                false => earlier(r),
+            })
+            .collect();
         for &(row, k) in &listed {
             avail[row as usize] = delta.is_available(k);
         }
@@ -184,7 +228,18 @@ impl Bundle {
         match rows {
             VectorRows::Codes(codes) => {
                 let Some(pq) = &self.pq else { return };
-                let c = pq.encode(&delta.dequantized_row(k));
+                // A compact delta made with these codebooks (a shard) gives its codes as they are:
+                // a normalized reconstruction (`pq.unit_norm`) need not encode to itself.
+                let same = delta
+                    .pq
+                    .as_ref()
+                    .filter(|q| q.m == pq.m && q.k == pq.k && q.codebooks == pq.codebooks);
+                let c = match same
+                    .and_then(|q| q.all_codes(&delta.bytes).get(k * q.m..(k + 1) * q.m))
+                {
+                    Some(c) => c.to_vec(),
+                    None => pq.encode(&delta.dequantized_row(k)),
+                };
                 match codes.get_mut(r * pq.m..(r + 1) * pq.m) {
                     Some(slot) => slot.copy_from_slice(&c),
                     None => codes.extend_from_slice(&c),
