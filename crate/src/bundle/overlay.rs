@@ -114,6 +114,13 @@ impl Bundle {
             },
         };
 
+        // A compact delta made with these codebooks (a shard) gives its codes as they are: a
+        // normalized reconstruction (`pq.unit_norm`) need not encode to itself. (Compared once:
+        // the codebooks are k × d values.)
+        let same_codebooks = match (&self.pq, &delta.pq) {
+            (Some(a), Some(b)) => a.m == b.m && a.k == b.k && a.codebooks == b.codebooks,
+            _ => false,
+        };
         // Work on copies; the bundle changes only once everything checked out.
         let mut rows = self.vector_rows();
         let (mut ids, mut pop) = (self.ids.clone(), self.pop.clone());
@@ -126,7 +133,7 @@ impl Bundle {
                     let ru = r as usize;
                     if ru >= self.n_base {
                         // Added by an earlier update: its vector and popularity follow.
-                        self.set_vector_row(&mut rows, ru, delta, k);
+                        self.set_vector_row(&mut rows, ru, delta, k, same_codebooks);
                         pop[ru] = delta.pop[k];
                     }
                     report.updated += 1;
@@ -135,7 +142,7 @@ impl Bundle {
                 None => {
                     let r = ids.len() as u32;
                     ids.push(id.clone());
-                    self.set_vector_row(&mut rows, r as usize, delta, k);
+                    self.set_vector_row(&mut rows, r as usize, delta, k, same_codebooks);
                     pop.push(delta.pop[k]);
                     report.added += 1;
                     r
@@ -222,19 +229,22 @@ impl Bundle {
 
     /// Sets (or, at the end, appends) row `r` of `rows` to the delta's row `k`, in this bundle's
     /// form: int8 rows copied as they are (or quantized from a compact delta's reconstruction), a
-    /// compact bundle's codes encoded with its own codebooks.
-    fn set_vector_row(&self, rows: &mut VectorRows, r: usize, delta: &Bundle, k: usize) {
+    /// compact bundle's codes encoded with its own codebooks (or, `same_codebooks`, a compact
+    /// delta's codes copied).
+    fn set_vector_row(
+        &self,
+        rows: &mut VectorRows,
+        r: usize,
+        delta: &Bundle,
+        k: usize,
+        same_codebooks: bool,
+    ) {
         let d = self.dim;
         match rows {
             VectorRows::Codes(codes) => {
                 let Some(pq) = &self.pq else { return };
-                // A compact delta made with these codebooks (a shard) gives its codes as they are:
-                // a normalized reconstruction (`pq.unit_norm`) need not encode to itself.
-                let same = delta
-                    .pq
-                    .as_ref()
-                    .filter(|q| q.m == pq.m && q.k == pq.k && q.codebooks == pq.codebooks);
-                let c = match same
+                let theirs = delta.pq.as_ref().filter(|_| same_codebooks);
+                let c = match theirs
                     .and_then(|q| q.all_codes(&delta.bytes).get(k * q.m..(k + 1) * q.m))
                 {
                     Some(c) => c.to_vec(),
