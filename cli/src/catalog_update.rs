@@ -248,15 +248,13 @@ fn update(args: &UpdateArgs) -> Result<()> {
     let mut prices = Vec::with_capacity(n_base);
     let mut avail = Vec::with_capacity(n_base);
     for r in 0..n_base {
-        let p = by_id
-            .get(bundle.ids()[r].as_str())
-            .map(|&k| &cat.products[k]);
+        let p = by_id.get(&bundle.ids()[r]).map(|&k| &cat.products[k]);
         let (was, now) = (before(r), after(p));
         removed += usize::from(p.is_none());
         if was != now {
             changed += 1;
             delta_items.push(DeltaItem {
-                id: bundle.ids()[r].clone(),
+                id: bundle.ids()[r].to_owned(),
                 embedding: None,
                 popularity: bundle.popularity()[r],
                 category: now.category.clone(),
@@ -374,12 +372,10 @@ fn update(args: &UpdateArgs) -> Result<()> {
     if let Some(path) = &args.delta {
         if delta_items.is_empty() {
             // A delta lists at least one product: the bundle's first, as it is.
-            let p = by_id
-                .get(bundle.ids()[0].as_str())
-                .map(|&k| &cat.products[k]);
+            let p = by_id.get(&bundle.ids()[0]).map(|&k| &cat.products[k]);
             let now = after(p);
             delta_items.push(DeltaItem {
-                id: bundle.ids()[0].clone(),
+                id: bundle.ids()[0].to_owned(),
                 embedding: None,
                 popularity: bundle.popularity()[0],
                 category: now.category,

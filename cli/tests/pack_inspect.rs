@@ -164,7 +164,7 @@ fn pack_npy_with_popularity_and_catalog_then_inspect() {
     );
 
     let b = Bundle::from_bytes(std::fs::read(&i.out).unwrap()).unwrap();
-    assert_eq!(b.ids(), ["p1", "p2", "p3", "p4", "p5", "p6"]);
+    assert_eq!(b.ids().to_vec(), ["p1", "p2", "p3", "p4", "p5", "p6"]);
     assert_eq!(b.popularity(), [10.0, 0.0, 3.5, 1.0, 2.0, 0.0]);
     assert_eq!(b.category_names().unwrap(), ["shoes", "hats"]);
     let cats: Vec<_> = (0..6).map(|k| b.category(k)).collect();

@@ -139,7 +139,7 @@ fn numeric_ids_are_delta_coded() {
     p.compact = Some(codebooks(&p, 2, 3));
     let b = Bundle::from_bytes(write_bundle(&p).unwrap()).unwrap();
     assert_eq!(b.metadata()["ids.coding"], "delta");
-    assert_eq!(b.ids(), p.ids.as_slice());
+    assert_eq!(b.ids().to_vec(), p.ids.as_slice());
     assert_eq!(b.index_of("7"), Some(3));
     // Ids in ascending order, dense: one byte each.
     p.ids = (1..=6).map(|i| i.to_string()).collect();
@@ -203,7 +203,7 @@ fn the_engine_recommends_from_a_compact_bundle() {
         let ids: Vec<String> = recs
             .rows
             .iter()
-            .map(|r| model.bundle().ids()[r.index as usize].clone())
+            .map(|r| model.bundle().ids()[r.index as usize].to_owned())
             .collect();
         top.push(ids);
     }
@@ -232,17 +232,31 @@ fn a_catalog_update_keeps_a_compact_bundle_compact() {
     // Encoded with the bundle's own codebooks: the same codes as row 2.
     assert_eq!(b.codes(12), b.codes(2));
     assert_eq!(b.dequantized_row(12), b.dequantized_row(2));
-    // A compact delta is refused (deltas carry int8 rows), and nothing changes.
+    // A compact delta made with the same codebooks (what `vitrine catalog shard` writes for a
+    // compact head) is taken too: its rows of the file change only their tables; an int8 bundle
+    // refuses one (it would have no int8 rows to copy: crate/tests/engine_shards.rs).
     let mut cd = compact_parts(4, 6);
     cd.metadata
         .insert("delta.base".into(), b.recorded_digest().unwrap().to_owned());
     cd.metadata.insert("delta.n_base".into(), "12".into());
     let cd = Bundle::from_bytes_delta(write_bundle(&cd).unwrap()).unwrap();
+    let report = b.apply_overlay(&cd).unwrap();
+    assert_eq!((report.added, report.updated), (0, 12));
+    assert_eq!(b.n_items(), 13);
+    let int8 = Bundle::from_bytes(write_bundle(&clustered(3, 4, 8)).unwrap()).unwrap();
+    let mut int8 = int8;
+    let mut cd = compact_parts(4, 6);
+    cd.metadata.insert(
+        "delta.base".into(),
+        int8.recorded_digest().unwrap().to_owned(),
+    );
+    cd.metadata.insert("delta.n_base".into(), "12".into());
+    let cd = Bundle::from_bytes_delta(write_bundle(&cd).unwrap()).unwrap();
     assert_eq!(
-        b.apply_overlay(&cd),
+        int8.apply_overlay(&cd),
         Err(BundleError::MissingTensor("item_emb"))
     );
-    assert_eq!(b.n_items(), 13);
+    assert_eq!(int8.n_items(), 12);
 }
 
 // ---------------------------------------------------------------- hostile compact parts

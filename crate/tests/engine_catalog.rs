@@ -79,7 +79,7 @@ fn a_delta_round_trips_and_is_integrity_checked() {
     let e = engine_of(&parts());
     let bytes = delta(&e, vec![new_item("new-1")], &["c0-i1"]);
     let d = read_delta(bytes.clone()).unwrap();
-    assert_eq!(d.ids(), ["new-1", "c0-i0", "c0-i1"]);
+    assert_eq!(d.ids().to_vec(), ["new-1", "c0-i0", "c0-i1"]);
     assert!(d.is_delta() && !d.is_available(2) && d.is_available(0));
     assert_eq!(d.price(1), Some(99.0));
     // A delta is not a model: loading it as a bundle says what it is.
@@ -248,7 +248,7 @@ fn pending_events_count_once_their_product_is_known() {
     let order: Vec<String> = f
         .session()
         .events()
-        .map(|ev| f.bundle().ids()[ev.item as usize].clone())
+        .map(|ev| f.bundle().ids()[ev.item as usize].to_owned())
         .collect();
     assert_eq!(order, ["c1-i0", "new-1", "c1-i1"]);
     assert!(f.session().in_cart_items(4.0).len() == 1);

@@ -180,7 +180,7 @@ fn the_log_is_bounded_by_count_and_age() {
     }
     let items: Vec<u32> = e.session().events().map(|x| x.item).collect();
     assert_eq!(items.len(), 3, "oldest evicted");
-    assert_eq!(e.bundle().ids()[items[0] as usize], "bags-1");
+    assert_eq!(&e.bundle().ids()[items[0] as usize], "bags-1");
     e.track("view", "hats-0", 85_000.0).unwrap();
     // bags-1 (75 s older) and bags-2 (65 s) are past 60 s: gone.
     assert_eq!(e.session().len(), 2);

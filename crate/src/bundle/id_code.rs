@@ -12,6 +12,7 @@
 //! Either way the tensor must decode to exactly `n` ids and end there; ids are distinct (checked
 //! by the reader's id index, as for plain ids).
 
+use super::id_list::IdList;
 use crate::error::BundleError;
 
 /// Longest id a front-coded list may hold, in bytes (bounds what a small tensor can expand to).
@@ -62,7 +63,7 @@ fn varint(data: &[u8], at: &mut usize) -> Result<u64, BundleError> {
 }
 
 /// Decodes `n` coded ids (see the module docs). Every failure is [`BundleError::Ids`].
-pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<Vec<String>, BundleError> {
+pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<IdList, BundleError> {
     // Every id takes at least one byte: a tensor shorter than `n` cannot hold them (checked before
     // allocating for `n`).
     if data.len() < n {
@@ -71,7 +72,7 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<Vec<String>, Bu
             &format!("{} bytes for {n} ids", data.len()),
         ));
     }
-    let mut ids = Vec::with_capacity(n);
+    let mut ids = IdList::with_capacity(n, data.len().saturating_mul(2));
     let mut at = 0usize;
     match coding {
         IdCoding::Delta => {
@@ -80,7 +81,20 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<Vec<String>, Bu
                 let z = varint(data, &mut at)?;
                 let delta = (z >> 1) ^ (z & 1).wrapping_neg();
                 prev = prev.wrapping_add(delta);
-                ids.push(prev.to_string());
+                // In decimal, without an allocation per id.
+                let (mut digits, mut i, mut v) = ([0u8; 20], 20, prev);
+                loop {
+                    i -= 1;
+                    digits[i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                    if v == 0 {
+                        break;
+                    }
+                }
+                let id = std::str::from_utf8(digits.get(i..).unwrap_or_default());
+                if !ids.push(id.unwrap_or_default()) {
+                    return Err(bad(at, "more than 4 GiB of ids"));
+                }
             }
         }
         IdCoding::Front => {
@@ -105,7 +119,9 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<Vec<String>, Bu
                     return Err(bad(start, "an id must be 1 to 256 bytes without '\\n'"));
                 }
                 let id = std::str::from_utf8(&prev).map_err(|_| bad(start, "id not UTF-8"))?;
-                ids.push(id.to_owned());
+                if !ids.push(id) {
+                    return Err(bad(start, "more than 4 GiB of ids"));
+                }
             }
         }
     }
@@ -168,7 +184,7 @@ mod tests {
     fn round_trip(ids: &[&str]) -> IdCoding {
         let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
         let (coding, bytes) = encode(&ids).unwrap();
-        assert_eq!(decode(&bytes, coding, ids.len()).unwrap(), ids);
+        assert_eq!(decode(&bytes, coding, ids.len()).unwrap().to_vec(), ids);
         coding
     }
 

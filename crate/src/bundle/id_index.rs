@@ -8,7 +8,45 @@
 
 use std::hash::BuildHasher;
 
+use super::id_list::IdList;
+
 const EMPTY: u32 = u32::MAX;
+
+/// A list of ids by row: the bundle's [`IdList`], or names read as strings.
+pub(crate) trait Rows {
+    fn count(&self) -> usize;
+    fn row(&self, i: usize) -> Option<&str>;
+}
+
+impl Rows for [String] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn row(&self, i: usize) -> Option<&str> {
+        self.get(i).map(String::as_str)
+    }
+}
+
+impl Rows for Vec<String> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn row(&self, i: usize) -> Option<&str> {
+        self.get(i).map(String::as_str)
+    }
+}
+
+impl Rows for IdList {
+    fn count(&self) -> usize {
+        self.len()
+    }
+    #[inline]
+    fn row(&self, i: usize) -> Option<&str> {
+        self.get(i)
+    }
+}
 
 /// Row numbers of `ids`, findable by id.
 #[derive(Debug, Clone)]
@@ -42,12 +80,14 @@ fn hash(seed: u64, bytes: &[u8]) -> u64 {
 
 impl IdIndex {
     /// Indexes `ids` (at most `u32::MAX − 1` of them). A repeated id is `Err((first row, row))`.
-    pub fn build(ids: &[String]) -> Result<Self, (usize, usize)> {
-        let capacity = (ids.len().max(4) * 2).next_power_of_two();
+    pub fn build<R: Rows + ?Sized>(ids: &R) -> Result<Self, (usize, usize)> {
+        let n = ids.count();
+        let capacity = (n.max(4) * 2).next_power_of_two();
         let mask = capacity - 1;
         let mut slots = vec![EMPTY; capacity];
         let seed = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
-        for (row, id) in ids.iter().enumerate() {
+        for row in 0..n {
+            let id = ids.row(row).unwrap_or_default();
             let mut s = hash(seed, id.as_bytes()) as usize & mask;
             loop {
                 match slots.get(s).copied() {
@@ -57,7 +97,7 @@ impl IdIndex {
                         }
                         break;
                     }
-                    Some(other) if ids.get(other as usize) == Some(id) => {
+                    Some(other) if ids.row(other as usize) == Some(id) => {
                         return Err((other as usize, row));
                     }
                     _ => s = (s + 1) & mask,
@@ -68,13 +108,13 @@ impl IdIndex {
     }
 
     /// Row of `id` in `ids` (the list the index was built from).
-    pub fn get(&self, ids: &[String], id: &str) -> Option<u32> {
+    pub fn get<R: Rows + ?Sized>(&self, ids: &R, id: &str) -> Option<u32> {
         let mask = self.slots.len().checked_sub(1)?;
         let mut s = hash(self.seed, id.as_bytes()) as usize & mask;
         loop {
             match *self.slots.get(s)? {
                 EMPTY => return None,
-                row if ids.get(row as usize).is_some_and(|x| x == id) => return Some(row),
+                row if ids.row(row as usize) == Some(id) => return Some(row),
                 _ => s = (s + 1) & mask,
             }
         }
@@ -103,6 +143,13 @@ mod tests {
         }
         let empty: Vec<String> = Vec::new();
         assert_eq!(IdIndex::build(&empty).unwrap().get(&empty, "x"), None);
+        // The same over the bundle's id list.
+        let list: IdList = ids.iter().collect();
+        let index = IdIndex::build(&list).unwrap();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(&list, id), Some(i as u32));
+        }
+        assert_eq!(index.get(&list, "item-5000"), None);
     }
 
     #[test]

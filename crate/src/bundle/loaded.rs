@@ -33,7 +33,7 @@ pub struct Bundle {
     pub(super) scale: Vec<f32>,
     pub(super) pop: Vec<f32>,
     pub(super) prior: Vec<f32>,
-    pub(super) ids: Vec<String>,
+    pub(super) ids: super::id_list::IdList,
     pub(super) index: id_index::IdIndex,
     pub(super) params: ScoringParams,
     pub(super) metadata: Metadata,
@@ -246,7 +246,7 @@ impl Bundle {
     }
 
     /// Item ids in row order.
-    pub fn ids(&self) -> &[String] {
+    pub fn ids(&self) -> &super::id_list::IdList {
         &self.ids
     }
 

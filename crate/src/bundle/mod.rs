@@ -36,6 +36,7 @@ mod dtype;
 mod format;
 pub mod id_code;
 mod id_index;
+mod id_list;
 mod loaded;
 mod metadata;
 mod overlay;
@@ -56,6 +57,7 @@ pub use format::{
     MAX_DIM,
 };
 pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
+pub use id_list::IdList;
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
 pub use overlay::OverlayReport;

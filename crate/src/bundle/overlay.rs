@@ -141,7 +141,9 @@ impl Bundle {
                 }
                 None => {
                     let r = ids.len() as u32;
-                    ids.push(id.clone());
+                    if !ids.push(id) {
+                        return Err(BundleError::Ids("more than 4 GiB of ids".into()));
+                    }
                     self.set_vector_row(&mut rows, r as usize, delta, k, same_codebooks);
                     pop.push(delta.pop[k]);
                     report.added += 1;

@@ -17,6 +17,7 @@ use super::format::{
 };
 use super::id_code::{self, IdCoding};
 use super::id_index::IdIndex;
+use super::id_list::IdList;
 use super::params::ScoringParams;
 use super::pq::{read_pq, Pq};
 use super::read_lists::read_lists;
@@ -33,7 +34,7 @@ pub(super) struct Parsed {
     pub dim: usize,
     pub scale: Vec<f32>,
     pub pop: Vec<f32>,
-    pub ids: Vec<String>,
+    pub ids: IdList,
     pub index: IdIndex,
     pub params: ScoringParams,
     pub metadata: Metadata,
@@ -321,7 +322,7 @@ fn read_ids(
     c: &Container<'_>,
     metadata: &Metadata,
     n: usize,
-) -> Result<(Vec<String>, IdIndex), BundleError> {
+) -> Result<(IdList, IdIndex), BundleError> {
     let t = c.require("item_ids")?;
     let coded = match metadata.get("ids.coding").map(|s| s.trim()) {
         None | Some("lines") => None,
@@ -355,19 +356,36 @@ fn read_ids(
     Ok((ids, index))
 }
 
-fn plain_ids(t: &Tensor<'_>, n: usize) -> Result<Vec<String>, BundleError> {
-    names(t, Some(n), n).map_err(|e| match e {
-        BundleError::Value { index, why, .. } if why == "not UTF-8" => {
-            BundleError::Ids(format!("not UTF-8 (invalid byte at offset {index})"))
+/// The `\n`-joined ids of a version 1–2 bundle (or `ids.coding` = `lines`): exactly `n`,
+/// non-empty, UTF-8 (checked once over the tensor), copied into one [`IdList`] buffer.
+fn plain_ids(t: &Tensor<'_>, n: usize) -> Result<IdList, BundleError> {
+    expect_dtype(t, &[Dtype::U8])?;
+    if t.shape.len() != 1 {
+        return Err(shape_error(t, "[bytes]".into()));
+    }
+    let text = std::str::from_utf8(t.data).map_err(|e| {
+        BundleError::Ids(format!(
+            "not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
+    })?;
+    // Count before allocating for the entries.
+    let found = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    if found != n {
+        return Err(BundleError::Ids(format!(
+            "{found} entries for {n} rows (ids are joined by '\\n')"
+        )));
+    }
+    let mut ids = IdList::with_capacity(n, text.len() + 1 - n);
+    for (row, id) in text.split('\n').enumerate() {
+        if id.is_empty() {
+            return Err(BundleError::Ids(format!("empty id at row {row}")));
         }
-        BundleError::Value { index, why, .. } if why == "empty entry" => {
-            BundleError::Ids(format!("empty id at row {index}"))
+        if !ids.push(id) {
+            return Err(BundleError::Ids("more than 4 GiB of ids".into()));
         }
-        BundleError::Value { why, .. } => {
-            BundleError::Ids(format!("{why} (ids are joined by '\\n')"))
-        }
-        other => other,
-    })
+    }
+    Ok(ids)
 }
 
 fn unique_names(what: &str, names: &[String]) -> Result<(), BundleError> {

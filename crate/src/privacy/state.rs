@@ -153,11 +153,13 @@ impl PrivacyState {
         let (mut last_profile, mut last_anchor, mut last_left_out) = (None, None, None);
         match &self.last_release {
             Some(Release::Profile(p)) => last_profile = Some(p.clone()),
-            Some(Release::Anchor(j)) => last_anchor = bundle.ids().get(*j as usize).cloned(),
+            Some(Release::Anchor(j)) => {
+                last_anchor = bundle.ids().get(*j as usize).map(str::to_owned)
+            }
             Some(Release::LeftOut(rows)) => {
                 last_left_out = Some(
                     rows.iter()
-                        .filter_map(|&r| bundle.ids().get(r as usize).cloned())
+                        .filter_map(|&r| bundle.ids().get(r as usize).map(str::to_owned))
                         .collect(),
                 )
             }

@@ -159,7 +159,7 @@ fn event_reasons(p: &Prepared<'_>, i: u32) -> Vec<EventReason> {
         let e = &p.weighted[k];
         out.push(EventReason {
             kind: e.event.kind.as_str(),
-            item: bundle.ids()[e.event.item as usize].clone(),
+            item: bundle.ids()[e.event.item as usize].to_owned(),
             ts: e.event.ts_ms,
             weight: e.weight,
             similarity: p.cosine(e.event.item, i),

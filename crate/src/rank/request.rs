@@ -59,7 +59,7 @@ impl<'a> RankEnv<'a> {
         if !duplicates.is_empty() {
             let names: Vec<&str> = duplicates
                 .iter()
-                .map(|&d| bundle.ids()[d as usize].as_str())
+                .map(|&d| &bundle.ids()[d as usize])
                 .collect();
             extra.push(format!(
                 "duplicate candidate ids ranked once: {}",

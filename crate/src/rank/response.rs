@@ -120,7 +120,7 @@ impl RowResponse {
                 .rows
                 .into_iter()
                 .map(|r| RankedItem {
-                    id: bundle.ids()[r.index as usize].clone(),
+                    id: bundle.ids()[r.index as usize].to_owned(),
                     score: r.score,
                     rank: r.rank,
                     pinned: r.pinned,

@@ -438,7 +438,7 @@ impl SessionLog {
             .map(|e| match &e.event {
                 LoggedEvent::Item { event, details } => EventInput {
                     kind: event.kind.as_str().to_owned(),
-                    item: bundle.ids().get(event.item as usize).cloned(),
+                    item: bundle.ids().get(event.item as usize).map(str::to_owned),
                     ts: Some(event.ts_ms),
                     dwell_ms: details.dwell_ms,
                     quantity: details.quantity.map(f64::from),
