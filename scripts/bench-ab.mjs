@@ -101,6 +101,10 @@ async function main() {
     for (const c of result.catalogs) {
       console.log(`| ${c.n} × ${c.d} | a (p50 of round p50s) | b | b / a |\n| --- | ---: | ---: | ---: |`);
       for (const r of c.rows) console.log(`| ${r.job} | ${fmt(r.aMs)} | ${fmt(r.bMs)} | ${r.ratio.toFixed(2)} |`);
+      if (c.memory) {
+        const mb = (x) => `${(x / 1e6).toFixed(1)} MB (${(x / c.bundleBytes).toFixed(2)}× the bundle)`;
+        console.log(`| wasm memory after the first load${c === result.catalogs[0] ? '' : ' (high-water: not the first catalog)'} | ${mb(c.memory.a)} | ${mb(c.memory.b)} | ${(c.memory.b / c.memory.a).toFixed(2)} |`);
+      }
       console.log();
     }
     console.log(`JSON: ${path.relative(REPO, file)}`);

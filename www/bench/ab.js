@@ -30,9 +30,13 @@ const RERANK = 200;
 const SESSION = 10;
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
 
+/** Each build's wasm memory (to read its size after the first load). */
+const memories = {};
+
 async function loadBuild(name) {
   const mod = await import(`/ab/${name}/vitrine.js`);
-  await mod.default({ module_or_path: `/ab/${name}/vitrine_bg.wasm` });
+  const exports = await mod.default({ module_or_path: `/ab/${name}/vitrine_bg.wasm` });
+  memories[name] = exports.memory;
   return mod.Recommender;
 }
 
@@ -104,10 +108,14 @@ async function main() {
     const lists = [];
     for (let c = 0; (c + 1) * RERANK <= n; c++) lists.push(ids.slice(c * RERANK, (c + 1) * RERANK));
     const perBuild = Math.floor(lists.length / (2 * ROUNDS));
-    // The two builds must answer alike (same top-20) for the comparison to mean anything.
+    // The two builds must answer alike (same top-20) for the comparison to mean anything. Each
+    // build's wasm memory is read after this load: its size after the first load of the page's
+    // first catalog (wasm memory only grows: for a later catalog it is the high-water mark).
     const top = {};
+    const memory = {};
     for (const b of ['a', 'b']) {
       const rec = engine(builds[b], bytes, session);
+      memory[b] = memories[b].buffer.byteLength;
       top[b] = rec.recommend({ k: K, now }).map((r) => r.id).join(',');
       rec.free();
     }
@@ -133,7 +141,7 @@ async function main() {
       const b = stats(m.b).p50;
       return { job, aMs: a, bMs: b, ratio: b / a, aRounds: m.a, bRounds: m.b };
     });
-    result.catalogs.push({ n, d: DIM, bundleBytes: bytes.length, rows });
+    result.catalogs.push({ n, d: DIM, bundleBytes: bytes.length, memory, rows });
   }
   status.result = result;
   status.state = 'done';
