@@ -125,3 +125,62 @@ test('server-side import of vitrine, vitrine/shelf and the adapters does nothing
   assert.match(out.dataLayerError, /needs a dataLayer array outside a page/);
   assert.match(out.id, /^[0-9a-f-]{36}$/);
 });
+
+test('shard manifests: validated, URLs resolved on the manifest origin, choice by category only', async () => {
+  const { ShardSet, isShardManifestUrl } = await import('../www/lib/shards.js');
+  const sri = 'sha384-' + 'A'.repeat(64);
+  const base = 'https://shop.example/models/set/shards.json';
+  const manifest = {
+    format: 'vitrine-shards',
+    version: 1,
+    items: 30,
+    head: { url: 'head.vtr', integrity: sri, items: 10, bytes: 100 },
+    shards: [
+      { url: 'shards/0000.vtr', integrity: sri, items: 10, bytes: 90, categories: ['A', 'B'] },
+      { url: 'shards/0001.vtr', integrity: sri, items: 10, bytes: 90, categories: ['B'] },
+      { url: 'shards/0002.vtr', integrity: sri, items: 10, bytes: 90, categories: [] },
+    ],
+  };
+  const set = new ShardSet(manifest, base);
+  assert.equal(set.head.url, 'https://shop.example/models/set/head.vtr');
+  assert.deepEqual(set.categories.sort(), ['A', 'B']);
+  assert.deepEqual(set.select(['A']).map((s) => s.url.split('/').pop()), ['0000.vtr']);
+  assert.deepEqual(set.select(['B']).map((s) => s.url.split('/').pop()), ['0000.vtr', '0001.vtr']);
+  assert.deepEqual(set.select(['C']), []);
+  assert.equal(set.select('all').length, 3);
+  assert.deepEqual(set.status(), { total: 3, loaded: 0, items: 30 });
+  // A shard is fetched once, however many callers ask; a failed one may be asked for again.
+  let calls = 0;
+  const fakeApply = async () => ({ added: 10 });
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async () => {
+    calls++;
+    throw new Error('offline');
+  };
+  try {
+    const [s0] = set.select(['A']);
+    const p1 = set.load(s0, fakeApply);
+    const p2 = set.load(s0, fakeApply);
+    assert.equal(p1, p2);
+    await assert.rejects(p1, (e) => e.code === 'fetch_failed');
+    assert.equal(calls, 1);
+    await assert.rejects(set.load(s0, fakeApply));
+    assert.equal(calls, 2, 'asked again after a failure');
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  // Bad manifests: typed errors.
+  const bad = (m) => assert.throws(() => new ShardSet(m, base), (e) => e.code === 'invalid_manifest', JSON.stringify(m).slice(0, 120));
+  bad(null);
+  bad({ ...manifest, format: 'other' });
+  bad({ ...manifest, version: 2 });
+  bad({ ...manifest, shards: 'x' });
+  bad({ ...manifest, head: { ...manifest.head, integrity: 'md5-x' } });
+  bad({ ...manifest, head: { ...manifest.head, items: 0 } });
+  bad({ ...manifest, shards: [{ ...manifest.shards[0], url: 'https://elsewhere.example/s.vtr' }] });
+  bad({ ...manifest, shards: [{ ...manifest.shards[0], categories: [1] }] });
+  assert.ok(isShardManifestUrl('/models/set/shards.json'));
+  assert.ok(isShardManifestUrl('https://cdn.example/a/b.json?v=2'));
+  assert.ok(!isShardManifestUrl('/models/store.vtr'));
+  assert.ok(!isShardManifestUrl(new Uint8Array(3)));
+});

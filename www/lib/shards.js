@@ -33,13 +33,16 @@ function entry(raw, base, what) {
   if (!Number.isSafeInteger(bytes) || bytes < 1) throw bad(`${what}.bytes must be a positive integer`);
   let abs;
   try {
-    abs = new URL(url, base).href;
+    abs = new URL(url, base);
   } catch {
     throw bad(`${what}.url is not a URL: ${JSON.stringify(url.slice(0, 200))}`);
   }
+  // The files of a set are on the manifest's origin (the CLI writes relative URLs): a manifest
+  // cannot send the page, or an isolated frame that allowed the manifest's origin, elsewhere.
+  if (abs.origin !== new URL(base).origin) throw bad(`${what}.url must be on the manifest's origin (${new URL(base).origin}), got ${abs.origin}`);
   const categories = raw.categories ?? [];
   if (!Array.isArray(categories) || categories.some((c) => typeof c !== 'string')) throw bad(`${what}.categories must be an array of strings`);
-  return { url: abs, integrity, items, bytes, categories: [...categories] };
+  return { url: abs.href, integrity, items, bytes, categories: [...categories] };
 }
 
 /** The shards of one manifest, and which of them this page has applied. */
