@@ -76,6 +76,8 @@ export class Vitrine extends EventTarget {
   #catalog;
   #experiments;
   #shards;
+  /** The `fetchOptions` given to load (shards are fetched as the bundle was). */
+  #fetchOptions;
 
   /** @private use Vitrine.load() */
   constructor(token, backend, info, opts) {
@@ -92,6 +94,7 @@ export class Vitrine extends EventTarget {
     this.#gpc = opts.gpc;
     this.#experiments = opts.experiments ?? null;
     this.#shards = opts.shards ?? null;
+    this.#fetchOptions = opts.fetchOptions;
     this.#keeper = new SessionKeeper({
       backend,
       persistent: opts.store,
@@ -205,6 +208,7 @@ export class Vitrine extends EventTarget {
       listeners: { onStorageIssue },
       experiments,
       shards,
+      fetchOptions,
       // The records the bundle carries (checked by the engine's digest, or by `integrity`).
       catalog: catalogRecords(bytes),
     });
@@ -449,7 +453,7 @@ export class Vitrine extends EventTarget {
           for (const r of catalogRecords(bytes)) this.#catalog.set(String(r.id), r);
           if (report && typeof report.items === 'number') this.#info.itemCount = Math.max(this.#info.itemCount, report.items);
           return report;
-        }),
+        }, this.#fetchOptions),
       ),
     );
     const added = reports.reduce((n, r) => n + (r?.added ?? 0), 0);
