@@ -269,8 +269,8 @@ export class IsolatedVitrine extends EventTarget {
   readonly frameUrl: string;
   readonly frameOrigin: string;
   readonly itemCount: null;
-  readonly capabilities: Array<'track' | 'forget' | 'applyUpdate'>;
-  readonly info: { isolated: true; frameOrigin: string; capabilities: Array<'track' | 'forget' | 'applyUpdate'> };
+  readonly capabilities: Array<'track' | 'forget' | 'applyUpdate' | 'loadShards'>;
+  readonly info: { isolated: true; frameOrigin: string; capabilities: Array<'track' | 'forget' | 'applyUpdate' | 'loadShards'> };
   readonly consent: ConsentState;
   readonly globalPrivacyControl: boolean;
   readonly storageMode: StorageMode;
@@ -291,6 +291,8 @@ export class IsolatedVitrine extends EventTarget {
    * nothing changes then.
    */
   applyUpdate(source: string | URL, options?: { integrity?: string }): Promise<IsolatedUpdateReport>;
+  /** A sharded catalog (the frame was given a `shards.json`): the frame fetches these categories' shards. Counts only. */
+  loadShards(which?: 'all' | { categories: string[] }): Promise<{ shards: number; added: number; items: number }>;
   recommend(options?: RequestOptions): Promise<never>;
   rerank(ids: string[], options?: RequestOptions): Promise<never>;
   similar(idOrIds: string | string[], options?: RequestOptions): Promise<never>;

@@ -136,6 +136,8 @@ export class IsolatedVitrine extends EventTarget {
   #views = new Set();
   /** The last catalog update the frame applied ({delta, integrity?}): sent again if the frame reloads. */
   #lastUpdate = null;
+  /** The shards' categories the page asked for (`'all'`, a list, or null), sent again on a reload. */
+  #askedShards = null;
   /** Error codes the frames reported so far (also dispatched as 'error' events). */
   errors = [];
 
@@ -208,12 +210,13 @@ export class IsolatedVitrine extends EventTarget {
   #restart() {
     this.#post('init', this.#init);
     if (this.#lastUpdate) this.#post('update', { ...this.#lastUpdate, ref: this.#nextRef++ });
+    if (this.#askedShards) this.#post('shards', { categories: this.#askedShards, ref: this.#nextRef++ });
   }
 
   #message(m) {
     if (m.kind === 'ready') this.#settle.resolve();
     else if (m.kind === 'done') {
-      this.#refs.get(m.ref)?.resolve(m.update);
+      this.#refs.get(m.ref)?.resolve(m);
       this.#refs.delete(m.ref);
     } else if (m.kind === 'error') {
       if (LOAD_FAILURES.has(m.code)) this.#settle.reject(errorFor(m.code));
@@ -276,7 +279,7 @@ export class IsolatedVitrine extends EventTarget {
     return null;
   }
   get capabilities() {
-    return ['track', 'forget', 'applyUpdate'];
+    return ['track', 'forget', 'applyUpdate', 'loadShards'];
   }
   get info() {
     return { isolated: true, frameOrigin: this.frameOrigin, capabilities: this.capabilities };
@@ -363,12 +366,33 @@ export class IsolatedVitrine extends EventTarget {
     }
     if (integrity !== undefined && typeof integrity !== 'string') throw new VitrineError('invalid_argument', 'applyUpdate(): integrity must be an SRI string ("sha384-…")');
     const fields = { delta: httpUrl(source, this.#frameUrl, 'the delta URL').href, ...(integrity !== undefined ? { integrity } : {}) };
-    const update = await this.#roundTrip('update', fields);
+    const update = (await this.#roundTrip('update', fields))?.update;
     if (!update) throw errorFor('engine_error');
     this.#lastUpdate = fields;
     const report = { ...update, promoted: null };
     this.dispatchEvent(new CustomEvent('change', { detail: { reason: 'catalog', update: { ...report } } }));
     return report;
+  }
+
+  /**
+   * A sharded catalog (the frame was given a `shards.json` manifest): the frame fetches the shards
+   * holding `categories` (or every shard: `'all'`) and adds them, as `loadShards()` does without
+   * isolation. Resolves to `{shards, added, items}`: files fetched, products added, products
+   * loaded (the manifest's and the page's categories', nothing of the history). After a reload
+   * the frame is sent the categories again.
+   */
+  async loadShards(which = 'all') {
+    this.#alive();
+    const categories = which === 'all' ? 'all' : which?.categories;
+    if (categories !== 'all' && !(Array.isArray(categories) && categories.every((c) => typeof c === 'string'))) {
+      throw new VitrineError('invalid_argument', "loadShards() takes 'all' or {categories: [string, …]}");
+    }
+    const shards = (await this.#roundTrip('shards', { categories }))?.shards;
+    if (!shards) throw errorFor('engine_error');
+    const before = this.#askedShards;
+    this.#askedShards = categories === 'all' || before === 'all' ? 'all' : [...new Set([...(before ?? []), ...categories])];
+    if (shards.shards > 0) this.dispatchEvent(new CustomEvent('change', { detail: { reason: 'catalog', shards: { ...shards } } }));
+    return { ...shards };
   }
 
   // -- what stays in the frame --------------------------------------------------------------------

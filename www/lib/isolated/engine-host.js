@@ -12,7 +12,7 @@
 
 import { Vitrine } from '../index.js';
 import { toWire } from '../core.js';
-import { checkUpdateReport, engineCode, isPlainObject, resolveAllowed } from './protocol.js';
+import { checkShardsReport, checkUpdateReport, engineCode, isPlainObject, resolveAllowed } from './protocol.js';
 import { quantized } from './link.js';
 
 /**
@@ -139,6 +139,13 @@ export function startEngine(link, config) {
           quantized(t0, () => link.post('done', { ref }));
         } else if (msg.kind === 'update') {
           await applyUpdate(msg, t0, ref);
+        } else if (msg.kind === 'shards') {
+          // The manifest's shards, fetched as the bundle was (no cookies, no referrer); the
+          // report's counts depend on the manifest and the page's categories only.
+          const r = await vitrine.loadShards(msg.categories === 'all' ? 'all' : { categories: msg.categories });
+          const shards = { shards: r.shards.length, added: r.added, items: r.items };
+          if (checkShardsReport(shards)) throw new Error('the engine returned a shards report the protocol does not take');
+          quantized(t0, () => link.post('done', { ref, shards }));
         }
       } catch (err) {
         fail(err);

@@ -8,9 +8,10 @@
 // wrong type, or has a field the kind does not define. Nothing here throws on hostile input.
 //
 //   page → engine frame:  init {channel, bundle, …}, track {event}, consent {consent}, forget {ref}, flush {ref},
-//                         update {ref, delta, integrity?}
+//                         update {ref, delta, integrity?}, shards {ref, categories}
 //   page → view frame:    init {channel, catalog?, settings}, settings {settings}
-//   frame → page:         ready, sized {height}, error {code, ref?}, choose {action, id}, done {ref, update?}
+//   frame → page:         ready, sized {height}, error {code, ref?}, choose {action, id},
+//                         done {ref, update?, shards?}
 //
 // What the page can learn from the frame is exactly the frame → page list: no history, no counts of
 // it, no ids of shown items, no timings (docs/deployment.md says what else remains observable). An
@@ -76,6 +77,7 @@ export const ERROR_CODES = Object.freeze({
   invalid_argument: 'an invalid argument',
   update_mismatch: 'the catalog update was made for another bundle than the one the frame loaded; nothing changed',
   bundle: 'the engine refused the catalog update (corrupt, truncated or not a delta); nothing changed',
+  invalid_manifest: 'the shard manifest (shards.json) the frame was given is not one',
   engine_error: 'the engine in the frame reported an error',
 });
 
@@ -83,7 +85,7 @@ export const ERROR_CODES = Object.freeze({
 export const ENGINE_CODES = Object.freeze([
   'fetch_failed', 'http_error', 'content_type', 'integrity', 'bad_bundle', 'engine_load_failed', 'worker_failed',
   'unknown_item', 'unknown_event_type', 'invalid_event', 'invalid_context', 'invalid_option', 'invalid_argument',
-  'update_mismatch', 'bundle',
+  'update_mismatch', 'bundle', 'invalid_manifest',
 ]);
 
 /** An engine error's code as the page may see it. */
@@ -316,6 +318,15 @@ const COUNT = int(0, 2 ** 31 - 1);
  */
 export const checkUpdateReport = (r) => checkFields(r, { added: COUNT, updated: COUNT, unavailable: COUNT, items: COUNT });
 
+/**
+ * What the frame says about shards it fetched for the page (`shards`): how many files, products
+ * added, products now loaded — functions of the manifest and the page's categories only.
+ */
+export const checkShardsReport = (r) => checkFields(r, { shards: COUNT, added: COUNT, items: COUNT });
+
+/** The categories a page asks shards for: `'all'`, or up to 1,000 names. */
+const CATEGORIES = (v) => v === 'all' || (Array.isArray(v) && v.length <= 1000 && v.every(str(1024)));
+
 const STORAGE = (v) => v === false || oneOf('localStorage', 'sessionStorage', 'indexedDB', 'memory')(v);
 const VISIT_STORAGE = (v) => v === false || oneOf('sessionStorage', 'memory')(v);
 
@@ -343,6 +354,9 @@ export const TO_FRAME = Object.freeze({
     // A catalog update (`vitrine catalog update --delta`): the frame fetches `delta` from its allowed
     // sources, checks `integrity` and applies it; answered by `done {ref, update}` or an error.
     update: { required: { ref: REF, delta: URL_STRING }, optional: { integrity: str(1024) } },
+    // A sharded catalog (the frame loaded a `shards.json`): the frame fetches the shards holding
+    // these categories, as `loadShards()` does; answered by `done {ref, shards}` or an error.
+    shards: { required: { ref: REF, categories: CATEGORIES } },
   },
   view: {
     // Without `catalog`, the view shows the records the bundle carries (from the engine frame).
@@ -357,7 +371,7 @@ export const TO_PAGE = Object.freeze({
   sized: { required: { height: int(0, 100_000) } },
   error: { required: { code: oneOf(...Object.keys(ERROR_CODES)) }, optional: { ref: REF } },
   choose: { required: { action: oneOf('open', 'add-to-cart'), id: ITEM_ID } },
-  done: { required: { ref: REF }, optional: { update: checkUpdateReport } },
+  done: { required: { ref: REF }, optional: { update: checkUpdateReport, shards: checkShardsReport } },
 });
 
 /**
