@@ -261,3 +261,21 @@ test('catalog updates: the page names a delta URL, the frame answers with public
   for (const c of ['update_mismatch', 'bundle']) assert.ok(ERROR_CODES[c]);
   assert.equal(code(envelope('error', { code: 'update_mismatch', ref: 5 }), TO_PAGE), null);
 });
+
+test('shards: the page names categories (or all); the frame answers with three counts and nothing else', () => {
+  const shards = (categories) => ({ vitrine: PROTOCOL_VERSION, kind: 'shards', ref: 1, categories });
+  assert.equal(code(shards(['Shoes', 'Bags']), TO_FRAME.engine), null);
+  assert.equal(code(shards('all'), TO_FRAME.engine), null);
+  assert.equal(code(shards([]), TO_FRAME.engine), null);
+  for (const bad of ['Shoes', [1], ['x'.repeat(1025)], new Array(1001).fill('a'), null]) {
+    assert.equal(code(shards(bad), TO_FRAME.engine), 'bad_schema', JSON.stringify(bad)?.slice(0, 40));
+  }
+  assert.equal(code({ vitrine: PROTOCOL_VERSION, kind: 'shards', ref: 1 }, TO_FRAME.engine), 'bad_schema');
+  assert.equal(code(shards(['a']), TO_FRAME.view), 'unknown_kind', 'view frames take no shards');
+  const done = (s) => ({ vitrine: PROTOCOL_VERSION, kind: 'done', ref: 1, shards: s });
+  assert.equal(code(done({ shards: 1, added: 30, items: 150 }), TO_PAGE), null);
+  // Anything more (e.g. which products or pending events) is refused.
+  assert.notEqual(code(done({ shards: 1, added: 30, items: 150, promoted: 2 }), TO_PAGE), null);
+  assert.notEqual(code(done({ shards: 1, added: -1, items: 150 }), TO_PAGE), null);
+  assert.equal(engineCode({ code: 'invalid_manifest' }), 'invalid_manifest');
+});
