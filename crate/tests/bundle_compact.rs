@@ -131,6 +131,44 @@ fn a_compact_bundle_holds_codes_coded_ids_and_byte_values() {
 }
 
 #[test]
+fn compact_categories_take_the_narrowest_dtype() {
+    let dtype_of_item_cat = |parts: &BundleParts| {
+        let (_, ts) = take_apart(&write_bundle(parts).unwrap());
+        let t = ts.into_iter().find(|t| t.name == "item_cat").unwrap();
+        (t.dtype, t.data.len())
+    };
+    let mut parts = compact_parts(4, 6);
+    let n = parts.ids.len();
+    let full = Bundle::from_bytes(
+        write_bundle(&{
+            let mut p = parts.clone();
+            p.compact = None;
+            p
+        })
+        .unwrap(),
+    )
+    .unwrap();
+    // Three categories: one byte per item, "none" (every 7th item) as 255.
+    assert_eq!(dtype_of_item_cat(&parts), ("U8", n));
+    let b = Bundle::from_bytes(write_bundle(&parts).unwrap()).unwrap();
+    for i in 0..n {
+        assert_eq!(b.category(i), full.category(i), "item {i}");
+    }
+    assert_eq!(b.category(6), None);
+    // 255 names no longer leave room for the U8 "none": two bytes per item.
+    let cats = parts.categories.as_mut().unwrap();
+    cats.names = (0..255).map(|c| format!("cat {c}")).collect();
+    cats.item[0] = Some(254);
+    parts.context = None; // its weights are per category
+    assert_eq!(dtype_of_item_cat(&parts), ("U16", 2 * n));
+    let b = Bundle::from_bytes(write_bundle(&parts).unwrap()).unwrap();
+    assert_eq!((b.category(0), b.category(6)), (Some(254), None));
+    // Not compact: still I32, readable by version 1 and 2 readers.
+    parts.compact = None;
+    assert_eq!(dtype_of_item_cat(&parts), ("I32", 4 * n));
+}
+
+#[test]
 fn numeric_ids_are_delta_coded() {
     let mut p = clustered(2, 3, 4);
     p.ids = ["10", "11", "12", "7", "18446744073709551615", "0"]
@@ -280,6 +318,24 @@ fn hostile_compact_parts_are_rejected() {
         ),
         "item_codes",
         2,
+    );
+    // A narrow category index past the names (3), or a U16 "none" in a U8 tensor's place.
+    let mut cats = vec![0u8; 12];
+    cats[4] = 3;
+    value_err(
+        edited(Some(("item_cat", u8t("item_cat", &[12], cats))), None),
+        "item_cat",
+        4,
+    );
+    let mut cats = vec![0u8; 24];
+    cats[2..4].copy_from_slice(&7u16.to_le_bytes());
+    value_err(
+        edited(
+            Some(("item_cat", Some(t("item_cat", "U16", &[12], cats)))),
+            None,
+        ),
+        "item_cat",
+        1,
     );
     // Codes of the wrong shape (another row count, another sub-space count, more than d).
     shape_err(

@@ -50,6 +50,11 @@ pub const DELTA_N_BASE_KEY: &str = "delta.n_base";
 pub const DELTA_KIND_KEY: &str = "delta.kind";
 /// The value of [`DELTA_KIND_KEY`] for a shard (written by `vitrine catalog shard`).
 pub const DELTA_KIND_SHARD: &str = "shard";
+/// `item_cat`'s "no category" in a compact bundle with fewer than 255 categories, whose
+/// `item_cat` is U8 (1 byte per item instead of 4). Older bundles' I32 `item_cat` uses −1.
+pub const CATEGORY_NONE_U8: u8 = u8::MAX;
+/// `item_cat`'s "no category" in a compact bundle with 255 to 65,534 categories (U16).
+pub const CATEGORY_NONE_U16: u16 = u16::MAX;
 /// Largest embedding dimension accepted (keeps per-item work and the int8 dot exact and bounded).
 pub const MAX_DIM: usize = limits::MAX_DIM;
 

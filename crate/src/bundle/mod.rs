@@ -8,7 +8,7 @@
 //! | `item_emb` | I8 | [n, d] | symmetric per-row int8 embeddings |
 //! | `item_scale` | F32 / F16 | [n] | `f32 row i = item_emb[i] · item_scale[i]` |
 //! | `item_pop` | F32 / F16 | [n] | popularity ≥ 0 |
-//! | `item_cat` + `cat_names` | I32 [n] + U8 | | optional category index (−1 = none) and names |
+//! | `item_cat` + `cat_names` | I32 [n] + U8 | | optional category index (−1 = none) and names; version 3: U8/U16 `item_cat` (all ones = none) |
 //! | `item_price` | F32 | [n] | optional price ≥ 0, −1 = unknown |
 //! | `nbr_offsets`, `nbr_items`, `nbr_weights` | U32, U16/U32, U8 | [n+1], [nnz], [nnz] | optional CSR neighbour lists |
 //! | `session_pos_weights` | F32 | [L] | optional weight per session position (0 = newest) |

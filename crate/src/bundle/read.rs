@@ -12,8 +12,8 @@ use super::container::{self, Container, Tensor};
 use super::decode::{expect_dtype, floats, le, names, shape_error, Valid};
 use super::digest;
 use super::format::{
-    limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
-    KNOWN_TENSORS, SUPPORTED_VERSIONS,
+    limits, BundleOptions, CATEGORY_NONE_U16, CATEGORY_NONE_U8, FORMAT, FORMAT_VERSION,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS, SUPPORTED_VERSIONS,
 };
 use super::id_code::{self, IdCoding};
 use super::id_index::IdIndex;
@@ -414,16 +414,12 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
     };
     let cat_names = names(&names_t, None, limits::MAX_CATEGORIES)?;
     unique_names("cat_names", &cat_names)?;
-    expect_dtype(&cat, &[Dtype::I32])?;
+    expect_dtype(&cat, &[Dtype::I32, Dtype::U16, Dtype::U8])?;
     if cat.shape != [n] {
         return Err(shape_error(&cat, format!("[{n}] (one per item)")));
     }
     let k = cat_names.len();
-    let values: Vec<i32> = cat
-        .data
-        .chunks_exact(4)
-        .map(|b| i32::from_le_bytes(le(b)))
-        .collect();
+    let values = category_values(&cat);
     if let Some((i, v)) = values
         .iter()
         .enumerate()
@@ -439,6 +435,34 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
         item: values,
         names: cat_names,
     }))
+}
+
+/// `item_cat` as category indices, −1 for none. The narrow dtypes (U8, U16: compact bundles)
+/// spell "none" as their all-ones value ([`CATEGORY_NONE_U8`], [`CATEGORY_NONE_U16`]).
+fn category_values(cat: &Tensor<'_>) -> Vec<i32> {
+    match cat.dtype {
+        Dtype::U8 => cat
+            .data
+            .iter()
+            .map(|&v| match v {
+                CATEGORY_NONE_U8 => -1,
+                v => i32::from(v),
+            })
+            .collect(),
+        Dtype::U16 => cat
+            .data
+            .chunks_exact(2)
+            .map(|b| match u16::from_le_bytes(le(b)) {
+                CATEGORY_NONE_U16 => -1,
+                v => i32::from(v),
+            })
+            .collect(),
+        _ => cat
+            .data
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(le(b)))
+            .collect(),
+    }
 }
 
 /// A comma-separated list of `expected` unique, non-empty names from a metadata key.

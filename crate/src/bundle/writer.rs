@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use safetensors::Dtype;
 
 use super::digest::{self, TensorRef};
-use super::format::{limits, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2};
+use super::format::{
+    limits, CATEGORY_NONE_U16, CATEGORY_NONE_U8, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1,
+    FORMAT_VERSION_2,
+};
 use super::loaded::Bundle;
 use super::metadata::Metadata;
 use super::params::{keys as param_keys, ScoringParams};
@@ -538,11 +541,18 @@ fn write_categories(
         ));
     }
     let names = join_names("cat_names", &cats.names, '\n')?.into_bytes();
-    let mut data = Vec::with_capacity(4 * n);
+    // A compact bundle (format 3, which older readers refuse anyway) stores the narrowest
+    // dtype that holds every index and its "none" value: U8 below 255 categories.
+    let dtype = match &parts.compact {
+        Some(_) if k < usize::from(CATEGORY_NONE_U8) => Dtype::U8,
+        Some(_) if k < usize::from(CATEGORY_NONE_U16) => Dtype::U16,
+        _ => Dtype::I32,
+    };
+    let mut data = Vec::with_capacity(dtype.bitsize() / 8 * n);
     for (i, c) in cats.item.iter().enumerate() {
         let v = match *c {
-            None => -1i32,
-            Some(c) if (c as usize) < k => c as i32,
+            None => None,
+            Some(c) if (c as usize) < k => Some(c),
             Some(c) => {
                 return Err(BundleError::Value {
                     name: "item_cat".into(),
@@ -551,11 +561,18 @@ fn write_categories(
                 })
             }
         };
-        data.extend_from_slice(&v.to_le_bytes());
+        // In range: `k` is below the dtype's "none" (narrow) or below i32::MAX (checked above).
+        match dtype {
+            Dtype::U8 => data.push(v.map_or(CATEGORY_NONE_U8, |c| c as u8)),
+            Dtype::U16 => {
+                data.extend_from_slice(&v.map_or(CATEGORY_NONE_U16, |c| c as u16).to_le_bytes())
+            }
+            _ => data.extend_from_slice(&v.map_or(-1, |c| c as i32).to_le_bytes()),
+        }
     }
     tensors.push(Raw {
         name: "item_cat".into(),
-        dtype: Dtype::I32,
+        dtype,
         shape: vec![n],
         data,
     });
