@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { REPO } from './_browser.mjs';
@@ -40,3 +42,44 @@ for (const [script, { bad, badMessage }] of Object.entries(SCRIPTS)) {
     assert.match(value.stderr, badMessage);
   });
 }
+
+test('scripts/bench-memory.mjs: measures a bundle in a fresh instance, refuses bad input', () => {
+  const script = 'scripts/bench-memory.mjs';
+  const help = run(script, ['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: node scripts\/bench-memory\.mjs/);
+  const unknown = run(script, ['--no-such-option']);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /Unknown option '--no-such-option'.*\n.*\(--help for more\)/);
+  const none = run(script, []);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /no bundle given/);
+
+  // The demo store's bundle, twice: each load gets its own instance (the same figures).
+  const bundle = path.join(REPO, 'www/data/store.vtr');
+  const out = run(script, ['--json', bundle, bundle]);
+  assert.equal(out.status, 0, out.stderr);
+  const rows = JSON.parse(out.stdout);
+  assert.equal(rows.length, 2);
+  const size = fs.statSync(bundle).size;
+  for (const r of rows) {
+    assert.equal(r.bytes, size);
+    assert.ok(r.after > r.before && r.before > 0, JSON.stringify(r));
+    assert.equal(r.ratio, r.after / r.bytes);
+  }
+  assert.deepEqual(rows[0], rows[1]);
+  assert.match(run(script, [bundle]).stdout, /^\| bundle \| file \|[^\n]*\n[^\n]*\n\| store\.vtr \|/);
+
+  // A bundle whose bytes were changed fails its digest check: exit 1, the engine's message.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-memory-'));
+  try {
+    const bytes = fs.readFileSync(bundle);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(path.join(tmp, 'bad.vtr'), bytes);
+    const bad = run(script, [path.join(tmp, 'bad.vtr')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^bench-memory: .*digest/i);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
