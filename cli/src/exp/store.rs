@@ -97,8 +97,12 @@ pub fn open_for_reading(path: &Path) -> Result<Connection> {
     if !path.exists() {
         anyhow::bail!("no report database at {}", path.display());
     }
-    Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .with_context(|| format!("cannot open {}", path.display()))
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    // A reader of a WAL database can meet a transient lock while the collector writes (e.g.
+    // `vitrine exp load` counting reports during a run): wait for it as the writer does.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(conn)
 }
 
 /// Number of stored reports (all experiments).
