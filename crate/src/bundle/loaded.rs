@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use ndarray::ArrayView2;
 
+use super::category_column::CategoryColumn;
 use super::format::BundleOptions;
 use super::id_index;
 use super::metadata::Metadata;
@@ -68,7 +69,7 @@ pub(super) struct FileRows {
     /// `item_avail` of the file (`None`: every row available).
     pub(super) avail: Option<Vec<bool>>,
     /// `item_cat` of the file (`None`: no categories).
-    pub(super) categories: Option<Vec<i32>>,
+    pub(super) categories: Option<CategoryColumn>,
     /// `item_price` of the file (`None`: no prices).
     pub(super) prices: Option<Vec<f32>>,
     /// Whether the overlays applied are shards (additive) rather than catalog updates
@@ -310,8 +311,7 @@ impl Bundle {
     /// Category of item `i` (an index into [`Bundle::category_names`]); `None` when the bundle
     /// has no categories, the item has none (−1), or `i` is out of range.
     pub fn category(&self, i: usize) -> Option<u32> {
-        let cats = self.categories.as_ref()?;
-        u32::try_from(*cats.item.get(i)?).ok()
+        self.categories.as_ref()?.item.get(i)
     }
 
     /// Category names (`cat_names`), or `None` when the bundle has no categories.

@@ -29,6 +29,7 @@
 //! load: [`Bundle::embeddings`], [`Bundle::row`], [`Bundle::codes`] and [`Bundle::neighbours`] read
 //! the bundle's own bytes. Scoring goes through an [`ItemQuery`] (int8 query, or a lookup table).
 
+mod category_column;
 mod container;
 mod decode;
 pub mod digest;

@@ -16,6 +16,7 @@
 //! compact head takes compact shards (codes made with the head's codebooks). Shards and catalog
 //! updates never mix on one loaded bundle (a sharded catalog is updated by sharding it again).
 
+use super::category_column::CategoryColumn;
 use super::format::{DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY};
 use super::id_index::IdIndex;
 use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
@@ -287,34 +288,29 @@ impl Bundle {
         let n_base = self.n_base;
         if delta.categories.is_some() || self.categories.is_some() {
             let cats = self.categories.get_or_insert_with(|| Categories {
-                item: Vec::new(),
+                item: CategoryColumn::default(),
                 names: Vec::new(),
             });
-            cats.item.resize(n, -1);
-            for (r, slot) in cats.item.iter_mut().enumerate().take(n_base) {
-                *slot = file
-                    .categories
-                    .as_ref()
-                    .and_then(|c| c.get(r).copied())
-                    .unwrap_or(-1);
+            cats.item.resize(n);
+            for r in 0..n_base.min(n) {
+                cats.item
+                    .set(r, file.categories.as_ref().and_then(|c| c.get(r)));
             }
             for &(row, k) in listed {
                 let c = match delta
                     .category(k)
                     .and_then(|c| delta.category_names()?.get(c as usize))
                 {
-                    None => -1,
-                    Some(name) => match cats.names.iter().position(|x| x == name) {
-                        Some(c) => c as i32,
+                    None => None,
+                    Some(name) => Some(match cats.names.iter().position(|x| x == name) {
+                        Some(c) => c as u32,
                         None => {
                             cats.names.push(name.clone());
-                            (cats.names.len() - 1) as i32
+                            (cats.names.len() - 1) as u32
                         }
-                    },
+                    }),
                 };
-                if let Some(slot) = cats.item.get_mut(row as usize) {
-                    *slot = c;
-                }
+                cats.item.set(row as usize, c);
             }
         }
         if delta.prices.is_some() || self.prices.is_some() {

@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use safetensors::Dtype;
 
+use super::category_column::CategoryColumn;
 use super::container::{self, Container, Tensor};
 use super::decode::{expect_dtype, floats, le, names, shape_error, Valid};
 use super::digest;
@@ -419,11 +420,19 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
         return Err(shape_error(&cat, format!("[{n}] (one per item)")));
     }
     let k = cat_names.len();
-    let values = category_values(&cat);
-    if let Some((i, v)) = values
-        .iter()
+    // Checked, then straight from the tensor's bytes into the narrow column (a `Vec<i32>` first
+    // would raise the wasm memory's high-water mark, which it never gives back, by 4 B per item).
+    let width = match cat.dtype {
+        Dtype::U8 => 1,
+        Dtype::U16 => 2,
+        _ => 4,
+    };
+    if let Some((i, v)) = cat
+        .data
+        .chunks_exact(width)
+        .map(category_value)
         .enumerate()
-        .find(|(_, &v)| v < -1 || usize::try_from(v).is_ok_and(|v| v >= k))
+        .find(|&(_, v)| v < -1 || v >= k as i64)
     {
         return Err(BundleError::Value {
             name: "item_cat".into(),
@@ -431,37 +440,25 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
             why: format!("{v} is neither −1 (none) nor a category index < {k}"),
         });
     }
+    let item = CategoryColumn::from_checked(cat.data, width, k);
     Ok(Some(Categories {
-        item: values,
+        item,
         names: cat_names,
     }))
 }
 
-/// `item_cat` as category indices, −1 for none. The narrow dtypes (U8, U16: compact bundles)
-/// spell "none" as their all-ones value ([`CATEGORY_NONE_U8`], [`CATEGORY_NONE_U16`]).
-fn category_values(cat: &Tensor<'_>) -> Vec<i32> {
-    match cat.dtype {
-        Dtype::U8 => cat
-            .data
-            .iter()
-            .map(|&v| match v {
-                CATEGORY_NONE_U8 => -1,
-                v => i32::from(v),
-            })
-            .collect(),
-        Dtype::U16 => cat
-            .data
-            .chunks_exact(2)
-            .map(|b| match u16::from_le_bytes(le(b)) {
-                CATEGORY_NONE_U16 => -1,
-                v => i32::from(v),
-            })
-            .collect(),
-        _ => cat
-            .data
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(le(b)))
-            .collect(),
+/// One `item_cat` value (1, 2 or 4 little-endian bytes) as a category index, −1 for none. The
+/// narrow dtypes (U8, U16: compact bundles) spell "none" as their all-ones value
+/// ([`CATEGORY_NONE_U8`], [`CATEGORY_NONE_U16`]); I32 as −1.
+fn category_value(b: &[u8]) -> i64 {
+    match *b {
+        [CATEGORY_NONE_U8] => -1,
+        [v] => i64::from(v),
+        [x, y] => match u16::from_le_bytes([x, y]) {
+            CATEGORY_NONE_U16 => -1,
+            v => i64::from(v),
+        },
+        _ => i64::from(i32::from_le_bytes(le(b))),
     }
 }
 

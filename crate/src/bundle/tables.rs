@@ -1,6 +1,7 @@
 //! The decoded parts of a bundle that are not the embedding matrix: the tensor list, the ranking
 //! head, context weights, categories and neighbour lists.
 
+use super::category_column::CategoryColumn;
 use std::ops::Range;
 
 use ndarray::ArrayView2;
@@ -85,10 +86,10 @@ impl ContextWeights {
     }
 }
 
-/// Item categories: per-item index (−1 = none) and names.
+/// Item categories: per-item index (narrow, see [`CategoryColumn`]) and names.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Categories {
-    pub(super) item: Vec<i32>,
+    pub(super) item: CategoryColumn,
     pub(super) names: Vec<String>,
 }
 
