@@ -16,8 +16,8 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 use sha2::{Digest, Sha384};
 use vitrine::bundle::{
-    write_bundle, Bundle, BundleParts, CategoryParts, ExtraTensor, DELTA_BASE_KEY, DELTA_KIND_KEY,
-    DELTA_KIND_SHARD, DELTA_N_BASE_KEY,
+    write_bundle, Bundle, BundleParts, CategoryParts, CompactParts, ExtraTensor, DELTA_BASE_KEY,
+    DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY,
 };
 use vitrine::catalog::CATALOG_TENSOR;
 
@@ -96,7 +96,17 @@ pub fn run(args: &ShardArgs) -> Result<()> {
             args.head
         );
     }
-    let parts = parts_of(&bundle)?;
+    let mut parts = parts_of(&bundle)?;
+    // A compact bundle's codes are carried over as they are (each file re-encoding its
+    // dequantized rows took 20 s for 1M items, and could pick other centroids for the
+    // normalized rows).
+    if let Some(c) = parts.compact.as_mut() {
+        c.codes = Some(
+            (0..n)
+                .flat_map(|r| bundle.codes(r).iter().copied())
+                .collect(),
+        );
+    }
     let records = record_lines(&parts);
 
     // Head: the most popular rows, in their original order (a stable cut).
@@ -324,7 +334,17 @@ fn subset(
             .as_ref()
             .map(|a| rows.iter().map(|&r| a[r]).collect()),
         trend: parts.trend.as_deref().map(pick),
-        compact: parts.compact.clone(),
+        compact: parts.compact.as_ref().map(|c| CompactParts {
+            subspaces: c.subspaces,
+            centroids: c.centroids,
+            codebooks: c.codebooks.clone(),
+            codes: c.codes.as_ref().map(|all| {
+                let m = c.subspaces;
+                rows.iter()
+                    .flat_map(|&r| all[r * m..(r + 1) * m].iter().copied())
+                    .collect()
+            }),
+        }),
         extra,
         ..Default::default()
     };

@@ -172,6 +172,27 @@ fn a_compact_bundle_gives_compact_shards_and_bad_arguments_are_refused() {
         ]));
         assert_eq!(info["quantization"]["kind"], "product", "{info}");
     }
+    // Every product keeps the source's codes, byte for byte, in the head or its shard.
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    let source = vitrine::Bundle::from_bytes(read(&compact)).unwrap();
+    let mut seen = 0;
+    let files = std::iter::once(&m["head"]).chain(m["shards"].as_array().unwrap());
+    for (i, e) in files.enumerate() {
+        let bytes = read(&dir.join(e["url"].as_str().unwrap()));
+        let b = if i == 0 {
+            vitrine::Bundle::from_bytes(bytes)
+        } else {
+            vitrine::Bundle::from_bytes_delta(bytes)
+        }
+        .unwrap();
+        for (row, id) in b.ids().iter().enumerate() {
+            let src = source.index_of(id).unwrap() as usize;
+            assert_eq!(b.codes(row), source.codes(src), "{id}");
+            assert_eq!(b.codes(row).len(), 4);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, source.n_items());
     // --head 0, --head ≥ the catalog, --max-shard-items 0: usage errors (exit 2), nothing written.
     for (head, max) in [("0", "5"), ("30", "5"), ("5", "0")] {
         let out = f.dir.join(format!("bad-{head}-{max}"));
