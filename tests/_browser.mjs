@@ -84,9 +84,12 @@ export function makeSite(dir, extra = {}) {
   return dir;
 }
 
-/** Waits for the demo store to load its engine; fails with what the page reported if it could not. */
-export async function ready(page) {
-  await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout: 30_000 });
+/**
+ * Waits for the demo store to load its engine; fails with what the page reported if it could not
+ * (or after `timeout` ms).
+ */
+export async function ready(page, { timeout = 30_000 } = {}) {
+  await page.waitForFunction(() => window.vitrineReady === true || window.vitrineError, null, { timeout });
   const err = await page.evaluate(() => window.vitrineError);
   assert.equal(err, undefined, `the page reported: ${err}`);
 }
