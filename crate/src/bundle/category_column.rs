@@ -4,12 +4,21 @@
 //! per item, as much as a compact bundle's popularity, prior and norms together take of it.
 
 /// Category index per row, little-endian in `width` bytes (1, 2 or 4); `None` (no category) is
-/// the width's all-ones value. One byte buffer rather than an enum of three `Vec`s: the same
-/// memory, and about a third of the wasm code.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// the width's all-ones value, as in the file's `item_cat` (U8 255, U16 65,535, I32 −1). One byte
+/// buffer rather than an enum of three `Vec`s: the same memory, and about a third of the wasm code.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CategoryColumn {
     width: usize,
     bytes: Vec<u8>,
+}
+
+impl Default for CategoryColumn {
+    fn default() -> Self {
+        CategoryColumn {
+            width: 1,
+            bytes: Vec::new(),
+        }
+    }
 }
 
 /// The all-ones "none" of a width.
@@ -26,53 +35,76 @@ fn width_for(c: usize) -> usize {
     }
 }
 
-impl CategoryColumn {
-    /// The column of a checked `item_cat` tensor's bytes (`width` 1, 2 or 4 bytes per value,
-    /// little-endian; every value an index `< n_names` or the width's "none", −1 for I32): the
-    /// bytes are taken as they are when the file's width is the column's.
-    pub(crate) fn from_checked(data: &[u8], width: usize, n_names: usize) -> Self {
-        let w = width_for(n_names);
-        let bytes = if w == width {
-            data.to_vec()
-        } else {
-            // I32 values (or U16 ones with < 255 names) into the narrower width.
-            let mut bytes = Vec::with_capacity(data.len() / width.max(1) * w);
-            for b in data.chunks_exact(width.max(1)) {
-                let v = b.iter().rev().fold(0u32, |v, &x| (v << 8) | u32::from(x));
-                let v = if v == none(width) { none(w) } else { v };
-                match w {
-                    1 => bytes.push(v as u8),
-                    2 => bytes.extend_from_slice(&(v as u16).to_le_bytes()),
-                    _ => bytes.extend_from_slice(&v.to_le_bytes()),
-                }
-            }
-            bytes
-        };
-        CategoryColumn { width: w, bytes }
+/// The little-endian value of 1, 2 or 4 bytes (on the lookup path of every filter and result).
+#[inline]
+fn value(b: &[u8]) -> u32 {
+    match *b {
+        [x] => u32::from(x),
+        [x, y] => u32::from(u16::from_le_bytes([x, y])),
+        [x, y, z, t] => u32::from_le_bytes([x, y, z, t]),
+        _ => u32::MAX,
     }
+}
 
-    fn width(&self) -> usize {
-        self.width.max(1)
+impl CategoryColumn {
+    /// The column of an `item_cat` tensor's bytes (`width` 1, 2 or 4 bytes per value,
+    /// little-endian, "none" all ones), checked and narrowed in one pass: the bytes are taken as
+    /// they are when the file's width is the column's. `Err((row, value))` for the first value
+    /// that is neither "none" nor an index `< n_names` (an I32 value read as signed).
+    pub(crate) fn from_file(
+        data: &[u8],
+        width: usize,
+        n_names: usize,
+    ) -> Result<Self, (usize, i64)> {
+        let (width, w) = (width.clamp(1, 4), width_for(n_names));
+        let mut bytes = Vec::with_capacity(if w == width {
+            0
+        } else {
+            data.len() / width * w
+        });
+        for (i, b) in data.chunks_exact(width).enumerate() {
+            let v = value(b);
+            let v = if v == none(width) {
+                none(w)
+            } else if (v as usize) < n_names {
+                v
+            } else {
+                return Err((
+                    i,
+                    if width == 4 {
+                        i64::from(v as i32)
+                    } else {
+                        i64::from(v)
+                    },
+                ));
+            };
+            if w != width {
+                bytes.extend_from_slice(&v.to_le_bytes()[..w]);
+            }
+        }
+        if w == width {
+            bytes = data.to_vec();
+        }
+        Ok(CategoryColumn { width: w, bytes })
     }
 
     /// Number of rows.
     pub(crate) fn len(&self) -> usize {
-        self.bytes.len() / self.width()
+        self.bytes.len() / self.width
     }
 
     /// Row `i`'s category; `None` when it has none or `i` is out of range.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<u32> {
-        let w = self.width();
-        let b = self.bytes.get(i * w..i * w + w)?;
-        let v = b.iter().rev().fold(0u32, |v, &x| (v << 8) | u32::from(x));
+        let w = self.width;
+        let v = value(self.bytes.get(i * w..i * w + w)?);
         (v != none(w)).then_some(v)
     }
 
     /// Appends a row (widening the column first when `c` does not fit).
     pub(crate) fn push(&mut self, c: Option<u32>) {
         self.widen_for(c);
-        let w = self.width();
+        let w = self.width;
         let v = c.unwrap_or(none(w));
         self.bytes.extend_from_slice(&v.to_le_bytes()[..w]);
     }
@@ -80,7 +112,7 @@ impl CategoryColumn {
     /// Sets row `i` (widening when `c` does not fit); out of range: nothing.
     pub(crate) fn set(&mut self, i: usize, c: Option<u32>) {
         self.widen_for(c);
-        let w = self.width();
+        let w = self.width;
         let v = c.unwrap_or(none(w));
         if let Some(b) = self.bytes.get_mut(i * w..i * w + w) {
             b.copy_from_slice(&v.to_le_bytes()[..w]);
@@ -89,15 +121,13 @@ impl CategoryColumn {
 
     /// `n` rows: cut, or filled with "none".
     pub(crate) fn resize(&mut self, n: usize) {
-        let w = self.width();
-        self.width = w;
-        self.bytes.resize(n * w, 0xFF);
+        self.bytes.resize(n * self.width, 0xFF);
     }
 
     /// Re-stores the column wide enough for index `c` (the all-ones value stays free for "none").
     fn widen_for(&mut self, c: Option<u32>) {
         let Some(c) = c else { return };
-        let w = width_for(c as usize).max(self.width());
+        let w = width_for(c as usize).max(self.width);
         if w == self.width {
             return;
         }
@@ -118,7 +148,7 @@ mod tests {
 
     #[test]
     fn narrow_until_an_index_needs_more_and_none_survives_widening() {
-        let mut c = CategoryColumn::from_checked(&[], 1, 3);
+        let mut c = CategoryColumn::from_file(&[], 1, 3).unwrap();
         for v in [Some(0), None, Some(254), Some(2)] {
             c.push(v);
         }
@@ -139,9 +169,9 @@ mod tests {
         c.set(1, None);
         c.set(9, Some(1)); // out of range: nothing
         assert_eq!((c.len(), c.get(1)), (6, None));
-        assert_eq!(CategoryColumn::from_checked(&[], 1, 254).width, 1);
-        assert_eq!(CategoryColumn::from_checked(&[], 1, 300).width, 2);
-        assert_eq!(CategoryColumn::from_checked(&[], 4, 65_535).width, 4);
+        assert_eq!(CategoryColumn::from_file(&[], 1, 254).unwrap().width, 1);
+        assert_eq!(CategoryColumn::from_file(&[], 1, 300).unwrap().width, 2);
+        assert_eq!(CategoryColumn::from_file(&[], 4, 65_535).unwrap().width, 4);
         // From a file's checked tensor: kept as is at the same width, narrowed from I32/U16.
         let i32s: Vec<u8> = [0i32, -1, 3].iter().flat_map(|v| v.to_le_bytes()).collect();
         let u16s: Vec<u8> = [0u16, u16::MAX, 3]
@@ -157,7 +187,7 @@ mod tests {
             (&[0u8, 255, 3][..], 1, 4, 1),
             (&[0u8, 255, 3][..], 1, 300, 2),
         ] {
-            let c = CategoryColumn::from_checked(data, width, names);
+            let c = CategoryColumn::from_file(data, width, names).unwrap();
             assert_eq!(c.width, w, "{width} → {names} names");
             assert_eq!(
                 (0..4).map(|i| c.get(i)).collect::<Vec<_>>(),

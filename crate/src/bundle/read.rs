@@ -10,11 +10,11 @@ use safetensors::Dtype;
 
 use super::category_column::CategoryColumn;
 use super::container::{self, Container, Tensor};
-use super::decode::{expect_dtype, floats, le, names, shape_error, Valid};
+use super::decode::{expect_dtype, floats, names, shape_error, Valid};
 use super::digest;
 use super::format::{
-    limits, BundleOptions, CATEGORY_NONE_U16, CATEGORY_NONE_U8, FORMAT, FORMAT_VERSION,
-    FORMAT_VERSION_1, FORMAT_VERSION_2, KNOWN_TENSORS, SUPPORTED_VERSIONS,
+    limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
+    KNOWN_TENSORS, SUPPORTED_VERSIONS,
 };
 use super::id_code::{self, IdCoding};
 use super::id_index::IdIndex;
@@ -420,46 +420,23 @@ fn read_categories(c: &Container<'_>, n: usize) -> Result<Option<Categories>, Bu
         return Err(shape_error(&cat, format!("[{n}] (one per item)")));
     }
     let k = cat_names.len();
-    // Checked, then straight from the tensor's bytes into the narrow column (a `Vec<i32>` first
+    // Checked and narrowed in one pass straight from the tensor's bytes (a `Vec<i32>` first
     // would raise the wasm memory's high-water mark, which it never gives back, by 4 B per item).
     let width = match cat.dtype {
         Dtype::U8 => 1,
         Dtype::U16 => 2,
         _ => 4,
     };
-    if let Some((i, v)) = cat
-        .data
-        .chunks_exact(width)
-        .map(category_value)
-        .enumerate()
-        .find(|&(_, v)| v < -1 || v >= k as i64)
-    {
-        return Err(BundleError::Value {
+    let item =
+        CategoryColumn::from_file(cat.data, width, k).map_err(|(i, v)| BundleError::Value {
             name: "item_cat".into(),
             index: i,
             why: format!("{v} is neither −1 (none) nor a category index < {k}"),
-        });
-    }
-    let item = CategoryColumn::from_checked(cat.data, width, k);
+        })?;
     Ok(Some(Categories {
         item,
         names: cat_names,
     }))
-}
-
-/// One `item_cat` value (1, 2 or 4 little-endian bytes) as a category index, −1 for none. The
-/// narrow dtypes (U8, U16: compact bundles) spell "none" as their all-ones value
-/// ([`CATEGORY_NONE_U8`], [`CATEGORY_NONE_U16`]); I32 as −1.
-fn category_value(b: &[u8]) -> i64 {
-    match *b {
-        [CATEGORY_NONE_U8] => -1,
-        [v] => i64::from(v),
-        [x, y] => match u16::from_le_bytes([x, y]) {
-            CATEGORY_NONE_U16 => -1,
-            v => i64::from(v),
-        },
-        _ => i64::from(i32::from_le_bytes(le(b))),
-    }
 }
 
 /// A comma-separated list of `expected` unique, non-empty names from a metadata key.
