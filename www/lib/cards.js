@@ -58,7 +58,9 @@ function priceNodes(view) {
 
 function builtInCard(view) {
   const img = view.image
-    ? el('img', { class: 'image', part: 'image', src: view.image, alt: '', width: 240, height: 180, loading: 'lazy', decoding: 'async' })
+    ? // `loading` before `src`: an image already in the memory cache (every page load after the
+      // first) is fetched as soon as `src` is set on an element that is not lazy yet.
+      el('img', { class: 'image', part: 'image', loading: 'lazy', decoding: 'async', alt: '', width: 240, height: 180, src: view.image })
     : null;
   const badges = view.badges.length
     ? el('span', { class: 'badges', part: 'badges' }, ...view.badges.map((b) => el('span', { class: 'badge', part: 'badge' }, b)))
@@ -98,9 +100,9 @@ function templateCard(view, template) {
       case 'image':
         shown = !!view.image;
         if (shown) {
-          node.setAttribute('src', view.image);
+          if (!node.hasAttribute('loading')) node.setAttribute('loading', 'lazy'); // before `src`, as above
           if (!node.hasAttribute('alt')) node.setAttribute('alt', '');
-          if (!node.hasAttribute('loading')) node.setAttribute('loading', 'lazy');
+          node.setAttribute('src', view.image);
         }
         break;
       case 'title':
