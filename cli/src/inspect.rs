@@ -44,6 +44,7 @@ pub fn run(args: &InspectArgs) -> Result<()> {
     let status = digest::check(&bytes).with_context(|| name.clone())?;
     let options = BundleOptions {
         verify_digest: false,
+        ..BundleOptions::default()
     };
     let bundle = Bundle::from_bytes_any_with(bytes, &options).with_context(|| name.clone())?;
     let report = report(name.clone(), &bundle, &status);

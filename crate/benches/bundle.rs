@@ -29,6 +29,7 @@ mod native {
         });
         let unverified = BundleOptions {
             verify_digest: false,
+            computed_digest: None,
         };
         g.bench_function("load_unverified", |b| {
             b.iter_batched(

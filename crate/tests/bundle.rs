@@ -15,6 +15,7 @@ use vitrine::{Bundle, BundleError};
 
 const UNVERIFIED: BundleOptions = BundleOptions {
     verify_digest: false,
+    computed_digest: None,
 };
 
 // ---------------------------------------------------------------- valid bundles

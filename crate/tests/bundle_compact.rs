@@ -492,7 +492,7 @@ proptest! {
         }
         let keep = cut.index(bytes.len() + 1).max(bytes.len() * 3 / 4);
         bytes.truncate(keep);
-        for options in [BundleOptions::default(), BundleOptions { verify_digest: false }] {
+        for options in [BundleOptions::default(), BundleOptions { verify_digest: false, ..BundleOptions::default() }] {
             if let Ok(b) = Bundle::from_bytes_with(bytes.clone(), &options) {
                 let model = vitrine::Model::new(b.clone());
                 let settings: vitrine::ShopperOptions =

@@ -16,6 +16,7 @@ use vitrine::{Bundle, BundleError, RecommendRequest};
 
 const UNVERIFIED: BundleOptions = BundleOptions {
     verify_digest: false,
+    computed_digest: None,
 };
 
 // ---------------------------------------------------------------- required tensors

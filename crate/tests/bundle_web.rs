@@ -145,6 +145,7 @@ fn bench_load_43097x64() {
     });
     let unverified = BundleOptions {
         verify_digest: false,
+        computed_digest: None,
     };
     let unverified_ms = median(&mut || {
         Bundle::from_bytes_with(bytes.clone(), &unverified).unwrap();

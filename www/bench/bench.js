@@ -4,7 +4,11 @@
 // Web (ort-baseline.js: MatMul + TopK, wasm execution provider, one thread) on the non-private
 // whole-catalog jobs (`recommend`, `track + recommend`), after checking that its top-20 is the
 // plain-JS baseline's (the page fails otherwise):
-//   load (verified) / load (no digest check)  Recommender.fromBytes vs JsBaseline.load
+//   load (verified) / load (no digest check)  the package's load (EngineCore.create: the digest
+//                                             with the browser's SHA-256, checked by the engine)
+//                                             / Recommender.fromBytes(…, {verifyDigest: false})
+//                                             vs JsBaseline.load; `load (verified, hashed in wasm)`:
+//                                             Recommender.fromBytes(bytes), the engine hashing
 //   recommend top-20                          over the whole catalog, a 10-click session
 //   rerank 200                                200 candidate ids of the catalog, the same each call
 //                                             (the engine remembers ids it has reranked)
@@ -34,6 +38,7 @@
 import init, { Recommender } from '../pkg/vitrine.js';
 import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
 import { JsBaseline } from './baseline.js';
+import { EngineCore } from '../lib/core.js';
 import { watchWasmMemories } from './wasm-memory.js';
 import { stats, markdownTable, markdownSizes, markdownOrt, markdownCompact } from './report.js';
 import { timerResolution, measure as measureWith, measureFresh as measureFreshWith } from './measure.js';
@@ -175,7 +180,8 @@ async function benchCompact(n, { session, now, fresh, candidates, res, int8Top }
   const bytes = new Uint8Array(await got.arrayBuffer());
   log(`  compact twin: ${bytes.length} bytes (${(bytes.length / n).toFixed(1)} bytes / item)`);
   const jobs = {};
-  jobs['load (verified)'] = { wasm: await measure(() => Recommender.fromBytes(bytes).free(), { res }) };
+  jobs['load (verified)'] = { wasm: await measure(async () => (await EngineCore.create({ Recommender }, bytes)).free(), { res, isAsync: true }) };
+  jobs['load (verified, hashed in wasm)'] = { wasm: await measure(() => Recommender.fromBytes(bytes).free(), { res }) };
   const rec = Recommender.fromBytes(bytes);
   rec.configure({ privacy: { epsilon: Infinity } });
   for (const e of session) rec.track(e);
@@ -222,6 +228,10 @@ async function benchCatalog(n, wasm, res, ortRuntime) {
 
   log('  load');
   jobs['load (verified)'] = {
+    wasm: await measure(async () => (await EngineCore.create({ Recommender }, bytes)).free(), { res, isAsync: true }),
+    js: await measure(() => JsBaseline.load(bytes, { verifyDigest: true }), { res, isAsync: true }),
+  };
+  jobs['load (verified, hashed in wasm)'] = {
     wasm: await measure(() => Recommender.fromBytes(bytes).free(), { res }),
     js: await measure(() => JsBaseline.load(bytes, { verifyDigest: true }), { res, isAsync: true }),
   };

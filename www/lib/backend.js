@@ -35,7 +35,7 @@ export class MainThreadBackend {
 
   async start(bytes, options = {}) {
     await initGlue(this.wasm);
-    this.core = new EngineCore({ Recommender }, bytes, options);
+    this.core = await EngineCore.create({ Recommender }, bytes, options);
     return this.core.info();
   }
 

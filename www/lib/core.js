@@ -3,6 +3,7 @@
 // No logic beyond conversion lives here: the wasm engine does the work.
 
 import { VitrineError, fromEngineError, unsupported } from './errors.js';
+import { nativeDigest } from './digest.js';
 
 /** Methods the JS API forwards to the wasm engine when the engine build has them. */
 export const ENGINE_METHODS = Object.freeze([
@@ -56,16 +57,34 @@ export function fromWire(value) {
 
 export class EngineCore {
   /**
+   * Loads the engine; the bundle's digest, when it is to be verified, is computed with the
+   * browser's SHA-256 where it can be (digest.js) and checked by the engine.
    * @param {{Recommender: any}} glue the wasm-bindgen module (already initialized)
    * @param {Uint8Array} bytes the bundle
    * @param {{verifyDigest?: boolean}} [options] `verifyDigest: false` skips the bundle's own SHA-256
    *   (only when the page has checked the bytes already: `integrity`)
+   * @returns {Promise<EngineCore>}
    */
-  constructor(glue, bytes, { verifyDigest = true } = {}) {
+  static async create(glue, bytes, { verifyDigest = true } = {}) {
+    const computedDigest = verifyDigest ? await nativeDigest(glue.Recommender, bytes) : null;
+    return new EngineCore(glue, bytes, { verifyDigest, computedDigest });
+  }
+
+  /**
+   * @param {{Recommender: any}} glue the wasm-bindgen module (already initialized)
+   * @param {Uint8Array} bytes the bundle
+   * @param {{verifyDigest?: boolean, computedDigest?: string|null}} [options] `verifyDigest: false`
+   *   skips the bundle's own SHA-256 (only when the page has checked the bytes already:
+   *   `integrity`); `computedDigest`: the digest computed from these bytes, which the engine checks
+   *   against the recorded one instead of hashing them (see `EngineCore.create`)
+   */
+  constructor(glue, bytes, { verifyDigest = true, computedDigest = null } = {}) {
     try {
-      this.rec = verifyDigest
-        ? glue.Recommender.fromBytes(bytes)
-        : glue.Recommender.fromBytes(bytes, { verifyDigest: false });
+      this.rec = !verifyDigest
+        ? glue.Recommender.fromBytes(bytes, { verifyDigest: false })
+        : computedDigest
+          ? glue.Recommender.fromBytes(bytes, { computedDigest })
+          : glue.Recommender.fromBytes(bytes);
     } catch (err) {
       throw new VitrineError('bad_bundle', `the model bundle was rejected: ${fromEngineError(err).message}`, {
         cause: err,

@@ -14,7 +14,7 @@ async function handle(msg) {
     } catch (err) {
       throw new VitrineError('engine_load_failed', `could not load the WebAssembly engine in the worker: ${err?.message ?? err}`);
     }
-    core = new EngineCore({ Recommender }, new Uint8Array(msg.bytes), { verifyDigest: msg.verifyDigest !== false });
+    core = await EngineCore.create({ Recommender }, new Uint8Array(msg.bytes), { verifyDigest: msg.verifyDigest !== false });
     return core.info();
   }
   if (msg.op === 'call') {

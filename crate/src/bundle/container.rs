@@ -61,7 +61,54 @@ impl<'a> Tensor<'a> {
 /// (a declared shape above a limit), [`BundleError::Truncated`] (the data section is shorter than
 /// declared), [`BundleError::Container`] (bytes after the last tensor).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
-    let file_len = bytes.len() as u64;
+    let (metadata, entries, data_start) = parse_header(bytes, bytes.len() as u64)?;
+    Ok(Container {
+        metadata,
+        entries,
+        bytes,
+        data_start,
+    })
+}
+
+/// A container's header alone, checked against the length of the whole file (every check of
+/// [`parse`] but the presence of the data): enough to say where each tensor's bytes are.
+pub(crate) struct HeaderLayout {
+    metadata: Metadata,
+    entries: Vec<Entry>,
+    data_start: usize,
+}
+
+/// Parses the header from the file's first bytes (`prefix`: at least 8 + the header length, as
+/// the file's first 8 bytes declare it) and the file's length, with [`parse`]'s errors.
+pub(crate) fn parse_layout(prefix: &[u8], file_len: u64) -> Result<HeaderLayout, BundleError> {
+    let (metadata, entries, data_start) = parse_header(prefix, file_len)?;
+    Ok(HeaderLayout {
+        metadata,
+        entries,
+        data_start,
+    })
+}
+
+impl HeaderLayout {
+    /// The `__metadata__` map, sorted by key.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// Every tensor's name, dtype, shape and absolute byte range in the file, in name order.
+    pub fn tensors(&self) -> impl Iterator<Item = (&str, Dtype, &[usize], Range<usize>)> {
+        self.entries.iter().map(|e| {
+            let (s, end) = e.offsets;
+            // check_layout bounded every offset by the file's length: no overflow.
+            let range = self.data_start.saturating_add(s)..self.data_start.saturating_add(end);
+            (e.name.as_str(), e.dtype, e.shape.as_slice(), range)
+        })
+    }
+}
+
+/// The header of a file whose first bytes are `bytes` and whose length is `file_len`: metadata,
+/// entries in name order, and where the data section starts.
+fn parse_header(bytes: &[u8], file_len: u64) -> Result<(Metadata, Vec<Entry>, usize), BundleError> {
     let Some(prefix) = bytes.get(..LEN_PREFIX) else {
         return Err(BundleError::Truncated {
             expected: LEN_PREFIX as u64,
@@ -122,12 +169,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
             file_len - expected
         )));
     }
-    Ok(Container {
-        metadata,
-        entries,
-        bytes,
-        data_start: header_end,
-    })
+    Ok((metadata, entries, header_end))
 }
 
 /// The header JSON: `__metadata__` (string → string) and one entry per tensor, read by

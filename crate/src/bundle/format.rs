@@ -78,38 +78,69 @@ pub mod limits {
     pub const MAX_CATEGORIES: usize = 1_000_000;
 }
 
+/// The prefix of a digest value (the `digest` metadata key, bundle::digest); 64 lowercase hex
+/// digits follow.
+pub const DIGEST_PREFIX: &str = "sha256:";
+
+/// Whether `value` is a well-formed digest: `sha256:` + 64 lowercase hex digits.
+pub fn is_digest(value: &str) -> bool {
+    value.strip_prefix(DIGEST_PREFIX).is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
 /// How to load a bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BundleOptions {
     /// Verify the `digest` metadata key against the contents (default `true`). A bundle without a
     /// digest is rejected ([`BundleError::MissingDigest`]) while this is on. Turn it off only when
     /// the caller has already checked the bytes' integrity (e.g. Subresource Integrity on the
     /// fetch): every other check still runs.
     pub verify_digest: bool,
+    /// The canonical digest the caller computed from these very bytes (following
+    /// [`super::digest::plan`], e.g. with the browser's native SHA-256), compared with the recorded
+    /// one instead of hashing the bytes again (used only while `verify_digest` is on).
+    pub computed_digest: Option<String>,
 }
 
 impl Default for BundleOptions {
     fn default() -> Self {
         Self {
             verify_digest: true,
+            computed_digest: None,
         }
     }
 }
 
 crate::wire! {
-    /// How the page asks to load a bundle (`{verifyDigest?}`), before defaults.
-    #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Deserialize)]
+    /// How the page asks to load a bundle (`{verifyDigest?, computedDigest?}`), before defaults.
+    #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct LoadOptions {
         /// Verify the bundle's digest (default `true`; see [`BundleOptions::verify_digest`]).
         verify_digest: Option<bool> = "verifyDigest",
+        /// The digest the page computed (see [`BundleOptions::computed_digest`]).
+        computed_digest: Option<String> = "computedDigest",
     }
 }
 
-impl From<LoadOptions> for BundleOptions {
-    fn from(o: LoadOptions) -> Self {
-        Self {
-            verify_digest: o.verify_digest.unwrap_or(true),
+impl TryFrom<LoadOptions> for BundleOptions {
+    type Error = crate::error::RequestError;
+
+    /// Defaults applied; a `computedDigest` that is not `sha256:` + 64 lowercase hex digits is an
+    /// invalid option.
+    fn try_from(o: LoadOptions) -> Result<Self, Self::Error> {
+        if let Some(d) = &o.computed_digest {
+            if !is_digest(d) {
+                return Err(crate::error::RequestError::InvalidOption {
+                    name: "computedDigest",
+                    why: "expected 'sha256:' followed by 64 lowercase hex digits".into(),
+                });
+            }
         }
+        Ok(Self {
+            verify_digest: o.verify_digest.unwrap_or(true),
+            computed_digest: o.computed_digest,
+        })
     }
 }

@@ -58,7 +58,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     check_format(c.metadata())?;
     check_required(&c, c.metadata())?;
     if options.verify_digest {
-        digest::verify(&c)?;
+        digest::verify(&c, options.computed_digest.as_deref())?;
     }
     let metadata = c.take_metadata();
 

@@ -1,0 +1,112 @@
+// The bundle's digest computed with the platform's SHA-256 (www/lib/digest.js, following the
+// engine's `digestPlan`) and checked by the engine (`fromBytes(bytes, {computedDigest})`), run in
+// Node on the real wasm package: the same value as the specification's JavaScript implementation
+// (www/bench/bundle-gen.js) and as the engine's own hashing, and the same refusal of a tampered
+// bundle.
+//
+//   node --test tests/digest.test.mjs
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { REPO } from './_browser.mjs';
+import { nativeDigest } from '../www/lib/digest.js';
+import { EngineCore } from '../www/lib/core.js';
+import { syntheticCatalog, writeBundle, bundleDigest } from '../www/bench/bundle-gen.js';
+
+const glue = await import('../www/pkg/vitrine.js');
+glue.initSync({ module: fs.readFileSync(path.join(REPO, 'www', 'pkg', 'vitrine_bg.wasm')) });
+const { Recommender } = glue;
+
+/** The glue, recording the options each `fromBytes` call gets. */
+function spied() {
+  const calls = [];
+  const R = {
+    digestPlan: (...a) => Recommender.digestPlan(...a),
+    fromBytes: (bytes, options) => {
+      calls.push(options);
+      return options === undefined ? Recommender.fromBytes(bytes) : Recommender.fromBytes(bytes, options);
+    },
+  };
+  return { glue: { Recommender: R }, calls };
+}
+
+const dec = new TextDecoder();
+/** The bundle's recorded digest and its tensors, read as the spec's implementation takes them. */
+function spec(bytes) {
+  const hl = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(dec.decode(bytes.subarray(8, 8 + hl)));
+  const data = bytes.subarray(8 + hl);
+  const tensors = Object.fromEntries(
+    Object.entries(header)
+      .filter(([k]) => k !== '__metadata__')
+      .map(([n, e]) => [n, { dtype: e.dtype, shape: e.shape, data: data.subarray(...e.data_offsets) }]),
+  );
+  return { recorded: header.__metadata__.digest, tensors, metadata: header.__metadata__ };
+}
+
+const bundles = {
+  demo: new Uint8Array(fs.readFileSync(path.join(REPO, 'www', 'data', 'store.vtr'))),
+  synthetic: await writeBundle(syntheticCatalog({ n: 2000, d: 16, seed: 3 }), { seed: 3 }),
+};
+
+test('the platform digest equals the recorded one, the specification\'s and the engine\'s own', async () => {
+  for (const [name, bytes] of Object.entries(bundles)) {
+    const { recorded, tensors, metadata } = spec(bytes);
+    const computed = await nativeDigest(Recommender, bytes);
+    assert.match(computed, /^sha256:[0-9a-f]{64}$/, name);
+    assert.equal(computed, recorded, name);
+    assert.equal(computed, await bundleDigest(tensors, metadata), name);
+    const { glue, calls } = spied();
+    const core = await EngineCore.create(glue, bytes);
+    assert.deepEqual(calls, [{ computedDigest: recorded }], `${name}: the engine checks the computed digest`);
+    assert.ok(core.info().itemCount > 0);
+    core.free();
+  }
+});
+
+test('a tampered byte anywhere is refused as the engine\'s own hashing refuses it', async () => {
+  const bytes = bundles.demo;
+  const hl = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  for (const at of [8 + hl, 8 + hl + 1000, bytes.length - 1]) {
+    const bad = bytes.slice();
+    bad[at] ^= 1;
+    const own = (() => {
+      try {
+        new EngineCore({ Recommender }, bad);
+      } catch (err) {
+        return err;
+      }
+    })();
+    assert.ok(own, `byte ${at}: the engine's own hashing refuses it`);
+    await assert.rejects(EngineCore.create({ Recommender }, bad), (err) => {
+      assert.equal(err.code, 'bad_bundle');
+      assert.match(err.message, /digest mismatch/i);
+      // The same record, and the same hash of the tampered bytes.
+      assert.equal(err.message, own.message);
+      return true;
+    });
+  }
+});
+
+test('without digestPlan or crypto.subtle the engine hashes; a malformed computedDigest is an invalid option', async () => {
+  const bytes = bundles.demo;
+  assert.equal(await nativeDigest({}, bytes), null, 'an engine build without digestPlan');
+  const subtle = Object.getOwnPropertyDescriptor(globalThis.crypto, 'subtle');
+  Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined, configurable: true });
+  try {
+    assert.equal(await nativeDigest(Recommender, bytes), null, 'no crypto.subtle (not a secure context)');
+    const { glue, calls } = spied();
+    const core = await EngineCore.create(glue, bytes);
+    assert.deepEqual(calls, [undefined], 'the engine hashes the bytes itself');
+    core.free();
+  } finally {
+    if (subtle) Object.defineProperty(globalThis.crypto, 'subtle', subtle);
+    else delete globalThis.crypto.subtle; // the prototype's getter shows through again
+  }
+  assert.equal(await nativeDigest(Recommender, bytes.subarray(0, 100)), null, 'a header the engine refuses');
+  assert.throws(() => Recommender.fromBytes(bytes, { computedDigest: 'sha256:abc' }), (err) => err.code === 'invalid_option' && /computedDigest/.test(err.message));
+  assert.throws(() => Recommender.digestPlan(bytes.subarray(0, 4), bytes.length), /truncated/i);
+});

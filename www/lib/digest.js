@@ -1,0 +1,43 @@
+// The bundle's digest with the browser's own SHA-256. The engine can hash the bundle itself, but
+// SHA-256 in wasm is several times slower than `crypto.subtle` (native code), and on load it runs
+// over every byte (docs/benchmarks.md, "Digest with the browser's SHA-256"). The engine owns the
+// format: `Recommender.digestPlan(header, fileLength)` says, from the header alone, which bytes are
+// hashed in which order; this module follows the plan and the engine then checks the result
+// against the digest the bundle records (`fromBytes(bytes, {computedDigest})`), with the same
+// error as its own hashing would give.
+
+/**
+ * The canonical digest of `bytes` ("sha256:<hex>"), or null when it cannot be computed here (no
+ * `crypto.subtle`, an engine build without `digestPlan`, a header the engine refuses: the
+ * engine's own load then hashes, or names the problem).
+ * @param {{digestPlan?: Function}} Recommender the wasm-bindgen class
+ * @param {Uint8Array} bytes the whole bundle
+ * @returns {Promise<string|null>}
+ */
+export async function nativeDigest(Recommender, bytes) {
+  if (typeof Recommender?.digestPlan !== 'function' || !globalThis.crypto?.subtle || bytes.length < 8) return null;
+  let plan;
+  try {
+    const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+    const end = declared > BigInt(bytes.length - 8) ? bytes.length : Number(declared) + 8;
+    plan = Recommender.digestPlan(bytes.subarray(0, end), bytes.length);
+  } catch {
+    return null;
+  }
+  const parts = plan.pieces.map((p) => (p instanceof Uint8Array ? p : bytes.subarray(p[0], p[1])));
+  const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    stream.set(p, at);
+    at += p.length;
+  }
+  let hash;
+  try {
+    hash = new Uint8Array(await crypto.subtle.digest('SHA-256', stream));
+  } catch {
+    return null;
+  }
+  let hex = 'sha256:';
+  for (const b of hash) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}
