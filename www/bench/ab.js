@@ -3,13 +3,15 @@
 // catalog, the same session and the same requests. Each round times every job on both builds, in
 // an order that alternates from round to round, so that a drift of the machine (another process,
 // thermal, GC) falls on both. Per job and build: the median over rounds of each round's median, and
-// the ratio b / a. Results: window.vitrineAb = {state, result, error}.
+// the ratio b / a. The plain-JS baseline's load is timed in every build's turn too (a reference for
+// `load` from the same rounds). Results: window.vitrineAb = {state, result, error}.
 //
 // Query parameters: sizes=43097 (comma-separated), rounds=7, runs=30, warmup=5, seed=1, d=64.
 
 import { syntheticCatalog, writeBundle, prng } from './bundle-gen.js';
 import { stats } from './report.js';
 import { EngineCore } from '../lib/core.js';
+import { JsBaseline } from './baseline.js';
 import { timerResolution, measure, measureFresh } from './measure.js';
 
 const status = (window.vitrineAb = { state: 'running', progress: [], result: null, error: null });
@@ -57,6 +59,9 @@ function jobs(Recommender, bytes, { session, now, candidates, fresh, stream, res
     // (a build without it hashes in wasm, as `fromBytes(bytes)` does).
     'load (verified)': () => measure(async () => (await EngineCore.create({ Recommender }, bytes)).free(), { ...o, isAsync: true }),
     'load (verified, hashed in wasm)': () => measure(() => Recommender.fromBytes(bytes).free(), o),
+    // Not the build's: the plain-JS baseline's load (bench/baseline.js, the same checks), timed in
+    // every build's turn so that the builds' loads have a reference from the same rounds.
+    'load, plain-JS baseline (either column)': () => measure(() => JsBaseline.load(bytes, { verifyDigest: true }), { ...o, isAsync: true }),
     [`recommend top-${K} (ε = ∞)`]: async () => {
       const rec = engine(Recommender, bytes, session);
       const r = await measure(() => rec.recommend({ k: K, now }), o);

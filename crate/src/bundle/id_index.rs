@@ -49,11 +49,25 @@ impl Rows for IdList {
 }
 
 /// Row numbers of `ids`, findable by id.
+///
+/// A slot holds `EMPTY` or a row in its low `row_bits` bits and, above them, that many bits of
+/// the id's hash as a tag: a probe compares ids (a random read of the id list, a cache miss at a
+/// million ids) only when the tag matches, so building and looking up touch the ids about once
+/// each instead of once per occupied slot passed (at 1M ids: the build's id comparisons were
+/// about half the wasm load time; docs/benchmarks.md, "Tagged id index").
 #[derive(Debug, Clone)]
 pub(crate) struct IdIndex {
-    /// `EMPTY` or a row; length a power of two ≥ 2 × rows.
+    /// `EMPTY` or `tag | row`; length a power of two ≥ 2 × rows.
     slots: Vec<u32>,
     seed: u64,
+    /// Bits of a slot that hold the row: the fewest with `2^row_bits − 1 > last row`, so that no
+    /// `tag | row` is `EMPTY`.
+    row_bits: u32,
+}
+
+/// The smallest `b` with `2^b − 1 ≥ n` (a row `< n` then never fills its bits with ones).
+fn row_bits_for(n: usize) -> u32 {
+    (usize::BITS - n.leading_zeros()).min(32)
 }
 
 /// 64-bit hash of `bytes` (word-at-a-time multiply–xor, then a splitmix64 finalizer).
@@ -83,41 +97,71 @@ impl IdIndex {
     pub fn build<R: Rows + ?Sized>(ids: &R) -> Result<Self, (usize, usize)> {
         let n = ids.count();
         let capacity = (n.max(4) * 2).next_power_of_two();
+        let mut index = Self {
+            slots: vec![EMPTY; capacity],
+            seed: std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64),
+            row_bits: row_bits_for(n),
+        };
         let mask = capacity - 1;
-        let mut slots = vec![EMPTY; capacity];
-        let seed = std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64);
         for row in 0..n {
             let id = ids.row(row).unwrap_or_default();
-            let mut s = hash(seed, id.as_bytes()) as usize & mask;
+            let (mut s, tag) = index.start(id);
             loop {
-                match slots.get(s).copied() {
+                match index.slots.get(s).copied() {
                     Some(EMPTY) => {
-                        if let Some(slot) = slots.get_mut(s) {
-                            *slot = row as u32;
+                        if let Some(slot) = index.slots.get_mut(s) {
+                            *slot = tag | row as u32;
                         }
                         break;
                     }
-                    Some(other) if ids.row(other as usize) == Some(id) => {
-                        return Err((other as usize, row));
+                    Some(e) if index.holds(e, tag, ids, id) => {
+                        return Err((index.row_of(e), row));
                     }
                     _ => s = (s + 1) & mask,
                 }
             }
         }
-        Ok(Self { slots, seed })
+        Ok(index)
     }
 
     /// Row of `id` in `ids` (the list the index was built from).
     pub fn get<R: Rows + ?Sized>(&self, ids: &R, id: &str) -> Option<u32> {
         let mask = self.slots.len().checked_sub(1)?;
-        let mut s = hash(self.seed, id.as_bytes()) as usize & mask;
+        let (mut s, tag) = self.start(id);
         loop {
             match *self.slots.get(s)? {
                 EMPTY => return None,
-                row if ids.row(row as usize) == Some(id) => return Some(row),
+                e if self.holds(e, tag, ids, id) => return Some(self.row_of(e) as u32),
                 _ => s = (s + 1) & mask,
             }
         }
+    }
+
+    /// The first slot to probe for `id`, and its tag (already shifted above the row bits).
+    #[inline]
+    fn start(&self, id: &str) -> (usize, u32) {
+        let h = hash(self.seed, id.as_bytes());
+        let slot = h as usize & self.slots.len().saturating_sub(1);
+        // The tag comes from the hash's top bits, the slot from its bottom ones.
+        let tag = ((h >> 32) as u32).checked_shl(self.row_bits).unwrap_or(0);
+        (slot, tag)
+    }
+
+    /// The row in slot value `e`.
+    #[inline]
+    fn row_of(&self, e: u32) -> usize {
+        (e & self.row_mask()) as usize
+    }
+
+    #[inline]
+    fn row_mask(&self) -> u32 {
+        u32::MAX.checked_shr(32 - self.row_bits).unwrap_or(0)
+    }
+
+    /// Whether slot value `e` is `id`'s: the tags agree, then the ids do.
+    #[inline]
+    fn holds<R: Rows + ?Sized>(&self, e: u32, tag: u32, ids: &R, id: &str) -> bool {
+        e & !self.row_mask() == tag && ids.row(self.row_of(e)) == Some(id)
     }
 }
 
@@ -150,6 +194,54 @@ mod tests {
             assert_eq!(index.get(&list, id), Some(i as u32));
         }
         assert_eq!(index.get(&list, "item-5000"), None);
+    }
+
+    #[test]
+    fn row_bits_leave_no_row_all_ones() {
+        for (n, bits) in [
+            (0, 0),
+            (1, 1),
+            (2, 2),
+            (3, 2),
+            (4, 3),
+            (7, 3),
+            (8, 4),
+            (1 << 20, 21),
+        ] {
+            assert_eq!(row_bits_for(n), bits, "n = {n}");
+            if n > 0 {
+                // The last row is below the row mask: no tag | row is EMPTY.
+                assert!(((n - 1) as u64) < (1u64 << bits) - 1, "n = {n}");
+            }
+        }
+        assert_eq!(row_bits_for(u32::MAX as usize - 1), 32);
+    }
+
+    proptest::proptest! {
+        /// Any list (repeats included) against a HashMap: the first repeat is reported, else
+        /// every id is found at its row and near misses are not.
+        #[test]
+        fn agrees_with_a_hash_map(ids in proptest::collection::vec("[a-c]{0,3}", 0..60)) {
+            let mut first = std::collections::HashMap::new();
+            let mut repeat = None;
+            for (row, id) in ids.iter().enumerate() {
+                if let Some(&f) = first.get(id.as_str()) {
+                    repeat = Some((f, row));
+                    break;
+                }
+                first.insert(id.as_str(), row);
+            }
+            match (IdIndex::build(&ids), repeat) {
+                (Err(got), Some(want)) => proptest::prop_assert_eq!(got, want),
+                (Ok(index), None) => {
+                    for (row, id) in ids.iter().enumerate() {
+                        proptest::prop_assert_eq!(index.get(&ids, id), Some(row as u32));
+                    }
+                    proptest::prop_assert_eq!(index.get(&ids, "d"), None);
+                }
+                (got, want) => proptest::prop_assert!(false, "{:?} vs {:?}", got.map(|_| ()), want),
+            }
+        }
     }
 
     #[test]
