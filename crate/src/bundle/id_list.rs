@@ -6,9 +6,11 @@
 
 use std::ops::Index;
 
-/// Ids in row order. Invariants: `ends` is non-decreasing, its last value is `text.len()`, and
-/// every id (`text[ends[i−1]..ends[i]]`) lies on UTF-8 boundaries (`text` is a `String`, and ids
-/// are only ever appended whole).
+/// Ids in row order, joined by `'\n'` in `text` (as a bundle's plain `item_ids` tensor holds them,
+/// so that reading one is a copy and a scan). Invariants: `ends` is increasing but for empty ids,
+/// its last value is `text.len()`, id `i` is `text[start(i)..ends[i]]` with `start(0) = 0` and
+/// `start(i) = ends[i−1] + 1` (one separator byte), and every id lies on UTF-8 boundaries (`text`
+/// is a `String`, and ids are only ever appended whole).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct IdList {
     text: String,
@@ -17,12 +19,50 @@ pub struct IdList {
 }
 
 impl IdList {
-    /// An empty list with room for `n` ids of `bytes` bytes in all.
+    /// An empty list with room for `n` ids of `bytes` bytes in all (separators not counted).
     pub fn with_capacity(n: usize, bytes: usize) -> Self {
         Self {
-            text: String::with_capacity(bytes),
+            text: String::with_capacity(bytes.saturating_add(n)),
             ends: Vec::with_capacity(n),
         }
+    }
+
+    /// The `n` non-empty ids of `text`, joined by `'\n'` (a bundle's plain `item_ids`): one copy
+    /// of the text and one scan for the separators. `Err` says why not (the count, an empty id,
+    /// more than 4 GiB), naming the row.
+    pub fn from_lines(text: &str, n: usize) -> Result<Self, String> {
+        if u32::try_from(text.len()).is_err() {
+            return Err("more than 4 GiB of ids".into());
+        }
+        let mut ends: Vec<u32> = Vec::with_capacity(n);
+        let mut start = 0usize;
+        let too_many = |found: usize| {
+            format!("more than {found} entries for {n} rows (ids are joined by '\\n')")
+        };
+        for (at, _) in text.match_indices('\n') {
+            if at == start {
+                return Err(format!("empty id at row {}", ends.len()));
+            }
+            if ends.len() + 1 >= n {
+                return Err(too_many(n));
+            }
+            ends.push(at as u32); // < text.len() ≤ u32::MAX
+            start = at + 1;
+        }
+        if start == text.len() {
+            return Err(format!("empty id at row {}", ends.len()));
+        }
+        ends.push(text.len() as u32);
+        if ends.len() != n {
+            return Err(format!(
+                "{} entries for {n} rows (ids are joined by '\\n')",
+                ends.len()
+            ));
+        }
+        Ok(Self {
+            text: text.to_owned(),
+            ends,
+        })
     }
 
     /// Number of ids.
@@ -41,15 +81,19 @@ impl IdList {
         let end = *self.ends.get(i)? as usize;
         let start = match i {
             0 => 0,
-            _ => *self.ends.get(i - 1)? as usize,
+            _ => *self.ends.get(i - 1)? as usize + 1,
         };
         self.text.get(start..end)
     }
 
     /// Appends an id. Returns false (and appends nothing) once the buffer would pass 4 GiB.
     pub fn push(&mut self, id: &str) -> bool {
-        match u32::try_from(self.text.len() + id.len()) {
+        let separator = usize::from(!self.ends.is_empty());
+        match u32::try_from(self.text.len() + separator + id.len()) {
             Ok(end) => {
+                if separator == 1 {
+                    self.text.push('\n');
+                }
                 self.text.push_str(id);
                 self.ends.push(end);
                 true
@@ -113,5 +157,30 @@ mod tests {
         assert_eq!(ids.to_vec(), ["a", "bé", "", "ccc"]);
         assert_eq!(format!("{ids:?}"), r#"["a", "bé", "", "ccc"]"#);
         assert!(IdList::default().is_empty());
+        // Empty ids first and last, and one alone.
+        for list in [vec!["", "x", ""], vec![""], vec!["", ""]] {
+            let ids: IdList = list.iter().collect();
+            assert_eq!(ids.to_vec(), list);
+        }
+    }
+
+    #[test]
+    fn from_lines_reads_what_push_builds_and_refuses_the_rest() {
+        let ids = IdList::from_lines("a\nbé\nccc", 3).unwrap();
+        let pushed: IdList = ["a", "bé", "ccc"].into_iter().collect();
+        assert_eq!(ids, pushed);
+        assert_eq!(ids.to_vec(), ["a", "bé", "ccc"]);
+        assert_eq!(IdList::from_lines("only", 1).unwrap().to_vec(), ["only"]);
+        for (text, n, why) in [
+            ("a\nb", 3, "2 entries for 3 rows"),
+            ("a\nb\nc", 2, "more than 2 entries"),
+            ("a\n\nc", 3, "empty id at row 1"),
+            ("\na", 2, "empty id at row 0"),
+            ("a\n", 2, "empty id at row 1"),
+            ("", 1, "empty id at row 0"),
+        ] {
+            let err = IdList::from_lines(text, n).unwrap_err();
+            assert!(err.contains(why), "{text:?}, {n}: {err}");
+        }
     }
 }

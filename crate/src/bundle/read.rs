@@ -370,23 +370,7 @@ fn plain_ids(t: &Tensor<'_>, n: usize) -> Result<IdList, BundleError> {
             e.valid_up_to()
         ))
     })?;
-    // Count before allocating for the entries.
-    let found = text.bytes().filter(|&b| b == b'\n').count() + 1;
-    if found != n {
-        return Err(BundleError::Ids(format!(
-            "{found} entries for {n} rows (ids are joined by '\\n')"
-        )));
-    }
-    let mut ids = IdList::with_capacity(n, text.len() + 1 - n);
-    for (row, id) in text.split('\n').enumerate() {
-        if id.is_empty() {
-            return Err(BundleError::Ids(format!("empty id at row {row}")));
-        }
-        if !ids.push(id) {
-            return Err(BundleError::Ids("more than 4 GiB of ids".into()));
-        }
-    }
-    Ok(ids)
+    IdList::from_lines(text, n).map_err(BundleError::Ids)
 }
 
 fn unique_names(what: &str, names: &[String]) -> Result<(), BundleError> {
