@@ -1,6 +1,6 @@
 // The bundle's digest with the browser's own SHA-256. The engine can hash the bundle itself, but
 // SHA-256 in wasm is several times slower than `crypto.subtle` (native code), and on load it runs
-// over every byte (docs/benchmarks.md, "Digest with the browser's SHA-256"). The engine owns the
+// over every byte (docs/benchmarks.md, "Load: the digest with the browser's SHA-256…"). The engine owns the
 // format: `Recommender.digestPlan(header, fileLength)` says, from the header alone, which bytes are
 // hashed in which order; this module follows the plan and the engine then checks the result
 // against the digest the bundle records (`fromBytes(bytes, {computedDigest})`), with the same

@@ -36,15 +36,14 @@ impl IdList {
         }
         let mut ends: Vec<u32> = Vec::with_capacity(n);
         let mut start = 0usize;
-        let too_many = |found: usize| {
-            format!("more than {found} entries for {n} rows (ids are joined by '\\n')")
-        };
         for (at, _) in text.match_indices('\n') {
             if at == start {
                 return Err(format!("empty id at row {}", ends.len()));
             }
             if ends.len() + 1 >= n {
-                return Err(too_many(n));
+                return Err(format!(
+                    "more than {n} entries for {n} rows (ids are joined by '\\n')"
+                ));
             }
             ends.push(at as u32); // < text.len() ≤ u32::MAX
             start = at + 1;
