@@ -65,13 +65,15 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     let (emb, pq, n, dim) = read_vectors(&c, &metadata)?;
     check_count_key(&metadata, "n_items", n)?;
     check_count_key(&metadata, "dim", dim)?;
+    // The ids first: building their index takes transient memory (8 bytes per id), and the
+    // per-item tables allocated after it reuse that space instead of growing the heap.
+    let (ids, index) = read_ids(&c, &metadata, n)?;
 
     let scale = match pq {
         Some(_) => Vec::new(),
         None => per_item_floats(&c, "item_scale", n, Valid::NonNegative)?,
     };
     let pop = per_item_values(&c, &metadata, "item_pop", n)?;
-    let (ids, index) = read_ids(&c, &metadata, n)?;
     let params = ScoringParams::read(&metadata)?;
     let categories = read_categories(&c, n)?;
     let prices = match c.get("item_price")? {
