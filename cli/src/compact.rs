@@ -16,23 +16,42 @@ use serde::Serialize;
 use vitrine::bundle::{write_bundle, BundleParts, CompactParts, MAX_CENTROIDS};
 
 use crate::bundle_parts;
+use crate::compact_tune::{TuneReport, TuneSessions};
 use crate::exit::{ExitKind, ResultExt};
 use crate::files;
 use crate::output;
 
-/// The sub-space count used when none is given (or the dimension, if smaller): 20 code bytes per
-/// item, chosen on a Diginetica validation split for ≤ 24 bytes per item in all (see
-/// `docs/quality.md`, "Compact bundles").
-pub const DEFAULT_SUBSPACES: usize = 20;
+/// The sub-space count used when none is given, for `dim` dimensions: the most code bytes that
+/// keep Diginetica's compact bundle within 24 bytes per item (the codebooks and the readout grow
+/// with the dimension): 21 up to [`COMPACT_DIM`] (23.9 bytes per item at 48), 20 above (23.2 at
+/// 64), never more than the dimension (`docs/quality.md`, "Compact bundles").
+pub fn default_subspaces(dim: usize) -> usize {
+    let m = if dim <= COMPACT_DIM { 21 } else { 20 };
+    m.min(dim)
+}
+
+/// The embedding dimension `vitrine train --compact` uses unless told: 48 dimensions in 21
+/// sub-spaces reconstruct the vectors closer than 64 in 20, for the same bytes, and the 48-d
+/// model ranks as well as the 64-d one (validation on Diginetica, `docs/quality.md`, "Compact
+/// bundles").
+pub const COMPACT_DIM: usize = 48;
 
 /// The default weight of the error along an item's own vector (chosen with the sub-spaces).
 pub const DEFAULT_ETA: f32 = 2.0;
+
+/// Fine-tuning epochs by default: none. On a Diginetica validation split one epoch moved HR@20
+/// by +0.02 to +0.05 points (`docs/quality.md`, "Compact bundles"): within that split's noise, so
+/// not worth a default's extra training time.
+pub const DEFAULT_TUNE_EPOCHS: usize = 0;
+
+/// The fine-tuning's learning rate (the best of 0.001–0.02 on that split).
+pub const DEFAULT_TUNE_LEARNING_RATE: f32 = 0.001;
 
 /// The compaction options shared by `train`, `pack` and `compact`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct CompactOptions {
     /// Code bytes per item (sub-spaces of the product quantization), 1 to the dimension
-    /// [default: 20, or the dimension if smaller].
+    /// [default: 21 up to 48 dimensions, 20 above, at most the dimension].
     #[arg(long)]
     pub pq_subspaces: Option<usize>,
     /// Centroids per sub-space (1 to 256).
@@ -53,6 +72,14 @@ pub struct CompactOptions {
     /// quantization); 1: nearest centroids.
     #[arg(long, default_value_t = DEFAULT_ETA)]
     pub pq_eta: f32,
+    /// Epochs of quantization-aware fine-tuning: the codebooks and the session readout trained
+    /// again through the fixed codes on the training sessions (`train --compact`, or `compact
+    /// --events`); 0: none.
+    #[arg(long, default_value_t = DEFAULT_TUNE_EPOCHS)]
+    pub pq_tune_epochs: usize,
+    /// Learning rate of that fine-tuning.
+    #[arg(long, default_value_t = DEFAULT_TUNE_LEARNING_RATE)]
+    pub pq_tune_learning_rate: f32,
 }
 
 /// Weight of an item in the codebook training.
@@ -89,10 +116,15 @@ pub struct CompactFlag {
 }
 
 impl CompactFlag {
-    /// Compacts `parts` when `--compact` was given; returns what was done.
-    pub fn apply(&self, parts: &mut BundleParts) -> Result<Option<CompactReport>> {
+    /// Compacts `parts` when `--compact` was given (fine-tuned on `tune`'s sessions when given);
+    /// returns what was done.
+    pub fn apply(
+        &self,
+        parts: &mut BundleParts,
+        tune: Option<&TuneSessions<'_>>,
+    ) -> Result<Option<CompactReport>> {
         self.compact
-            .then(|| compact_parts(parts, &self.options))
+            .then(|| compact_parts(parts, &self.options, tune))
             .transpose()
     }
 }
@@ -105,21 +137,35 @@ pub struct CompactReport {
     pub eta: f32,
     /// Seconds to train the codebooks.
     pub codebook_seconds: f64,
+    /// The quantization-aware fine-tuning, when there were sessions to tune on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fine_tune: Option<TuneReport>,
 }
 
 impl CompactReport {
     pub fn line(&self) -> String {
-        format!(
+        let mut line = format!(
             "compact: {} sub-spaces × {} centroids (η {}), codebooks trained and items encoded in {:.1}s",
             self.subspaces, self.centroids, self.eta, self.codebook_seconds
-        )
+        );
+        if let Some(t) = &self.fine_tune {
+            line.push('\n');
+            line.push_str(&t.line());
+        }
+        line
     }
 }
 
 /// Trains codebooks for `parts`' vectors and marks the parts compact (the writer encodes them).
-pub fn compact_parts(parts: &mut BundleParts, o: &CompactOptions) -> Result<CompactReport> {
+/// With `tune` and `--pq-tune-epochs` > 0, the codebooks and the session readout are then
+/// fine-tuned through the codes on those sessions ([`crate::compact_tune`]).
+pub fn compact_parts(
+    parts: &mut BundleParts,
+    o: &CompactOptions,
+    tune: Option<&TuneSessions<'_>>,
+) -> Result<CompactReport> {
     let d = parts.dim;
-    let m = o.pq_subspaces.unwrap_or(DEFAULT_SUBSPACES.min(d));
+    let m = o.pq_subspaces.unwrap_or(default_subspaces(d));
     if !(1..=d).contains(&m) {
         bail!("--pq-subspaces {m} must be 1 to the dimension {d}");
     }
@@ -145,7 +191,8 @@ pub fn compact_parts(parts: &mut BundleParts, o: &CompactOptions) -> Result<Comp
         o.pq_seed,
     );
     let mut c = c;
-    if o.pq_eta != 1.0 {
+    let tune = tune.filter(|_| o.pq_tune_epochs > 0);
+    if o.pq_eta != 1.0 || tune.is_some() {
         c.codes = Some(crate::compact_encode::encode(
             &parts.embeddings,
             d,
@@ -154,11 +201,24 @@ pub fn compact_parts(parts: &mut BundleParts, o: &CompactOptions) -> Result<Comp
             4,
         ));
     }
+    let codebook_seconds = started.elapsed().as_secs_f64();
+    let fine_tune = match tune {
+        Some(t) => Some(crate::compact_tune::fine_tune(
+            parts,
+            &mut c,
+            t,
+            o.pq_tune_epochs,
+            o.pq_tune_learning_rate,
+            o.pq_seed,
+        )?),
+        None => None,
+    };
     let report = CompactReport {
         subspaces: m,
         centroids: c.centroids,
         eta: o.pq_eta,
-        codebook_seconds: started.elapsed().as_secs_f64(),
+        codebook_seconds,
+        fine_tune,
     };
     parts.compact = Some(c);
     Ok(report)
@@ -316,6 +376,10 @@ pub struct CompactArgs {
     /// Where to write the compact bundle (`-`: stdout).
     #[arg(long)]
     pub out: PathBuf,
+    /// A training event log (the `vitrine train` CSV) to fine-tune the codebooks and the
+    /// session readout on (`--pq-tune-epochs`); its events of items not in the bundle are skipped.
+    #[arg(long)]
+    pub events: Option<PathBuf>,
     #[command(flatten)]
     pub options: CompactOptions,
     #[arg(long, help = output::JSON_HELP)]
@@ -330,6 +394,9 @@ struct CompactSummary {
     bytes: usize,
     bytes_per_item: f64,
     seconds: f64,
+    /// Events of `--events` skipped: their item is not in the bundle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    events_unknown_item: Option<usize>,
     #[serde(flatten)]
     report: CompactReport,
 }
@@ -343,7 +410,19 @@ pub fn run(args: &CompactArgs) -> Result<()> {
         .kind(ExitKind::Input)?;
     let mut parts = bundle_parts::parts_of(&bundle)?;
     parts.metadata.remove("quant.mean_cosine");
-    let report = compact_parts(&mut parts, &args.options).kind(ExitKind::Usage)?;
+    let log = match &args.events {
+        Some(path) => Some(crate::events::EventLog::read(path)?),
+        None => None,
+    };
+    let tuning = log
+        .as_ref()
+        .map(|log| crate::compact_tune::sessions_of_log(log, &parts.ids));
+    let tune = tuning.as_ref().map(|(sessions, counts, _)| TuneSessions {
+        sessions,
+        counts,
+        model: None,
+    });
+    let report = compact_parts(&mut parts, &args.options, tune.as_ref()).kind(ExitKind::Usage)?;
     let out = write_bundle(&parts)
         .context("could not build the compact bundle")
         .kind(ExitKind::Input)?;
@@ -356,6 +435,7 @@ pub fn run(args: &CompactArgs) -> Result<()> {
         bytes: out.len(),
         bytes_per_item: out.len() as f64 / n as f64,
         seconds: started.elapsed().as_secs_f64(),
+        events_unknown_item: tuning.as_ref().map(|t| t.2),
         report,
     };
     if args.json {

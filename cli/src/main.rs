@@ -2,6 +2,7 @@
 //! experiments. Every subcommand takes `--json`; exit codes are in `exit.rs` (and every `--help`);
 //! `-` is stdin/stdout wherever a file is read or written (`docs/cli.md`).
 
+mod adam;
 mod bundle_parts;
 mod catalog;
 mod catalog_ctx;
@@ -11,6 +12,7 @@ mod cold_scale;
 mod compact;
 mod compact_encode;
 mod compact_input;
+mod compact_tune;
 mod content;
 mod cooccur;
 mod eval;
@@ -25,6 +27,7 @@ mod output;
 mod pack;
 mod pack_inputs;
 mod progress;
+mod quantized_items;
 mod train;
 mod train_args;
 mod train_catalog;
@@ -239,9 +242,25 @@ struct TrainSummary<'a> {
 }
 
 fn run_train(args: &TrainArgs) -> Result<()> {
+    let warm_bundle = match &args.warm_start {
+        Some(path) => {
+            let bytes = files::read_input(path, "bundle")?;
+            Some(
+                vitrine::Bundle::from_bytes(bytes)
+                    .with_context(|| files::input_name(path))
+                    .kind(ExitKind::Input)?,
+            )
+        }
+        None => None,
+    };
+    let dim = args.dim.unwrap_or(match &warm_bundle {
+        Some(b) => b.dim(),
+        None if args.compact.compact => compact::COMPACT_DIM,
+        None => model::DEFAULT_DIM,
+    });
     let params = train::TrainParams {
         model: model::ModelParams {
-            dim: args.dim,
+            dim,
             epochs: args.epochs,
             max_positions: args.max_positions,
             batch: args.batch,
@@ -310,14 +329,8 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         Some(path) => Some(events::EventLog::read(path)?),
         None => None,
     };
-    let warm = match &args.warm_start {
-        Some(path) => {
-            let bytes = files::read_input(path, "bundle")?;
-            let bundle = vitrine::Bundle::from_bytes(bytes)
-                .with_context(|| files::input_name(path))
-                .kind(ExitKind::Input)?;
-            Some(warm_start::prepare(&bundle, &mut log, args.dim, args.seed)?)
-        }
+    let warm = match &warm_bundle {
+        Some(bundle) => Some(warm_start::prepare(bundle, &mut log, dim, args.seed)?),
         None => None,
     };
     let progress = progress::Progress::new("train", 0, "batches");
@@ -367,9 +380,15 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         let line = warm_start::merge(&mut trained.parts, w, !args.warm_retune);
         trained.report.notes.push(line);
     }
+    let counts = trained.parts.popularity.clone();
+    let tune = compact_tune::TuneSessions {
+        sessions: &trained.sequences,
+        counts: &counts,
+        model: Some(&params.model),
+    };
     if let Some(r) = args
         .compact
-        .apply(&mut trained.parts)
+        .apply(&mut trained.parts, Some(&tune))
         .kind(ExitKind::Usage)?
     {
         trained.report.notes.push(r.line());

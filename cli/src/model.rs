@@ -12,6 +12,12 @@ use ndarray::{Array2, ArrayView2, Axis};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
+use crate::adam::Adam;
+use crate::quantized_items::QuantizedItems;
+
+/// The embedding dimension `vitrine train` uses unless told (int8 bundles).
+pub const DEFAULT_DIM: usize = 64;
+
 /// Hyper-parameters of the session model.
 #[derive(Debug, Clone)]
 pub struct ModelParams {
@@ -32,41 +38,6 @@ pub struct ModelParams {
 struct Example {
     session: u32,
     t: u32,
-}
-
-/// Adam state for a dense parameter block updated row by row.
-struct Adam {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    lr: f32,
-}
-
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const EPS: f32 = 1e-8;
-
-impl Adam {
-    fn new(len: usize, lr: f32) -> Self {
-        Self {
-            m: vec![0.0; len],
-            v: vec![0.0; len],
-            lr,
-        }
-    }
-
-    /// Updates `param[range]` with `grad` (lazy Adam: only touched rows advance their moments).
-    fn step(&mut self, param: &mut [f32], grad: &[f32], offset: usize, t: i32, lr_mult: f32) {
-        let bc1 = 1.0 - BETA1.powi(t);
-        let bc2 = 1.0 - BETA2.powi(t);
-        let lr = self.lr * lr_mult * bc2.sqrt() / bc1;
-        for (j, &g) in grad.iter().enumerate() {
-            let m = &mut self.m[offset + j];
-            let v = &mut self.v[offset + j];
-            *m = BETA1 * *m + (1.0 - BETA1) * g;
-            *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-            param[offset + j] -= lr * *m / (v.sqrt() + EPS);
-        }
-    }
 }
 
 /// A trained model: raw embeddings (rows not yet normalized) and position weights.
@@ -117,6 +88,55 @@ pub fn fit(
     counts: &[f32],
     p: &ModelParams,
     warm: Option<&WarmInit>,
+    on_epoch: &mut EpochHook<'_>,
+    on_batch: &BatchHook<'_>,
+) -> Model {
+    fit_items(sessions, n_items, counts, p, warm, None, on_epoch, on_batch)
+}
+
+/// Quantization-aware fine-tuning (as JPQ does for dense retrieval): the same training as
+/// [`fit`] from `start`'s readout and position weights, but the item vectors are `items`' codes,
+/// fixed, and the gradient moves their centroids. The returned model's rows are the tuned
+/// reconstructions; `items.codebooks` holds the tuned centroids.
+pub fn fine_tune_quantized(
+    sessions: &[Vec<u32>],
+    counts: &[f32],
+    p: &ModelParams,
+    start: &Model,
+    items: &mut QuantizedItems<'_>,
+    on_epoch: &mut EpochHook<'_>,
+    on_batch: &BatchHook<'_>,
+) -> Model {
+    items.restart(p.learning_rate);
+    let warm = WarmInit {
+        model: Model {
+            emb: items.reconstruct_all(),
+            ..start.clone()
+        },
+        prior_counts: Vec::new(),
+    };
+    let n_items = warm.model.emb.len() / p.dim.max(1);
+    fit_items(
+        sessions,
+        n_items,
+        counts,
+        p,
+        Some(&warm),
+        Some(items),
+        on_epoch,
+        on_batch,
+    )
+}
+
+/// [`fit`], with the item vectors free (`items` = `None`) or given by codes.
+#[allow(clippy::too_many_arguments)]
+fn fit_items(
+    sessions: &[Vec<u32>],
+    n_items: usize,
+    counts: &[f32],
+    p: &ModelParams,
+    warm: Option<&WarmInit>,
+    mut items: Option<&mut QuantizedItems<'_>>,
     on_epoch: &mut EpochHook<'_>,
     on_batch: &BatchHook<'_>,
 ) -> Model {
@@ -182,7 +202,8 @@ pub fn fit(
         }
     }
 
-    let mut adam_emb = Adam::new(n_items * d, p.learning_rate);
+    let free_rows = if items.is_some() { 0 } else { n_items };
+    let mut adam_emb = Adam::new(free_rows * d, p.learning_rate);
     let mut adam_pos = Adam::new(p.max_positions, p.learning_rate);
     let mut adam_readout = Adam::new(d * d, p.learning_rate);
     let mut grad_emb = vec![0f32; n_items * d];
@@ -225,12 +246,14 @@ pub fn fit(
             }
             for &i in &need {
                 let i = i as usize;
-                let row = &model.emb[i * d..(i + 1) * d];
-                let n = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-                inv_norm[i] = 1.0 / n;
-                for j in 0..d {
-                    normed[i * d + j] = row[j] / n;
+                let out = &mut normed[i * d..(i + 1) * d];
+                match items.as_deref() {
+                    None => out.copy_from_slice(&model.emb[i * d..(i + 1) * d]),
+                    Some(q) => q.reconstruct(i, out),
                 }
+                let n = out.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+                inv_norm[i] = 1.0 / n;
+                out.iter_mut().for_each(|x| *x /= n);
             }
             let row = |i: u32| &normed[i as usize * d..(i as usize + 1) * d];
 
@@ -372,11 +395,17 @@ pub fn fit(
                 for (gj, ej) in g.iter_mut().zip(e) {
                     *gj = (*gj - ej * proj) * inv_norm[iu] / b_len as f32;
                 }
-                adam_emb.step(&mut model.emb, g, iu * d, step, lr_mult);
+                match items.as_deref_mut() {
+                    None => adam_emb.step(&mut model.emb, g, iu * d, step, lr_mult),
+                    Some(q) => q.add_grad(iu, g),
+                }
                 g.iter_mut().for_each(|x| *x = 0.0);
                 touched[iu] = false;
             }
             touched_list.clear();
+            if let Some(q) = items.as_deref_mut() {
+                q.step(step, lr_mult);
+            }
             d_pos_w.iter_mut().for_each(|x| *x /= b_len as f32);
             adam_pos.step(&mut model.pos_weights, &d_pos_w, 0, step, lr_mult);
             d_readout.iter_mut().for_each(|x| *x /= b_len as f32);
@@ -384,6 +413,9 @@ pub fn fit(
             on_batch(epoch, b_index + 1, per_epoch);
         }
         let mean_loss = loss_sum / examples.len().max(1) as f64;
+        if let Some(q) = items.as_deref() {
+            model.emb = q.reconstruct_all();
+        }
         if !on_epoch(epoch, mean_loss, &model) {
             break;
         }

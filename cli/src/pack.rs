@@ -146,7 +146,7 @@ pub fn run(args: &PackArgs) -> Result<()> {
         }
         parts.prices = c.prices;
     }
-    args.compact.apply(&mut parts).kind(ExitKind::Usage)?;
+    args.compact.apply(&mut parts, None).kind(ExitKind::Usage)?;
     let bytes = write_bundle(&parts)
         .context("could not build the bundle")
         .kind(ExitKind::Input)?;

@@ -90,6 +90,8 @@ pub struct Trained {
     pub report: TrainReport,
     /// With a catalog: the content scale the cold-start simulation chose.
     pub cold_scale: Option<f32>,
+    /// Every training session as item rows (what `--compact` fine-tunes on).
+    pub sequences: Vec<Vec<u32>>,
 }
 
 /// One epoch's figures (HR@20 and MRR@20 on the validation split, as fractions).
@@ -532,6 +534,7 @@ pub fn train(
         },
         report,
         cold_scale,
+        sequences,
     })
 }
 

@@ -15,9 +15,9 @@ pub struct TrainArgs {
     /// on error.
     #[arg(long)]
     pub out: PathBuf,
-    /// Embedding dimension.
-    #[arg(long, default_value_t = 64)]
-    pub dim: usize,
+    /// Embedding dimension [default: 64; 48 with --compact; a --warm-start bundle's own].
+    #[arg(long)]
+    pub dim: Option<usize>,
     /// Passes over the training sessions (at most; early stopping on validation MRR).
     #[arg(long, default_value_t = 8)]
     pub epochs: usize,

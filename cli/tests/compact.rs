@@ -106,6 +106,100 @@ fn compact_a_trained_bundle() {
     assert_eq!(after.price(row("item4")), Some(4.5));
 }
 
+/// `compact --events`: the codebooks and the session readout are fine-tuned through the codes on
+/// the log (same size, same codes, other centroids), deterministically; the training loss falls
+/// and the ranking is at least as good as the untuned compact bundle's on the held-out log.
+#[test]
+fn compact_fine_tunes_on_a_log() {
+    let f = fixture("compact-tune");
+    let (plain, tuned) = (f.dir.join("plain.vtr"), f.dir.join("tuned.vtr"));
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "compact",
+            "--bundle",
+            s(&f.bundle),
+            "--pq-subspaces",
+            "2",
+            "--json",
+        ];
+        args.extend(extra);
+        let o = vitrine(&args);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        json(&o)
+    };
+    let p = run(&["--out", s(&plain)]);
+    assert!(p.get("fine_tune").is_none(), "{p}");
+    let tune = [
+        "--out",
+        s(&tuned),
+        "--events",
+        s(&f.train),
+        "--pq-tune-epochs",
+        "4",
+    ];
+    let t = run(&tune);
+    let report = &t["fine_tune"];
+    assert_eq!(report["epochs"], 4, "{t}");
+    assert_eq!(t["events_unknown_item"], 0);
+    let losses: Vec<f64> = report["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_f64().unwrap())
+        .collect();
+    assert_eq!(losses.len(), 4);
+    assert!(losses[3] < losses[0], "{losses:?}");
+    assert_eq!(t["bytes"], p["bytes"], "the same size");
+    let first = std::fs::read(&tuned).unwrap();
+    run(&tune);
+    assert_eq!(std::fs::read(&tuned).unwrap(), first, "deterministic");
+
+    let load =
+        |p: &std::path::Path| vitrine::Bundle::from_bytes(std::fs::read(p).unwrap()).unwrap();
+    let (a, b) = (load(&plain), load(&tuned));
+    for i in 0..a.n_items() {
+        assert_eq!(a.codes(i), b.codes(i), "item {i}'s codes");
+    }
+    assert_ne!(a.pq().unwrap().codebooks(), b.pq().unwrap().codebooks());
+    assert_ne!(a.session_readout(), b.session_readout());
+    let (h_plain, h_tuned) = (hit_rate(&plain, &f.test), hit_rate(&tuned, &f.test));
+    assert!(h_tuned >= h_plain, "{h_plain} → {h_tuned}");
+
+    // A log of items the bundle does not have: its events are counted, nothing to tune on.
+    let other = f.dir.join("other.csv");
+    std::fs::write(&other, "session_id,item_id,timestamp\ns1,zz1,1\ns1,zz2,2\n").unwrap();
+    let o = run(&["--out", s(&tuned), "--events", s(&other)]);
+    assert_eq!(o["events_unknown_item"], 2, "{o}");
+    // Bad settings are usage errors and write nothing; a packed bundle has no readout to tune.
+    let (emb, ids) = pack_inputs(&f.dir);
+    let packed = f.dir.join("packed.vtr");
+    let o = vitrine(&[
+        "pack",
+        "--embeddings",
+        s(&emb),
+        "--ids",
+        s(&ids),
+        "--out",
+        s(&packed),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    for (bundle, bad) in [
+        (
+            &f.bundle,
+            &["--pq-tune-epochs", "1", "--pq-tune-learning-rate", "0"][..],
+        ),
+        (&packed, &["--pq-tune-epochs", "1"][..]),
+    ] {
+        let out = f.dir.join("bad.vtr");
+        let mut args = vec!["compact", "--bundle", s(bundle), "--out", s(&out)];
+        args.extend(["--events", s(&f.train)]);
+        args.extend(bad.iter().copied());
+        let o = vitrine(&args);
+        assert_eq!(code(&o), 2, "{bad:?}: {}", text(&o.stderr));
+        assert!(!out.exists());
+    }
+}
+
 #[test]
 fn train_and_pack_write_compact_bundles() {
     let dir = scratch("compact-train-pack");
@@ -118,6 +212,8 @@ fn train_and_pack_write_compact_bundles() {
         "--out",
         s(&out),
         "--compact",
+        "--pq-tune-epochs",
+        "1",
     ];
     args.extend(TRAIN_FLAGS);
     let o = vitrine(&args);
@@ -127,9 +223,33 @@ fn train_and_pack_write_compact_bundles() {
         "{}",
         text(&o.stdout)
     );
+    // Trained here, with the epochs asked for: fine-tuned through the codes.
+    assert!(
+        text(&o.stdout).contains("fine-tuned through the codes on"),
+        "{}",
+        text(&o.stdout)
+    );
     let t = inspect(&out);
     assert_eq!(t["format_version"], "3");
     assert_eq!(t["metadata"]["pq.unit_norm"], "true");
+    // Without --dim, `train --compact` trains 48 dimensions in 21 sub-spaces; without
+    // --compact, 64 (the defaults' choice: docs/quality.md, "Compact bundles").
+    for (compact, dim, subspaces) in [(true, 48, Some(21)), (false, 64, None)] {
+        let out = dir.join(format!("default-{compact}.vtr"));
+        let mut args = vec!["train", "--events", s(&train), "--out", s(&out)];
+        args.extend(["--epochs", "1", "--batch", "256", "--seed", "3"]);
+        if compact {
+            args.push("--compact");
+        }
+        let o = vitrine(&args);
+        assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+        let t = inspect(&out);
+        assert_eq!(t["dim"], dim, "compact: {compact}");
+        assert_eq!(
+            t["optional_parts"]["compact"]["subspaces"].as_u64(),
+            subspaces
+        );
+    }
 
     let (emb, ids) = pack_inputs(&dir);
     let packed = dir.join("p.vtr");

@@ -132,6 +132,20 @@ fn a_warm_start_refuses_a_bundle_of_another_dimension_and_retune_needs_a_warm_st
         "{err}"
     );
     assert!(!out.exists(), "no bundle is written");
+    // Without --dim a warm start takes the bundle's own dimension.
+    let o = vitrine(&[
+        "train",
+        "--events",
+        s(&log),
+        "--warm-start",
+        s(&base),
+        "--epochs",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(inspect(&out)["dim"], 8);
     let o = vitrine(&[
         "train",
         "--events",
