@@ -17,13 +17,13 @@ use vitrine::bundle::{write_bundle, BundleParts, CompactParts, MAX_CENTROIDS};
 
 use crate::bundle_parts;
 use crate::compact_tune::{TuneReport, TuneSessions};
-use crate::exit::{ExitKind, ResultExt};
+use crate::exit::{self, ExitKind, ResultExt};
 use crate::files;
 use crate::output;
 
 /// The sub-space count used when none is given, for `dim` dimensions: the most code bytes that
 /// keep Diginetica's compact bundle within 24 bytes per item (the codebooks and the readout grow
-/// with the dimension): 21 up to [`COMPACT_DIM`] (23.9 bytes per item at 48), 20 above (23.2 at
+/// with the dimension): 21 up to [`COMPACT_DIM`] (23.8 bytes per item at 48), 20 above (23.2 at
 /// 64), never more than the dimension (`docs/quality.md`, "Compact bundles").
 pub fn default_subspaces(dim: usize) -> usize {
     let m = if dim <= COMPACT_DIM { 21 } else { 20 };
@@ -411,6 +411,10 @@ pub fn run(args: &CompactArgs) -> Result<()> {
     let mut parts = bundle_parts::parts_of(&bundle)?;
     parts.metadata.remove("quant.mean_cosine");
     let log = match &args.events {
+        Some(_) if args.options.pq_tune_epochs == 0 => exit::fail!(
+            Usage,
+            "--events is the log to fine-tune on: give --pq-tune-epochs N (N ≥ 1) with it"
+        ),
         Some(path) => Some(crate::events::EventLog::read(path)?),
         None => None,
     };

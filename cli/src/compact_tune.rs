@@ -77,6 +77,9 @@ pub fn fine_tune(
     if data.counts.len() != n || data.sessions.iter().flatten().any(|&i| i as usize >= n) {
         bail!("the fine-tuning sessions do not index the bundle's {n} items");
     }
+    if data.sessions.is_empty() {
+        bail!("nothing to fine-tune on: no session has two events of the bundle's items");
+    }
     let params = ModelParams {
         dim: d,
         epochs,

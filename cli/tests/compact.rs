@@ -165,11 +165,28 @@ fn compact_fine_tunes_on_a_log() {
     let (h_plain, h_tuned) = (hit_rate(&plain, &f.test), hit_rate(&tuned, &f.test));
     assert!(h_tuned >= h_plain, "{h_plain} → {h_tuned}");
 
-    // A log of items the bundle does not have: its events are counted, nothing to tune on.
+    // A log of items the bundle does not have leaves nothing to tune on; --events without
+    // epochs to tune would be ignored: both refused, nothing written.
     let other = f.dir.join("other.csv");
     std::fs::write(&other, "session_id,item_id,timestamp\ns1,zz1,1\ns1,zz2,2\n").unwrap();
-    let o = run(&["--out", s(&tuned), "--events", s(&other)]);
-    assert_eq!(o["events_unknown_item"], 2, "{o}");
+    let none = f.dir.join("none.vtr");
+    let base = ["compact", "--bundle", s(&f.bundle), "--out", s(&none)];
+    for (log, extra, why) in [
+        (
+            &other,
+            &["--pq-tune-epochs", "1"][..],
+            "nothing to fine-tune on",
+        ),
+        (&f.train, &[][..], "give --pq-tune-epochs"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(["--events", s(log)]);
+        args.extend(extra.iter().copied());
+        let o = vitrine(&args);
+        assert_eq!(code(&o), 2, "{}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(why), "{}", text(&o.stderr));
+        assert!(!none.exists());
+    }
     // Bad settings are usage errors and write nothing; a packed bundle has no readout to tune.
     let (emb, ids) = pack_inputs(&f.dir);
     let packed = f.dir.join("packed.vtr");
