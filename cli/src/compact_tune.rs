@@ -90,9 +90,9 @@ pub fn fine_tune(
             dim: d,
             epochs,
             max_positions: pos_weights.len(),
-            batch: 256,
-            negatives: 2048,
-            scale: 16.0,
+            batch: model::DEFAULT_BATCH,
+            negatives: model::DEFAULT_NEGATIVES,
+            scale: model::DEFAULT_SCALE,
             learning_rate,
             seed,
         })
@@ -161,10 +161,7 @@ pub fn sessions_of_log(log: &EventLog, ids: &[String]) -> (Vec<Vec<u32>>, Vec<f3
     let mut sessions = Vec::new();
     for s in &log.sessions {
         let mut rows = Vec::with_capacity(s.len());
-        for e in s
-            .iter()
-            .filter(|e| e.kind != vitrine::EventKind::RemoveFromCart)
-        {
+        for e in s.iter().filter(|e| crate::cooccur::positive(e)) {
             match of_log[e.item as usize] {
                 Some(r) => {
                     counts[r as usize] += 1.0;

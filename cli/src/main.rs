@@ -267,7 +267,7 @@ fn run_train(args: &TrainArgs) -> Result<()> {
             negatives: args.negatives.unwrap_or(if args.warm_start.is_some() {
                 warm_start::NEGATIVES
             } else {
-                2048
+                model::DEFAULT_NEGATIVES
             }),
             scale: args.scale,
             learning_rate: args.learning_rate.unwrap_or(if args.warm_start.is_some() {

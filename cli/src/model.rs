@@ -18,6 +18,15 @@ use crate::quantized_items::QuantizedItems;
 /// The embedding dimension `vitrine train` uses unless told (int8 bundles).
 pub const DEFAULT_DIM: usize = 64;
 
+/// `vitrine train`'s default mini-batch (examples).
+pub const DEFAULT_BATCH: usize = 256;
+
+/// `vitrine train`'s default sampled negatives per mini-batch (without a warm start).
+pub const DEFAULT_NEGATIVES: usize = 2048;
+
+/// `vitrine train`'s default softmax temperature κ.
+pub const DEFAULT_SCALE: f32 = 16.0;
+
 /// Hyper-parameters of the session model.
 #[derive(Debug, Clone)]
 pub struct ModelParams {

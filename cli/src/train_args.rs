@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::compact;
+use crate::model;
 use crate::output;
 use crate::train_input;
 
@@ -25,14 +26,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 10)]
     pub max_positions: usize,
     /// Examples per mini-batch.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = model::DEFAULT_BATCH)]
     pub batch: usize,
     /// Sampled negatives per mini-batch. Default 2048; 4096 with --warm-start (chosen on the warm
     /// start's validation split: a fine-tune is short, so a finer softmax is affordable).
     #[arg(long)]
     pub negatives: Option<usize>,
     /// Softmax temperature on the cosine.
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = model::DEFAULT_SCALE)]
     pub scale: f32,
     /// Adam learning rate (decays linearly to a tenth). Default 0.005; 0.0005 with --warm-start
     /// (chosen on the warm start's validation split: a fine-tune at the full rate forgets).
