@@ -53,7 +53,7 @@ export async function serve(t, opts = {}) {
 
 /** Records what could go wrong on a page (or a whole context). */
 export function instrument(target) {
-  const log = { errors: [], requests: [] };
+  const log = { errors: [], requests: [], aborted: [] };
   const ctx = target.context ? target.context() : target;
   const watch = (page) => {
     page.on('pageerror', (err) => log.errors.push(`pageerror: ${err.message}`));
@@ -62,7 +62,13 @@ export function instrument(target) {
   if (target.context) watch(target);
   else target.on('page', watch);
   ctx.on('request', (req) => log.requests.push(req));
-  ctx.on('requestfailed', (req) => log.errors.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
+  ctx.on('requestfailed', (req) => {
+    const reason = req.failure()?.errorText;
+    // Chromium cancels an image load when the page navigates (a reload) or the shelf replaces the
+    // <img> mid-load: normal, and racy in timing. A missing image still fails as an HTTP status.
+    if (req.resourceType() === 'image' && reason === 'net::ERR_ABORTED') log.aborted.push(req.url());
+    else log.errors.push(`request failed: ${req.url()} (${reason})`);
+  });
   ctx.on('response', (res) => res.status() >= 400 && log.errors.push(`HTTP ${res.status()}: ${res.url()}`));
   return log;
 }
