@@ -219,13 +219,7 @@ impl<'a> Scorer<'a> {
         let bundle = self.bundle;
         let prior = bundle.prior();
         match &self.query {
-            Some(q) => {
-                bundle.query_dot_all(q, out);
-                let pop_weight = bundle.params().pop_weight;
-                for (o, &p) in out.iter_mut().zip(prior) {
-                    *o += pop_weight * p;
-                }
-            }
+            Some(q) => bundle.query_dot_all_plus(q, Some((prior, bundle.params().pop_weight)), out),
             None => {
                 for (i, o) in out.iter_mut().enumerate() {
                     *o = self.score(i as u32);

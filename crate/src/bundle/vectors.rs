@@ -4,7 +4,7 @@
 
 use super::loaded::Bundle;
 use super::pq::Pq;
-use crate::kernels::{adc_rows, dot_i8, dot_i8_rows, scalar::adc_one};
+use crate::kernels::{adc_rows, dot_i8, dot_i8_rows, scalar::adc_one, scale_add};
 
 /// A query vector prepared for one bundle's items: `query · v_i` for every item `i`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,28 +72,41 @@ impl Bundle {
     /// `out[i] = query · v_i` for every item (`out.len() == n_items`), with the batched kernels;
     /// equal to [`Bundle::query_dot`] for each item.
     pub fn query_dot_all(&self, query: &ItemQuery, out: &mut [f32]) {
+        self.query_dot_all_plus(query, None, out);
+    }
+
+    /// [`Bundle::query_dot_all`] plus `w · add[i]` when `plus = Some((add, w))`, in the same pass
+    /// that turns the kernel's raw dots into scores ([`scale_add`]): what [`Bundle::query_dot`]
+    /// then `+ w · add[i]` gives, bit for bit.
+    pub fn query_dot_all_plus(
+        &self,
+        query: &ItemQuery,
+        plus: Option<(&[f32], f32)>,
+        out: &mut [f32],
+    ) {
         match (query, &self.pq) {
             (ItemQuery::Table(t), Some(pq)) => {
                 adc_rows(t, pq.all_codes(&self.bytes), out);
-                if pq.unit_norm() {
-                    for (o, f) in out.iter_mut().zip(&pq.inv_norms) {
-                        *o *= f;
-                    }
-                }
+                let norms = pq.unit_norm().then_some((&pq.inv_norms[..], 1.0));
+                scale_add(out, norms, plus);
             }
             (ItemQuery::Int8(q, q_scale), None) => {
                 match self.embeddings().ok().and_then(|m| m.to_slice()) {
                     Some(rows) => {
                         dot_i8_rows(q, rows, out);
-                        for (o, &s) in out.iter_mut().zip(&self.scale) {
-                            *o *= q_scale * s;
-                        }
+                        scale_add(out, Some((&self.scale, *q_scale)), plus);
                     }
-                    None => out.iter_mut().for_each(|o| *o = 0.0),
+                    None => {
+                        out.iter_mut().for_each(|o| *o = 0.0);
+                        scale_add(out, None, plus);
+                    }
                 }
             }
             // A query prepared for another kind of bundle matches nothing.
-            _ => out.iter_mut().for_each(|o| *o = 0.0),
+            _ => {
+                out.iter_mut().for_each(|o| *o = 0.0);
+                scale_add(out, None, plus);
+            }
         }
     }
 

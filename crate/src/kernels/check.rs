@@ -94,6 +94,7 @@ pub fn check(k: &Kernels) -> Result<(), String> {
         return fail("dot_i8_rows with an empty query must write zeros".into());
     }
     check_adc(k)?;
+    check_scale_add(k)?;
     // any_ge and top-k selection through it.
     let special = [
         0.0f32,
@@ -140,6 +141,61 @@ pub fn check(k: &Kernels) -> Result<(), String> {
             let want = sorted_prefix(s, n);
             if top_k_with(s, n, k.any_ge) != want || (k.top_k)(s, n) != want {
                 return fail(format!("top-k of the {name} scores, k {n}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `scale_add` of `k` against the scalar path, bit for bit (NaN matching any NaN: wasm does not
+/// fix NaN payloads): every combination of the two optional parts, lengths around the 4-lane step,
+/// a shorter factor slice (the entries past it stay untouched), and −0.0, infinities, NaN and
+/// values whose products round.
+fn check_scale_add(k: &Kernels) -> Result<(), String> {
+    let same = |a: &[f32], b: &[f32]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    };
+    let special = [
+        0.0f32,
+        -0.0,
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1.0e-38,
+        3.0e38,
+    ];
+    let values = |seed: u32, n: usize| -> Vec<f32> {
+        bytes(seed, n)
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| match i % 13 {
+                0..=6 => special[i % 13],
+                _ => f32::from(b) / 7.0 + 0.1,
+            })
+            .collect()
+    };
+    for n in [0usize, 1, 3, 4, 5, 8, 13, 37] {
+        let (out0, mul, add) = (
+            values(n as u32 + 1, n),
+            values(2 * n as u32 + 3, n),
+            values(5, n),
+        );
+        for (scale, plus) in [
+            (Some((&mul[..], 0.37f32)), Some((&add[..], -1.5f32))),
+            (Some((&mul[..], -0.0)), None),
+            (None, Some((&add[..], 0.5))),
+            (None, None),
+            (Some((&mul[..n / 2], 3.0)), Some((&add[..], 2.0))),
+        ] {
+            let mut want = out0.clone();
+            scalar::scale_add(&mut want, scale, plus);
+            let mut got = out0.clone();
+            (k.scale_add)(&mut got, scale, plus);
+            if !same(&got, &want) {
+                return Err(format!("{}: scale_add of {n} entries", k.isa));
             }
         }
     }

@@ -1,15 +1,15 @@
 //! The math kernels: int8 dot products (one pair, or one query against many rows), asymmetric-distance
-//! scoring of product-quantized rows (compact bundles, [`adc_rows`]) and the block
-//! test of top-k selection. Each instruction set provides its kernels through one table
+//! scoring of product-quantized rows (compact bundles, [`adc_rows`]), the affine pass that turns
+//! dots into scores ([`scale_add`]) and the block test of top-k selection. Each instruction set provides its kernels through one table
 //! ([`Kernels`]); the best table this machine can run is picked once ([`active`]) and every entry
 //! point below goes through it. A generic scalar table exists everywhere and is the reference.
 //!
-//! | table       | where                                    | `dot_i8` / `dot_i8_rows`        | `adc_rows`                   | `any_ge` (top-k block skip) |
-//! | ----------- | ---------------------------------------- | ------------------------------- | ---------------------------- | --------------------------- |
-//! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::adc_rows`]         | [`scalar::any_ge`]          |
-//! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2, 4 items per step       | SSE2                        |
-//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | SSE2 (gathers were slower)   | SSE2                        |
-//! | `simd128`   | wasm32 built with `+simd128`             | simd128                         | simd128, 4 items per step    | simd128                     |
+//! | table       | where                                    | `dot_i8` / `dot_i8_rows`        | `adc_rows`                   | `any_ge` (top-k block skip) | `scale_add`          |
+//! | ----------- | ---------------------------------------- | ------------------------------- | ---------------------------- | --------------------------- | -------------------- |
+//! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::adc_rows`]         | [`scalar::any_ge`]          | [`scalar::scale_add`] |
+//! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2, 4 items per step       | SSE2                        | scalar (vectorized by the compiler) |
+//! | `avx2`      | x86_64 with AVX2 (detected at run time)  | AVX2                            | SSE2 (gathers were slower)   | SSE2                        | scalar (vectorized by the compiler) |
+//! | `simd128`   | wasm32 built with `+simd128`             | simd128                         | simd128, 4 items per step    | simd128                     | simd128              |
 //!
 //! One correctness checker ([`check`]) runs every table this machine has against the scalar one on
 //! random and edge inputs: natively in `cargo test`, and in the browser in `tests/web.rs`.
@@ -108,6 +108,13 @@ pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
         None => out.len(),
     };
     (active().adc_rows)(table, codes, &mut out[..n]);
+}
+
+/// The affine pass after a batched dot (through [`active`]): for every `i` below the shortest of
+/// `out` and the given slices, `out[i] = out[i] · (k · mul[i])` when `scale = Some((mul, k))`, then
+/// `+ w · add[i]` when `add = Some((add, w))`. Bit-identical in every table.
+pub fn scale_add(out: &mut [f32], scale: Option<(&[f32], f32)>, add: Option<(&[f32], f32)>) {
+    (active().scale_add)(out, scale, add);
 }
 
 /// The best `k` entries of `scores` (index = position), best first; NaN entries are skipped (the

@@ -63,3 +63,35 @@ pub fn adc_rows(table: &[f32], codes: &[u8], out: &mut [f32]) {
         r += 1;
     }
 }
+
+/// The affine pass after a batched dot: for every `i < n`, `out[i] = out[i] · (k · mul[i])` when
+/// `scale = Some((mul, k))`, then `+ w · add[i]` when `add = Some((add, w))`, with `n` the shortest
+/// of `out` and the given slices (entries past it are left as they are). Every table computes each
+/// element with these operations in this order (two roundings per step, no fused multiply-add),
+/// so results are bit-identical.
+pub fn scale_add(out: &mut [f32], scale: Option<(&[f32], f32)>, add: Option<(&[f32], f32)>) {
+    let n = scale_add_len(out.len(), scale, add);
+    let mut i = 0;
+    while i < n {
+        let mut o = out[i];
+        if let Some((mul, k)) = scale {
+            o *= k * mul[i];
+        }
+        if let Some((add, w)) = add {
+            o += w * add[i];
+        }
+        out[i] = o;
+        i += 1;
+    }
+}
+
+/// How many entries [`scale_add`] writes: the shortest of `out` and the given slices.
+#[inline]
+pub fn scale_add_len(
+    out: usize,
+    scale: Option<(&[f32], f32)>,
+    add: Option<(&[f32], f32)>,
+) -> usize {
+    out.min(scale.map_or(usize::MAX, |(m, _)| m.len()))
+        .min(add.map_or(usize::MAX, |(a, _)| a.len()))
+}

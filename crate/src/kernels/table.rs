@@ -23,7 +23,13 @@ pub struct Kernels {
     /// The best `k` scores (see [`top_k`]): [`top_k_with`] with this table's `any_ge` inlined
     /// (one indirect call per selection, not one per block).
     pub top_k: fn(&[f32], usize) -> Vec<Scored>,
+    /// The affine pass after a batched dot, `out[i] = out[i] · (k · mul[i]) + w · add[i]` with
+    /// either part optional (see [`scalar::scale_add`]; bit-identical to it).
+    pub scale_add: ScaleAdd,
 }
+
+/// The signature of [`Kernels::scale_add`]: `(out, Some((mul, k)), Some((add, w)))`.
+pub type ScaleAdd = fn(&mut [f32], Option<(&[f32], f32)>, Option<(&[f32], f32)>);
 
 /// The portable reference table.
 pub static SCALAR: Kernels = Kernels {
@@ -33,4 +39,5 @@ pub static SCALAR: Kernels = Kernels {
     adc_rows: scalar::adc_rows,
     any_ge: scalar::any_ge,
     top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),
+    scale_add: scalar::scale_add,
 };

@@ -15,6 +15,8 @@ pub static SSE2: Kernels = Kernels {
     adc_rows: adc_rows_sse2,
     any_ge: any_ge_sse2,
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
+    // Natively (opt-level 3) the compiler vectorizes the scalar loop.
+    scale_add: super::scalar::scale_add,
 };
 
 /// AVX2. Only reachable through [`super::available`] and [`super::active`], which hand it out
@@ -29,6 +31,8 @@ pub(super) static AVX2: Kernels = Kernels {
     adc_rows: adc_rows_sse2,
     any_ge: any_ge_sse2,
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
+    // Natively (opt-level 3) the compiler vectorizes the scalar loop.
+    scale_add: super::scalar::scale_add,
 };
 
 /// True when this CPU can run the AVX2 kernels.
