@@ -529,6 +529,9 @@ fn batched_scores_equal_per_item_scores_bit_for_bit() {
             let one = scorer.score(i as u32);
             assert_eq!(s.to_bits(), one.to_bits(), "item {i}: {s} vs {one}");
         }
-        assert!(all.iter().any(|&s| s != all[0]), "the scores differ between items");
+        assert!(
+            all.iter().any(|&s| s != all[0]),
+            "the scores differ between items"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use super::loaded::Bundle;
 use super::pq::Pq;
-use crate::kernels::{adc_rows, dot_i8, dot_i8_rows, scalar::adc_one, scale_add};
+use crate::kernels::{adc_rows, dot_i8, dot_i8_rows_scale_add, scalar::adc_one, scale_add};
 
 /// A query vector prepared for one bundle's items: `query · v_i` for every item `i`.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,8 +93,7 @@ impl Bundle {
             (ItemQuery::Int8(q, q_scale), None) => {
                 match self.embeddings().ok().and_then(|m| m.to_slice()) {
                     Some(rows) => {
-                        dot_i8_rows(q, rows, out);
-                        scale_add(out, Some((&self.scale, *q_scale)), plus);
+                        dot_i8_rows_scale_add(q, rows, out, Some((&self.scale, *q_scale)), plus);
                     }
                     None => {
                         out.iter_mut().for_each(|o| *o = 0.0);

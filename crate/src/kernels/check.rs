@@ -147,7 +147,7 @@ pub fn check(k: &Kernels) -> Result<(), String> {
     Ok(())
 }
 
-/// `scale_add` of `k` against the scalar path, bit for bit (NaN matching any NaN: wasm does not
+/// `scale_add` and the fused `dot_i8_rows_scale_add` of `k` against the scalar path, bit for bit (NaN matching any NaN: wasm does not
 /// fix NaN payloads): every combination of the two optional parts, lengths around the 4-lane step,
 /// a shorter factor slice (the entries past it stay untouched), and −0.0, infinities, NaN and
 /// values whose products round.
@@ -196,6 +196,36 @@ fn check_scale_add(k: &Kernels) -> Result<(), String> {
             (k.scale_add)(&mut got, scale, plus);
             if !same(&got, &want) {
                 return Err(format!("{}: scale_add of {n} entries", k.isa));
+            }
+        }
+    }
+    // The fused dot + pass against the scalar dot then the scalar pass: every row count around
+    // the four-row step, widths on and off the 16-byte step, factor slices shorter than the rows.
+    for d in DIMS {
+        for rows in (0..=13).chain([37]) {
+            let (q, m) = (bytes(d as u32 + 11, d), bytes(rows as u32 + 17, rows * d));
+            let (mul, add) = (values(rows as u32 + 2, rows), values(rows as u32 + 9, rows));
+            for (scale, plus) in [
+                (Some((&mul[..], 0.37f32)), Some((&add[..], -1.5f32))),
+                (Some((&mul[..], 2.0)), None),
+                (None, Some((&add[..], 0.5))),
+                (None, None),
+                (
+                    Some((&mul[..rows / 2], 3.0)),
+                    Some((&add[..rows.saturating_sub(5)], 2.0)),
+                ),
+            ] {
+                let mut want = vec![7.0f32; rows + 1];
+                scalar::dot_i8_rows(&q, &m, &mut want[..rows]);
+                scalar::scale_add(&mut want[..rows], scale, plus);
+                let mut got = vec![7.0f32; rows + 1];
+                (k.dot_i8_rows_scale_add)(&q, &m, &mut got[..rows], scale, plus);
+                if !same(&got, &want) {
+                    return Err(format!(
+                        "{}: dot_i8_rows_scale_add, width {d}, {rows} rows",
+                        k.isa
+                    ));
+                }
             }
         }
     }

@@ -97,6 +97,22 @@ pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
     (active().dot_i8_rows)(query, rows, &mut out[..n]);
 }
 
+/// [`dot_i8_rows`] then [`scale_add`] over the rows written (`out[r] = dot_r · (k · mul[r]) + w ·
+/// add[r]`), fused into one pass where the table can (simd128): bit-identical to the two calls.
+pub fn dot_i8_rows_scale_add(
+    query: &[i8],
+    rows: &[i8],
+    out: &mut [f32],
+    scale: Option<(&[f32], f32)>,
+    add: Option<(&[f32], f32)>,
+) {
+    let n = match rows.len().checked_div(query.len()) {
+        Some(n) => n.min(out.len()),
+        None => out.len(),
+    };
+    (active().dot_i8_rows_scale_add)(query, rows, &mut out[..n], scale, add);
+}
+
 /// Asymmetric-distance scoring of product-quantized rows (compact bundles): `out[r] = Σ_j
 /// table[j·256 + codes[r·m + j]]` with `m = table.len() / 256`, for every `r < out.len()` (entries
 /// past the last whole row of `codes` are left as they are). Each sum is taken in order of `j`, so

@@ -26,10 +26,17 @@ pub struct Kernels {
     /// The affine pass after a batched dot, `out[i] = out[i] · (k · mul[i]) + w · add[i]` with
     /// either part optional (see [`scalar::scale_add`]; bit-identical to it).
     pub scale_add: ScaleAdd,
+    /// [`Kernels::dot_i8_rows`] then [`Kernels::scale_add`] on the rows written, in one pass
+    /// where the table can fuse them (bit-identical to the two in a row).
+    pub dot_i8_rows_scale_add: DotRowsScaleAdd,
 }
 
 /// The signature of [`Kernels::scale_add`]: `(out, Some((mul, k)), Some((add, w)))`.
 pub type ScaleAdd = fn(&mut [f32], Option<(&[f32], f32)>, Option<(&[f32], f32)>);
+
+/// The signature of [`Kernels::dot_i8_rows_scale_add`]: `(query, rows, out, scale, add)`.
+pub type DotRowsScaleAdd =
+    fn(&[i8], &[i8], &mut [f32], Option<(&[f32], f32)>, Option<(&[f32], f32)>);
 
 /// The portable reference table.
 pub static SCALAR: Kernels = Kernels {
@@ -40,4 +47,8 @@ pub static SCALAR: Kernels = Kernels {
     any_ge: scalar::any_ge,
     top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),
     scale_add: scalar::scale_add,
+    dot_i8_rows_scale_add: |query, rows, out, scale, add| {
+        scalar::dot_i8_rows(query, rows, out);
+        scalar::scale_add(out, scale, add);
+    },
 };

@@ -15,6 +15,7 @@ pub static SIMD128: Kernels = Kernels {
     any_ge,
     top_k: |scores, k| top_k_with(scores, k, any_ge),
     scale_add,
+    dot_i8_rows_scale_add,
 };
 
 /// int8 dot product, 16 lanes per step: widen to i16, multiply-add pairs into i32x4.
@@ -48,12 +49,28 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 /// a time with one transposing reduction per four rows and one 4-lane store: ~1.6× fewer
 /// instructions per row than calling [`dot_i8`] per row. Exact, like every path.
 pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
+    dot_i8_rows_scale_add(query, rows, out, None, None);
+}
+
+/// [`dot_i8_rows`] with [`scale_add`]'s pass fused into its four-row stores (the same operations
+/// in the same order: bit-identical to the two in a row); rows the fused stores did not cover get
+/// the separate pass. Saves a pass over the scores (4 % of a 43k `recommend`, 7 % at 1M).
+pub fn dot_i8_rows_scale_add(
+    query: &[i8],
+    rows: &[i8],
+    out: &mut [f32],
+    scale: Option<(&[f32], f32)>,
+    add: Option<(&[f32], f32)>,
+) {
     let d = query.len();
     if d == 0 {
         out.iter_mut().for_each(|o| *o = 0.0);
-        return;
+        return scale_add(out, scale, add);
     }
     let n = out.len().min(rows.len() / d);
+    // Rows below `fused` got the pass in their four-row store.
+    let ne = super::scalar::scale_add_len(n, scale, add);
+    let mut fused = 0;
     let mut r = 0;
     if d % 16 == 0 {
         let q: Vec<v128> = query
@@ -90,15 +107,37 @@ pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
                 i32x4_shuffle::<0, 1, 4, 5>(t0, t1),
                 i32x4_shuffle::<2, 3, 6, 7>(t0, t1),
             );
+            let mut v = f32x4_convert_i32x4(sums);
+            if r + 4 <= ne {
+                // SAFETY: r + 4 ≤ ne, the length of every given slice at most.
+                unsafe {
+                    if let Some((mul, k)) = scale {
+                        let m = v128_load(mul.as_ptr().add(r).cast::<v128>());
+                        v = f32x4_mul(v, f32x4_mul(f32x4_splat(k), m));
+                    }
+                    if let Some((add, w)) = add {
+                        let a = v128_load(add.as_ptr().add(r).cast::<v128>());
+                        v = f32x4_add(v, f32x4_mul(f32x4_splat(w), a));
+                    }
+                }
+                fused = r + 4;
+            }
             if let Some(o) = out.get_mut(r..r + 4) {
                 // SAFETY: `o` holds 4 f32; v128_store accepts unaligned addresses.
-                unsafe { v128_store(o.as_mut_ptr().cast::<v128>(), f32x4_convert_i32x4(sums)) };
+                unsafe { v128_store(o.as_mut_ptr().cast::<v128>(), v) };
             }
             r += 4;
         }
     }
     for (o, row) in out[r..n].iter_mut().zip(rows[r * d..].chunks_exact(d)) {
         *o = dot_i8(query, row) as f32;
+    }
+    if fused < ne {
+        scale_add(
+            &mut out[fused..ne],
+            scale.map(|(m, k)| (&m[fused..], k)),
+            add.map(|(a, w)| (&a[fused..], w)),
+        );
     }
 }
 

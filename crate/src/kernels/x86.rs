@@ -17,6 +17,10 @@ pub static SSE2: Kernels = Kernels {
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
     // Natively (opt-level 3) the compiler vectorizes the scalar loop.
     scale_add: super::scalar::scale_add,
+    dot_i8_rows_scale_add: |query, rows, out, scale, add| {
+        dot_i8_rows_sse2(query, rows, out);
+        super::scalar::scale_add(out, scale, add);
+    },
 };
 
 /// AVX2. Only reachable through [`super::available`] and [`super::active`], which hand it out
@@ -33,6 +37,10 @@ pub(super) static AVX2: Kernels = Kernels {
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
     // Natively (opt-level 3) the compiler vectorizes the scalar loop.
     scale_add: super::scalar::scale_add,
+    dot_i8_rows_scale_add: |query, rows, out, scale, add| {
+        dot_i8_rows_avx2(query, rows, out);
+        super::scalar::scale_add(out, scale, add);
+    },
 };
 
 /// True when this CPU can run the AVX2 kernels.
