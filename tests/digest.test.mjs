@@ -2,7 +2,7 @@
 // engine's `digestPlan`) and checked by the engine (`fromBytes(bytes, {computedDigest})`), run in
 // Node on the real wasm package: the same value as the specification's JavaScript implementation
 // (www/bench/bundle-gen.js) and as the engine's own hashing, and the same refusal of a tampered
-// bundle.
+// bundle; and a catalog update (or a shard) hashed the same way before `applyUpdate`.
 //
 //   node --test tests/digest.test.mjs
 
@@ -109,4 +109,43 @@ test('without digestPlan or crypto.subtle the engine hashes; a malformed compute
   assert.equal(await nativeDigest(Recommender, bytes.subarray(0, 100)), null, 'a header the engine refuses');
   assert.throws(() => Recommender.fromBytes(bytes, { computedDigest: 'sha256:abc' }), (err) => err.code === 'invalid_option' && /computedDigest/.test(err.message));
   assert.throws(() => Recommender.digestPlan(bytes.subarray(0, 4), bytes.length), /truncated/i);
+});
+
+test('a catalog update (or a shard) is hashed with the platform SHA-256 and checked by the engine', async (t) => {
+  // A delta from the CLI: the demo bundle with one product less, then a catalog update adding it.
+  const { vitrine, catalogJsonl } = await import('./_catalog.mjs');
+  const dir = fs.mkdtempSync(path.join(REPO, 'target', 'digest-delta-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const demo = JSON.parse(fs.readFileSync(path.join(REPO, 'www', 'data', 'catalog.json'), 'utf8'));
+  const newId = demo.products.at(-1).id;
+  const events = fs.readFileSync(path.join(REPO, 'www', 'data', 'events.csv'), 'utf8').split('\n');
+  fs.writeFileSync(path.join(dir, 'events.csv'), events.filter((l) => !l.includes(`,${newId},`)).join('\n'));
+  catalogJsonl(path.join(dir, 'v1.jsonl'), { without: [newId] });
+  catalogJsonl(path.join(dir, 'v2.jsonl'));
+  vitrine('train', '--events', path.join(dir, 'events.csv'), '--catalog', path.join(dir, 'v1.jsonl'), '--out', path.join(dir, 'v1.vtr'), '--epochs', '1');
+  vitrine('catalog', 'update', '--bundle', path.join(dir, 'v1.vtr'), '--catalog', path.join(dir, 'v2.jsonl'), '--out', path.join(dir, 'v2.vtr'), '--delta', path.join(dir, 'v2.delta'));
+  const base = new Uint8Array(fs.readFileSync(path.join(dir, 'v1.vtr')));
+  const delta = new Uint8Array(fs.readFileSync(path.join(dir, 'v2.delta')));
+
+  const core = await EngineCore.create({ Recommender }, base);
+  t.after(() => core.free());
+  const before = core.info().itemCount;
+  const hl = Number(new DataView(delta.buffer, delta.byteOffset, 8).getBigUint64(0, true));
+  const { recorded } = Recommender.digestPlan(delta.subarray(0, 8 + hl), delta.length);
+  assert.deepEqual(await core.prepare('applyUpdate', [delta]), [delta, { computedDigest: recorded }], 'the delta is hashed outside the engine');
+  assert.deepEqual(await core.prepare('recommend', [{ k: 3 }]), [{ k: 3 }], 'other calls are left as they are');
+
+  // A byte changed in transit: the platform's digest of it is not the recorded one.
+  const bad = delta.slice();
+  bad[bad.length - 1] ^= 1;
+  const prepared = await core.prepare('applyUpdate', [bad]);
+  assert.notEqual(prepared[1]?.computedDigest, recorded);
+  assert.throws(() => core.call('applyUpdate', prepared), (err) => err.code === 'bundle' && /digest mismatch/i.test(err.message));
+  assert.throws(() => core.call('applyUpdate', [delta, { computedDigest: `sha256:${'0'.repeat(64)}` }]), (err) => err.code === 'bundle');
+  assert.throws(() => core.call('applyUpdate', [delta, { computedDigest: 'sha256:abc' }]), (err) => err.code === 'invalid_option');
+  assert.equal(core.info().itemCount, before, 'nothing changed');
+
+  const report = core.call('applyUpdate', await core.prepare('applyUpdate', [delta]));
+  assert.equal(report.added, 1);
+  assert.equal(core.info().itemCount, before + 1);
 });

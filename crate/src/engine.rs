@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, BundleOptions};
 use crate::catalog::UpdateReport;
 use crate::error::{RequestError, VitrineError};
 use crate::model::Model;
@@ -242,11 +242,21 @@ impl Engine {
     /// `Arc` held elsewhere) cannot take updates (`invalid_option`). If the privacy mechanism
     /// cannot be calibrated for the new catalog, the model is updated but the error says so.
     pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<UpdateReport, VitrineError> {
+        self.apply_update_with(delta, &BundleOptions::default())
+    }
+
+    /// [`Engine::apply_update`] with the delta read under `options` (see
+    /// [`Model::apply_update_with`]).
+    pub fn apply_update_with(
+        &mut self,
+        delta: Vec<u8>,
+        options: &BundleOptions,
+    ) -> Result<UpdateReport, VitrineError> {
         let model = Arc::get_mut(&mut self.model).ok_or_else(|| RequestError::InvalidOption {
             name: "applyUpdate",
             why: "this engine's model is shared; apply updates where it was loaded".into(),
         })?;
-        let r = model.apply_update(delta)?;
+        let r = model.apply_update_with(delta, options)?;
         let promoted = self.shopper.catalog_updated(&self.model)?;
         Ok(UpdateReport {
             added: r.added,

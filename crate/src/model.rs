@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::bundle::{Bundle, BundleOptions, OverlayReport};
 use crate::error::{PrivacyError, VitrineError};
 use crate::privacy::{Calibrated, PrivacyConfig, ProfileBounds};
-use crate::rank::item_norms;
+use crate::rank::{item_norm, item_norms};
 use crate::session::SignalPolicy;
 
 /// A loaded bundle and its derived tables.
@@ -61,9 +61,34 @@ impl Model {
     /// for this bundle file): new products, changed categories and prices, availability. The
     /// derived tables follow. On error nothing changes.
     pub fn apply_update(&mut self, delta: Vec<u8>) -> Result<OverlayReport, VitrineError> {
-        let delta = Bundle::from_bytes_delta(delta)?;
-        let report = self.bundle.apply_overlay(&delta)?;
-        self.norms = item_norms(&self.bundle);
+        self.apply_update_with(delta, &BundleOptions::default())
+    }
+
+    /// [`Model::apply_update`] with the delta read under `options`: a digest the page computed
+    /// with its own SHA-256 (`computed_digest`, checked against the one the delta records), or
+    /// none checked (`verify_digest: false`, for bytes the page verified with `integrity`).
+    pub fn apply_update_with(
+        &mut self,
+        delta: Vec<u8>,
+        options: &BundleOptions,
+    ) -> Result<OverlayReport, VitrineError> {
+        let delta = Bundle::from_bytes_any_with(delta, options)?;
+        let (report, changed) = self.bundle.apply_overlay_rows(&delta)?;
+        // Only the rows with new vectors: recomputing every norm made each shard of a million-item
+        // catalog cost the catalog.
+        let n = self.bundle.n_items();
+        self.norms.resize(n, 0.0);
+        let from = changed.first_new.min(n);
+        for r in changed
+            .revectored
+            .into_iter()
+            .filter(|&r| r < from)
+            .chain(from..n)
+        {
+            if let Some(slot) = self.norms.get_mut(r) {
+                *slot = item_norm(&self.bundle, r);
+            }
+        }
         Ok(report)
     }
 

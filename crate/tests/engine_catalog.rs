@@ -362,3 +362,78 @@ fn scenarios_rank_from_the_page_ids_and_public_aggregates() {
     let err: VitrineError = BundleError::UnknownRequired("item_avail".into()).into();
     assert_eq!(err.code(), "bundle");
 }
+
+/// A digest the page computed with its own SHA-256 (`applyUpdate(bytes, {computedDigest})`) is
+/// checked against the one the delta records, as the engine's own hashing would be: the right one
+/// applies the update; a wrong one, or the page's digest of bytes changed in transit, is refused
+/// with nothing changed.
+#[test]
+fn an_update_takes_a_digest_computed_by_the_page() {
+    use vitrine::bundle::{digest, BundleOptions};
+    let computed = |d: &str| BundleOptions {
+        computed_digest: Some(d.into()),
+        ..BundleOptions::default()
+    };
+    let mut e = engine_of(&parts());
+    let before = e.bundle().n_items();
+    let bytes = delta(&e, vec![new_item("new-1")], &[]);
+    let (recorded, right) = hash_as_the_page_does(&bytes);
+    assert_eq!(right, recorded);
+    assert_eq!(right, digest::compute(&bytes).unwrap());
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let err = e
+        .apply_update_with(bytes.clone(), &computed(&wrong))
+        .unwrap_err();
+    assert!(err.to_string().contains("digest"), "{err}");
+    // Bytes changed in transit: the page's digest of them is not the recorded one.
+    let mut changed = bytes.clone();
+    let last = changed.len() - 1;
+    changed[last] ^= 1;
+    let (_, of_changed) = hash_as_the_page_does(&changed);
+    assert!(e
+        .apply_update_with(changed, &computed(&of_changed))
+        .is_err());
+    assert_eq!(e.bundle().n_items(), before, "nothing changed");
+    let r = e.apply_update_with(bytes, &computed(&right)).unwrap();
+    assert_eq!((r.added, r.items), (1, before + 1));
+}
+
+/// `(recorded, computed)`: SHA-256 over the digest plan's pieces, as `www/lib/digest.js` does.
+fn hash_as_the_page_does(bytes: &[u8]) -> (String, String) {
+    use sha2::{Digest as _, Sha256};
+    use vitrine::bundle::digest::{plan, PlanPiece};
+    let end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let plan = plan(&bytes[..end], bytes.len() as u64).unwrap();
+    let mut h = Sha256::new();
+    for piece in &plan.pieces {
+        match piece {
+            PlanPiece::Bytes(b) => h.update(b),
+            PlanPiece::File(r) => h.update(&bytes[r.clone()]),
+        }
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    (plan.recorded, format!("sha256:{hex}"))
+}
+
+/// The model's item norms follow every update, computed only for the rows it gave vectors: an
+/// added product's, and a product of an earlier update whose vector a later update changes; the
+/// result is the bits of computing every norm again.
+#[test]
+fn item_norms_follow_updates_row_by_row() {
+    let mut e = engine_of(&parts());
+    let full = |e: &Engine| vitrine::rank::item_norms(e.bundle());
+    e.apply_update(delta_of(&e, vec![new_item("new-1"), new_item("new-2")]))
+        .unwrap();
+    assert_eq!(e.model().norms(), full(&e).as_slice());
+    let mut longer = new_item("new-1");
+    longer.embedding = Some(vec![0.0, 3.0, 4.0, 0.0]);
+    e.apply_update(delta_of(&e, vec![longer, new_item("new-3")]))
+        .unwrap();
+    let row = e.bundle().index_of("new-1").unwrap() as usize;
+    let norms = e.model().norms();
+    assert_eq!(norms, full(&e).as_slice());
+    assert!(
+        norms[row] > 2.0 * norms[e.bundle().index_of("new-3").unwrap() as usize],
+        "the changed vector's norm: {norms:?}"
+    );
+}

@@ -41,7 +41,9 @@ export class MainThreadBackend {
 
   async call(method, args = []) {
     if (!this.core) throw new VitrineError('destroyed', 'this Vitrine instance was destroyed');
-    return fromWire(this.core.call(method, args));
+    const prepared = await this.core.prepare(method, args);
+    if (!this.core) throw new VitrineError('destroyed', 'this Vitrine instance was destroyed');
+    return fromWire(this.core.call(method, prepared));
   }
 
   /** The engine's state now, synchronously (for a save from `pagehide`); null when destroyed. */

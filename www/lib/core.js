@@ -79,6 +79,7 @@ export class EngineCore {
    *   against the recorded one instead of hashing them (see `EngineCore.create`)
    */
   constructor(glue, bytes, { verifyDigest = true, computedDigest = null } = {}) {
+    this.glue = glue;
     try {
       this.rec = !verifyDigest
         ? glue.Recommender.fromBytes(bytes, { verifyDigest: false })
@@ -105,6 +106,21 @@ export class EngineCore {
       }
     }
     return info;
+  }
+
+  /**
+   * The arguments of `method` with what is better computed outside the engine added: for
+   * `applyUpdate(bytes)` (a catalog update or a shard), the delta's digest with the browser's
+   * SHA-256 (`{computedDigest}`, digest.js), which the engine checks against the one the delta
+   * records instead of hashing every byte in wasm. Anything else, or no `crypto.subtle`: as given.
+   * @param {string} method
+   * @param {unknown[]} args
+   * @returns {Promise<unknown[]>}
+   */
+  async prepare(method, args) {
+    if (method !== 'applyUpdate' || args.length !== 1 || !(args[0] instanceof Uint8Array)) return args;
+    const computedDigest = await nativeDigest(this.glue.Recommender, args[0]);
+    return computedDigest ? [args[0], { computedDigest }] : args;
   }
 
   /** Calls `method(...args)` on the engine; returns a structured-clone-safe value. */

@@ -19,7 +19,8 @@ async function handle(msg) {
   }
   if (msg.op === 'call') {
     if (!core) throw new VitrineError('invalid_argument', 'the engine worker was not initialised');
-    return core.call(msg.method, msg.args ?? []);
+    const args = await core.prepare(msg.method, msg.args ?? []);
+    return core.call(msg.method, args);
   }
   throw new VitrineError('invalid_argument', `unknown worker op ${msg.op}`);
 }

@@ -55,6 +55,23 @@ impl Rows for IdList {
     }
 }
 
+/// The first rows of a list (what an index held before [`IdIndex::extend`] failed).
+struct Prefix<'a, R: ?Sized>(&'a R, usize);
+
+impl<R: Rows + ?Sized> Rows for Prefix<'_, R> {
+    fn count(&self) -> usize {
+        self.1.min(self.0.count())
+    }
+    #[inline]
+    fn row(&self, i: usize) -> Option<&str> {
+        if i < self.1 {
+            self.0.row(i)
+        } else {
+            None
+        }
+    }
+}
+
 /// Row numbers of `ids`, findable by id.
 ///
 /// A slot holds `EMPTY` or a row in its low `row_bits` bits and, above them, that many bits of
@@ -153,6 +170,45 @@ impl IdIndex {
             Some(pair) => Err(pair),
             None => Ok(index),
         }
+    }
+
+    /// Adds rows `from..` of `ids` (the rows below `from` are indexed already), in place when the
+    /// table stays at most half full and the row numbers fit its row bits, else by a new build.
+    /// A catalog update appending its products then costs its own rows rather than the catalog
+    /// (at a million ids, rebuilding was a sixth of applying a shard). A repeated id is
+    /// `Err((first row, row))`, as [`IdIndex::build`] reports it; the index is then rebuilt from
+    /// the rows below `from` (as it was).
+    pub fn extend<R: Rows + ?Sized>(&mut self, ids: &R, from: usize) -> Result<(), (usize, usize)> {
+        let n = ids.count();
+        if n * 2 > self.slots.len() || row_bits_for(n) != self.row_bits {
+            *self = Self::build(ids)?;
+            return Ok(());
+        }
+        let mask = self.slots.len() - 1;
+        for row in from..n {
+            let id = ids.row(row).unwrap_or_default();
+            let (mut s, tag) = self.start(id);
+            loop {
+                match self.slots.get(s).copied() {
+                    Some(EMPTY) => {
+                        if let Some(slot) = self.slots.get_mut(s) {
+                            *slot = tag | row as u32;
+                        }
+                        break;
+                    }
+                    Some(e) if self.holds(e, tag, ids, id) => {
+                        let first = self.row_of(e);
+                        // Back to the rows below `from` (unique: they were indexed).
+                        if let Ok(before) = Self::build(&Prefix(ids, from)) {
+                            *self = before;
+                        }
+                        return Err((first, row));
+                    }
+                    _ => s = (s + 1) & mask,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every row's `home slot << 32 | tag | row`, grouped by the top bits of the home slot (at
@@ -262,6 +318,23 @@ mod tests {
         assert_eq!(index.get(&list, "item-5000"), None);
     }
 
+    /// Rows that fit the table's room and row bits go in place (same table, same seed); more
+    /// rows than that rebuild it.
+    #[test]
+    fn extends_in_place_while_there_is_room() {
+        let ids: Vec<String> = (0..300).map(|i| format!("p{i}")).collect();
+        let mut index = IdIndex::build(&Prefix(&ids, 100)).unwrap();
+        let (slots, seed) = (index.slots.len(), index.seed);
+        index.extend(&Prefix(&ids, 120), 100).unwrap();
+        assert_eq!((index.slots.len(), index.seed), (slots, seed), "in place");
+        index.extend(&ids, 120).unwrap();
+        assert!(index.slots.len() >= 600, "rebuilt bigger");
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(index.get(&ids, id), Some(i as u32));
+        }
+        assert_eq!(index.get(&ids, "p300"), None);
+    }
+
     #[test]
     fn row_bits_leave_no_row_all_ones() {
         for (n, bits) in [
@@ -306,6 +379,42 @@ mod tests {
                     proptest::prop_assert_eq!(index.get(&ids, "d"), None);
                 }
                 (got, want) => proptest::prop_assert!(false, "{:?} vs {:?}", got.map(|_| ()), want),
+            }
+        }
+
+        /// Extending an index of the first rows (in place or by a rebuild, whichever the sizes
+        /// give): every id is found at its row; a repeat that reaches into the new rows is an
+        /// error naming the rows, after which the index holds the first rows only, as before.
+        #[test]
+        fn extending_agrees_with_building(
+            raw in proptest::collection::vec("[a-e]{1,3}", 0..80),
+            cut in 0usize..80,
+        ) {
+            // The first rows without repeats (what an index already held), then the rest as drawn.
+            let cut = cut.min(raw.len());
+            let mut seen = std::collections::HashSet::new();
+            let mut ids: Vec<String> = raw[..cut].iter().filter(|id| seen.insert(*id)).cloned().collect();
+            let from = ids.len();
+            ids.extend_from_slice(&raw[cut..]);
+            let mut index = IdIndex::build(&Prefix(&ids, from)).unwrap();
+            let whole = IdIndex::build(&ids);
+            let got = index.extend(&ids, from);
+            match whole {
+                Ok(_) => {
+                    proptest::prop_assert!(got.is_ok());
+                    for (row, id) in ids.iter().enumerate() {
+                        proptest::prop_assert_eq!(index.get(&ids, id), Some(row as u32));
+                    }
+                    proptest::prop_assert_eq!(index.get(&ids, "zz"), None);
+                }
+                Err(_) => {
+                    let (first, row) = got.unwrap_err();
+                    proptest::prop_assert_eq!(&ids[first], &ids[row]);
+                    proptest::prop_assert!(first < row && row >= from);
+                    for (r, id) in ids[..from].iter().enumerate() {
+                        proptest::prop_assert_eq!(index.get(&Prefix(&ids, from), id), Some(r as u32));
+                    }
+                }
             }
         }
     }

@@ -61,7 +61,7 @@ pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
 pub use id_list::IdList;
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;
-pub use overlay::OverlayReport;
+pub use overlay::{OverlayReport, VectorsChanged};
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
 pub use pq::{Pq, MAX_CENTROIDS};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};

@@ -18,7 +18,6 @@
 
 use super::category_column::CategoryColumn;
 use super::format::{DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY};
-use super::id_index::IdIndex;
 use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
 use crate::error::BundleError;
@@ -29,6 +28,16 @@ enum VectorRows {
     Int8(Vec<i8>, Vec<f32>),
     /// Product-quantization codes `[n, m]`.
     Codes(Vec<u8>),
+}
+
+/// Which rows an update gave new vectors: every row from `first_new` on (appended), and the rows
+/// of earlier updates in `revectored` (a file's own rows never change vectors).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VectorsChanged {
+    /// The row count before the update: rows from here on are new.
+    pub first_new: usize,
+    /// Rows below `first_new` whose vectors the update set.
+    pub revectored: Vec<usize>,
 }
 
 /// What applying an update did.
@@ -66,6 +75,16 @@ impl Bundle {
     /// it is for this bundle file (`delta.base`, `delta.n_base`) and has this bundle's dimension;
     /// on error nothing changes.
     pub fn apply_overlay(&mut self, delta: &Bundle) -> Result<OverlayReport, BundleError> {
+        self.apply_overlay_rows(delta).map(|(report, _)| report)
+    }
+
+    /// [`Bundle::apply_overlay`], also saying which rows got new vectors (for tables derived from
+    /// them, kept by the caller: the rows from [`VectorsChanged::first_new`] on, and
+    /// [`VectorsChanged::revectored`]).
+    pub fn apply_overlay_rows(
+        &mut self,
+        delta: &Bundle,
+    ) -> Result<(OverlayReport, VectorsChanged), BundleError> {
         let base = delta.metadata.get(DELTA_BASE_KEY);
         let n_base = delta.metadata.get(DELTA_N_BASE_KEY);
         if base.map(String::as_str) != self.recorded_digest()
@@ -128,6 +147,9 @@ impl Bundle {
         let mut report = OverlayReport::default();
         // (row, delta row) of every product the delta lists.
         let mut listed: Vec<(u32, usize)> = Vec::with_capacity(delta.n_items);
+        // Rows of earlier updates whose vectors this one sets (their norms are computed again).
+        let mut revectored: Vec<usize> = Vec::new();
+        let n_before = self.n_items;
         for (k, id) in delta.ids.iter().enumerate() {
             let row = match self.index.get(&self.ids, id) {
                 Some(r) => {
@@ -136,6 +158,7 @@ impl Bundle {
                         // Added by an earlier update: its vector and popularity follow.
                         self.set_vector_row(&mut rows, ru, delta, k, same_codebooks);
                         pop[ru] = delta.pop[k];
+                        revectored.push(ru);
                     }
                     report.updated += 1;
                     r
@@ -153,7 +176,11 @@ impl Bundle {
             };
             listed.push((row, k));
         }
-        self.index = IdIndex::build(&ids).map_err(|_| BundleError::Ids("repeated id".into()))?;
+        // The delta's ids are unique (its own load checks) and new ones were looked up first, so
+        // this adds rows; on a repeat the index is back as it was.
+        self.index
+            .extend(&ids, n_before)
+            .map_err(|_| BundleError::Ids("repeated id".into()))?;
         let n = ids.len();
         self.n_items = n;
         self.ids = ids;
@@ -164,8 +191,7 @@ impl Bundle {
             }
             VectorRows::Codes(codes) => {
                 if let Some(pq) = &mut self.pq {
-                    let unit = pq.unit_norm();
-                    pq.set_unit_norm(unit, &codes);
+                    pq.update_unit_norms(&codes, n_before, &revectored);
                     pq.codes_owned = Some(codes);
                 }
             }
@@ -210,7 +236,13 @@ impl Bundle {
         self.avail = Some(avail);
         self.set_categories_and_prices(delta, &listed, &file);
         self.file_rows = Some(Box::new(file));
-        Ok(report)
+        Ok((
+            report,
+            VectorsChanged {
+                first_new: n_before,
+                revectored,
+            },
+        ))
     }
 
     /// Copies of this bundle's item vectors, to change.

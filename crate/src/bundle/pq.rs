@@ -89,17 +89,35 @@ impl Pq {
                 let norm = self
                     .scaled_square_norm(&codes[r * self.m..(r + 1) * self.m], 1.0)
                     .sqrt();
-                out.push(if norm > 0.0 && norm.is_finite() {
-                    1.0 / norm
-                } else {
-                    0.0
-                });
+                out.push(inv_norm(norm));
                 r += 1;
             }
             out
         } else {
             Vec::new()
         };
+    }
+
+    /// [`Pq::set_unit_norm`] after rows changed: `inv_norms` grows to the rows of `codes` (`[n,
+    /// m]`), and only the rows from `first_new` on and those in `changed` are computed (the rest
+    /// keep theirs, the same bits a full pass gives). No-op unless `pq.unit_norm`. A catalog
+    /// update then costs its own rows, not the catalog's (at a million items, recomputing every
+    /// norm was half of applying one shard).
+    pub(super) fn update_unit_norms(&mut self, codes: &[u8], first_new: usize, changed: &[usize]) {
+        if self.inv_norms.is_empty() || self.m == 0 {
+            return;
+        }
+        let n = codes.len() / self.m;
+        self.inv_norms.resize(n, 0.0);
+        let from = first_new.min(n);
+        for r in changed.iter().copied().filter(|&r| r < from).chain(from..n) {
+            let norm = self
+                .scaled_square_norm(&codes[r * self.m..(r + 1) * self.m], 1.0)
+                .sqrt();
+            if let Some(slot) = self.inv_norms.get_mut(r) {
+                *slot = inv_norm(norm);
+            }
+        }
     }
 
     /// `‖f · reconstruction(codes)‖²`, each coordinate scaled (unless `f` is 1) and squared and
@@ -249,6 +267,16 @@ pub(super) fn read_pq(
     Ok((pq, n, dim))
 }
 
+/// `1 / norm`, or 0 for a zero or non-finite norm (the item then scores 0 by similarity).
+#[inline]
+fn inv_norm(norm: f32) -> f32 {
+    if norm > 0.0 && norm.is_finite() {
+        1.0 / norm
+    } else {
+        0.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,9 +302,19 @@ mod tests {
             codes_owned: None,
             inv_norms: Vec::new(),
         };
-        let codes: Vec<u8> = (0..n * m).map(|i| ((i * 5 + i / 3) % k) as u8).collect();
+        let mut codes: Vec<u8> = (0..n * m).map(|i| ((i * 5 + i / 3) % k) as u8).collect();
+        // Built in steps as catalog updates do (the first 30 rows, then rows 7 and 12 changed
+        // and 20 appended) and at once: the same bits.
+        pq.set_unit_norm(true, &codes[..30 * m]);
+        for c in &mut codes[7 * m..8 * m] {
+            *c = (*c + 1) % k as u8;
+        }
+        codes[12 * m] = (codes[12 * m] + 3) % k as u8;
+        pq.update_unit_norms(&codes, 30, &[7, 12]);
+        let stepped = pq.inv_norms.clone();
         pq.set_unit_norm(true, &codes);
         assert_eq!(pq.inv_norms.len(), n);
+        assert_eq!(stepped, pq.inv_norms);
         let mut v = vec![0.0f32; dim];
         for (r, c) in codes.chunks_exact(m).enumerate() {
             pq.decode_into(c, &mut v);

@@ -52,7 +52,7 @@ pub fn item_norms(bundle: &Bundle) -> Vec<f32> {
 }
 
 /// The length of item `i`'s dequantized vector.
-pub(crate) fn item_norm(bundle: &Bundle, i: usize) -> f32 {
+pub fn item_norm(bundle: &Bundle, i: usize) -> f32 {
     if bundle.is_compact() {
         return bundle.item_dot(i, i).sqrt();
     }

@@ -276,12 +276,21 @@ impl Recommender {
         )
     }
 
-    /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle):
-    /// returns `{added, updated, unavailable, items, promoted}`. Throws (`code` `update_mismatch`
-    /// for a delta of another bundle, `bundle` for a corrupt one) and changes nothing on error.
+    /// Applies a catalog update (a delta from `vitrine catalog update` for this bundle, or a
+    /// shard): returns `{added, updated, unavailable, items, promoted}`. `options` as
+    /// `fromBytes`'s (`{verifyDigest, computedDigest}`: the delta's digest computed with the
+    /// browser's SHA-256 by `digestPlan`, checked against the recorded one instead of hashing in
+    /// wasm). Throws (`code` `update_mismatch` for a delta of another bundle, `bundle` for a
+    /// corrupt one or a digest that does not match) and changes nothing on error.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsValue> {
-        let report = self.engine.apply_update(bytes).map_err(fail)?;
+    pub fn apply_update(&mut self, bytes: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
+        let options: LoadOptions =
+            read(options, Kind::Options, "applyUpdate options").map_err(fail)?;
+        let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
+        let report = self
+            .engine
+            .apply_update_with(bytes, &options)
+            .map_err(fail)?;
         Ok(write(&report))
     }
 
