@@ -83,3 +83,42 @@ test('scripts/bench-memory.mjs: measures a bundle in a fresh instance, refuses b
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('scripts/bench-updates.mjs: joins every shard of a set in both digest modes, refuses bad input', () => {
+  const script = 'scripts/bench-updates.mjs';
+  const help = run(script, ['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: node scripts\/bench-updates\.mjs/);
+  assert.equal(run(script, ['--no-such-option']).status, 2);
+  const none = run(script, []);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /expected one shard set directory/);
+  assert.match(run(script, ['--rounds', '0', 'x']).stderr, /--rounds must be a positive integer/);
+
+  // The demo bundle cut into a head of 100 products and shards by category (the CLI from
+  // scripts/build): every product is loaded at the end, in both modes.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-updates-'));
+  try {
+    const bin = path.join(REPO, 'target', 'release', 'vitrine');
+    const cut = spawnSync(bin, ['catalog', 'shard', '--bundle', path.join(REPO, 'www/data/store.vtr'), '--head', '100', '--out-dir', path.join(tmp, 'set')], { encoding: 'utf8' });
+    assert.equal(cut.status, 0, cut.stderr);
+    const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'set', 'shards.json'), 'utf8'));
+    const out = run(script, ['--rounds', '1', '--json', path.join(tmp, 'set')]);
+    assert.equal(out.status, 0, out.stderr);
+    const r = JSON.parse(out.stdout);
+    assert.equal(r.shards, manifest.shards.length);
+    assert.ok(r.shards > 0);
+    assert.equal(r.items, manifest.items);
+    for (const m of ['wasm', 'platform']) assert.ok(r.modes[m].allMs > 0 && r.modes[m].perShardP50 > 0, JSON.stringify(r));
+    // A shard changed in transit is refused by its digest in either mode: exit 1.
+    const first = path.join(tmp, 'set', manifest.shards[0].url);
+    const bytes = fs.readFileSync(first);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(first, bytes);
+    const bad = run(script, ['--rounds', '1', path.join(tmp, 'set')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^bench-updates: .*digest/i);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
