@@ -7,28 +7,9 @@
 mod bundle_fixtures;
 
 use bundle_fixtures::*;
-use sha2::{Digest as _, Sha256};
 use vitrine::bundle::digest::{self, PlanPiece};
 use vitrine::bundle::{write_bundle, BundleOptions, LoadOptions};
 use vitrine::{Bundle, BundleError};
-
-fn header_end(bytes: &[u8]) -> usize {
-    8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
-}
-
-/// What a page does with a plan: SHA-256 over the pieces, the file's ranges read from `bytes`.
-fn hash_plan(bytes: &[u8]) -> (String, String) {
-    let plan = digest::plan(&bytes[..header_end(bytes)], bytes.len() as u64).unwrap();
-    let mut h = Sha256::new();
-    for piece in &plan.pieces {
-        match piece {
-            PlanPiece::Bytes(b) => h.update(b),
-            PlanPiece::File(r) => h.update(&bytes[r.clone()]),
-        }
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    (plan.recorded, format!("sha256:{hex}"))
-}
 
 fn with_computed(computed: &str) -> BundleOptions {
     BundleOptions {
@@ -47,7 +28,7 @@ fn hashing_the_plan_gives_the_canonical_digest_for_any_layout() {
         write_bundle(&full_parts(3, 4, 8)).unwrap(),
     ];
     for bytes in bundles {
-        let (recorded, computed) = hash_plan(&bytes);
+        let (recorded, computed) = page_digest(&bytes);
         assert_eq!(computed, digest::compute(&bytes).unwrap());
         assert_eq!(recorded, computed);
     }
@@ -104,7 +85,7 @@ fn the_plan_reads_the_header_only_and_refuses_what_a_load_refuses() {
 #[test]
 fn a_computed_digest_is_checked_against_the_recorded_one() {
     let bytes = base_bundle();
-    let (_, computed) = hash_plan(&bytes);
+    let (_, computed) = page_digest(&bytes);
     let b = Bundle::from_bytes_with(bytes.clone(), &with_computed(&computed)).unwrap();
     assert!(b.digest_verified());
     // A tampered byte: the page's hash of it differs from the record, and the load says so as the
@@ -112,7 +93,7 @@ fn a_computed_digest_is_checked_against_the_recorded_one() {
     let mut tampered = bytes.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
-    let (_, of_tampered) = hash_plan(&tampered);
+    let (_, of_tampered) = page_digest(&tampered);
     let own = Bundle::from_bytes(tampered.clone()).err().unwrap();
     let given = Bundle::from_bytes_with(tampered, &with_computed(&of_tampered))
         .err()

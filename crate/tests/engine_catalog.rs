@@ -3,6 +3,7 @@
 //! the re-consumption and item-to-item terms, and the scenarios (similar of several items,
 //! bought-together, trending).
 
+mod bundle_fixtures;
 mod common;
 
 use common::*;
@@ -377,7 +378,7 @@ fn an_update_takes_a_digest_computed_by_the_page() {
     let mut e = engine_of(&parts());
     let before = e.bundle().n_items();
     let bytes = delta(&e, vec![new_item("new-1")], &[]);
-    let (recorded, right) = hash_as_the_page_does(&bytes);
+    let (recorded, right) = bundle_fixtures::page_digest(&bytes);
     assert_eq!(right, recorded);
     assert_eq!(right, digest::compute(&bytes).unwrap());
     let wrong = format!("sha256:{}", "0".repeat(64));
@@ -389,30 +390,13 @@ fn an_update_takes_a_digest_computed_by_the_page() {
     let mut changed = bytes.clone();
     let last = changed.len() - 1;
     changed[last] ^= 1;
-    let (_, of_changed) = hash_as_the_page_does(&changed);
+    let (_, of_changed) = bundle_fixtures::page_digest(&changed);
     assert!(e
         .apply_update_with(changed, &computed(&of_changed))
         .is_err());
     assert_eq!(e.bundle().n_items(), before, "nothing changed");
     let r = e.apply_update_with(bytes, &computed(&right)).unwrap();
     assert_eq!((r.added, r.items), (1, before + 1));
-}
-
-/// `(recorded, computed)`: SHA-256 over the digest plan's pieces, as `www/lib/digest.js` does.
-fn hash_as_the_page_does(bytes: &[u8]) -> (String, String) {
-    use sha2::{Digest as _, Sha256};
-    use vitrine::bundle::digest::{plan, PlanPiece};
-    let end = 8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
-    let plan = plan(&bytes[..end], bytes.len() as u64).unwrap();
-    let mut h = Sha256::new();
-    for piece in &plan.pieces {
-        match piece {
-            PlanPiece::Bytes(b) => h.update(b),
-            PlanPiece::File(r) => h.update(&bytes[r.clone()]),
-        }
-    }
-    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    (plan.recorded, format!("sha256:{hex}"))
 }
 
 /// The model's item norms follow every update, computed only for the rows it gave vectors: an

@@ -90,11 +90,17 @@ pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
 ///
 /// The dot is exact in i32; its f32 value is exact while |dot| < 2^24 (any d ≤ 1024).
 pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
-    let n = match rows.len().checked_div(query.len()) {
-        Some(n) => n.min(out.len()),
-        None => out.len(),
-    };
+    let n = rows_to_score(query, rows, out.len());
     (active().dot_i8_rows)(query, rows, &mut out[..n]);
+}
+
+/// How many entries of `out` (of length `out_len`) a batched dot writes: one per whole row of
+/// `rows` (`d = query.len()` bytes each), all of them with an empty query.
+fn rows_to_score(query: &[i8], rows: &[i8], out_len: usize) -> usize {
+    match rows.len().checked_div(query.len()) {
+        Some(n) => n.min(out_len),
+        None => out_len,
+    }
 }
 
 /// [`dot_i8_rows`] then [`scale_add`] over the rows written (`out[r] = dot_r · (k · mul[r]) + w ·
@@ -106,10 +112,7 @@ pub fn dot_i8_rows_scale_add(
     scale: Option<(&[f32], f32)>,
     add: Option<(&[f32], f32)>,
 ) {
-    let n = match rows.len().checked_div(query.len()) {
-        Some(n) => n.min(out.len()),
-        None => out.len(),
-    };
+    let n = rows_to_score(query, rows, out.len());
     (active().dot_i8_rows_scale_add)(query, rows, &mut out[..n], scale, add);
 }
 

@@ -110,16 +110,7 @@ pub fn dot_i8_rows_scale_add(
             let mut v = f32x4_convert_i32x4(sums);
             if r + 4 <= ne {
                 // SAFETY: r + 4 ≤ ne, the length of every given slice at most.
-                unsafe {
-                    if let Some((mul, k)) = scale {
-                        let m = v128_load(mul.as_ptr().add(r).cast::<v128>());
-                        v = f32x4_mul(v, f32x4_mul(f32x4_splat(k), m));
-                    }
-                    if let Some((add, w)) = add {
-                        let a = v128_load(add.as_ptr().add(r).cast::<v128>());
-                        v = f32x4_add(v, f32x4_mul(f32x4_splat(w), a));
-                    }
-                }
+                v = unsafe { scale_add4(v, r, scale, add) };
                 fused = r + 4;
             }
             if let Some(o) = out.get_mut(r..r + 4) {
@@ -169,15 +160,7 @@ pub fn scale_add(out: &mut [f32], scale: Option<(&[f32], f32)>, add: Option<(&[f
         // SAFETY: i + 4 ≤ n, and n is at most the length of `out` and of every given slice;
         // v128_load / v128_store accept unaligned addresses.
         unsafe {
-            let mut v = v128_load(o.add(i).cast::<v128>());
-            if let Some((mul, k)) = scale {
-                let m = v128_load(mul.as_ptr().add(i).cast::<v128>());
-                v = f32x4_mul(v, f32x4_mul(f32x4_splat(k), m));
-            }
-            if let Some((add, w)) = add {
-                let a = v128_load(add.as_ptr().add(i).cast::<v128>());
-                v = f32x4_add(v, f32x4_mul(f32x4_splat(w), a));
-            }
+            let v = scale_add4(v128_load(o.add(i).cast::<v128>()), i, scale, add);
             v128_store(o.add(i).cast::<v128>(), v);
         }
         i += 4;
@@ -187,6 +170,31 @@ pub fn scale_add(out: &mut [f32], scale: Option<(&[f32], f32)>, add: Option<(&[f
         scale.map(|(m, k)| (&m[i..], k)),
         add.map(|(a, w)| (&a[i..], w)),
     );
+}
+
+/// [`scale_add`] of four entries `v`, those at `at..at + 4` of the factor slices: `v · (k ·
+/// mul) + w · add`, either part optional, in the scalar path's order.
+///
+/// # Safety
+/// `at + 4` must be at most the length of every given slice.
+#[inline(always)]
+unsafe fn scale_add4(
+    mut v: v128,
+    at: usize,
+    scale: Option<(&[f32], f32)>,
+    add: Option<(&[f32], f32)>,
+) -> v128 {
+    if let Some((mul, k)) = scale {
+        // SAFETY: at + 4 ≤ mul.len() (the caller's contract); unaligned loads are fine.
+        let m = unsafe { v128_load(mul.as_ptr().add(at).cast::<v128>()) };
+        v = f32x4_mul(v, f32x4_mul(f32x4_splat(k), m));
+    }
+    if let Some((add, w)) = add {
+        // SAFETY: at + 4 ≤ add.len() (the caller's contract).
+        let a = unsafe { v128_load(add.as_ptr().add(at).cast::<v128>()) };
+        v = f32x4_add(v, f32x4_mul(f32x4_splat(w), a));
+    }
+    v
 }
 
 /// Asymmetric-distance scores (see [`super::scalar::adc_rows`]): four items per step, one lane

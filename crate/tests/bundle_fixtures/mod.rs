@@ -251,3 +251,24 @@ pub fn shape_err(bytes: Vec<u8>, tensor: &str) {
         other => panic!("expected a Shape error for {tensor}, got {other:?}"),
     }
 }
+
+/// Where a bundle file's JSON header ends (8 bytes of length, then the header).
+pub fn header_end(bytes: &[u8]) -> usize {
+    8 + u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize
+}
+
+/// What a page does with the engine's digest plan (`www/lib/digest.js`): SHA-256 over the plan's
+/// pieces, the file's ranges read from `bytes`. `(recorded, computed)`, both `"sha256:<hex>"`.
+pub fn page_digest(bytes: &[u8]) -> (String, String) {
+    use vitrine::bundle::digest::{plan, PlanPiece};
+    let plan = plan(&bytes[..header_end(bytes)], bytes.len() as u64).unwrap();
+    let mut h = Sha256::new();
+    for piece in &plan.pieces {
+        match piece {
+            PlanPiece::Bytes(b) => h.update(b),
+            PlanPiece::File(r) => h.update(&bytes[r.clone()]),
+        }
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    (plan.recorded, format!("sha256:{hex}"))
+}
