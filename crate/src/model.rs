@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::bundle::{Bundle, BundleOptions, OverlayReport};
 use crate::error::{PrivacyError, VitrineError};
 use crate::privacy::{Calibrated, PrivacyConfig, ProfileBounds};
-use crate::rank::{item_norm, item_norms};
+use crate::rank::{item_norm, item_norms, item_norms_of};
 use crate::session::SignalPolicy;
 
 /// A loaded bundle and its derived tables.
@@ -77,14 +77,10 @@ impl Model {
         // Only the rows with new vectors: recomputing every norm made each shard of a million-item
         // catalog cost the catalog.
         let n = self.bundle.n_items();
-        self.norms.resize(n, 0.0);
         let from = changed.first_new.min(n);
-        for r in changed
-            .revectored
-            .into_iter()
-            .filter(|&r| r < from)
-            .chain(from..n)
-        {
+        self.norms.resize(from, 0.0);
+        self.norms.extend(item_norms_of(&self.bundle, from..n));
+        for r in changed.revectored.into_iter().filter(|&r| r < from) {
             if let Some(slot) = self.norms.get_mut(r) {
                 *slot = item_norm(&self.bundle, r);
             }

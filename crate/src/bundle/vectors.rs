@@ -27,6 +27,13 @@ impl Bundle {
         self.pq.as_ref()
     }
 
+    /// `item_dot(i, i)` for every row `i` in `rows`, batched (the same bits), for a compact
+    /// bundle; `None` for an int8 one (whose norms are one int8 dot each).
+    pub fn compact_square_norms(&self, rows: std::ops::Range<usize>) -> Option<Vec<f32>> {
+        let pq = self.pq.as_ref()?;
+        Some(pq.square_norms(pq.all_codes(&self.bytes), rows, |r| pq.row_factor(r)))
+    }
+
     /// Item `i`'s codes (`m` bytes); empty for an int8 bundle or a row out of range.
     pub fn codes(&self, i: usize) -> &[u8] {
         let Some(pq) = &self.pq else {

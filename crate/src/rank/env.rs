@@ -46,9 +46,15 @@ pub enum ProfileSource<'a> {
 
 /// ‖row i‖ of the dequantized embeddings, for every item (computed once per bundle).
 pub fn item_norms(bundle: &Bundle) -> Vec<f32> {
-    (0..bundle.n_items())
-        .map(|i| item_norm(bundle, i))
-        .collect()
+    item_norms_of(bundle, 0..bundle.n_items())
+}
+
+/// [`item_norm`] of every row in `rows` (a compact bundle's batched: the same bits).
+pub fn item_norms_of(bundle: &Bundle, rows: std::ops::Range<usize>) -> Vec<f32> {
+    match bundle.compact_square_norms(rows.clone()) {
+        Some(squares) => squares.into_iter().map(f32::sqrt).collect(),
+        None => rows.map(|i| item_norm(bundle, i)).collect(),
+    }
 }
 
 /// The length of item `i`'s dequantized vector.

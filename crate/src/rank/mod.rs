@@ -17,7 +17,7 @@ mod request;
 mod response;
 mod select;
 
-pub use env::{item_norm, item_norms, ProfileSource, RankEnv, Related};
+pub use env::{item_norm, item_norms, item_norms_of, ProfileSource, RankEnv, Related};
 pub use explain::MAX_EXPLAINED_EVENTS;
 pub use options::{
     BoostOption, DiversityOptions, FilterOptions, OpeOption, PinOption, RankOptions,
