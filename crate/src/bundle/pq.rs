@@ -83,7 +83,7 @@ impl Pq {
     pub(super) fn set_unit_norm(&mut self, unit: bool, codes: &[u8]) {
         self.inv_norms = if unit && self.m > 0 {
             let n = codes.len() / self.m;
-            let mut out = self.square_norms(codes, 0..n, |_| 1.0);
+            let mut out = self.square_norms(codes, 0..n, None);
             for s in &mut out {
                 *s = inv_norm(s.sqrt());
             }
@@ -94,7 +94,7 @@ impl Pq {
     }
 
     /// [`Pq::scaled_square_norm`] of each row in `rows` of `codes` (`[n, m]`) with factor
-    /// `factor(row)`, the same bits: the sub-space bounds are computed once rather than per row
+    /// `factors[row]` (1 without factors, 0 past them: [`Pq::row_factor`]), the same bits: the sub-space bounds are computed once rather than per row
     /// (two integer divisions per sub-space), and four rows are summed side by side, each in its
     /// own order, so that their additions' latencies overlap. Rows past the codes give 0.
     /// At a million items this pass was half of a compact bundle's load.
@@ -102,8 +102,10 @@ impl Pq {
         &self,
         codes: &[u8],
         rows: std::ops::Range<usize>,
-        factor: impl Fn(usize) -> f32,
+        factors: Option<&[f32]>,
     ) -> Vec<f32> {
+        // Not generic over the factor (one copy of this loop in the wasm, not one per caller).
+        let factor = |r: usize| factors.map_or(1.0, |f| f.get(r).copied().unwrap_or(0.0));
         let (m, dim) = (self.m, self.dim);
         let mut out = Vec::with_capacity(rows.len());
         if m == 0 {
@@ -181,7 +183,7 @@ impl Pq {
         let n = codes.len() / self.m;
         self.inv_norms.resize(n, 0.0);
         let from = first_new.min(n);
-        let fresh = self.square_norms(codes, from..n, |_| 1.0);
+        let fresh = self.square_norms(codes, from..n, None);
         for (slot, s) in self.inv_norms[from..].iter_mut().zip(fresh) {
             *slot = inv_norm(s.sqrt());
         }
@@ -392,15 +394,19 @@ mod tests {
         assert_eq!(stepped, pq.inv_norms);
         // Batched squares (four rows side by side) against one row at a time, with factors, for
         // ranges that start anywhere and leave a remainder, and rows past the codes.
-        let factor = |r: usize| {
-            if r % 3 == 0 {
-                1.0
-            } else {
-                0.5 + r as f32 / 7.0
-            }
-        };
+        // (Two rows past the factors: factor 0, as `row_factor` gives them.)
+        let factors: Vec<f32> = (0..n - 2)
+            .map(|r| {
+                if r % 3 == 0 {
+                    1.0
+                } else {
+                    0.5 + r as f32 / 7.0
+                }
+            })
+            .collect();
+        let factor = |r: usize| factors.get(r).copied().unwrap_or(0.0);
         for rows in [0..n, 3..n, 5..12, 49..50, 0..0, 48..53] {
-            let got = pq.square_norms(&codes, rows.clone(), factor);
+            let got = pq.square_norms(&codes, rows.clone(), Some(&factors));
             assert_eq!(got.len(), rows.len());
             for (r, g) in rows.clone().zip(&got) {
                 let want = codes

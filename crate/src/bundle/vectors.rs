@@ -31,7 +31,8 @@ impl Bundle {
     /// bundle; `None` for an int8 one (whose norms are one int8 dot each).
     pub fn compact_square_norms(&self, rows: std::ops::Range<usize>) -> Option<Vec<f32>> {
         let pq = self.pq.as_ref()?;
-        Some(pq.square_norms(pq.all_codes(&self.bytes), rows, |r| pq.row_factor(r)))
+        let factors = pq.unit_norm().then_some(&pq.inv_norms[..]);
+        Some(pq.square_norms(pq.all_codes(&self.bytes), rows, factors))
     }
 
     /// Item `i`'s codes (`m` bytes); empty for an int8 bundle or a row out of range.
