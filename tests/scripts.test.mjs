@@ -122,3 +122,39 @@ test('scripts/bench-updates.mjs: joins every shard of a set in both digest modes
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 });
+
+test('scripts/bench-load.mjs: times loads of two builds side by side, refuses bad input', () => {
+  const script = 'scripts/bench-load.mjs';
+  const help = run(script, ['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: node scripts\/bench-load\.mjs/);
+  assert.equal(run(script, ['--no-such-option']).status, 2);
+  assert.match(run(script, ['x.vtr']).stderr, /--a and --b are required/);
+  const pkg = path.join(REPO, 'www', 'pkg');
+  assert.match(run(script, ['--a', pkg, '--b', pkg]).stderr, /no bundle given/);
+  assert.match(run(script, ['--a', pkg, '--b', pkg, '--rounds', '0', 'x.vtr']).stderr, /--rounds must be a positive integer/);
+
+  // The demo bundle with the package against itself: both columns measured, ratios of the two.
+  const bundle = path.join(REPO, 'www/data/store.vtr');
+  const out = run(script, ['--a', pkg, '--b', pkg, '--rounds', '2', '--json', bundle]);
+  assert.equal(out.status, 0, out.stderr);
+  const [row] = JSON.parse(out.stdout);
+  assert.equal(row.bytes, fs.statSync(bundle).size);
+  for (const mode of ['verified', 'unverified']) {
+    const m = row[mode];
+    assert.ok(m.a > 0 && m.b > 0, JSON.stringify(row));
+    assert.equal(m.ratio, m.b / m.a);
+  }
+  // A bundle whose bytes were changed fails its digest check: exit 1, the engine's message.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
+  try {
+    const bytes = fs.readFileSync(bundle);
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(path.join(tmp, 'bad.vtr'), bytes);
+    const bad = run(script, ['--a', pkg, '--b', pkg, path.join(tmp, 'bad.vtr')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /^bench-load: .*digest/i);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
