@@ -8,8 +8,10 @@
 //   node scripts/bench-load.mjs --a DIR --b DIR [--rounds 7] [--json] BUNDLE…
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+
+import { benchMain } from './_bench-main.mjs';
 
 const USAGE = `usage: node scripts/bench-load.mjs --a DIR --b DIR [--rounds N] [--json] BUNDLE…
 
@@ -92,22 +94,4 @@ export function markdown(rows) {
   return lines.join('\n');
 }
 
-async function main() {
-  let args;
-  try {
-    args = parseCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`bench-load: ${e.message}\n${USAGE.split('\n')[0]} (--help for more)`);
-    process.exit(2);
-  }
-  if (args.help) return console.log(USAGE);
-  const rows = await measure(args);
-  console.log(args.json ? JSON.stringify(rows, null, 2) : markdown(rows));
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
-    console.error(`bench-load: ${e.message}`);
-    process.exit(1);
-  });
-}
+benchMain(import.meta.url, { name: 'bench-load', usage: USAGE, parseCli, run: measure, markdown });

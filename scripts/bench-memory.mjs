@@ -11,6 +11,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { benchMain } from './_bench-main.mjs';
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-memory.mjs [--pkg DIR] [--json] BUNDLE…
 
@@ -58,23 +60,11 @@ export function markdown(rows) {
   return lines.join('\n');
 }
 
-async function main() {
-  let args;
-  try {
-    args = parseCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`bench-memory: ${e.message}\n${USAGE.split('\n')[0]} (--help for more)`);
-    process.exit(2);
-  }
-  if (args.help) return console.log(USAGE);
+/** Every bundle in its own fresh instance, in order. */
+async function measureAll(args) {
   const rows = [];
   for (const [i, file] of args.bundles.entries()) rows.push(await measureLoad(args.pkg, file, i));
-  console.log(args.json ? JSON.stringify(rows, null, 2) : markdown(rows));
+  return rows;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
-    console.error(`bench-memory: ${e.message}`);
-    process.exit(1);
-  });
-}
+benchMain(import.meta.url, { name: 'bench-memory', usage: USAGE, parseCli, run: measureAll, markdown });

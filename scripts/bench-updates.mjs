@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { benchMain } from './_bench-main.mjs';
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-updates.mjs [--pkg DIR] [--rounds N] [--json] SET_DIR
 
@@ -103,22 +105,4 @@ export function markdown(r) {
   return lines.join('\n');
 }
 
-async function main() {
-  let args;
-  try {
-    args = parseCli(process.argv.slice(2));
-  } catch (e) {
-    console.error(`bench-updates: ${e.message}\n${USAGE.split('\n')[0]} (--help for more)`);
-    process.exit(2);
-  }
-  if (args.help) return console.log(USAGE);
-  const r = await measure(args);
-  console.log(args.json ? JSON.stringify(r, null, 2) : markdown(r));
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
-    console.error(`bench-updates: ${e.message}`);
-    process.exit(1);
-  });
-}
+benchMain(import.meta.url, { name: 'bench-updates', usage: USAGE, parseCli, run: measure, markdown });

@@ -125,18 +125,8 @@ fn json_output_of_every_subcommand_parses() {
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     assert_eq!(json(&o)["digest"]["status"], "valid");
 
-    let (emb, ids) = pack_inputs(&f.dir);
     let packed = f.dir.join("packed.vtr");
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&packed),
-        "--json",
-    ]);
+    let o = pack(&f.dir, &packed, &["--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     let p = json(&o);
     assert_eq!((p["items"].as_u64(), p["dim"].as_u64()), (Some(5), Some(3)));
@@ -439,17 +429,8 @@ fn bad_input_exits_3() {
 #[test]
 fn integrity_io_and_check_failures_have_their_codes() {
     let dir = scratch("integrity");
-    let (emb, ids) = pack_inputs(&dir);
     let good = dir.join("good.vtr");
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&good),
-    ]);
+    let o = pack(&dir, &good, &[]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     // One flipped bit in the int8 embeddings: still a readable bundle, but its digest says no.
     let mut bytes = std::fs::read(&good).unwrap();
@@ -476,15 +457,7 @@ fn integrity_io_and_check_failures_have_their_codes() {
     assert_eq!(json(&o)["digest"]["status"], "mismatch");
 
     // An output that cannot be written: I/O.
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&dir.join("no-such-dir").join("x.vtr")),
-    ]);
+    let o = pack(&dir, &dir.join("no-such-dir").join("x.vtr"), &[]);
     assert_eq!(code(&o), 5, "{}", text(&o.stderr));
 
     // A load test against a port nobody listens on: every check fails.

@@ -121,16 +121,7 @@ fn progress_goes_to_stderr_only() {
     );
     assert!(!text(&o.stdout).contains("epoch  1: loss"));
     json(&o);
-    let (emb, ids) = pack_inputs(&f.dir);
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&out),
-    ]);
+    let o = pack(&f.dir, &out, &[]);
     assert!(
         text(&o.stderr).contains("pack: 6/6 steps"),
         "{}",

@@ -188,17 +188,8 @@ fn compact_fine_tunes_on_a_log() {
         assert!(!none.exists());
     }
     // Bad settings are usage errors and write nothing; a packed bundle has no readout to tune.
-    let (emb, ids) = pack_inputs(&f.dir);
     let packed = f.dir.join("packed.vtr");
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&packed),
-    ]);
+    let o = pack(&f.dir, &packed, &[]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     for (bundle, bad) in [
         (
@@ -268,20 +259,8 @@ fn train_and_pack_write_compact_bundles() {
         );
     }
 
-    let (emb, ids) = pack_inputs(&dir);
     let packed = dir.join("p.vtr");
-    let o = vitrine(&[
-        "pack",
-        "--embeddings",
-        s(&emb),
-        "--ids",
-        s(&ids),
-        "--out",
-        s(&packed),
-        "--compact",
-        "--pq-subspaces",
-        "3",
-    ]);
+    let o = pack(&dir, &packed, &["--compact", "--pq-subspaces", "3"]);
     assert_eq!(code(&o), 0, "{}", text(&o.stderr));
     assert!(
         text(&o.stdout).contains("compact mean cosine"),
@@ -298,18 +277,7 @@ fn train_and_pack_write_compact_bundles() {
         ["--pq-eta", "0.5"],
     ] {
         let out = dir.join("bad.vtr");
-        let mut args = vec![
-            "pack",
-            "--embeddings",
-            s(&emb),
-            "--ids",
-            s(&ids),
-            "--out",
-            s(&out),
-            "--compact",
-        ];
-        args.extend(bad);
-        let o = vitrine(&args);
+        let o = pack(&dir, &out, &["--compact", bad[0], bad[1]]);
         assert_eq!(code(&o), 2, "{bad:?}: {}", text(&o.stderr));
         assert!(!out.exists());
     }

@@ -150,6 +150,22 @@ pub fn pack_inputs(dir: &Path) -> (PathBuf, PathBuf) {
     (emb, ids)
 }
 
+/// `vitrine pack` of [`pack_inputs`] (written into `dir`) into `out`, with `extra` arguments.
+pub fn pack(dir: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (emb, ids) = pack_inputs(dir);
+    let mut args = vec![
+        "pack",
+        "--embeddings",
+        s(&emb),
+        "--ids",
+        s(&ids),
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    vitrine(&args)
+}
+
 pub const MANIFEST: &str = r#"{"format":"vitrine-experiments","version":1,"experiments":[
   {"id":"home","salt":"0123456789abcdef","start":"2026-01-01","end":"2027-01-01",
    "arms":[{"name":"control","allocation":0.5},{"name":"treatment","allocation":0.5}],
