@@ -8,10 +8,8 @@
 //   node scripts/bench-load.mjs --a DIR --b DIR [--rounds 7] [--json] BUNDLE…
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { benchMain } from './_bench-main.mjs';
+import { benchMain, loadBuild, median, parseBenchArgs, positiveInteger } from './_bench-node.mjs';
 
 const USAGE = `usage: node scripts/bench-load.mjs --a DIR --b DIR [--rounds N] [--json] BUNDLE…
 
@@ -22,34 +20,17 @@ const USAGE = `usage: node scripts/bench-load.mjs --a DIR --b DIR [--rounds N] [
 
 /** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
 export function parseCli(argv) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      a: { type: 'string' },
-      b: { type: 'string' },
-      rounds: { type: 'string', default: '7' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const { values, positionals } = parseBenchArgs(argv, {
+    a: { type: 'string' },
+    b: { type: 'string' },
+    rounds: { type: 'string', default: '7' },
   });
   if (values.help) return { help: true };
   if (!values.a || !values.b) throw new TypeError('--a and --b are required');
   if (positionals.length === 0) throw new TypeError('no bundle given');
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds must be a positive integer, not ${values.rounds}`);
+  const rounds = positiveInteger(values.rounds, '--rounds');
   return { a: path.resolve(values.a), b: path.resolve(values.b), rounds, json: values.json, help: false, bundles: positionals };
 }
-
-/** The `Recommender` class of the build in `dir` (its own instance: `tag` makes the import new). */
-async function recommender(dir, tag) {
-  const glue = await import(`${pathToFileURL(path.join(dir, 'vitrine.js')).href}?build=${tag}`);
-  glue.initSync({ module: fs.readFileSync(path.join(dir, 'vitrine_bg.wasm')) });
-  return glue.Recommender;
-}
-
-const median = (v) => [...v].sort((x, y) => x - y)[v.length >> 1];
 
 /** Times one load (ms); throws what the engine throws. */
 function load(Recommender, bytes, verifyDigest) {
@@ -60,7 +41,7 @@ function load(Recommender, bytes, verifyDigest) {
 
 /** `[{file, bytes, verified: {a, b, ratio}, unverified: {a, b, ratio}}]`, medians in ms. */
 export async function measure({ a, b, rounds, bundles }) {
-  const builds = { a: await recommender(a, 'a'), b: await recommender(b, 'b') };
+  const builds = { a: (await loadBuild(a, 'a')).glue.Recommender, b: (await loadBuild(b, 'b')).glue.Recommender };
   const files = bundles.map((f) => ({ file: f, bytes: new Uint8Array(fs.readFileSync(f)) }));
   const times = files.map(() => ({ verified: { a: [], b: [] }, unverified: { a: [], b: [] } }));
   for (let r = 0; r < rounds; r++) {

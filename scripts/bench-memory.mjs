@@ -8,10 +8,9 @@
 //   node scripts/bench-memory.mjs [--pkg www/pkg] [--json] BUNDLE…
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 
-import { benchMain } from './_bench-main.mjs';
+import { benchMain, loadBuild, parseBenchArgs } from './_bench-node.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-memory.mjs [--pkg DIR] [--json] BUNDLE…
@@ -22,15 +21,8 @@ const USAGE = `usage: node scripts/bench-memory.mjs [--pkg DIR] [--json] BUNDLE�
 
 /** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
 export function parseCli(argv) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const { values, positionals } = parseBenchArgs(argv, {
+    pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
   });
   if (!values.help && positionals.length === 0) throw new TypeError('no bundle given');
   return { pkg: path.resolve(values.pkg), json: values.json, help: values.help, bundles: positionals };
@@ -39,11 +31,10 @@ export function parseCli(argv) {
 /**
  * Loads `file` in a fresh instance of the build in `pkg` and returns `{file, bytes, before,
  * after, ratio}` (bytes of the file; wasm memory in bytes before and after the load; after / bytes).
- * Each call gets its own instance: a query string makes Node import the glue module anew.
+ * Each call gets its own instance (`loadBuild`).
  */
 export async function measureLoad(pkg, file, nth = 0) {
-  const glue = await import(`${pathToFileURL(path.join(pkg, 'vitrine.js')).href}?instance=${nth}`);
-  const wasm = glue.initSync({ module: fs.readFileSync(path.join(pkg, 'vitrine_bg.wasm')) });
+  const { glue, wasm } = await loadBuild(pkg, nth);
   const bytes = fs.readFileSync(file);
   const before = wasm.memory.buffer.byteLength;
   const rec = glue.Recommender.fromBytes(bytes, { verifyDigest: true });

@@ -10,9 +10,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 
-import { benchMain } from './_bench-main.mjs';
+import { benchMain, loadBuild, median, parseBenchArgs, positiveInteger } from './_bench-node.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-updates.mjs [--pkg DIR] [--rounds N] [--json] SET_DIR
@@ -25,21 +24,13 @@ const USAGE = `usage: node scripts/bench-updates.mjs [--pkg DIR] [--rounds N] [-
 
 /** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
 export function parseCli(argv) {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
-      rounds: { type: 'string', default: '5' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+  const { values, positionals } = parseBenchArgs(argv, {
+    pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
+    rounds: { type: 'string', default: '5' },
   });
   if (values.help) return { help: true };
   if (positionals.length !== 1) throw new TypeError('expected one shard set directory');
-  const rounds = Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds must be a positive integer, not ${values.rounds}`);
+  const rounds = positiveInteger(values.rounds, '--rounds');
   return { pkg: path.resolve(values.pkg), rounds, json: values.json, help: false, set: path.resolve(positionals[0]) };
 }
 
@@ -50,8 +41,6 @@ export function readSet(dir) {
   const read = (url) => new Uint8Array(fs.readFileSync(path.join(dir, url)));
   return { head: read(manifest.head.url), shards: manifest.shards.map((s) => read(s.url)) };
 }
-
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
 /**
  * One round: the head loaded, then every shard applied; `{perShardP50, allMs, items}` (ms; the
@@ -75,8 +64,7 @@ async function round(glue, EngineCore, set, platform) {
 
 /** Both modes, alternating rounds: `{shards, bytes, items, modes: {wasm, platform}}`. */
 export async function measure({ pkg, rounds, set: dir }) {
-  const glue = await import(pathToFileURL(path.join(pkg, 'vitrine.js')).href);
-  glue.initSync({ module: fs.readFileSync(path.join(pkg, 'vitrine_bg.wasm')) });
+  const { glue } = await loadBuild(pkg);
   const { EngineCore } = await import(pathToFileURL(path.join(REPO, 'www', 'lib', 'core.js')).href);
   const set = readSet(dir);
   const runs = { wasm: [], platform: [] };

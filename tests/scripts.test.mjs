@@ -20,6 +20,31 @@ const SCRIPTS = {
 
 const run = (script, args) => spawnSync(process.execPath, [path.join(REPO, script), ...args], { encoding: 'utf8', timeout: 20_000 });
 
+/** `--help` exits 0 and prints the script's usage line first. */
+function printsUsage(script) {
+  const help = run(script, ['--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, new RegExp(`^usage: node ${script.replace('.', '\\.')}`));
+}
+
+/**
+ * `script` run with `args` and the demo bundle with its last byte flipped fails the digest
+ * check: exit 1, the script's name, then the engine's message.
+ */
+function refusesATamperedBundle(script, args) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${path.basename(script, '.mjs')}-`));
+  try {
+    const bytes = fs.readFileSync(path.join(REPO, 'www/data/store.vtr'));
+    bytes[bytes.length - 1] ^= 1;
+    fs.writeFileSync(path.join(tmp, 'bad.vtr'), bytes);
+    const bad = run(script, [...args, path.join(tmp, 'bad.vtr')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, new RegExp(`^${path.basename(script, '.mjs')}: .*digest`, 'i'));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 for (const [script, { bad, badMessage }] of Object.entries(SCRIPTS)) {
   test(`${script}: --help, unknown options and bad values`, () => {
     const help = run(script, ['--help']);
@@ -45,9 +70,7 @@ for (const [script, { bad, badMessage }] of Object.entries(SCRIPTS)) {
 
 test('scripts/bench-memory.mjs: measures a bundle in a fresh instance, refuses bad input', () => {
   const script = 'scripts/bench-memory.mjs';
-  const help = run(script, ['--help']);
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^usage: node scripts\/bench-memory\.mjs/);
+  printsUsage(script);
   const unknown = run(script, ['--no-such-option']);
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /Unknown option '--no-such-option'.*\n.*\(--help for more\)/);
@@ -70,25 +93,12 @@ test('scripts/bench-memory.mjs: measures a bundle in a fresh instance, refuses b
   assert.deepEqual(rows[0], rows[1]);
   assert.match(run(script, [bundle]).stdout, /^\| bundle \| file \|[^\n]*\n[^\n]*\n\| store\.vtr \|/);
 
-  // A bundle whose bytes were changed fails its digest check: exit 1, the engine's message.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-memory-'));
-  try {
-    const bytes = fs.readFileSync(bundle);
-    bytes[bytes.length - 1] ^= 1;
-    fs.writeFileSync(path.join(tmp, 'bad.vtr'), bytes);
-    const bad = run(script, [path.join(tmp, 'bad.vtr')]);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /^bench-memory: .*digest/i);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  refusesATamperedBundle(script, []);
 });
 
 test('scripts/bench-updates.mjs: joins every shard of a set in both digest modes, refuses bad input', () => {
   const script = 'scripts/bench-updates.mjs';
-  const help = run(script, ['--help']);
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^usage: node scripts\/bench-updates\.mjs/);
+  printsUsage(script);
   assert.equal(run(script, ['--no-such-option']).status, 2);
   const none = run(script, []);
   assert.equal(none.status, 2);
@@ -125,9 +135,7 @@ test('scripts/bench-updates.mjs: joins every shard of a set in both digest modes
 
 test('scripts/bench-load.mjs: times loads of two builds side by side, refuses bad input', () => {
   const script = 'scripts/bench-load.mjs';
-  const help = run(script, ['--help']);
-  assert.equal(help.status, 0, help.stderr);
-  assert.match(help.stdout, /^usage: node scripts\/bench-load\.mjs/);
+  printsUsage(script);
   assert.equal(run(script, ['--no-such-option']).status, 2);
   assert.match(run(script, ['x.vtr']).stderr, /--a and --b are required/);
   const pkg = path.join(REPO, 'www', 'pkg');
@@ -145,16 +153,5 @@ test('scripts/bench-load.mjs: times loads of two builds side by side, refuses ba
     assert.ok(m.a > 0 && m.b > 0, JSON.stringify(row));
     assert.equal(m.ratio, m.b / m.a);
   }
-  // A bundle whose bytes were changed fails its digest check: exit 1, the engine's message.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-load-'));
-  try {
-    const bytes = fs.readFileSync(bundle);
-    bytes[bytes.length - 1] ^= 1;
-    fs.writeFileSync(path.join(tmp, 'bad.vtr'), bytes);
-    const bad = run(script, ['--a', pkg, '--b', pkg, path.join(tmp, 'bad.vtr')]);
-    assert.equal(bad.status, 1);
-    assert.match(bad.stderr, /^bench-load: .*digest/i);
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  refusesATamperedBundle(script, ['--a', pkg, '--b', pkg]);
 });
