@@ -61,7 +61,7 @@ impl<'a> Tensor<'a> {
 /// (a declared shape above a limit), [`BundleError::Truncated`] (the data section is shorter than
 /// declared), [`BundleError::Container`] (bytes after the last tensor).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Container<'_>, BundleError> {
-    let (metadata, entries, data_start) = parse_header(bytes, bytes.len() as u64)?;
+    let (metadata, entries, data_start, _) = parse_header(bytes, Some(bytes.len() as u64))?;
     Ok(Container {
         metadata,
         entries,
@@ -81,12 +81,26 @@ pub(crate) struct HeaderLayout {
 /// Parses the header from the file's first bytes (`prefix`: at least 8 + the header length, as
 /// the file's first 8 bytes declare it) and the file's length, with [`parse`]'s errors.
 pub(crate) fn parse_layout(prefix: &[u8], file_len: u64) -> Result<HeaderLayout, BundleError> {
-    let (metadata, entries, data_start) = parse_header(prefix, file_len)?;
+    let (metadata, entries, data_start, _) = parse_header(prefix, Some(file_len))?;
     Ok(HeaderLayout {
         metadata,
         entries,
         data_start,
     })
+}
+
+/// Parses the header of a file whose length is not known yet (a download under way) from its
+/// first bytes (`prefix`, as for [`parse_layout`]): the layout and the file length the header
+/// declares (8 + header + data). Every check of [`parse_layout`] but the comparison with the
+/// file's length, which the caller makes once the file is complete.
+pub(crate) fn parse_layout_open(prefix: &[u8]) -> Result<(HeaderLayout, u64), BundleError> {
+    let (metadata, entries, data_start, declared) = parse_header(prefix, None)?;
+    let layout = HeaderLayout {
+        metadata,
+        entries,
+        data_start,
+    };
+    Ok((layout, declared))
 }
 
 impl HeaderLayout {
@@ -106,9 +120,15 @@ impl HeaderLayout {
     }
 }
 
-/// The header of a file whose first bytes are `bytes` and whose length is `file_len`: metadata,
-/// entries in name order, and where the data section starts.
-fn parse_header(bytes: &[u8], file_len: u64) -> Result<(Metadata, Vec<Entry>, usize), BundleError> {
+/// What [`parse_header`] reads: metadata, entries in name order, where the data section starts,
+/// and the file length the header declares.
+type ParsedHeader = (Metadata, Vec<Entry>, usize, u64);
+
+/// The header of a file whose first bytes are `bytes` and whose length is `file_len` (`None`: not
+/// known yet, the declared length is not compared with it; `bytes.len()` stands for it in errors).
+fn parse_header(bytes: &[u8], file_len: Option<u64>) -> Result<ParsedHeader, BundleError> {
+    let known = file_len;
+    let file_len = file_len.unwrap_or(bytes.len() as u64);
     let Some(prefix) = bytes.get(..LEN_PREFIX) else {
         return Err(BundleError::Truncated {
             expected: LEN_PREFIX as u64,
@@ -156,7 +176,11 @@ fn parse_header(bytes: &[u8], file_len: u64) -> Result<(Metadata, Vec<Entry>, us
     }
     check_declared_shapes(&entries)?;
     let data_len = check_layout(&entries)?;
-    let expected = LEN_PREFIX as u64 + header_len + data_len as u64;
+    // Saturating: an open header's offsets are not bounded by a file's length yet.
+    let expected = (LEN_PREFIX as u64 + header_len).saturating_add(data_len as u64);
+    if known.is_none() {
+        return Ok((metadata, entries, header_end, expected));
+    }
     if expected > file_len {
         return Err(BundleError::Truncated {
             expected,
@@ -169,7 +193,7 @@ fn parse_header(bytes: &[u8], file_len: u64) -> Result<(Metadata, Vec<Entry>, us
             file_len - expected
         )));
     }
-    Ok((metadata, entries, header_end))
+    Ok((metadata, entries, header_end, expected))
 }
 
 /// The header JSON: `__metadata__` (string → string) and one entry per tensor, read by

@@ -93,7 +93,7 @@ pub(crate) fn digest_of(metadata: &Metadata, tensors: &[TensorRef<'_>]) -> Strin
 }
 
 /// `sha256:` + the lowercase hex of a 32-byte hash.
-fn hex_digest(hash: &[u8]) -> String {
+pub(crate) fn hex_digest(hash: &[u8]) -> String {
     let mut out = String::with_capacity(DIGEST_PREFIX.len() + 64);
     out.push_str(DIGEST_PREFIX);
     for &b in hash {
@@ -127,7 +127,11 @@ pub struct DigestPlan {
 /// whose length is `file_len`. Errors: the container's ([`container::parse`]), then
 /// [`BundleError::MissingDigest`] / [`BundleError::Metadata`] for a missing or malformed digest.
 pub fn plan(prefix: &[u8], file_len: u64) -> Result<DigestPlan, BundleError> {
-    let layout = container::parse_layout(prefix, file_len)?;
+    plan_of(&container::parse_layout(prefix, file_len)?)
+}
+
+/// The plan for a parsed header ([`plan`]'s digest errors).
+pub(crate) fn plan_of(layout: &container::HeaderLayout) -> Result<DigestPlan, BundleError> {
     let recorded = layout
         .metadata()
         .get(DIGEST_KEY)

@@ -1,0 +1,276 @@
+//! A bundle that arrives in chunks (a download): its bytes gathered in one buffer, and its
+//! canonical digest ([`super::digest`]) computed while they come, so that a verified load need not
+//! hash the whole file once the last byte is in ("loading at the speed of the bytes", issue 18).
+//!
+//! The caller pushes chunks in file order ([`BundleStream::push`]) and, whenever it is waiting
+//! for the network, lets the stream hash some of what it holds ([`BundleStream::hash`]). Hashing
+//! follows the digest plan of the header ([`super::digest::plan`]): the canonical order of the
+//! tensors' data, which is file order for every bundle our writer makes; a file laid out in
+//! another order is hashed as far as its bytes allow, and the rest at [`BundleStream::finish`].
+//!
+//! Invariants: `bytes` never holds more than the header declares once the header is in (a longer
+//! stream is refused at the chunk that overflows it); the whole declared length is reserved once,
+//! fallibly, when the header is complete (no doubling growth, no abort on a hostile length); what
+//! has been hashed is exactly the plan's stream up to (`next`, `done`).
+
+use sha2::{Digest as _, Sha256};
+
+use super::container;
+use super::digest::{self, PlanPiece};
+use super::format::{limits, BundleOptions};
+use crate::error::BundleError;
+
+/// Length of the little-endian u64 that starts every bundle file.
+const LEN_PREFIX: usize = 8;
+
+/// A bundle being received: see the module docs.
+pub struct BundleStream {
+    bytes: Vec<u8>,
+    /// The file's length as its header declares it, once the header is in.
+    declared: Option<usize>,
+    hashing: Hashing,
+}
+
+/// Where the digest stands.
+enum Hashing {
+    /// The header is not complete yet.
+    Waiting,
+    /// Following the header's digest plan: `done` bytes of piece `next` are hashed, and every
+    /// piece before it.
+    Planned {
+        pieces: Vec<PlanPiece>,
+        next: usize,
+        done: usize,
+        hasher: Sha256,
+        /// Bytes of file data the plan hashes in all, and how many of them are hashed.
+        planned: usize,
+        hashed: usize,
+    },
+    /// The header records no well-formed digest: nothing to hash; the load names the problem
+    /// (or skips the check when verification is off).
+    Off,
+}
+
+impl BundleStream {
+    /// An empty stream. `size_hint`: the file's length if the transport announces it (HTTP
+    /// `Content-Length`), reserved up front when the memory is there; the header's own
+    /// declaration decides in the end.
+    pub fn new(size_hint: Option<usize>) -> Self {
+        let mut bytes = Vec::new();
+        if let Some(n) = size_hint {
+            // A hint too large for this device is ignored here; the header's length is what counts.
+            let _ = bytes.try_reserve_exact(n);
+        }
+        Self {
+            bytes,
+            declared: None,
+            hashing: Hashing::Waiting,
+        }
+    }
+
+    /// Appends the next chunk of the file. Errors: the header's own (a header length above the
+    /// limit as soon as its first 8 bytes are in; a malformed header as soon as it is complete),
+    /// [`BundleError::Container`] for bytes beyond the length the header declares,
+    /// [`BundleError::TooLarge`] when the declared length cannot be held in memory. After an
+    /// error the stream is unusable: the caller stops the download.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), BundleError> {
+        if let Some(declared) = self.declared {
+            if chunk.len() > declared - self.bytes.len() {
+                return Err(beyond_declared(declared));
+            }
+        }
+        if self.bytes.try_reserve(chunk.len()).is_err() {
+            return Err(cannot_hold(self.bytes.len().saturating_add(chunk.len())));
+        }
+        self.bytes.extend_from_slice(chunk);
+        if self.declared.is_none() {
+            self.read_header()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the header once it is complete: the declared length (checked against what came),
+    /// one exact reservation for the rest, and the digest plan.
+    fn read_header(&mut self) -> Result<(), BundleError> {
+        let Some(prefix) = self.bytes.get(..LEN_PREFIX) else {
+            return Ok(());
+        };
+        let mut len_bytes = [0u8; LEN_PREFIX];
+        len_bytes.copy_from_slice(prefix);
+        let header_len = u64::from_le_bytes(len_bytes);
+        if header_len > limits::MAX_HEADER_BYTES {
+            return Err(BundleError::TooLarge {
+                what: "header length".into(),
+                found: header_len,
+                limit: limits::MAX_HEADER_BYTES,
+            });
+        }
+        // ≤ 100 MB: fits usize on every target.
+        let header_end = LEN_PREFIX + header_len as usize;
+        let Some(prefix) = self.bytes.get(..header_end) else {
+            return Ok(());
+        };
+        let (layout, declared) = container::parse_layout_open(prefix)?;
+        let declared = usize::try_from(declared).map_err(|_| cannot_hold_u64(declared))?;
+        if self.bytes.len() > declared {
+            return Err(beyond_declared(declared));
+        }
+        if self
+            .bytes
+            .try_reserve_exact(declared - self.bytes.len())
+            .is_err()
+        {
+            return Err(cannot_hold(declared));
+        }
+        self.hashing = match digest::plan_of(&layout) {
+            Ok(plan) => {
+                let planned = plan
+                    .pieces
+                    .iter()
+                    .map(|p| match p {
+                        PlanPiece::File(r) => r.len(),
+                        PlanPiece::Bytes(_) => 0,
+                    })
+                    .sum();
+                Hashing::Planned {
+                    pieces: plan.pieces,
+                    next: 0,
+                    done: 0,
+                    hasher: Sha256::new(),
+                    planned,
+                    hashed: 0,
+                }
+            }
+            Err(_) => Hashing::Off,
+        };
+        self.declared = Some(declared);
+        Ok(())
+    }
+
+    /// Hashes up to `max_bytes` of the file's data that has arrived and is next in the digest's
+    /// order (literal pieces of the plan cost nothing and are not counted); returns the number of
+    /// data bytes hashed (0: nothing to do until more arrives, or everything is hashed).
+    pub fn hash(&mut self, max_bytes: usize) -> usize {
+        let received = self.bytes.len();
+        let Hashing::Planned {
+            pieces,
+            next,
+            done,
+            hasher,
+            hashed,
+            ..
+        } = &mut self.hashing
+        else {
+            return 0;
+        };
+        let mut budget = max_bytes;
+        while let Some(piece) = pieces.get(*next) {
+            match piece {
+                PlanPiece::Bytes(b) => hasher.update(b),
+                PlanPiece::File(r) => {
+                    let from = r.start + *done;
+                    let to = r.end.min(received).min(from.saturating_add(budget));
+                    if to > from {
+                        if let Some(data) = self.bytes.get(from..to) {
+                            hasher.update(data);
+                        }
+                        *done += to - from;
+                        *hashed += to - from;
+                        budget -= to - from;
+                    }
+                    if r.start + *done < r.end {
+                        break;
+                    }
+                }
+            }
+            *next += 1;
+            *done = 0;
+        }
+        max_bytes - budget
+    }
+
+    /// The least length the file can have, from what has come: the declared length, else the end
+    /// of the header, else its 8-byte length prefix.
+    fn wanted(&self) -> u64 {
+        match (self.declared, self.bytes.get(..LEN_PREFIX)) {
+            (Some(d), _) => d as u64,
+            (None, Some(p)) => {
+                let mut len_bytes = [0u8; LEN_PREFIX];
+                len_bytes.copy_from_slice(p);
+                (LEN_PREFIX as u64).saturating_add(u64::from_le_bytes(len_bytes))
+            }
+            (None, None) => LEN_PREFIX as u64,
+        }
+    }
+
+    /// Bytes received so far.
+    pub fn received(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The file's length as its header declares it (`None` until the header is in).
+    pub fn declared_len(&self) -> Option<usize> {
+        self.declared
+    }
+
+    /// Bytes of file data still to hash before the digest is known (0 when there is no digest to
+    /// compute: no header yet, or none recorded).
+    pub fn unhashed(&self) -> usize {
+        match &self.hashing {
+            Hashing::Planned {
+                planned, hashed, ..
+            } => planned - hashed,
+            _ => 0,
+        }
+    }
+
+    /// The bytes received so far (for a caller that hashes them elsewhere, e.g. with the
+    /// browser's native SHA-256 when the download outran the hashing here).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The whole file and the options to load it with: when the digest is to be verified and the
+    /// caller computed none, the stream finishes its own hashing and passes the result as
+    /// `computed_digest` (the load compares it with the recorded one: a tampered file is the
+    /// same [`BundleError::DigestMismatch`] as ever). Errors: [`BundleError::Truncated`] when
+    /// fewer bytes came than the header declares (or no complete header at all).
+    pub fn finish(
+        mut self,
+        mut options: BundleOptions,
+    ) -> Result<(Vec<u8>, BundleOptions), BundleError> {
+        if self.declared != Some(self.bytes.len()) {
+            return Err(BundleError::Truncated {
+                expected: self.wanted(),
+                found: self.bytes.len() as u64,
+            });
+        }
+        if options.verify_digest && options.computed_digest.is_none() {
+            self.hash(usize::MAX);
+            if let Hashing::Planned { hasher, .. } = self.hashing {
+                options.computed_digest = Some(digest::hex_digest(&hasher.finalize()));
+            }
+        }
+        Ok((self.bytes, options))
+    }
+}
+
+fn beyond_declared(declared: usize) -> BundleError {
+    BundleError::Container(format!(
+        "more bytes than the header declares ({declared} in all)"
+    ))
+}
+
+fn cannot_hold(bytes: usize) -> BundleError {
+    cannot_hold_u64(bytes as u64)
+}
+
+/// The declared length does not fit this device's memory (the limit reported is what the
+/// address space allows; the allocation failed first when it is smaller).
+fn cannot_hold_u64(bytes: u64) -> BundleError {
+    BundleError::TooLarge {
+        what: "bundle length (memory)".into(),
+        found: bytes,
+        limit: usize::MAX as u64,
+    }
+}
