@@ -11,7 +11,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 use vitrine::bundle::{digest, write_bundle, BundleOptions, BundleParts};
-use vitrine::web::Recommender;
+use vitrine::web::{Recommender, WebBundleStream};
 use vitrine::Bundle;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -84,6 +84,63 @@ fn every_rejection_is_a_js_error_naming_the_problem() {
     // The page keeps working: a good bundle loads and recommends after all of that.
     let rec = Recommender::from_bytes(&good).expect("good bundle");
     assert_eq!(rec.item_count(), 3);
+}
+
+/// The `code` and `message` of a JS error.
+fn code_and_message(err: JsValue) -> (String, String) {
+    let code = js_sys::Reflect::get(&err, &"code".into())
+        .ok()
+        .and_then(|c| c.as_string())
+        .unwrap_or_default();
+    let err: js_sys::Error = err.dyn_into().expect("a JS Error");
+    (code, String::from(err.message()))
+}
+
+/// `bytes` pushed into a `BundleStream` in chunks of `chunk`, hashed as they come, then loaded.
+fn streamed(bytes: &[u8], chunk: usize) -> Result<Recommender, JsValue> {
+    let mut stream = WebBundleStream::new(Some(bytes.len() as u32));
+    for c in bytes.chunks(chunk) {
+        stream.push(c)?;
+        stream.hash(100);
+    }
+    Recommender::from_stream(stream, JsValue::UNDEFINED)
+}
+
+#[wasm_bindgen_test]
+fn a_streamed_bundle_loads_and_a_bad_stream_is_a_coded_error() {
+    let good = write_bundle(&full_parts(3, 4, 8)).unwrap();
+    let rec = streamed(&good, 7).expect("a good bundle streams in");
+    assert_eq!(rec.item_count(), 12);
+    let mut tampered = good.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let (code, message) = code_and_message(streamed(&tampered, 64).err().unwrap());
+    assert_eq!(code, "bundle");
+    assert!(message.contains("digest mismatch"), "{message}");
+    let (code, message) = code_and_message(streamed(&good[..good.len() - 1], 64).err().unwrap());
+    assert_eq!(
+        (code.as_str(), message.contains("truncated")),
+        ("bundle", true),
+        "{message}"
+    );
+    let mut huge = good.clone();
+    huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    let (code, message) = code_and_message(streamed(&huge, 64).err().unwrap());
+    assert_eq!(
+        (code.as_str(), message.contains("header length")),
+        ("bundle", true),
+        "{message}"
+    );
+    let mut longer = good.clone();
+    longer.push(0);
+    let (code, message) = code_and_message(streamed(&longer, 64).err().unwrap());
+    assert_eq!(code, "bundle", "{message}");
+    // A bad option is refused before the bytes are used.
+    let mut stream = WebBundleStream::new(None);
+    stream.push(&good).unwrap();
+    let bad_option = js_sys::JSON::parse(r#"{"computedDigest":"sha256:abc"}"#).unwrap();
+    let (code, _) = code_and_message(Recommender::from_stream(stream, bad_option).err().unwrap());
+    assert_eq!(code, "invalid_option");
 }
 
 #[wasm_bindgen_test]

@@ -11,11 +11,17 @@
 mod experiments;
 mod interop;
 #[cfg(feature = "web-engine")]
+mod js_error;
+#[cfg(feature = "web-engine")]
 mod recommender;
 #[cfg(feature = "web-engine")]
 mod results;
+#[cfg(feature = "web-engine")]
+mod stream;
 
 #[cfg(feature = "web-experiments")]
 pub use experiments::Experiments;
 #[cfg(feature = "web-engine")]
 pub use recommender::{boundary, Recommender};
+#[cfg(feature = "web-engine")]
+pub use stream::WebBundleStream;

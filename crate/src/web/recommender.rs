@@ -7,25 +7,13 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::interop::{read, write, Kind, StrList};
+use super::js_error::{fail, js_error};
 use super::results;
 use crate::bundle::{BundleOptions, LoadOptions};
 use crate::engine::Engine;
 use crate::error::{StateError, VitrineError};
 use crate::rank::{Related, ValidRankOptions};
 use crate::shopper::{ShopperOptions, StoredState};
-
-/// A JS `Error` with `message` and `code`.
-fn js_error(message: &str, code: &str) -> JsValue {
-    let err = js_sys::Error::new(message);
-    err.set_name("VitrineError");
-    // Setting a property on a fresh Error cannot fail; ignore the impossible error.
-    let _ = Reflect::set(&err, &"code".into(), &code.into());
-    err.into()
-}
-
-fn fail(e: VitrineError) -> JsValue {
-    js_error(&e.to_string(), e.code())
-}
 
 fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
@@ -99,13 +87,13 @@ impl Recommender {
     /// for Rust callers.
     pub fn from_bytes(bytes: &[u8]) -> Result<Recommender, JsError> {
         Self::load(bytes.to_vec(), &BundleOptions::default())
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
-    fn load(bytes: Vec<u8>, options: &BundleOptions) -> Result<Recommender, JsError> {
+    fn load(bytes: Vec<u8>, options: &BundleOptions) -> Result<Recommender, VitrineError> {
         crate::model::Model::from_bytes_with(bytes, options)
             .and_then(|m| Engine::new(std::sync::Arc::new(m), &ShopperOptions::default()))
             .map(|engine| Recommender { engine })
-            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// Whether privacy is on (anything but `epsilon: Infinity`).
@@ -162,7 +150,27 @@ impl Recommender {
         let options: LoadOptions =
             read(options, Kind::Options, "fromBytes options").map_err(fail)?;
         let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
-        Self::load(bytes, &options).map_err(JsValue::from)
+        Self::load(bytes, &options).map_err(fail)
+    }
+
+    /// Loads the bundle a `BundleStream` received (the stream is used up), with `fromBytes`'s
+    /// options: the digest the stream computed while the bytes came (or the caller's
+    /// `computedDigest`, e.g. from the browser's SHA-256 when the download outran the hashing) is
+    /// checked against the recorded one. Throws like `fromBytes`, and (`code` `bundle`) when the
+    /// stream ended before the length its header declares.
+    #[wasm_bindgen(js_name = fromStream)]
+    pub fn from_stream(
+        stream: super::stream::WebBundleStream,
+        options: JsValue,
+    ) -> Result<Recommender, JsValue> {
+        let options: LoadOptions =
+            read(options, Kind::Options, "fromStream options").map_err(fail)?;
+        let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
+        let (bytes, options) = stream
+            .inner
+            .finish(options)
+            .map_err(|e| fail(VitrineError::from(e)))?;
+        Self::load(bytes, &options).map_err(fail)
     }
 
     /// How to compute the bundle's digest with the browser's own SHA-256 (`crypto.subtle`, several
