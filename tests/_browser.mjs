@@ -62,14 +62,25 @@ export function instrument(target) {
   if (target.context) watch(target);
   else target.on('page', watch);
   ctx.on('request', (req) => log.requests.push(req));
+  // Requests answered 200: see the bundle's case below.
+  const answered = new WeakSet();
   ctx.on('requestfailed', (req) => {
     const reason = req.failure()?.errorText;
     // Chromium cancels an image load when the page navigates (a reload) or the shelf replaces the
     // <img> mid-load: normal, and racy in timing. A missing image still fails as an HTTP status.
     if (req.resourceType() === 'image' && reason === 'net::ERR_ABORTED') log.aborted.push(req.url());
+    // A fetch whose body the page reads as a stream to its end (the bundle, read as it arrives:
+    // www/lib/stream-load.js) is often reported aborted by the DevTools protocol although the page
+    // got every byte (microsoft/playwright#42742: "Chromium no-store Fetch stream reaches EOF but
+    // request fails with ERR_ABORTED"). The page checks the bundle's length and digest itself, so
+    // a download that really broke off fails the load, which the tests see.
+    else if (req.resourceType() === 'fetch' && reason === 'net::ERR_ABORTED' && answered.has(req)) log.aborted.push(req.url());
     else log.errors.push(`request failed: ${req.url()} (${reason})`);
   });
-  ctx.on('response', (res) => res.status() >= 400 && log.errors.push(`HTTP ${res.status()}: ${res.url()}`));
+  ctx.on('response', (res) => {
+    if (res.status() === 200) answered.add(res.request());
+    if (res.status() >= 400) log.errors.push(`HTTP ${res.status()}: ${res.url()}`);
+  });
   return log;
 }
 

@@ -149,3 +149,83 @@ test('a catalog update (or a shard) is hashed with the platform SHA-256 and chec
   assert.equal(report.added, 1);
   assert.equal(core.info().itemCount, before + 1);
 });
+
+/** `bytes` as a response body: CHUNK-byte chunks, each `delayMs` after the last (0: all at once). */
+function body(bytes, chunk, delayMs) {
+  let at = 0;
+  return new ReadableStream({
+    async pull(c) {
+      if (at >= bytes.length) return c.close();
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      c.enqueue(bytes.slice(at, at + chunk));
+      at += chunk;
+    },
+  });
+}
+
+/** The glue, recording the options each `fromStream` call gets and what was left to hash. */
+function spiedStream() {
+  const calls = [];
+  const R = {
+    digestPlan: (...a) => Recommender.digestPlan(...a),
+    fromStream: (stream, options) => {
+      calls.push({ options, unhashed: stream.unhashed, received: stream.received });
+      return Recommender.fromStream(stream, options);
+    },
+  };
+  return { glue: { Recommender: R, BundleStream: glue.BundleStream }, calls };
+}
+
+test('a streamed load hashes in wasm while the network is slower, with the platform SHA-256 when it outran it', async () => {
+  for (const [name, bytes] of Object.entries(bundles)) {
+    const reference = await EngineCore.create({ Recommender }, bytes);
+    const fingerprint = (core) => JSON.stringify(core.call('trending', [{ k: 10 }]));
+    // A slow download: the engine hashed what came while waiting, and finishes the digest itself.
+    const slow = spiedStream();
+    const a = await EngineCore.fromStream(slow.glue, body(bytes, 4096, 1), { sizeHint: bytes.length });
+    assert.equal(slow.calls.length, 1);
+    assert.deepEqual(slow.calls[0].options, { verifyDigest: true }, `${name}: the engine computes the digest`);
+    assert.ok(slow.calls[0].unhashed <= slow.calls[0].received / 3, `${name}: most was hashed on the way (${JSON.stringify(slow.calls[0])})`);
+    // Every chunk at once (a cached response): the platform hashes the file.
+    const fast = spiedStream();
+    const b = await EngineCore.fromStream(fast.glue, body(bytes, bytes.length, 0));
+    const recorded = spec(bytes).recorded;
+    assert.deepEqual(fast.calls[0].options, { computedDigest: recorded }, `${name}: the platform's digest, checked by the engine`);
+    assert.equal(fast.calls[0].unhashed, fast.calls[0].received - (8 + Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true))));
+    assert.equal(fingerprint(a), fingerprint(reference), name);
+    assert.equal(fingerprint(b), fingerprint(reference), name);
+    for (const c of [a, b, reference]) c.free();
+  }
+});
+
+test('a streamed load refuses a tampered, short or overlong bundle, each with the engine\'s reason', async () => {
+  const bytes = bundles.demo;
+  const tampered = bytes.slice();
+  tampered[tampered.length - 1] ^= 1;
+  const longer = new Uint8Array(bytes.length + 1);
+  longer.set(bytes);
+  for (const [what, b, reason] of [
+    ['tampered, slow', body(tampered, 4096, 1), /digest mismatch/],
+    ['tampered, at once', body(tampered, tampered.length, 0), /digest mismatch/],
+    ['short', body(bytes.subarray(0, bytes.length - 1), 4096, 0), /truncated/],
+    ['overlong', body(longer, 4096, 0), /more bytes than the header declares/],
+  ]) {
+    await assert.rejects(EngineCore.fromStream({ Recommender, BundleStream: glue.BundleStream }, b), (err) => {
+      assert.equal(err.code, 'bad_bundle', what);
+      assert.match(err.message, reason, what);
+      return true;
+    });
+  }
+  // A download that breaks off is the network's failure, not the bundle's.
+  const broken = new ReadableStream({
+    start(c) {
+      c.enqueue(bytes.slice(0, 1000));
+      c.error(new TypeError('network error'));
+    },
+  });
+  await assert.rejects(EngineCore.fromStream({ Recommender, BundleStream: glue.BundleStream }, broken), (err) => {
+    assert.equal(err.code, 'fetch_failed');
+    assert.match(err.message, /broke off: network error/);
+    return true;
+  });
+});

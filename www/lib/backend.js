@@ -1,8 +1,10 @@
 // Where the engine runs: in this thread (`MainThreadBackend`) or in a dedicated module Web Worker
-// (`WorkerBackend`). Both expose `start(bytes) -> info` and `call(method, args) -> Promise`, and both
-// run the same `EngineCore`, so results are identical.
+// (`WorkerBackend`). Both expose `start(source) -> info` and `call(method, args) -> Promise`, and both
+// run the same `EngineCore`, so results are identical. `source` is the bundle's bytes, or a
+// download under way (`{body, sizeHint}`: a response body the engine reads as it arrives, after
+// which `catalog` holds the records the bundle carries).
 
-import init, { Recommender } from '../pkg/vitrine.js';
+import init, { BundleStream, Recommender } from '../pkg/vitrine.js';
 import { EngineCore, fromWire } from './core.js';
 import { VitrineError, errorFromWire } from './errors.js';
 
@@ -33,9 +35,14 @@ export class MainThreadBackend {
     this.core = null;
   }
 
-  async start(bytes, options = {}) {
+  async start(source, options = {}) {
     await initGlue(this.wasm);
-    this.core = await EngineCore.create({ Recommender }, bytes, options);
+    this.core =
+      source instanceof Uint8Array
+        ? await EngineCore.create({ Recommender }, source, options)
+        : await EngineCore.fromStream({ Recommender, BundleStream }, source.body, { ...options, sizeHint: source.sizeHint });
+    /** The bundle's catalog records, when read from a download (else the caller reads its bytes). */
+    this.catalog = this.core.catalog;
     return this.core.info();
   }
 
@@ -116,12 +123,20 @@ export class WorkerBackend {
     });
   }
 
-  async start(bytes, options = {}) {
+  async start(source, options = {}) {
     this.#spawn();
-    // Copy into a buffer of our own and transfer it (no second copy, the caller's bytes untouched).
-    const copy = bytes.slice();
     const wasm = this.wasm instanceof URL ? this.wasm.href : this.wasm;
-    return this.#send({ op: 'init', bytes: copy.buffer, wasm, verifyDigest: options.verifyDigest !== false }, [copy.buffer]);
+    const verifyDigest = options.verifyDigest !== false;
+    if (!(source instanceof Uint8Array)) {
+      // A download: its body stream is transferred, and the worker reads it as it arrives.
+      const { body, sizeHint } = source;
+      const { catalog, ...info } = await this.#send({ op: 'init', body, sizeHint, wasm, verifyDigest }, [body]);
+      this.catalog = catalog ?? null;
+      return info;
+    }
+    // Copy into a buffer of our own and transfer it (no second copy, the caller's bytes untouched).
+    const copy = source.slice();
+    return this.#send({ op: 'init', bytes: copy.buffer, wasm, verifyDigest }, [copy.buffer]);
   }
 
   call(method, args = []) {

@@ -4,6 +4,8 @@
 
 import { VitrineError, fromEngineError, unsupported } from './errors.js';
 import { nativeDigest } from './digest.js';
+import { catalogRecords } from './bundle-catalog.js';
+import { loadReceived, receiveBundle } from './stream-load.js';
 
 /** Methods the JS API forwards to the wasm engine when the engine build has them. */
 export const ENGINE_METHODS = Object.freeze([
@@ -55,6 +57,11 @@ export function fromWire(value) {
   return value;
 }
 
+/** The engine's refusal of a bundle, as the package reports it. */
+function rejected(err) {
+  return new VitrineError('bad_bundle', `the model bundle was rejected: ${fromEngineError(err).message}`, { cause: err });
+}
+
 export class EngineCore {
   /**
    * Loads the engine; the bundle's digest, when it is to be verified, is computed with the
@@ -71,25 +78,56 @@ export class EngineCore {
   }
 
   /**
+   * Loads the engine from a download as it arrives (stream-load.js): the chunks go into the
+   * engine's memory and are hashed while the next one is awaited; no copy of the whole file is
+   * kept in JavaScript. The bundle's catalog records (bundle-catalog.js) are read on the way and
+   * kept as `catalog`, for a page whose engine runs in a worker.
+   * @param {{Recommender: any, BundleStream: any}} glue the wasm-bindgen module (initialized)
+   * @param {ReadableStream<Uint8Array>} body the response's body
+   * @param {{verifyDigest?: boolean, sizeHint?: number|null, onChunk?: (bytes: number) => void}} [options]
+   *   as `create`; `sizeHint`: the announced length; `onChunk`: called with each chunk's length
+   * @returns {Promise<EngineCore>}
+   */
+  static async fromStream(glue, body, { verifyDigest = true, sizeHint = null, onChunk } = {}) {
+    let stream;
+    try {
+      stream = await receiveBundle(glue, body, { sizeHint, onChunk });
+    } catch (err) {
+      if (typeof err?.code === 'string') throw rejected(err);
+      throw new VitrineError('fetch_failed', `the download of the bundle broke off: ${err?.message ?? err}`, { cause: err });
+    }
+    const catalog = catalogRecords(stream.bytesView());
+    let rec;
+    try {
+      rec = await loadReceived(glue, stream, { verifyDigest });
+    } catch (err) {
+      throw rejected(err);
+    }
+    const core = new EngineCore(glue, null, { loaded: rec });
+    core.catalog = catalog;
+    return core;
+  }
+
+  /**
    * @param {{Recommender: any}} glue the wasm-bindgen module (already initialized)
-   * @param {Uint8Array} bytes the bundle
+   * @param {Uint8Array|null} bytes the bundle (null with `loaded`)
    * @param {{verifyDigest?: boolean, computedDigest?: string|null}} [options] `verifyDigest: false`
    *   skips the bundle's own SHA-256 (only when the page has checked the bytes already:
    *   `integrity`); `computedDigest`: the digest computed from these bytes, which the engine checks
-   *   against the recorded one instead of hashing them (see `EngineCore.create`)
+   *   against the recorded one instead of hashing them (see `EngineCore.create`); `loaded`: a
+   *   Recommender already loaded (`fromStream`)
    */
-  constructor(glue, bytes, { verifyDigest = true, computedDigest = null } = {}) {
+  constructor(glue, bytes, { verifyDigest = true, computedDigest = null, loaded = null } = {}) {
     this.glue = glue;
+    /** The bundle's catalog records when the core read them (`fromStream`), else null. */
+    this.catalog = null;
     try {
-      this.rec = !verifyDigest
-        ? glue.Recommender.fromBytes(bytes, { verifyDigest: false })
-        : computedDigest
-          ? glue.Recommender.fromBytes(bytes, { computedDigest })
-          : glue.Recommender.fromBytes(bytes);
+      if (loaded) this.rec = loaded;
+      else if (!verifyDigest) this.rec = glue.Recommender.fromBytes(bytes, { verifyDigest: false });
+      else if (computedDigest) this.rec = glue.Recommender.fromBytes(bytes, { computedDigest });
+      else this.rec = glue.Recommender.fromBytes(bytes);
     } catch (err) {
-      throw new VitrineError('bad_bundle', `the model bundle was rejected: ${fromEngineError(err).message}`, {
-        cause: err,
-      });
+      throw rejected(err);
     }
     this.capabilities = ENGINE_METHODS.filter((m) => typeof this.rec[m] === 'function');
   }

@@ -11,20 +11,25 @@
  * `crypto.subtle`, an engine build without `digestPlan`, a header the engine refuses: the
  * engine's own load then hashes, or names the problem).
  * @param {{digestPlan?: Function}} Recommender the wasm-bindgen class
- * @param {Uint8Array} bytes the whole bundle
+ * @param {Uint8Array | (() => Uint8Array)} bytes the whole bundle, or a function returning it
+ *   afresh (a view of the engine's memory, which a call into the engine may invalidate: it is
+ *   taken again after `digestPlan`, and read before anything else runs)
  * @returns {Promise<string|null>}
  */
 export async function nativeDigest(Recommender, bytes) {
-  if (typeof Recommender?.digestPlan !== 'function' || !globalThis.crypto?.subtle || bytes.length < 8) return null;
+  const read = typeof bytes === 'function' ? bytes : () => bytes;
+  const first = read();
+  if (typeof Recommender?.digestPlan !== 'function' || !globalThis.crypto?.subtle || first.length < 8) return null;
   let plan;
   try {
-    const declared = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-    const end = declared > BigInt(bytes.length - 8) ? bytes.length : Number(declared) + 8;
-    plan = Recommender.digestPlan(bytes.subarray(0, end), bytes.length);
+    const declared = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+    const end = declared > BigInt(first.length - 8) ? first.length : Number(declared) + 8;
+    plan = Recommender.digestPlan(first.slice(0, end), first.length);
   } catch {
     return null;
   }
-  const parts = plan.pieces.map((p) => (p instanceof Uint8Array ? p : bytes.subarray(p[0], p[1])));
+  const whole = read();
+  const parts = plan.pieces.map((p) => (p instanceof Uint8Array ? p : whole.subarray(p[0], p[1])));
   const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -38,10 +38,12 @@ export async function verifyIntegrity(bytes, integrity) {
 }
 
 /**
- * Fetches `url` into bytes, calling onProgress({phase: 'bundle', loaded, total}) as chunks arrive.
- * @returns {Promise<Uint8Array>}
+ * Starts the download of `url` and checks the response (HTTP status, content type) before any
+ * byte of the body is read.
+ * @returns {Promise<{res: Response, total: number|null}>} `total`: the announced length (null when
+ *   unknown or the body is encoded)
  */
-export async function fetchBundle(url, { onProgress, fetchOptions } = {}) {
+export async function openBundle(url, { fetchOptions } = {}) {
   let res;
   try {
     res = await fetch(url, { credentials: 'same-origin', ...fetchOptions });
@@ -61,6 +63,49 @@ export async function fetchBundle(url, { onProgress, fetchOptions } = {}) {
   }
   const header = Number(res.headers.get('content-length'));
   const total = Number.isFinite(header) && header > 0 && !res.headers.get('content-encoding') ? header : null;
+  return { res, total };
+}
+
+/**
+ * The body of a checked response as a stream that calls onProgress({phase: 'bundle', loaded,
+ * total}) as chunks pass (the body itself when there is no listener).
+ * @returns {ReadableStream<Uint8Array>}
+ */
+export function watchedBody({ res, total }, onProgress) {
+  onProgress?.({ phase: 'bundle', loaded: 0, total });
+  if (!onProgress) return res.body;
+  let loaded = 0;
+  return res.body.pipeThrough(
+    new TransformStream({
+      transform(chunk, out) {
+        loaded += chunk.length;
+        onProgress({ phase: 'bundle', loaded, total });
+        out.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** Whether this browser can transfer a ReadableStream to a worker (not every Safari can). */
+export function canTransferStreams() {
+  try {
+    const { port1, port2 } = new MessageChannel();
+    const probe = new ReadableStream();
+    port1.postMessage(probe, [probe]);
+    port1.close();
+    port2.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fetches `url` into bytes, calling onProgress({phase: 'bundle', loaded, total}) as chunks arrive.
+ * @returns {Promise<Uint8Array>}
+ */
+export async function fetchBundle(url, { onProgress, fetchOptions } = {}) {
+  const { res, total } = await openBundle(url, { fetchOptions });
   onProgress?.({ phase: 'bundle', loaded: 0, total });
   // The bytes come from arrayBuffer(); progress from a clone's stream. (Reading the response's own
   // stream to its end makes Chromium report the request as aborted about half the time.)

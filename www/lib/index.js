@@ -9,7 +9,7 @@
 
 import { MainThreadBackend, WorkerBackend } from './backend.js';
 import { VitrineError, unsupported } from './errors.js';
-import { fetchBundle, verifyIntegrity } from './fetch.js';
+import { canTransferStreams, fetchBundle, openBundle, verifyIntegrity, watchedBody } from './fetch.js';
 import { StateStore, resolveAdapter, indexedDBAdapter, DEFAULT_KEY, DEFAULT_TTL_MS } from './storage.js';
 import { checkConsent, globalPrivacyControl } from './consent.js';
 import { SessionKeeper, DEFAULT_SAVE_DELAY_MS } from './persistence.js';
@@ -159,15 +159,25 @@ export class Vitrine extends EventTarget {
       headIntegrity = shards.head.integrity;
     }
     let bytes = toBytes(source);
+    // A download the engine reads as it arrives ({body, sizeHint}), when nothing needs the whole
+    // file first: no `integrity` to check (Subresource Integrity hashes the file as a whole) and,
+    // with a worker, a browser that can hand it the stream.
+    let download = null;
     if (!bytes) {
       if (typeof source !== 'string' && !(source instanceof URL)) {
         throw new VitrineError('invalid_argument', 'Vitrine.load() needs a bundle URL or its bytes (ArrayBuffer / Uint8Array)');
       }
-      bytes = await fetchBundle(String(source), { onProgress: progress, fetchOptions });
+      if (headIntegrity == null && (!worker || canTransferStreams())) {
+        const opened = await openBundle(String(source), { fetchOptions });
+        if (opened.res.body) download = { body: watchedBody(opened, progress), sizeHint: opened.total };
+        else bytes = new Uint8Array(await opened.res.arrayBuffer());
+      } else {
+        bytes = await fetchBundle(String(source), { onProgress: progress, fetchOptions });
+      }
     } else {
       progress({ phase: 'bundle', loaded: bytes.length, total: bytes.length });
     }
-    if (headIntegrity != null) {
+    if (headIntegrity != null && bytes) {
       progress({ phase: 'verify', loaded: 0, total: bytes.length });
       await verifyIntegrity(bytes, headIntegrity);
       progress({ phase: 'verify', loaded: bytes.length, total: bytes.length });
@@ -179,7 +189,7 @@ export class Vitrine extends EventTarget {
     try {
       // Bytes that matched the page's `integrity` hash need no second check of the same bytes:
       // the engine skips its own SHA-256 (most of the load time) but still validates the rest.
-      info = await backend.start(bytes, { verifyDigest: headIntegrity == null });
+      info = await backend.start(download ?? bytes, { verifyDigest: headIntegrity == null });
       if (settings != null) {
         if (!info.capabilities.includes('configure')) throw unsupported('configure');
         await backend.call('configure', [settings]);
@@ -210,7 +220,7 @@ export class Vitrine extends EventTarget {
       shards,
       fetchOptions,
       // The records the bundle carries (checked by the engine's digest, or by `integrity`).
-      catalog: catalogRecords(bytes),
+      catalog: bytes ? catalogRecords(bytes) : (backend.catalog ?? []),
     });
     await v.#keeper.start();
     progress({ phase: 'ready', loaded: 1, total: 1 });

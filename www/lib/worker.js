@@ -1,7 +1,7 @@
 // The engine in a dedicated module Web Worker. Started by `Vitrine.load(…, {worker: true})`; speaks
 // a tiny request/response protocol: {id, op: 'init'|'call', …} -> {id, ok, value | error}.
 
-import init, { Recommender } from '../pkg/vitrine.js';
+import init, { BundleStream, Recommender } from '../pkg/vitrine.js';
 import { EngineCore } from './core.js';
 import { VitrineError, errorToWire } from './errors.js';
 
@@ -14,7 +14,13 @@ async function handle(msg) {
     } catch (err) {
       throw new VitrineError('engine_load_failed', `could not load the WebAssembly engine in the worker: ${err?.message ?? err}`);
     }
-    core = await EngineCore.create({ Recommender }, new Uint8Array(msg.bytes), { verifyDigest: msg.verifyDigest !== false });
+    const verifyDigest = msg.verifyDigest !== false;
+    if (msg.body) {
+      // A download the page transferred: read as it arrives; the catalog records go back with the facts.
+      core = await EngineCore.fromStream({ Recommender, BundleStream }, msg.body, { verifyDigest, sizeHint: msg.sizeHint });
+      return { ...core.info(), catalog: core.catalog };
+    }
+    core = await EngineCore.create({ Recommender }, new Uint8Array(msg.bytes), { verifyDigest });
     return core.info();
   }
   if (msg.op === 'call') {

@@ -1,0 +1,187 @@
+// A bundle loaded while it downloads (www/lib/stream-load.js), in headless Chromium, on the main
+// thread and in the worker: no whole-file copy in JavaScript (the response is never read with
+// arrayBuffer()), progress to the full size, the same engine as from the bytes; a slow server, a
+// server that announces no length, and what goes wrong on the way: a tampered bundle (digest
+// mismatch), a response cut short (truncated), a connection that breaks (fetch_failed), and a
+// hostile header, refused from its first bytes with the download stopped.
+//
+//   node --test tests/stream-load.test.mjs     (needs the build: scripts/build)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+
+import { REPO, WWW, preflight, launch, serve, instrument, makeSite } from './_browser.mjs';
+
+const SITE = path.join(REPO, 'target', 'test-site-stream');
+const BUNDLE = fs.readFileSync(path.join(WWW, 'data', 'store.vtr'));
+const FIRST_ID = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8')).products[0].id;
+const SRI = `sha256-${crypto.createHash('sha256').update(BUNDLE).digest('base64')}`;
+
+/** The bundle with one byte of its last tensor changed: its recorded digest no longer matches. */
+const TAMPERED = (() => {
+  const b = Buffer.from(BUNDLE);
+  b[b.length - 1] ^= 1;
+  return b;
+})();
+
+/**
+ * A loopback server of misbehaving downloads (another origin than the page: CORS allowed).
+ * `hostile` records how many bytes it sent and whether the client closed the connection.
+ */
+async function downloads(t) {
+  const hostile = { sent: 0, closed: false };
+  const server = http.createServer(async (req, res) => {
+    const head = { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' };
+    const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+    const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/slow.vtr') {
+      // 8 KB every 5 ms (about 1.6 MB/s), with its length announced.
+      res.writeHead(200, { ...head, 'Content-Length': BUNDLE.length });
+      for (let at = 0; at < BUNDLE.length; at += 8192) {
+        res.write(BUNDLE.subarray(at, at + 8192));
+        await pause(5);
+      }
+      res.end();
+    } else if (url.pathname === '/nolength.vtr') {
+      res.writeHead(200, head); // chunked: no Content-Length
+      for (let at = 0; at < BUNDLE.length; at += 20_000) res.write(BUNDLE.subarray(at, at + 20_000));
+      res.end();
+    } else if (url.pathname === '/short.vtr') {
+      res.writeHead(200, head);
+      res.end(BUNDLE.subarray(0, BUNDLE.length - 100));
+    } else if (url.pathname === '/broken.vtr') {
+      res.writeHead(200, { ...head, 'Content-Length': BUNDLE.length });
+      res.write(BUNDLE.subarray(0, BUNDLE.length >> 1));
+      await pause(20);
+      res.destroy();
+    } else if (url.pathname === '/hostile.vtr') {
+      // A header length of 2^40 bytes, then zeros for as long as the client reads.
+      res.writeHead(200, head);
+      res.on('close', () => (hostile.closed = true));
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(1n << 40n);
+      res.write(len);
+      const zeros = Buffer.alloc(64 * 1024);
+      while (!hostile.closed && hostile.sent < 200e6) {
+        if (!res.write(zeros)) {
+          await new Promise((r) => {
+            const go = () => (res.off('drain', go), res.off('close', go), r());
+            res.on('drain', go).on('close', go);
+          });
+        }
+        hostile.sent += zeros.length;
+      }
+      res.end();
+    } else {
+      res.writeHead(404, head).end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
+  return { url: `http://127.0.0.1:${server.address().port}/`, hostile };
+}
+
+test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
+  preflight();
+  makeSite(SITE, {
+    'harness.html': fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'harness.html')),
+    'harness.js': fs.readFileSync(path.join(REPO, 'tests', 'fixtures', 'harness.js')),
+    'data/tampered.vtr': TAMPERED,
+  });
+  const server = await serve(t, { root: SITE });
+  const other = await downloads(t);
+  const browser = await launch();
+  t.after(() => browser.close());
+  const page = await browser.newPage();
+  const log = instrument(page);
+  await page.goto(`${server.url}harness.html`);
+  await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10_000 });
+  // Counts whole-body reads of any response in the page.
+  await page.evaluate(() => {
+    window.bodyReads = 0;
+    const read = Response.prototype.arrayBuffer;
+    Response.prototype.arrayBuffer = function (...a) {
+      window.bodyReads += 1;
+      return read.apply(this, a);
+    };
+  });
+
+  /** Loads `src` in the page; `{ok, similar, itemCount, bodyReads, phases}` or `{code, message}`. */
+  const load = (src, opts) =>
+    page.evaluate(
+      async ([src, opts, id]) => {
+        window.bodyReads = 0;
+        const phases = [];
+        try {
+          const v = await V.loadExact(src, { ...opts, onProgress: (p) => phases.push(p) });
+          const similar = (await v.similar(id, { k: 8 })).map((r) => [r.id, r.score]);
+          const out = { ok: true, similar, itemCount: v.itemCount, mode: v.mode, bodyReads: window.bodyReads, phases };
+          v.destroy();
+          return out;
+        } catch (e) {
+          return { code: e.code, message: e.message, bodyReads: window.bodyReads };
+        }
+      },
+      [src, opts, FIRST_ID],
+    );
+
+  // The reference: the bytes, fetched whole and checked against `integrity` (the old path).
+  const reference = await load('data/store.vtr', { integrity: SRI });
+  assert.ok(reference.ok, reference.message);
+  assert.ok(reference.bodyReads >= 1, 'the integrity path reads the whole body');
+  assert.ok(reference.similar.length > 0);
+
+  for (const worker of [false, true]) {
+    const mode = worker ? 'worker' : 'main';
+    await t.test(`${mode}: streamed, the same engine, progress to the full size, no whole-body read`, async () => {
+      for (const src of ['data/store.vtr', `${other.url}slow.vtr`, `${other.url}nolength.vtr`]) {
+        const r = await load(src, { worker });
+        assert.ok(r.ok, `${src}: ${r.message}`);
+        assert.equal(r.mode, mode);
+        assert.equal(r.bodyReads, 0, `${src}: the body is read as a stream, not with arrayBuffer()`);
+        assert.equal(r.itemCount, reference.itemCount);
+        assert.deepEqual(r.similar, reference.similar, src);
+        const bundle = r.phases.filter((p) => p.phase === 'bundle');
+        assert.equal(bundle.at(-1).loaded, BUNDLE.length, `${src}: progress reaches the full size`);
+        assert.equal(bundle.at(-1).total, src.endsWith('nolength.vtr') ? null : BUNDLE.length);
+        for (let i = 1; i < bundle.length; i++) assert.ok(bundle[i].loaded >= bundle[i - 1].loaded, 'progress never goes back');
+        assert.deepEqual([...new Set(r.phases.map((p) => p.phase))], ['bundle', 'engine', 'ready']);
+      }
+    });
+
+    await t.test(`${mode}: a tampered, short or broken download is refused with its reason`, async () => {
+      const tampered = await load('data/tampered.vtr', { worker });
+      assert.equal(tampered.code, 'bad_bundle');
+      assert.match(tampered.message, /digest mismatch/);
+      const short = await load(`${other.url}short.vtr`, { worker });
+      assert.equal(short.code, 'bad_bundle');
+      assert.match(short.message, /truncated/);
+      const broken = await load(`${other.url}broken.vtr`, { worker });
+      assert.equal(broken.code, 'fetch_failed', broken.message);
+      assert.match(broken.message, /broke off/);
+    });
+  }
+
+  await t.test('a hostile header is refused from its first bytes, and the download stops', async () => {
+    const r = await load(`${other.url}hostile.vtr`, {});
+    assert.equal(r.code, 'bad_bundle');
+    assert.match(r.message, /header length/);
+    for (let i = 0; i < 50 && !other.hostile.closed; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.ok(other.hostile.closed, 'the page closed the connection');
+    assert.ok(other.hostile.sent < 50e6, `the page stopped reading early (${other.hostile.sent} bytes sent)`);
+    t.diagnostic(`hostile download: ${other.hostile.sent} bytes sent before the page closed it`);
+  });
+
+  // The broken download's console message (once per mode) names no URL.
+  const broken = 'console.error: Failed to load resource: net::ERR_CONTENT_LENGTH_MISMATCH';
+  assert.equal(log.errors.filter((e) => e === broken).length, 2);
+  assert.deepEqual(
+    log.errors.filter((e) => e !== broken && !/broken\.vtr|short\.vtr|hostile\.vtr/.test(e)),
+    [],
+    'no other page or network error',
+  );
+});

@@ -1,0 +1,98 @@
+// Loading a bundle while it downloads (issue 18, "loading at the speed of the bytes"). Each chunk
+// of the response goes into the engine's memory as it arrives (no whole-file copy in
+// JavaScript), and whenever the next chunk is not there yet the engine hashes what has come, so a
+// verified load has little left to hash once the last byte is in. Hashing follows the digest's
+// order (docs/bundle.md § Digest): tensors by name, while our writer lays them out by element size,
+// so the 4-byte tables at the front of the file wait for the 1-byte ones before them in name order
+// (docs/benchmarks.md, "Loading while the bytes arrive"). When the download outran the hashing (a
+// cached response), the rest is hashed with the browser's SHA-256 instead where that is quicker
+// (digest.js).
+
+import { nativeDigest } from './digest.js';
+
+/** Bytes hashed per step while the network is idle (about a millisecond of SHA-256 in wasm). */
+const SLICE = 256 * 1024;
+/**
+ * SHA-256 in wasm runs at about a third of the browser's own (docs/benchmarks.md): the engine
+ * finishes the digest itself when less than this share of the file is left to hash; otherwise the
+ * browser hashes the whole file instead.
+ */
+export const WASM_SHARE = 1 / 3;
+
+const PENDING = Symbol('pending');
+
+/** Whether `promise` has settled, without waiting for it. */
+async function settled(promise) {
+  const first = await Promise.race([promise, PENDING]).catch(() => null);
+  return first !== PENDING;
+}
+
+/** Lets the event loop run (the network's tasks included) before going on. */
+function yieldTask() {
+  if (typeof globalThis.scheduler?.yield === 'function') return globalThis.scheduler.yield();
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
+/**
+ * Reads `body` (a ReadableStream of Uint8Array chunks: a fetch response's body) into a new
+ * `BundleStream` of the engine. Throws the engine's error (`code` `bundle`) as soon as the bytes
+ * show the bundle is bad, and the stream's own error when the download breaks off; the download is
+ * cancelled either way.
+ * @param {{BundleStream: any}} glue the wasm-bindgen module (initialized)
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {{sizeHint?: number|null, onChunk?: (bytes: number) => void}} [options] `sizeHint`: the
+ *   response's announced length, reserved up front; `onChunk`: called with each chunk's length
+ * @returns {Promise<any>} the BundleStream, complete (the caller frees it, or loads it)
+ */
+export async function receiveBundle(glue, body, { sizeHint = null, onChunk } = {}) {
+  const stream = new glue.BundleStream(sizeHint ?? undefined);
+  const reader = body.getReader();
+  try {
+    let next = reader.read();
+    for (;;) {
+      // No chunk waiting: let the network's tasks run first; if there is still none, the network
+      // is slower than the hashing: hash a slice and look again.
+      if (!(await settled(next))) {
+        await yieldTask();
+        if (!(await settled(next)) && stream.hash(SLICE) > 0) continue;
+      }
+      const { done, value } = await next;
+      if (done) break;
+      stream.push(value);
+      onChunk?.(value.length);
+      next = reader.read();
+    }
+  } catch (err) {
+    reader.cancel(err).catch(() => {});
+    stream.free();
+    throw err;
+  }
+  return stream;
+}
+
+/**
+ * Loads the engine from a received stream (used up): the digest is finished in wasm when little
+ * is left to hash (`WASM_SHARE`), else computed with `crypto.subtle` (over the digest's stream,
+ * copied out of the engine's memory) and passed as `computedDigest`; the engine checks either
+ * against the recorded one.
+ * @param {{Recommender: any}} glue
+ * @param {any} stream a BundleStream from `receiveBundle`
+ * @param {{verifyDigest?: boolean}} [options] `verifyDigest: false`: the page checked the bytes
+ * @returns {Promise<any>} the Recommender
+ */
+export async function loadReceived(glue, stream, { verifyDigest = true } = {}) {
+  let options = { verifyDigest };
+  if (verifyDigest && stream.unhashed > stream.received * WASM_SHARE) {
+    // A view of the engine's memory is valid only until the next call into it: taken afresh.
+    const computedDigest = await nativeDigest(glue.Recommender, () => stream.bytesView());
+    if (computedDigest) options = { computedDigest };
+  }
+  return glue.Recommender.fromStream(stream, options);
+}
