@@ -155,3 +155,26 @@ test('scripts/bench-load.mjs: times loads of two builds side by side, refuses ba
   }
   refusesATamperedBundle(script, ['--a', pkg, '--b', pkg]);
 });
+
+test('scripts/bench-stream.mjs: times a streamed load against a whole-body one, refuses bad input', () => {
+  const script = 'scripts/bench-stream.mjs';
+  printsUsage(script);
+  assert.equal(run(script, ['--no-such-option']).status, 2);
+  assert.match(run(script, []).stderr, /no bundle given/);
+  assert.match(run(script, ['--rates', '5,x', 'x.vtr']).stderr, /--rates must list numbers ≥ 0/);
+  assert.match(run(script, ['--rates=-1', 'x.vtr']).stderr, /--rates must list numbers ≥ 0/);
+  assert.match(run(script, ['--rounds', '0', 'x.vtr']).stderr, /--rounds must be a positive integer/);
+
+  // The demo bundle at a slow rate and at once: both paths timed, after the download's end.
+  const bundle = path.join(REPO, 'www/data/store.vtr');
+  const out = run(script, ['--rates', '2,0', '--rounds', '2', '--json', bundle]);
+  assert.equal(out.status, 0, out.stderr);
+  const rows = JSON.parse(out.stdout);
+  assert.deepEqual(rows.map((r) => r.rate), [2, 0]);
+  for (const r of rows) {
+    assert.equal(r.bytes, fs.statSync(bundle).size);
+    assert.ok(r.whole > 0 && r.streamed > 0, JSON.stringify(r));
+    assert.equal(r.ratio, r.streamed / r.whole);
+  }
+  refusesATamperedBundle(script, ['--rates', '0', '--rounds', '1']);
+});

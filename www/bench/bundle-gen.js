@@ -51,11 +51,13 @@ export function syntheticCatalog({ n, d = 64, seed = 1, nCat = 64 }) {
   return { n, d, ids, emb, scale, pop, cat, catNames };
 }
 
+/** Bytes per element of the dtypes written here. */
+const ELEMENT_BYTES = { F32: 4, I32: 4, I8: 1, U8: 1 };
+
 /** The tensors of a catalog as `{name: {dtype, shape, data: Uint8Array}}`. */
 function tensorsOf(c) {
   const bytes = (a) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return {
-    // 4-byte dtypes first, so that they stay aligned in the file (the reader does not need it).
     item_scale: { dtype: 'F32', shape: [c.n], data: bytes(c.scale) },
     item_pop: { dtype: 'F32', shape: [c.n], data: bytes(c.pop) },
     item_cat: { dtype: 'I32', shape: [c.n], data: bytes(c.cat) },
@@ -124,8 +126,14 @@ export async function writeBundle(c, { seed = 1 } = {}) {
   };
   metadata.digest = await bundleDigest(tensors, metadata);
   const header = { __metadata__: metadata };
+  // Laid out as the Rust writer does (crate/src/bundle/writer.rs): larger elements first, so that
+  // every tensor stays aligned to its element size (the reader does not need it), then by name,
+  // which is the digest's order within each size.
+  const order = Object.entries(tensors).sort(
+    ([a, x], [b, y]) => ELEMENT_BYTES[y.dtype] - ELEMENT_BYTES[x.dtype] || (a < b ? -1 : a > b ? 1 : 0),
+  );
   let offset = 0;
-  for (const [name, t] of Object.entries(tensors)) {
+  for (const [name, t] of order) {
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
     offset += t.data.length;
   }
@@ -136,7 +144,7 @@ export async function writeBundle(c, { seed = 1 } = {}) {
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
   let at = 8 + head.length;
-  for (const t of Object.values(tensors)) {
+  for (const [, t] of order) {
     out.set(t.data, at);
     at += t.data.length;
   }

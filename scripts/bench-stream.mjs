@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// A bundle's load while it downloads, against reading it whole first, in one Node process on the
+// wasm the browser runs (issue 18, "loading at the speed of the bytes"). Each bundle arrives as a
+// stream of chunks at a set rate (a socket buffer of 1 MB: chunks wait while the reader is busy),
+// and is loaded by the package's two paths, in alternating order each round:
+//   whole     the body read to its end into one buffer (what `arrayBuffer()` gives), then
+//             `EngineCore.create` (the digest with the platform's SHA-256, then `fromBytes`);
+//   streamed  `EngineCore.fromStream`: chunks into the engine's memory as they come, hashed while
+//             the next one is awaited (www/lib/stream-load.js).
+// Printed per bundle and rate: the median time from the download's end (the last byte's due time;
+// at rate 0, as fast as the reader takes them, the start) to the engine being ready, and the ratio.
+//
+//   node scripts/bench-stream.mjs [--pkg www/pkg] [--rates 12.5,50,0] [--rounds 5] [--json] BUNDLE…
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { benchMain, loadBuild, median, parseBenchArgs, positiveInteger } from './_bench-node.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const USAGE = `usage: node scripts/bench-stream.mjs [--pkg DIR] [--rates LIST] [--rounds N] [--json] BUNDLE…
+
+  --pkg DIR      the engine build (wasm-pack output: vitrine.js, vitrine_bg.wasm; default www/pkg)
+  --rates LIST   download rates in MB/s, comma-separated; 0 = as fast as the reader takes the
+                 chunks (a cached response) (default 12.5,50,0)
+  --rounds N     rounds per bundle and rate, each timing both paths (default 5)
+  --json         print JSON instead of a markdown table
+  -h, --help     this text`;
+
+/** Chunk size of the simulated download (what Chromium hands a reader is of this order). */
+const CHUNK = 64 * 1024;
+/** Chunks the simulated socket holds while the reader is busy (1 MB). */
+const BUFFERED = 16;
+
+/** Reads the command line with util.parseArgs; throws a TypeError on bad usage. */
+export function parseCli(argv) {
+  const { values, positionals } = parseBenchArgs(argv, {
+    pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
+    rates: { type: 'string', default: '12.5,50,0' },
+    rounds: { type: 'string', default: '5' },
+  });
+  if (values.help) return { help: true };
+  if (positionals.length === 0) throw new TypeError('no bundle given');
+  const rates = values.rates.split(',').map((r) => {
+    const x = Number(r);
+    if (r.trim() === '' || !Number.isFinite(x) || x < 0) throw new TypeError(`--rates must list numbers ≥ 0 (MB/s), not ${values.rates}`);
+    return x;
+  });
+  const rounds = positiveInteger(values.rounds, '--rounds');
+  return { pkg: path.resolve(values.pkg), rates, rounds, json: values.json, help: false, bundles: positionals };
+}
+
+/**
+ * `bytes` as a ReadableStream delivering CHUNK-sized chunks at `rate` MB/s from `start` (ms,
+ * performance.now()); 0: at once. `end` is the time the last byte is due.
+ */
+function download(bytes, rate, start) {
+  const end = rate > 0 ? start + bytes.length / (rate * 1e3) : start;
+  let at = 0;
+  const body = new ReadableStream(
+    {
+      async pull(c) {
+        if (at >= bytes.length) return c.close();
+        const next = Math.min(at + CHUNK, bytes.length);
+        const due = rate > 0 ? start + next / (rate * 1e3) : 0;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        c.enqueue(bytes.slice(at, next));
+        at = next;
+      },
+    },
+    { highWaterMark: BUFFERED },
+  );
+  return { body, end };
+}
+
+/** The body read to its end into one buffer, as `Response.arrayBuffer()` gives it. */
+async function readWhole(body) {
+  const parts = [];
+  let n = 0;
+  for (const reader = body.getReader(); ; ) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.length;
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** One load by `how` ('whole' | 'streamed'): ms from the download's end to the engine ready. */
+async function once(EngineCore, glue, bytes, rate, how) {
+  const start = performance.now();
+  const { body, end } = download(bytes, rate, start);
+  const core =
+    how === 'whole'
+      ? await EngineCore.create(glue, await readWhole(body))
+      : await EngineCore.fromStream(glue, body, { sizeHint: bytes.length });
+  const ready = performance.now();
+  core.free();
+  return ready - end;
+}
+
+/** `[{file, bytes, rate, whole, streamed, ratio}]`: medians in ms after the download's end. */
+export async function measure({ pkg, rates, rounds, bundles }) {
+  const { glue } = await loadBuild(pkg);
+  const { EngineCore } = await import('../www/lib/core.js');
+  const rows = [];
+  for (const file of bundles) {
+    const bytes = new Uint8Array(fs.readFileSync(file));
+    // Untimed: the first loads pay for compiling the paths and the platform's first digest.
+    for (const how of ['whole', 'streamed']) await once(EngineCore, glue, bytes, 0, how);
+    for (const rate of rates) {
+      const times = { whole: [], streamed: [] };
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 ? ['streamed', 'whole'] : ['whole', 'streamed'];
+        for (const how of order) times[how].push(await once(EngineCore, glue, bytes, rate, how));
+      }
+      const [whole, streamed] = [median(times.whole), median(times.streamed)];
+      rows.push({ file, bytes: bytes.length, rate, whole, streamed, ratio: streamed / whole });
+    }
+  }
+  return rows;
+}
+
+export function markdown(rows) {
+  const lines = [
+    '| bundle | file | rate | download | ready after the download: whole | streamed | streamed / whole |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const ms = (x) => `${x.toFixed(1)} ms`;
+  for (const r of rows) {
+    const rate = r.rate > 0 ? `${r.rate} MB/s` : 'at once';
+    const dl = r.rate > 0 ? ms(r.bytes / (r.rate * 1e3)) : '0';
+    lines.push(`| ${path.basename(r.file)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${rate} | ${dl} | ${ms(r.whole)} | ${ms(r.streamed)} | ${r.ratio.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+benchMain(import.meta.url, { name: 'bench-stream', usage: USAGE, parseCli, run: measure, markdown });
