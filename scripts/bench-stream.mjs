@@ -9,13 +9,21 @@
 //             the next one is awaited (www/lib/stream-load.js).
 // Printed per bundle and rate: the median time from the download's end (the last byte's due time;
 // at rate 0, as fast as the reader takes them, the start) to the engine being ready, and the ratio.
+// With --browser the same comparison runs in headless Chromium (www/bench/stream.html), on real
+// fetches from a loopback server that sends each bundle at the rate; there the body's end is not
+// observable for the streamed path, so the page also times a plain download of the same URL and
+// the streamed load's time after the download is its total minus that.
 //
-//   node scripts/bench-stream.mjs [--pkg www/pkg] [--rates 12.5,50,0] [--rounds 5] [--json] BUNDLE…
+//   node scripts/bench-stream.mjs [--pkg www/pkg] [--rates 12.5,50,0] [--rounds 5] [--browser] [--json] BUNDLE…
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { chromium } from 'playwright-core';
+
 import { benchMain, loadBuild, median, parseBenchArgs, positiveInteger } from './_bench-node.mjs';
+import { startServer } from './serve.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-stream.mjs [--pkg DIR] [--rates LIST] [--rounds N] [--json] BUNDLE…
@@ -24,6 +32,7 @@ const USAGE = `usage: node scripts/bench-stream.mjs [--pkg DIR] [--rates LIST] [
   --rates LIST   download rates in MB/s, comma-separated; 0 = as fast as the reader takes the
                  chunks (a cached response) (default 12.5,50,0)
   --rounds N     rounds per bundle and rate, each timing both paths (default 5)
+  --browser      in headless Chromium (CHROMIUM_PATH, default /usr/bin/chromium) on real fetches
   --json         print JSON instead of a markdown table
   -h, --help     this text`;
 
@@ -38,6 +47,7 @@ export function parseCli(argv) {
     pkg: { type: 'string', default: path.join(REPO, 'www', 'pkg') },
     rates: { type: 'string', default: '12.5,50,0' },
     rounds: { type: 'string', default: '5' },
+    browser: { type: 'boolean', default: false },
   });
   if (values.help) return { help: true };
   if (positionals.length === 0) throw new TypeError('no bundle given');
@@ -47,7 +57,7 @@ export function parseCli(argv) {
     return x;
   });
   const rounds = positiveInteger(values.rounds, '--rounds');
-  return { pkg: path.resolve(values.pkg), rates, rounds, json: values.json, help: false, bundles: positionals };
+  return { pkg: path.resolve(values.pkg), rates, rounds, browser: values.browser, json: values.json, help: false, bundles: positionals };
 }
 
 /**
@@ -128,7 +138,95 @@ export async function measure({ pkg, rates, rounds, bundles }) {
   return rows;
 }
 
+/**
+ * A loopback server sending each of `files` at `/<index>?rate=R` (MB/s; 0: as fast as the socket
+ * takes it) in CHUNK-sized writes on the rate's schedule, to any origin (CORS).
+ */
+async function throttledServer(files) {
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const bytes = files[Number(url.pathname.slice(1))];
+    const head = { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-store' };
+    if (!bytes) return res.writeHead(404, head).end();
+    const rate = Number(url.searchParams.get('rate') ?? 0);
+    res.writeHead(200, { ...head, 'Content-Length': bytes.length });
+    const start = performance.now();
+    for (let at = 0; at < bytes.length && !res.destroyed; at += CHUNK) {
+      const end = Math.min(at + CHUNK, bytes.length);
+      const wait = rate > 0 ? start + end / (rate * 1e3) - performance.now() : 0;
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (!res.write(bytes.subarray(at, end))) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/`, close: () => new Promise((r) => (server.closeAllConnections(), server.close(r))) };
+}
+
+/** The comparison in headless Chromium (www/bench/stream.html): rows as `measure`'s, plus totals. */
+export async function measureInBrowser({ pkg, rates, rounds, bundles }) {
+  const files = bundles.map((f) => fs.readFileSync(f));
+  const site = await startServer({ root: path.join(REPO, 'www'), port: 0, mounts: { '/pkg-stream/': pkg } });
+  const source = await throttledServer(files);
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update'],
+  });
+  try {
+    const page = await browser.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const q = new URLSearchParams({
+      bundles: files.map((_, i) => `${source.url}${i}`).join(','),
+      sizes: files.map((b) => b.length).join(','),
+      rates: rates.join(','),
+      rounds: String(rounds),
+      pkg: '/pkg-stream/vitrine.js',
+    });
+    await page.goto(`${site.url}bench/stream.html?${q}`);
+    for (;;) {
+      const s = await page.evaluate(() => window.vitrineStream && { state: window.vitrineStream.state, error: window.vitrineStream.error });
+      if (s?.state === 'error' || errors.length) throw new Error(s?.error ?? errors.join('; '));
+      if (s?.state === 'done') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const rows = await page.evaluate(() => window.vitrineStream.result);
+    return rows.map((r, i) => ({
+      file: bundles[Math.floor(i / rates.length)],
+      bytes: r.bytes,
+      rate: r.rate,
+      whole: r.wholeAfter,
+      streamed: r.streamedAfter,
+      ratio: r.streamedAfter / r.wholeAfter,
+      totals: { download: r.download, whole: r.whole, streamed: r.streamed },
+      browser: `Chromium ${browser.version()}`,
+    }));
+  } finally {
+    await browser.close();
+    await source.close();
+    await site.close();
+  }
+}
+
+/** The browser's rows: every time from the request, as measured; the whole path's time after the body's end. */
+function markdownBrowser(rows) {
+  const lines = [
+    `${rows[0].browser}; times from the request to the engine ready (download: to the body's end, nothing else)`,
+    '',
+    '| bundle | file | rate | download | whole | of which after the body | streamed | streamed − whole |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const ms = (x) => `${x.toFixed(1)} ms`;
+  for (const r of rows) {
+    const rate = r.rate > 0 ? `${r.rate} MB/s` : 'full speed';
+    const t = r.totals;
+    lines.push(`| ${path.basename(r.file)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${rate} | ${ms(t.download)} | ${ms(t.whole)} | ${ms(r.whole)} | ${ms(t.streamed)} | ${ms(t.streamed - t.whole)} |`);
+  }
+  return lines.join('\n');
+}
+
 export function markdown(rows) {
+  if (rows[0]?.totals) return markdownBrowser(rows);
   const lines = [
     '| bundle | file | rate | download | ready after the download: whole | streamed | streamed / whole |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -136,10 +234,12 @@ export function markdown(rows) {
   const ms = (x) => `${x.toFixed(1)} ms`;
   for (const r of rows) {
     const rate = r.rate > 0 ? `${r.rate} MB/s` : 'at once';
-    const dl = r.rate > 0 ? ms(r.bytes / (r.rate * 1e3)) : '0';
+    const dl = r.totals ? ms(r.totals.download) : r.rate > 0 ? ms(r.bytes / (r.rate * 1e3)) : '0';
     lines.push(`| ${path.basename(r.file)} | ${(r.bytes / 1e6).toFixed(1)} MB | ${rate} | ${dl} | ${ms(r.whole)} | ${ms(r.streamed)} | ${r.ratio.toFixed(2)} |`);
   }
   return lines.join('\n');
 }
 
-benchMain(import.meta.url, { name: 'bench-stream', usage: USAGE, parseCli, run: measure, markdown });
+const run = (args) => (args.browser ? measureInBrowser(args) : measure(args));
+
+benchMain(import.meta.url, { name: 'bench-stream', usage: USAGE, parseCli, run, markdown });

@@ -177,4 +177,17 @@ test('scripts/bench-stream.mjs: times a streamed load against a whole-body one, 
     assert.equal(r.ratio, r.streamed / r.whole);
   }
   refusesATamperedBundle(script, ['--rates', '0', '--rounds', '1']);
+
+  // In Chromium, on real fetches from the throttling server: the page's totals come back too.
+  const browser = run(script, ['--browser', '--rates', '4,0', '--rounds', '1', '--json', bundle]);
+  assert.equal(browser.status, 0, browser.stderr);
+  const inPage = JSON.parse(browser.stdout);
+  assert.deepEqual(inPage.map((r) => r.rate), [4, 0]);
+  for (const r of inPage) {
+    assert.match(r.browser, /^Chromium /);
+    assert.ok(r.totals.download > 0 && r.totals.whole > 0 && r.totals.streamed > 0, JSON.stringify(r));
+    assert.equal(r.streamed, r.totals.streamed - r.totals.download);
+  }
+  // At 4 MB/s the 81 KB bundle takes about 20 ms to arrive.
+  assert.ok(inPage[0].totals.download >= 15, JSON.stringify(inPage[0]));
 });

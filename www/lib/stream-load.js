@@ -12,6 +12,8 @@ import { nativeDigest } from './digest.js';
 
 /** Bytes hashed per step while the network is idle (about a millisecond of SHA-256 in wasm). */
 const SLICE = 256 * 1024;
+/** What SHA-256 in wasm is assumed to do (bytes per ms) until this page has measured it. */
+const WASM_HASH_GUESS = 150_000;
 /**
  * SHA-256 in wasm runs at about a third of the browser's own (docs/benchmarks.md): the engine
  * finishes the digest itself when less than this share of the file is left to hash; otherwise the
@@ -54,17 +56,34 @@ function yieldTask() {
 export async function receiveBundle(glue, body, { sizeHint = null, onChunk } = {}) {
   const stream = new glue.BundleStream(sizeHint ?? undefined);
   const reader = body.getReader();
+  // Hashing here pays only while the bytes arrive more slowly than it goes: past that, what it
+  // did would be done again by the platform's digest at the end (loadReceived).
+  let first = null;
+  let hashed = 0;
+  let hashMs = 0;
+  const keepsUp = () => {
+    const arriving = stream.received / Math.max(performance.now() - first, 1);
+    const hashing = hashed >= SLICE ? hashed / Math.max(hashMs, 0.001) : WASM_HASH_GUESS;
+    return arriving < 0.75 * hashing;
+  };
   try {
     let next = reader.read();
     for (;;) {
-      // No chunk waiting: let the network's tasks run first; if there is still none, the network
-      // is slower than the hashing: hash a slice and look again.
-      if (!(await settled(next))) {
+      // No chunk waiting: let the network's tasks run first; if there is still none and the
+      // network is slower than the hashing, hash a slice and look again.
+      if (first !== null && !(await settled(next))) {
         await yieldTask();
-        if (!(await settled(next)) && stream.hash(SLICE) > 0) continue;
+        if (!(await settled(next)) && keepsUp()) {
+          const t0 = performance.now();
+          const n = stream.hash(SLICE);
+          hashMs += performance.now() - t0;
+          hashed += n;
+          if (n > 0) continue;
+        }
       }
       const { done, value } = await next;
       if (done) break;
+      first ??= performance.now();
       stream.push(value);
       onChunk?.(value.length);
       next = reader.read();
