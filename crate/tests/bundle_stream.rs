@@ -9,7 +9,8 @@ mod bundle_fixtures;
 
 use bundle_fixtures::*;
 use proptest::prelude::*;
-use vitrine::bundle::{digest, write_bundle, BundleOptions, BundleStream};
+use sha2::{Digest as _, Sha256};
+use vitrine::bundle::{digest, write_bundle, BundleOptions, BundleStream, HashOrder};
 use vitrine::{Bundle, BundleError};
 
 /// Streams `bytes` in chunks of `chunk` bytes, hashing up to `budget` bytes after each.
@@ -200,6 +201,57 @@ fn a_digest_computed_elsewhere_is_kept() {
     };
     let (_, options) = stream(&bytes, 3, 0).finish(given).unwrap();
     assert_eq!(options.computed_digest, Some(computed));
+}
+
+#[test]
+fn in_file_order_the_stream_hashes_the_file_as_it_comes() {
+    for bytes in bundles() {
+        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        let end = header_end(&bytes);
+        for chunk in [1, 13, 4096, bytes.len()] {
+            let mut s = BundleStream::hashing(None, HashOrder::File);
+            for c in bytes.chunks(chunk) {
+                s.push(c).unwrap();
+                s.hash(usize::MAX);
+                if s.received() >= end {
+                    // Everything that came is hashed: the file's order never waits.
+                    assert_eq!(s.unhashed(), bytes.len() - s.received());
+                }
+                if s.received() < bytes.len() {
+                    assert_eq!(s.file_sha256(), None, "not before the last byte");
+                }
+            }
+            assert_eq!(s.file_sha256(), Some(sha), "chunk {chunk}");
+            // The load then skips the canonical digest (the caller checked the file's hash).
+            let off = BundleOptions {
+                verify_digest: false,
+                ..BundleOptions::default()
+            };
+            let (got, options) = s.finish(off).unwrap();
+            assert!(options.computed_digest.is_none());
+            assert!(Bundle::from_bytes_with(got, &options).is_ok());
+        }
+    }
+    // A stream hashing the canonical digest has no file hash to give.
+    let bytes = base_bundle();
+    let mut s = stream(&bytes, 64, usize::MAX);
+    assert_eq!(s.file_sha256(), None);
+}
+
+#[test]
+fn a_file_order_stream_asked_to_verify_leaves_the_digest_to_the_load() {
+    let bytes = base_bundle();
+    let mut s = BundleStream::hashing(None, HashOrder::File);
+    s.push(&bytes).unwrap();
+    s.hash(usize::MAX);
+    let (got, options) = s.finish(BundleOptions::default()).unwrap();
+    assert!(
+        options.computed_digest.is_none(),
+        "the file's hash is not the canonical digest"
+    );
+    assert!(Bundle::from_bytes_with(got, &options)
+        .unwrap()
+        .digest_verified());
 }
 
 proptest! {

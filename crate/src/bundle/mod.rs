@@ -65,7 +65,7 @@ pub use metadata::Metadata;
 pub use overlay::{OverlayReport, VectorsChanged};
 pub use params::{keys as param_keys, EventWeights, ScoringParams, DEFAULT_HALF_LIFE_S};
 pub use pq::{Pq, MAX_CENTROIDS};
-pub use stream::BundleStream;
+pub use stream::{BundleStream, HashOrder};
 pub use tables::{ContextWeights, NeighbourKind, RankingHead, TensorSummary};
 pub use vectors::ItemQuery;
 pub use write_parts::{ExtraDtype, ExtraTensor};

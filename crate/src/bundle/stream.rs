@@ -8,6 +8,9 @@
 //! tensors' data, which is file order for every bundle our writer makes; a file laid out in
 //! another order is hashed as far as its bytes allow, and the rest at [`BundleStream::finish`].
 //!
+//! A stream may hash the file as it is instead ([`HashOrder::File`]), for a page that checks the
+//! file against a hash of its own (Subresource Integrity) and loads it without the digest check.
+//!
 //! Invariants: `bytes` never holds more than the header declares once the header is in (a longer
 //! stream is refused at the chunk that overflows it); the whole declared length is reserved once,
 //! fallibly, when the header is complete (no doubling growth, no abort on a hostile length); what
@@ -28,7 +31,18 @@ pub struct BundleStream {
     bytes: Vec<u8>,
     /// The file's length as its header declares it, once the header is in.
     declared: Option<usize>,
+    order: HashOrder,
     hashing: Hashing,
+}
+
+/// What a [`BundleStream`] hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashOrder {
+    /// The bundle's canonical digest ([`super::digest`]), checked against the one it records.
+    Canonical,
+    /// SHA-256 of the file as it is, byte 0 to the end, for a caller that checks the file against
+    /// a hash of its own (Subresource Integrity): never waits, the bytes come in this order.
+    File,
 }
 
 /// Where the digest stands.
@@ -56,6 +70,11 @@ impl BundleStream {
     /// `Content-Length`), reserved up front when the memory is there; the header's own
     /// declaration decides in the end.
     pub fn new(size_hint: Option<usize>) -> Self {
+        Self::hashing(size_hint, HashOrder::Canonical)
+    }
+
+    /// An empty stream hashing in `order` ([`BundleStream::new`] hashes the canonical digest).
+    pub fn hashing(size_hint: Option<usize>, order: HashOrder) -> Self {
         let mut bytes = Vec::new();
         if let Some(n) = size_hint {
             // A hint too large for this device is ignored here; the header's length is what counts.
@@ -64,6 +83,7 @@ impl BundleStream {
         Self {
             bytes,
             declared: None,
+            order,
             hashing: Hashing::Waiting,
         }
     }
@@ -122,10 +142,13 @@ impl BundleStream {
         {
             return Err(cannot_hold(declared));
         }
-        self.hashing = match digest::plan_of(&layout) {
-            Ok(plan) => {
-                let planned = plan
-                    .pieces
+        let plan = match self.order {
+            HashOrder::Canonical => digest::plan_of(&layout).map(|p| p.pieces),
+            HashOrder::File => Ok(vec![PlanPiece::File(0..declared)]),
+        };
+        self.hashing = match plan {
+            Ok(pieces) => {
+                let planned = pieces
                     .iter()
                     .map(|p| match p {
                         PlanPiece::File(r) => r.len(),
@@ -133,7 +156,7 @@ impl BundleStream {
                     })
                     .sum();
                 Hashing::Planned {
-                    pieces: plan.pieces,
+                    pieces,
                     next: 0,
                     done: 0,
                     hasher: Sha256::new(),
@@ -230,8 +253,23 @@ impl BundleStream {
         &self.bytes
     }
 
+    /// SHA-256 of the whole file ([`HashOrder::File`]), its hashing finished here; `None` before
+    /// the file is complete or when the stream hashes the canonical digest. Asked once: the
+    /// hash is used up.
+    pub fn file_sha256(&mut self) -> Option<[u8; 32]> {
+        if self.order != HashOrder::File || self.declared != Some(self.bytes.len()) {
+            return None;
+        }
+        self.hash(usize::MAX);
+        match std::mem::replace(&mut self.hashing, Hashing::Off) {
+            Hashing::Planned { hasher, .. } => Some(hasher.finalize().into()),
+            _ => None,
+        }
+    }
+
     /// The whole file and the options to load it with: when the digest is to be verified and the
-    /// caller computed none, the stream finishes its own hashing and passes the result as
+    /// caller computed none, a stream hashing the canonical digest finishes its own hashing and
+    /// passes the result as
     /// `computed_digest` (the load compares it with the recorded one: a tampered file is the
     /// same [`BundleError::DigestMismatch`] as ever). Errors: [`BundleError::Truncated`] when
     /// fewer bytes came than the header declares (or no complete header at all).
@@ -245,7 +283,10 @@ impl BundleStream {
                 found: self.bytes.len() as u64,
             });
         }
-        if options.verify_digest && options.computed_digest.is_none() {
+        if options.verify_digest
+            && options.computed_digest.is_none()
+            && self.order == HashOrder::Canonical
+        {
             self.hash(usize::MAX);
             if let Hashing::Planned { hasher, .. } = self.hashing {
                 options.computed_digest = Some(digest::hex_digest(&hasher.finalize()));

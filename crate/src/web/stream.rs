@@ -22,11 +22,27 @@ impl WebBundleStream {
     /// (`Content-Length` without a `Content-Encoding`), reserved up front when the memory is
     /// there. Only a hint (wasm-bindgen reads it as a u32: a wrong one costs a reallocation once
     /// the header is in, or nothing): the bundle's header decides.
+    ///
+    /// `fileOrder: true`: hash the file as it is (SHA-256, byte 0 to the end: `fileSha256()`),
+    /// for a page that checks it against its `integrity` and loads it without the bundle's own
+    /// digest; otherwise the bundle's canonical digest, checked by `fromStream`.
     #[wasm_bindgen(constructor)]
-    pub fn new(size_hint: Option<u32>) -> WebBundleStream {
+    pub fn new(size_hint: Option<u32>, file_order: Option<bool>) -> WebBundleStream {
+        let order = if file_order == Some(true) {
+            bundle::HashOrder::File
+        } else {
+            bundle::HashOrder::Canonical
+        };
         WebBundleStream {
-            inner: bundle::BundleStream::new(size_hint.map(|n| n as usize)),
+            inner: bundle::BundleStream::hashing(size_hint.map(|n| n as usize), order),
         }
+    }
+
+    /// SHA-256 of the whole file (32 bytes) for a `fileOrder` stream, its hashing finished now;
+    /// `undefined` before the last byte, for a canonical stream, or when asked a second time.
+    #[wasm_bindgen(js_name = fileSha256)]
+    pub fn file_sha256(&mut self) -> Option<Vec<u8>> {
+        self.inner.file_sha256().map(|h| h.to_vec())
     }
 
     /// Appends the next chunk. Throws (`code` `bundle`) as soon as the bytes show the bundle is
