@@ -1,6 +1,7 @@
 // A bundle loaded while it downloads (www/lib/stream-load.js), in headless Chromium, on the main
 // thread and in the worker: no whole-file copy in JavaScript (the response is never read with
-// arrayBuffer()), progress to the full size, the same engine as from the bytes; a slow server, a
+// arrayBuffer()), progress to the full size, the same engine as from the bytes, `integrity`
+// checked (on the engine's SHA-256 when the bytes come slowly) before the engine loads; a slow server, a
 // server that announces no length, and what goes wrong on the way: a tampered bundle (digest
 // mismatch), a response cut short (truncated), a connection that breaks (fetch_failed), and a
 // hostile header, refused from its first bytes with the download stopped.
@@ -20,6 +21,8 @@ const SITE = path.join(REPO, 'target', 'test-site-stream');
 const BUNDLE = fs.readFileSync(path.join(WWW, 'data', 'store.vtr'));
 const FIRST_ID = JSON.parse(fs.readFileSync(path.join(WWW, 'data', 'catalog.json'), 'utf8')).products[0].id;
 const SRI = `sha256-${crypto.createHash('sha256').update(BUNDLE).digest('base64')}`;
+const SRI384 = `sha384-${crypto.createHash('sha384').update(BUNDLE).digest('base64')}`;
+const WRONG = `sha256-${crypto.createHash('sha256').update('another file').digest('base64')}`;
 
 /** The bundle with one byte of its last tensor changed: its recorded digest no longer matches. */
 const TAMPERED = (() => {
@@ -100,26 +103,37 @@ test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
   const log = instrument(page);
   await page.goto(`${server.url}harness.html`);
   await page.waitForFunction(() => window.harnessReady === true, null, { timeout: 10_000 });
-  // Counts whole-body reads of any response in the page.
+  // Counts whole-body reads of any response, and the platform's digests, in the page.
   await page.evaluate(() => {
     window.bodyReads = 0;
+    window.subtleDigests = 0;
     const read = Response.prototype.arrayBuffer;
     Response.prototype.arrayBuffer = function (...a) {
       window.bodyReads += 1;
       return read.apply(this, a);
     };
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    crypto.subtle.digest = (...a) => {
+      window.subtleDigests += 1;
+      return digest(...a);
+    };
   });
 
-  /** Loads `src` in the page; `{ok, similar, itemCount, bodyReads, phases}` or `{code, message}`. */
+  /**
+   * Loads `src` in the page (`'bytes'`: the demo bundle fetched whole first, the old path);
+   * `{ok, similar, itemCount, bodyReads, subtleDigests, phases}` or `{code, message}`.
+   */
   const load = (src, opts) =>
     page.evaluate(
       async ([src, opts, id]) => {
+        const bytes = src === 'bytes' ? new Uint8Array(await (await fetch('data/store.vtr')).arrayBuffer()) : null;
         window.bodyReads = 0;
+        window.subtleDigests = 0;
         const phases = [];
         try {
-          const v = await V.loadExact(src, { ...opts, onProgress: (p) => phases.push(p) });
+          const v = await V.loadExact(bytes ?? src, { ...opts, onProgress: (p) => phases.push(p) });
           const similar = (await v.similar(id, { k: 8 })).map((r) => [r.id, r.score]);
-          const out = { ok: true, similar, itemCount: v.itemCount, mode: v.mode, bodyReads: window.bodyReads, phases };
+          const out = { ok: true, similar, itemCount: v.itemCount, mode: v.mode, bodyReads: window.bodyReads, subtleDigests: window.subtleDigests, phases };
           v.destroy();
           return out;
         } catch (e) {
@@ -129,10 +143,9 @@ test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
       [src, opts, FIRST_ID],
     );
 
-  // The reference: the bytes, fetched whole and checked against `integrity` (the old path).
-  const reference = await load('data/store.vtr', { integrity: SRI });
+  // The reference: the bytes, fetched whole first (the old path).
+  const reference = await load('bytes', {});
   assert.ok(reference.ok, reference.message);
-  assert.ok(reference.bodyReads >= 1, 'the integrity path reads the whole body');
   assert.ok(reference.similar.length > 0);
 
   for (const worker of [false, true]) {
@@ -149,8 +162,33 @@ test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
         assert.equal(bundle.at(-1).loaded, BUNDLE.length, `${src}: progress reaches the full size`);
         assert.equal(bundle.at(-1).total, src.endsWith('nolength.vtr') ? null : BUNDLE.length);
         for (let i = 1; i < bundle.length; i++) assert.ok(bundle[i].loaded >= bundle[i - 1].loaded, 'progress never goes back');
-        assert.deepEqual([...new Set(r.phases.map((p) => p.phase))], ['bundle', 'engine', 'ready']);
+        assert.deepEqual(r.phases.map((p) => p.phase).filter((p, i, all) => p !== all[i - 1]), ['bundle', 'engine', 'ready']);
+        // Slowly arriving bytes are hashed by the engine on the way (the worker's own
+        // crypto.subtle is not counted here).
+        if (src.endsWith('slow.vtr')) assert.equal(r.subtleDigests, 0, 'the engine computed the digest');
       }
+    });
+
+    await t.test(`${mode}: with integrity, streamed and checked before the engine loads it`, async () => {
+      for (const [src, integrity] of [
+        ['data/store.vtr', SRI],
+        [`${other.url}slow.vtr`, SRI],
+        ['data/store.vtr', `${WRONG} ${SRI384}`],
+      ]) {
+        const r = await load(src, { worker, integrity });
+        assert.ok(r.ok, `${src}: ${r.message}`);
+        assert.equal(r.bodyReads, 0, `${src}: streamed`);
+        assert.deepEqual(r.similar, reference.similar, src);
+        assert.deepEqual(r.phases.map((p) => p.phase).filter((p, i, all) => p !== all[i - 1]), ['bundle', 'verify', 'engine', 'ready']);
+        const verify = r.phases.filter((p) => p.phase === 'verify');
+        assert.deepEqual(verify.at(-1), { phase: 'verify', loaded: BUNDLE.length, total: BUNDLE.length });
+        if (src.endsWith('slow.vtr')) assert.equal(r.subtleDigests, 0, 'the engine computed the SHA-256 on the way');
+      }
+      const wrong = await load('data/store.vtr', { worker, integrity: WRONG });
+      assert.equal(wrong.code, 'integrity');
+      assert.match(wrong.message, /does not match its integrity hash/);
+      const bad = await load('data/store.vtr', { worker, integrity: 'md5-abc' });
+      assert.equal(bad.code, 'invalid_argument');
     });
 
     await t.test(`${mode}: a tampered, short or broken download is refused with its reason`, async () => {

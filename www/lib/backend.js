@@ -130,7 +130,8 @@ export class WorkerBackend {
     if (!(source instanceof Uint8Array)) {
       // A download: its body stream is transferred, and the worker reads it as it arrives.
       const { body, sizeHint } = source;
-      const { catalog, ...info } = await this.#send({ op: 'init', body, sizeHint, wasm, verifyDigest }, [body]);
+      const integrity = options.integrity ?? null;
+      const { catalog, ...info } = await this.#send({ op: 'init', body, sizeHint, wasm, verifyDigest, integrity }, [body]);
       this.catalog = catalog ?? null;
       return info;
     }

@@ -5,7 +5,7 @@
 import { VitrineError, fromEngineError, unsupported } from './errors.js';
 import { nativeDigest } from './digest.js';
 import { catalogRecords } from './bundle-catalog.js';
-import { loadReceived, receiveBundle } from './stream-load.js';
+import { loadReceived, receiveBundle, verifyReceived } from './stream-load.js';
 
 /** Methods the JS API forwards to the wasm engine when the engine build has them. */
 export const ENGINE_METHODS = Object.freeze([
@@ -84,22 +84,33 @@ export class EngineCore {
    * kept as `catalog`, for a page whose engine runs in a worker.
    * @param {{Recommender: any, BundleStream: any}} glue the wasm-bindgen module (initialized)
    * @param {ReadableStream<Uint8Array>} body the response's body
-   * @param {{verifyDigest?: boolean, sizeHint?: number|null, onChunk?: (bytes: number) => void}} [options]
-   *   as `create`; `sizeHint`: the announced length; `onChunk`: called with each chunk's length
+   * @param {{verifyDigest?: boolean, integrity?: string|null, sizeHint?: number|null,
+   *   onChunk?: (bytes: number) => void}} [options] `verifyDigest` as `create`; `integrity`: the
+   *   page's SRI hash, checked before the engine loads the bytes (which then skips its own digest;
+   *   the stream hashes the file as it comes for it); `sizeHint`: the announced length;
+   *   `onChunk`: called with each chunk's length
    * @returns {Promise<EngineCore>}
    */
-  static async fromStream(glue, body, { verifyDigest = true, sizeHint = null, onChunk } = {}) {
+  static async fromStream(glue, body, { verifyDigest = true, integrity = null, sizeHint = null, onChunk } = {}) {
     let stream;
     try {
-      stream = await receiveBundle(glue, body, { sizeHint, onChunk });
+      stream = await receiveBundle(glue, body, { sizeHint, onChunk, fileOrder: integrity != null });
     } catch (err) {
       if (typeof err?.code === 'string') throw rejected(err);
       throw new VitrineError('fetch_failed', `the download of the bundle broke off: ${err?.message ?? err}`, { cause: err });
     }
+    if (integrity != null) {
+      try {
+        await verifyReceived(stream, integrity);
+      } catch (err) {
+        stream.free();
+        throw err;
+      }
+    }
     const catalog = catalogRecords(stream.bytesView());
     let rec;
     try {
-      rec = await loadReceived(glue, stream, { verifyDigest });
+      rec = await loadReceived(glue, stream, { verifyDigest: integrity == null && verifyDigest });
     } catch (err) {
       throw rejected(err);
     }

@@ -8,8 +8,16 @@ import { VitrineError } from './errors.js';
 // a custom application/* type) is accepted and left to the engine's own validation.
 const NOT_A_BUNDLE = /^(text\/|application\/(json|javascript|ecmascript|xml|xhtml\+xml)\b|image\/|audio\/|video\/)/i;
 
-/** Checks `bytes` against an SRI string: "sha256-<base64>" (several, space-separated: any may match). */
-export async function verifyIntegrity(bytes, integrity) {
+/**
+ * Checks `bytes` against an SRI string: "sha256-<base64>" (several, space-separated: any may match).
+ * @param {Uint8Array | (() => Uint8Array)} bytes the file, or a function returning it afresh (a
+ *   view of the engine's memory, taken again for each digest)
+ * @param {string} integrity
+ * @param {{known?: Record<string, string>}} [options] `known`: digests already computed elsewhere
+ *   (algorithm → base64, e.g. `{sha256}` hashed by the engine while the file arrived)
+ */
+export async function verifyIntegrity(bytes, integrity, { known = {} } = {}) {
+  const read = typeof bytes === 'function' ? bytes : () => bytes;
   const wanted = String(integrity).trim().split(/\s+/).filter(Boolean);
   if (wanted.length === 0) throw new VitrineError('invalid_argument', 'integrity is empty');
   const algos = { sha256: 'SHA-256', sha384: 'SHA-384', sha512: 'SHA-512' };
@@ -19,14 +27,12 @@ export async function verifyIntegrity(bytes, integrity) {
     if (!m) {
       throw new VitrineError('invalid_argument', `integrity must look like "sha256-<base64>", got "${w}"`);
     }
-    if (!globalThis.crypto?.subtle) {
-      throw new VitrineError('integrity', 'cannot check integrity: crypto.subtle is unavailable (the page is not a secure context)');
-    }
+    if (!digests.has(m[1]) && typeof known[m[1]] === 'string') digests.set(m[1], known[m[1]]);
     if (!digests.has(m[1])) {
-      const d = new Uint8Array(await crypto.subtle.digest(algos[m[1]], bytes));
-      let s = '';
-      for (const b of d) s += String.fromCharCode(b);
-      digests.set(m[1], btoa(s));
+      if (!globalThis.crypto?.subtle) {
+        throw new VitrineError('integrity', 'cannot check integrity: crypto.subtle is unavailable (the page is not a secure context)');
+      }
+      digests.set(m[1], base64(new Uint8Array(await crypto.subtle.digest(algos[m[1]], read()))));
     }
     if (digests.get(m[1]) === m[2]) return true;
   }
@@ -35,6 +41,13 @@ export async function verifyIntegrity(bytes, integrity) {
     'integrity',
     `the bundle does not match its integrity hash (expected ${wanted.join(' ')}, got ${algo}-${digests.get(algo)})`,
   );
+}
+
+/** `bytes` in base64 (as SRI writes digests). */
+export function base64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
 }
 
 /**
@@ -68,10 +81,11 @@ export async function openBundle(url, { fetchOptions } = {}) {
 
 /**
  * The body of a checked response as a stream that calls onProgress({phase: 'bundle', loaded,
- * total}) as chunks pass (the body itself when there is no listener).
+ * total}) as chunks pass and `onEnd(loaded)` once the body has ended (the body itself when there
+ * is no listener).
  * @returns {ReadableStream<Uint8Array>}
  */
-export function watchedBody({ res, total }, onProgress) {
+export function watchedBody({ res, total }, onProgress, onEnd) {
   onProgress?.({ phase: 'bundle', loaded: 0, total });
   if (!onProgress) return res.body;
   let loaded = 0;
@@ -81,6 +95,9 @@ export function watchedBody({ res, total }, onProgress) {
         loaded += chunk.length;
         onProgress({ phase: 'bundle', loaded, total });
         out.enqueue(chunk);
+      },
+      flush() {
+        onEnd?.(loaded);
       },
     }),
   );

@@ -159,17 +159,24 @@ export class Vitrine extends EventTarget {
       headIntegrity = shards.head.integrity;
     }
     let bytes = toBytes(source);
-    // A download the engine reads as it arrives ({body, sizeHint}), when nothing needs the whole
-    // file first: no `integrity` to check (Subresource Integrity hashes the file as a whole) and,
-    // with a worker, a browser that can hand it the stream.
+    // A download the engine reads as it arrives ({body, sizeHint}) unless, with a worker, the
+    // browser cannot hand it the stream. Its `integrity` is checked once the body has ended,
+    // before the engine loads the bytes (on the SHA-256 the engine computed on the way, when it
+    // could keep up); the progress then goes bundle → verify → engine → ready as before.
     let download = null;
+    let received = 0;
     if (!bytes) {
       if (typeof source !== 'string' && !(source instanceof URL)) {
         throw new VitrineError('invalid_argument', 'Vitrine.load() needs a bundle URL or its bytes (ArrayBuffer / Uint8Array)');
       }
-      if (headIntegrity == null && (!worker || canTransferStreams())) {
+      if (!worker || canTransferStreams()) {
         const opened = await openBundle(String(source), { fetchOptions });
-        if (opened.res.body) download = { body: watchedBody(opened, progress), sizeHint: opened.total };
+        const ended = (n) => {
+          received = n;
+          if (headIntegrity != null) progress({ phase: 'verify', loaded: 0, total: n });
+          else progress({ phase: 'engine', loaded: 0, total: 1 });
+        };
+        if (opened.res.body) download = { body: watchedBody(opened, progress, ended), sizeHint: opened.total };
         else bytes = new Uint8Array(await opened.res.arrayBuffer());
       } else {
         bytes = await fetchBundle(String(source), { onProgress: progress, fetchOptions });
@@ -183,13 +190,20 @@ export class Vitrine extends EventTarget {
       progress({ phase: 'verify', loaded: bytes.length, total: bytes.length });
     }
 
-    progress({ phase: 'engine', loaded: 0, total: 1 });
+    if (!download) progress({ phase: 'engine', loaded: 0, total: 1 });
     const backend = worker ? new WorkerBackend({ wasm, workerUrl }) : new MainThreadBackend({ wasm });
     let info;
     try {
       // Bytes that matched the page's `integrity` hash need no second check of the same bytes:
       // the engine skips its own SHA-256 (most of the load time) but still validates the rest.
-      info = await backend.start(download ?? bytes, { verifyDigest: headIntegrity == null });
+      info = await backend.start(download ?? bytes, {
+        verifyDigest: headIntegrity == null,
+        integrity: download ? headIntegrity : null,
+      });
+      if (download && headIntegrity != null) {
+        progress({ phase: 'verify', loaded: received, total: received });
+        progress({ phase: 'engine', loaded: 0, total: 1 });
+      }
       if (settings != null) {
         if (!info.capabilities.includes('configure')) throw unsupported('configure');
         await backend.call('configure', [settings]);

@@ -9,6 +9,7 @@
 // (digest.js).
 
 import { nativeDigest } from './digest.js';
+import { base64, verifyIntegrity } from './fetch.js';
 
 /** Bytes hashed per step while the network is idle (about a millisecond of SHA-256 in wasm). */
 const SLICE = 256 * 1024;
@@ -49,12 +50,14 @@ function yieldTask() {
  * cancelled either way.
  * @param {{BundleStream: any}} glue the wasm-bindgen module (initialized)
  * @param {ReadableStream<Uint8Array>} body
- * @param {{sizeHint?: number|null, onChunk?: (bytes: number) => void}} [options] `sizeHint`: the
- *   response's announced length, reserved up front; `onChunk`: called with each chunk's length
+ * @param {{sizeHint?: number|null, onChunk?: (bytes: number) => void, fileOrder?: boolean}} [options]
+ *   `sizeHint`: the response's announced length, reserved up front; `onChunk`: called with each
+ *   chunk's length; `fileOrder`: hash the file as it is (for `verifyReceived`), not the bundle's
+ *   canonical digest
  * @returns {Promise<any>} the BundleStream, complete (the caller frees it, or loads it)
  */
-export async function receiveBundle(glue, body, { sizeHint = null, onChunk } = {}) {
-  const stream = new glue.BundleStream(sizeHint ?? undefined);
+export async function receiveBundle(glue, body, { sizeHint = null, onChunk, fileOrder = false } = {}) {
+  const stream = new glue.BundleStream(sizeHint ?? undefined, fileOrder);
   const reader = body.getReader();
   // Hashing here pays only while the bytes arrive more slowly than it goes: past that, what it
   // did would be done again by the platform's digest at the end (loadReceived).
@@ -94,6 +97,23 @@ export async function receiveBundle(glue, body, { sizeHint = null, onChunk } = {
     throw err;
   }
   return stream;
+}
+
+/**
+ * Checks a received `fileOrder` stream against the page's `integrity` (fetch.js's
+ * `verifyIntegrity`, same errors): a `sha256-` hash with the SHA-256 the engine computed while the
+ * file arrived when little was left to hash (`WASM_SHARE`), anything else with `crypto.subtle`
+ * over the file in the engine's memory.
+ * @param {any} stream a BundleStream from `receiveBundle(…, {fileOrder: true})`
+ * @param {string} integrity
+ */
+export async function verifyReceived(stream, integrity) {
+  const known = {};
+  if (/(^|\s)sha256-/.test(String(integrity)) && stream.unhashed <= stream.received * WASM_SHARE) {
+    const sha = stream.fileSha256();
+    if (sha) known.sha256 = base64(sha);
+  }
+  return verifyIntegrity(() => stream.bytesView(), integrity, { known });
 }
 
 /**

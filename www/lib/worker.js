@@ -17,7 +17,7 @@ async function handle(msg) {
     const verifyDigest = msg.verifyDigest !== false;
     if (msg.body) {
       // A download the page transferred: read as it arrives; the catalog records go back with the facts.
-      core = await EngineCore.fromStream({ Recommender, BundleStream }, msg.body, { verifyDigest, sizeHint: msg.sizeHint });
+      core = await EngineCore.fromStream({ Recommender, BundleStream }, msg.body, { verifyDigest, integrity: msg.integrity ?? null, sizeHint: msg.sizeHint });
       return { ...core.info(), catalog: core.catalog };
     }
     core = await EngineCore.create({ Recommender }, new Uint8Array(msg.bytes), { verifyDigest });
