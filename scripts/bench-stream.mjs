@@ -15,6 +15,7 @@
 // the streamed load's time after the download is its total minus that.
 //
 //   node scripts/bench-stream.mjs [--pkg www/pkg] [--rates 12.5,50,0] [--rounds 5] [--browser] [--json] BUNDLE…
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { chromium } from 'playwright-core';
 
 import { benchMain, loadBuild, median, parseBenchArgs, positiveInteger } from './_bench-node.mjs';
 import { startServer } from './serve.mjs';
+import { verifyIntegrity } from '../www/lib/fetch.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = `usage: node scripts/bench-stream.mjs [--pkg DIR] [--rates LIST] [--rounds N] [--json] BUNDLE…
@@ -33,6 +35,9 @@ const USAGE = `usage: node scripts/bench-stream.mjs [--pkg DIR] [--rates LIST] [
                  chunks (a cached response) (default 12.5,50,0)
   --rounds N     rounds per bundle and rate, each timing both paths (default 5)
   --browser      in headless Chromium (CHROMIUM_PATH, default /usr/bin/chromium) on real fetches
+  --integrity    load with the file's sha256 integrity hash (whole: the page checks the bytes
+                 with crypto.subtle, the engine skips its digest; streamed: the engine hashes
+                 the file as it comes, the page checks once the body ends)
   --json         print JSON instead of a markdown table
   -h, --help     this text`;
 
@@ -48,6 +53,7 @@ export function parseCli(argv) {
     rates: { type: 'string', default: '12.5,50,0' },
     rounds: { type: 'string', default: '5' },
     browser: { type: 'boolean', default: false },
+    integrity: { type: 'boolean', default: false },
   });
   if (values.help) return { help: true };
   if (positionals.length === 0) throw new TypeError('no bundle given');
@@ -57,7 +63,7 @@ export function parseCli(argv) {
     return x;
   });
   const rounds = positiveInteger(values.rounds, '--rounds');
-  return { pkg: path.resolve(values.pkg), rates, rounds, browser: values.browser, json: values.json, help: false, bundles: positionals };
+  return { pkg: path.resolve(values.pkg), rates, rounds, browser: values.browser, integrity: values.integrity, json: values.json, help: false, bundles: positionals };
 }
 
 /**
@@ -103,36 +109,47 @@ async function readWhole(body) {
   return out;
 }
 
-/** One load by `how` ('whole' | 'streamed'): ms from the download's end to the engine ready. */
-async function once(EngineCore, glue, bytes, rate, how) {
+/** The file's `sha256-<base64>` integrity hash. */
+const sriOf = (bytes) => `sha256-${crypto.createHash('sha256').update(bytes).digest('base64')}`;
+
+/**
+ * One load by `how` ('whole' | 'streamed'), checked against `integrity` when given: ms from the
+ * download's end to the engine ready.
+ */
+async function once(EngineCore, glue, bytes, rate, how, integrity = null) {
   const start = performance.now();
   const { body, end } = download(bytes, rate, start);
-  const core =
-    how === 'whole'
-      ? await EngineCore.create(glue, await readWhole(body))
-      : await EngineCore.fromStream(glue, body, { sizeHint: bytes.length });
+  let core;
+  if (how === 'streamed') core = await EngineCore.fromStream(glue, body, { sizeHint: bytes.length, integrity });
+  else if (integrity == null) core = await EngineCore.create(glue, await readWhole(body));
+  else {
+    const whole = await readWhole(body);
+    await verifyIntegrity(whole, integrity);
+    core = await EngineCore.create(glue, whole, { verifyDigest: false });
+  }
   const ready = performance.now();
   core.free();
   return ready - end;
 }
 
 /** `[{file, bytes, rate, whole, streamed, ratio}]`: medians in ms after the download's end. */
-export async function measure({ pkg, rates, rounds, bundles }) {
+export async function measure({ pkg, rates, rounds, integrity, bundles }) {
   const { glue } = await loadBuild(pkg);
   const { EngineCore } = await import('../www/lib/core.js');
   const rows = [];
   for (const file of bundles) {
     const bytes = new Uint8Array(fs.readFileSync(file));
+    const sri = integrity ? sriOf(bytes) : null;
     // Untimed: the first loads pay for compiling the paths and the platform's first digest.
-    for (const how of ['whole', 'streamed']) await once(EngineCore, glue, bytes, 0, how);
+    for (const how of ['whole', 'streamed']) await once(EngineCore, glue, bytes, 0, how, sri);
     for (const rate of rates) {
       const times = { whole: [], streamed: [] };
       for (let r = 0; r < rounds; r++) {
         const order = r % 2 ? ['streamed', 'whole'] : ['whole', 'streamed'];
-        for (const how of order) times[how].push(await once(EngineCore, glue, bytes, rate, how));
+        for (const how of order) times[how].push(await once(EngineCore, glue, bytes, rate, how, sri));
       }
       const [whole, streamed] = [median(times.whole), median(times.streamed)];
-      rows.push({ file, bytes: bytes.length, rate, whole, streamed, ratio: streamed / whole });
+      rows.push({ file, bytes: bytes.length, rate, integrity, whole, streamed, ratio: streamed / whole });
     }
   }
   return rows;
@@ -164,7 +181,7 @@ async function throttledServer(files) {
 }
 
 /** The comparison in headless Chromium (www/bench/stream.html): rows as `measure`'s, plus totals. */
-export async function measureInBrowser({ pkg, rates, rounds, bundles }) {
+export async function measureInBrowser({ pkg, rates, rounds, integrity, bundles }) {
   const files = bundles.map((f) => fs.readFileSync(f));
   const site = await startServer({ root: path.join(REPO, 'www'), port: 0, mounts: { '/pkg-stream/': pkg } });
   const source = await throttledServer(files);
@@ -183,6 +200,7 @@ export async function measureInBrowser({ pkg, rates, rounds, bundles }) {
       rounds: String(rounds),
       pkg: '/pkg-stream/vitrine.js',
     });
+    if (integrity) q.set('sri', files.map(sriOf).join(','));
     await page.goto(`${site.url}bench/stream.html?${q}`);
     for (;;) {
       const s = await page.evaluate(() => window.vitrineStream && { state: window.vitrineStream.state, error: window.vitrineStream.error });
@@ -195,6 +213,7 @@ export async function measureInBrowser({ pkg, rates, rounds, bundles }) {
       file: bundles[Math.floor(i / rates.length)],
       bytes: r.bytes,
       rate: r.rate,
+      integrity,
       whole: r.wholeAfter,
       streamed: r.streamedAfter,
       ratio: r.streamedAfter / r.wholeAfter,

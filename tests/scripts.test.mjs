@@ -177,6 +177,12 @@ test('scripts/bench-stream.mjs: times a streamed load against a whole-body one, 
     assert.equal(r.ratio, r.streamed / r.whole);
   }
   refusesATamperedBundle(script, ['--rates', '0', '--rounds', '1']);
+  // With the file's integrity hash: both paths check it, and say so.
+  const sri = run(script, ['--integrity', '--rates', '0', '--rounds', '1', '--json', bundle]);
+  assert.equal(sri.status, 0, sri.stderr);
+  const [withSri] = JSON.parse(sri.stdout);
+  assert.equal(withSri.integrity, true);
+  assert.ok(withSri.whole > 0 && withSri.streamed > 0, JSON.stringify(withSri));
 
   // In Chromium, on real fetches from the throttling server: the page's totals come back too.
   const browser = run(script, ['--browser', '--rates', '4,0', '--rounds', '1', '--json', bundle]);

@@ -9,9 +9,11 @@
 // Results: window.vitrineStream = {state, result, error}.
 //
 // Query parameters: bundles (URLs, comma-separated), sizes (their byte lengths), rates (MB/s,
-// 0 = as fast as the server can), rounds, pkg (the engine's glue, default /pkg/vitrine.js).
+// 0 = as fast as the server can), rounds, pkg (the engine's glue, default /pkg/vitrine.js), sri
+// (their integrity hashes: both paths check them, and the engine skips its own digest).
 
 import { EngineCore } from '../lib/core.js';
+import { verifyIntegrity } from '../lib/fetch.js';
 
 const status = (window.vitrineStream = { state: 'running', progress: [], result: null, error: null });
 const params = new URLSearchParams(location.search);
@@ -20,6 +22,8 @@ const BUNDLES = list('bundles');
 const SIZES = list('sizes').map(Number);
 const RATES = list('rates').map(Number);
 const ROUNDS = Number(params.get('rounds') ?? 5);
+/** The bundles' integrity hashes (`sri`), when the loads check them. */
+const SRI = list('sri');
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 let nonce = 0;
@@ -32,19 +36,20 @@ async function timeDownload(url, rate) {
   return { total: performance.now() - t0 };
 }
 
-async function timeWhole(glue, url, rate) {
+async function timeWhole(glue, url, rate, integrity) {
   const t0 = performance.now();
   const bytes = new Uint8Array(await (await fetch(at(url, rate))).arrayBuffer());
   const arrived = performance.now();
-  (await EngineCore.create(glue, bytes)).free();
+  if (integrity) await verifyIntegrity(bytes, integrity);
+  (await EngineCore.create(glue, bytes, { verifyDigest: !integrity })).free();
   const ready = performance.now();
   return { total: ready - t0, after: ready - arrived };
 }
 
-async function timeStreamed(glue, url, rate, size) {
+async function timeStreamed(glue, url, rate, size, integrity) {
   const t0 = performance.now();
   const res = await fetch(at(url, rate));
-  (await EngineCore.fromStream(glue, res.body, { sizeHint: size })).free();
+  (await EngineCore.fromStream(glue, res.body, { sizeHint: size, integrity: integrity ?? null })).free();
   return { total: performance.now() - t0 };
 }
 
@@ -54,8 +59,8 @@ async function run() {
   const rows = [];
   for (const [i, url] of BUNDLES.entries()) {
     // Untimed: the first loads pay for compiling the paths.
-    await timeWhole(glue, url, 0);
-    await timeStreamed(glue, url, 0, SIZES[i]);
+    await timeWhole(glue, url, 0, SRI[i]);
+    await timeStreamed(glue, url, 0, SIZES[i], SRI[i]);
     for (const rate of RATES) {
       const t = { download: [], whole: [], wholeAfter: [], streamed: [] };
       for (let r = 0; r < ROUNDS; r++) {
@@ -63,11 +68,11 @@ async function run() {
         for (const how of order) {
           if (how === 'download') t.download.push((await timeDownload(url, rate)).total);
           if (how === 'whole') {
-            const w = await timeWhole(glue, url, rate);
+            const w = await timeWhole(glue, url, rate, SRI[i]);
             t.whole.push(w.total);
             t.wholeAfter.push(w.after);
           }
-          if (how === 'streamed') t.streamed.push((await timeStreamed(glue, url, rate, SIZES[i])).total);
+          if (how === 'streamed') t.streamed.push((await timeStreamed(glue, url, rate, SIZES[i], SRI[i])).total);
         }
       }
       const row = {

@@ -4,9 +4,11 @@
 // verified load has little left to hash once the last byte is in. Hashing follows the digest's
 // order (docs/bundle.md § Digest): tensors by name, while our writer lays them out by element size,
 // so the 4-byte tables at the front of the file wait for the 1-byte ones before them in name order
-// (docs/benchmarks.md, "Loading while the bytes arrive"). When the download outran the hashing (a
-// cached response), the rest is hashed with the browser's SHA-256 instead where that is quicker
-// (digest.js).
+// (docs/benchmarks.md, "Loading while the bytes arrive"). With the page's `integrity`, the engine
+// hashes the file as it is instead (SHA-256 in file order, which never waits) and the page checks
+// it once the body has ended, before the engine loads the bytes. When the download outran the
+// hashing (a cached response), the rest is hashed with the browser's SHA-256 instead where that
+// is quicker (digest.js, fetch.js).
 
 import { nativeDigest } from './digest.js';
 import { base64, verifyIntegrity } from './fetch.js';
