@@ -120,20 +120,12 @@ impl HeaderLayout {
     }
 }
 
-/// What [`parse_header`] reads: metadata, entries in name order, where the data section starts,
-/// and the file length the header declares.
-type ParsedHeader = (Metadata, Vec<Entry>, usize, u64);
-
-/// The header of a file whose first bytes are `bytes` and whose length is `file_len` (`None`: not
-/// known yet, the declared length is not compared with it; `bytes.len()` stands for it in errors).
-fn parse_header(bytes: &[u8], file_len: Option<u64>) -> Result<ParsedHeader, BundleError> {
-    let known = file_len;
-    let file_len = file_len.unwrap_or(bytes.len() as u64);
+/// Where the header ends (8 + the length the file's first 8 bytes declare), from the file's first
+/// bytes; `None` when fewer than 8 are given. Error: [`BundleError::TooLarge`] for a header length
+/// above the limit (so the result fits `usize` on every target: ≤ 8 + 100 MB).
+pub(crate) fn header_end(bytes: &[u8]) -> Result<Option<usize>, BundleError> {
     let Some(prefix) = bytes.get(..LEN_PREFIX) else {
-        return Err(BundleError::Truncated {
-            expected: LEN_PREFIX as u64,
-            found: file_len,
-        });
+        return Ok(None);
     };
     let mut len_bytes = [0u8; LEN_PREFIX];
     len_bytes.copy_from_slice(prefix);
@@ -145,8 +137,25 @@ fn parse_header(bytes: &[u8], file_len: Option<u64>) -> Result<ParsedHeader, Bun
             limit: limits::MAX_HEADER_BYTES,
         });
     }
-    // header_len ≤ 100 MB, so this neither overflows nor truncates on 32-bit targets.
-    let header_end = LEN_PREFIX + header_len as usize;
+    Ok(Some(LEN_PREFIX + header_len as usize))
+}
+
+/// What [`parse_header`] reads: metadata, entries in name order, where the data section starts,
+/// and the file length the header declares.
+type ParsedHeader = (Metadata, Vec<Entry>, usize, u64);
+
+/// The header of a file whose first bytes are `bytes` and whose length is `file_len` (`None`: not
+/// known yet, the declared length is not compared with it; `bytes.len()` stands for it in errors).
+fn parse_header(bytes: &[u8], file_len: Option<u64>) -> Result<ParsedHeader, BundleError> {
+    let known = file_len;
+    let file_len = file_len.unwrap_or(bytes.len() as u64);
+    let Some(header_end) = header_end(bytes)? else {
+        return Err(BundleError::Truncated {
+            expected: LEN_PREFIX as u64,
+            found: file_len,
+        });
+    };
+    let header_len = (header_end - LEN_PREFIX) as u64;
     let Some(header_bytes) = bytes.get(LEN_PREFIX..header_end) else {
         return Err(BundleError::HeaderBeyondFile {
             header_len,

@@ -20,7 +20,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::container;
 use super::digest::{self, PlanPiece};
-use super::format::{limits, BundleOptions};
+use super::format::BundleOptions;
 use crate::error::BundleError;
 
 /// Length of the little-endian u64 that starts every bundle file.
@@ -112,21 +112,9 @@ impl BundleStream {
     /// Reads the header once it is complete: the declared length (checked against what came),
     /// one exact reservation for the rest, and the digest plan.
     fn read_header(&mut self) -> Result<(), BundleError> {
-        let Some(prefix) = self.bytes.get(..LEN_PREFIX) else {
+        let Some(header_end) = container::header_end(&self.bytes)? else {
             return Ok(());
         };
-        let mut len_bytes = [0u8; LEN_PREFIX];
-        len_bytes.copy_from_slice(prefix);
-        let header_len = u64::from_le_bytes(len_bytes);
-        if header_len > limits::MAX_HEADER_BYTES {
-            return Err(BundleError::TooLarge {
-                what: "header length".into(),
-                found: header_len,
-                limit: limits::MAX_HEADER_BYTES,
-            });
-        }
-        // ≤ 100 MB: fits usize on every target.
-        let header_end = LEN_PREFIX + header_len as usize;
         let Some(prefix) = self.bytes.get(..header_end) else {
             return Ok(());
         };
@@ -215,14 +203,11 @@ impl BundleStream {
     /// The least length the file can have, from what has come: the declared length, else the end
     /// of the header, else its 8-byte length prefix.
     fn wanted(&self) -> u64 {
-        match (self.declared, self.bytes.get(..LEN_PREFIX)) {
+        match (self.declared, container::header_end(&self.bytes)) {
             (Some(d), _) => d as u64,
-            (None, Some(p)) => {
-                let mut len_bytes = [0u8; LEN_PREFIX];
-                len_bytes.copy_from_slice(p);
-                (LEN_PREFIX as u64).saturating_add(u64::from_le_bytes(len_bytes))
-            }
-            (None, None) => LEN_PREFIX as u64,
+            (None, Ok(Some(end))) => end as u64,
+            // Fewer than 8 bytes, or a header length over the limit (refused by `push` already).
+            (None, _) => LEN_PREFIX as u64,
         }
     }
 
