@@ -107,6 +107,13 @@ test('without digestPlan or crypto.subtle the engine hashes; a malformed compute
     else delete globalThis.crypto.subtle; // the prototype's getter shows through again
   }
   assert.equal(await nativeDigest(Recommender, bytes.subarray(0, 100)), null, 'a header the engine refuses');
+  // The copy of the whole file failing (a device short of memory): no digest, the engine hashes.
+  let reads = 0;
+  const failingCopy = () => {
+    if (reads++ > 0) throw new RangeError('Array buffer allocation failed');
+    return bytes;
+  };
+  assert.equal(await nativeDigest(Recommender, failingCopy), null, 'a failed copy');
   assert.throws(() => Recommender.fromBytes(bytes, { computedDigest: 'sha256:abc' }), (err) => err.code === 'invalid_option' && /computedDigest/.test(err.message));
   assert.throws(() => Recommender.digestPlan(bytes.subarray(0, 4), bytes.length), /truncated/i);
 });

@@ -37,6 +37,7 @@ const TAMPERED = (() => {
  */
 async function downloads(t) {
   const hostile = { sent: 0, closed: false };
+  const stalled = { closed: false };
   const server = http.createServer(async (req, res) => {
     const head = { 'Access-Control-Allow-Origin': '*', 'Content-Type': 'application/octet-stream' };
     const pause = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -61,6 +62,11 @@ async function downloads(t) {
       res.write(BUNDLE.subarray(0, BUNDLE.length >> 1));
       await pause(20);
       res.destroy();
+    } else if (url.pathname === '/stall.vtr') {
+      // The bundle's first 8 KB, then nothing until the client goes away.
+      res.writeHead(200, { ...head, 'Content-Length': BUNDLE.length });
+      res.on('close', () => (stalled.closed = true));
+      res.write(BUNDLE.subarray(0, 8192));
     } else if (url.pathname === '/hostile.vtr') {
       // A header length of 2^40 bytes, then zeros for as long as the client reads.
       res.writeHead(200, head);
@@ -85,7 +91,7 @@ async function downloads(t) {
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => (server.closeAllConnections(), server.close(r))));
-  return { url: `http://127.0.0.1:${server.address().port}/`, hostile };
+  return { url: `http://127.0.0.1:${server.address().port}/`, hostile, stalled };
 }
 
 test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
@@ -204,6 +210,25 @@ test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
     });
   }
 
+  await t.test('an engine that cannot start stops the download it was to read', async () => {
+    // A fresh page: the engine's wasm is fetched on the first load, here from a wrong URL.
+    const fresh = await browser.newPage();
+    t.after(() => fresh.close());
+    await fresh.goto(`${server.url}harness.html`);
+    await fresh.waitForFunction(() => window.harnessReady === true, null, { timeout: 10_000 });
+    const r = await fresh.evaluate(async (src) => {
+      try {
+        await V.Vitrine.load(src, { wasm: new URL('pkg/missing.wasm', location.href) });
+        return { ok: true };
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    }, `${other.url}stall.vtr`);
+    assert.equal(r.code, 'engine_load_failed', r.message);
+    for (let i = 0; i < 50 && !other.stalled.closed; i++) await new Promise((res) => setTimeout(res, 100));
+    assert.ok(other.stalled.closed, 'the page closed the download');
+  });
+
   await t.test('a hostile header is refused from its first bytes, and the download stops', async () => {
     const r = await load(`${other.url}hostile.vtr`, {});
     assert.equal(r.code, 'bad_bundle');
@@ -218,7 +243,7 @@ test('a bundle loaded while it downloads', { timeout: 120_000 }, async (t) => {
   const broken = 'console.error: Failed to load resource: net::ERR_CONTENT_LENGTH_MISMATCH';
   assert.equal(log.errors.filter((e) => e === broken).length, 2);
   assert.deepEqual(
-    log.errors.filter((e) => e !== broken && !/broken\.vtr|short\.vtr|hostile\.vtr/.test(e)),
+    log.errors.filter((e) => e !== broken && !/broken\.vtr|short\.vtr|hostile\.vtr|stall\.vtr/.test(e)),
     [],
     'no other page or network error',
   );

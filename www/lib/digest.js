@@ -28,16 +28,17 @@ export async function nativeDigest(Recommender, bytes) {
   } catch {
     return null;
   }
-  const whole = read();
-  const parts = plan.pieces.map((p) => (p instanceof Uint8Array ? p : whole.subarray(p[0], p[1])));
-  const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    stream.set(p, at);
-    at += p.length;
-  }
   let hash;
   try {
+    const whole = read();
+    const parts = plan.pieces.map((p) => (p instanceof Uint8Array ? p : whole.subarray(p[0], p[1])));
+    // A copy of the whole file: on a device short of memory this may fail (the engine then hashes).
+    const stream = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      stream.set(p, at);
+      at += p.length;
+    }
     hash = new Uint8Array(await crypto.subtle.digest('SHA-256', stream));
   } catch {
     return null;

@@ -125,7 +125,9 @@ export async function fetchBundle(url, { onProgress, fetchOptions } = {}) {
   const { res, total } = await openBundle(url, { fetchOptions });
   onProgress?.({ phase: 'bundle', loaded: 0, total });
   // The bytes come from arrayBuffer(); progress from a clone's stream. (Reading the response's own
-  // stream to its end makes Chromium report the request as aborted about half the time.)
+  // stream to its end, as a streamed load does, makes the DevTools protocol report the request as
+  // aborted about half the time although the page gets every byte: microsoft/playwright#42742;
+  // tests/_browser.mjs records that case apart.)
   const watch = onProgress && res.body?.getReader ? res.clone().body.getReader() : null;
   const progress = (async () => {
     if (!watch) return;

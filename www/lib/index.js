@@ -210,6 +210,9 @@ export class Vitrine extends EventTarget {
       }
     } catch (err) {
       backend.destroy();
+      // A download the engine never read (its wasm or worker failed first) is stopped; one it read
+      // or was handed is locked or gone, and this does nothing.
+      download?.body.cancel(err).catch(() => {});
       throw err instanceof VitrineError ? err : new VitrineError('engine_load_failed', String(err?.message ?? err), { cause: err });
     }
     progress({ phase: 'engine', loaded: 1, total: 1 });
