@@ -24,6 +24,9 @@ const WASM_HASH_GUESS = 150_000;
  */
 export const WASM_SHARE = 1 / 3;
 
+/** Whether the engine should finish the hashing itself: little is left (`WASM_SHARE`). */
+const wasmFinishes = (stream) => stream.unhashed <= stream.received * WASM_SHARE;
+
 const PENDING = Symbol('pending');
 
 /** Whether `promise` has settled, without waiting for it. */
@@ -111,7 +114,7 @@ export async function receiveBundle(glue, body, { sizeHint = null, onChunk, file
  */
 export async function verifyReceived(stream, integrity) {
   const known = {};
-  if (/(^|\s)sha256-/.test(String(integrity)) && stream.unhashed <= stream.received * WASM_SHARE) {
+  if (/(^|\s)sha256-/.test(String(integrity)) && wasmFinishes(stream)) {
     const sha = stream.fileSha256();
     if (sha) known.sha256 = base64(sha);
   }
@@ -130,7 +133,7 @@ export async function verifyReceived(stream, integrity) {
  */
 export async function loadReceived(glue, stream, { verifyDigest = true } = {}) {
   let options = { verifyDigest };
-  if (verifyDigest && stream.unhashed > stream.received * WASM_SHARE) {
+  if (verifyDigest && !wasmFinishes(stream)) {
     // A view of the engine's memory is valid only until the next call into it: taken afresh.
     const computedDigest = await nativeDigest(glue.Recommender, () => stream.bytesView());
     if (computedDigest) options = { computedDigest };

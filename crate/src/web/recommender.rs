@@ -15,6 +15,13 @@ use crate::error::{StateError, VitrineError};
 use crate::rank::{Related, ValidRankOptions};
 use crate::shopper::{ShopperOptions, StoredState};
 
+/// A load's options (`{verifyDigest?, computedDigest?}`) from JS, validated: `fromBytes`,
+/// `fromStream` and `applyUpdate` take the same.
+fn bundle_options(options: JsValue, what: &'static str) -> Result<BundleOptions, JsValue> {
+    let options: LoadOptions = read(options, Kind::Options, what).map_err(fail)?;
+    BundleOptions::try_from(options).map_err(|e| fail(e.into()))
+}
+
 fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
     value.as_string().ok_or_else(|| {
         js_error(
@@ -147,9 +154,7 @@ impl Recommender {
     /// into the wasm memory once (no second copy).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes_with(bytes: Vec<u8>, options: JsValue) -> Result<Recommender, JsValue> {
-        let options: LoadOptions =
-            read(options, Kind::Options, "fromBytes options").map_err(fail)?;
-        let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
+        let options = bundle_options(options, "fromBytes options")?;
         Self::load(bytes, &options).map_err(fail)
     }
 
@@ -163,9 +168,7 @@ impl Recommender {
         stream: super::stream::WebBundleStream,
         options: JsValue,
     ) -> Result<Recommender, JsValue> {
-        let options: LoadOptions =
-            read(options, Kind::Options, "fromStream options").map_err(fail)?;
-        let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
+        let options = bundle_options(options, "fromStream options")?;
         let (bytes, options) = stream
             .inner
             .finish(options)
@@ -292,9 +295,7 @@ impl Recommender {
     /// corrupt one or a digest that does not match) and changes nothing on error.
     #[wasm_bindgen(js_name = applyUpdate)]
     pub fn apply_update(&mut self, bytes: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
-        let options: LoadOptions =
-            read(options, Kind::Options, "applyUpdate options").map_err(fail)?;
-        let options = BundleOptions::try_from(options).map_err(|e| fail(e.into()))?;
+        let options = bundle_options(options, "applyUpdate options")?;
         let report = self
             .engine
             .apply_update_with(bytes, &options)
