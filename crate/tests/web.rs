@@ -178,6 +178,41 @@ fn bad_events_and_options_throw_and_the_recommender_keeps_working() {
     assert_eq!(rec.pending_events(), 1);
 }
 
+/// `{"custom": {"deep": [[…[1]…]]}}` with `levels` arrays around the 1.
+fn nested_context(levels: usize) -> JsValue {
+    let mut v: JsValue = 1.into();
+    for _ in 0..levels {
+        let a = Array::new();
+        a.push(&v);
+        v = a.into();
+    }
+    let custom = js_sys::Object::new();
+    Reflect::set(&custom, &"deep".into(), &v).unwrap();
+    let context = js_sys::Object::new();
+    Reflect::set(&context, &"custom".into(), &custom).unwrap();
+    let options = js_sys::Object::new();
+    Reflect::set(&options, &"context".into(), &context).unwrap();
+    options.into()
+}
+
+/// A page's context value may nest without bound; the reader stops at 128 levels with a typed
+/// error instead of running out of stack (5,000 levels broke the instance for good before), and
+/// the recommender keeps working. Up to the limit the core's validation answers, as for JSON.
+#[wasm_bindgen_test]
+fn deeply_nested_context_values_are_errors_not_stack_overflows() {
+    let mut rec = open(&clustered_bundle(2, 2, 4));
+    let err = rec.recommend(nested_context(125)).err().unwrap();
+    assert_eq!(error_code(&err), "invalid_context");
+    assert!(error_message(err).contains("custom.deep"));
+    for levels in [127, 1_000, 100_000] {
+        let err = rec.recommend(nested_context(levels)).err().unwrap();
+        assert_eq!(error_code(&err), "invalid_option", "{levels} levels");
+        let message = error_message(err);
+        assert!(message.contains("nests more than 128 levels"), "{message}");
+    }
+    assert_eq!(ids(&rec.recommend(js(r#"{"k":2}"#)).unwrap()).len(), 2);
+}
+
 #[wasm_bindgen_test]
 fn every_request_option_through_js() {
     let mut rec = shop_rec();

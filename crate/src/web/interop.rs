@@ -512,9 +512,15 @@ macro_rules! read_keyword_type {
 }
 read_keyword_type!(EpsilonInput, PeriodInput, CandidatesInput);
 
+/// How deep a context value may nest: serde_json's recursion limit, so that both readers refuse
+/// what JSON parsing refuses. The walk below recurses once per level (about 250 bytes of the wasm
+/// stack each: the stack budget in `.cargo/config.toml` is measured with this limit).
+const MAX_CONTEXT_DEPTH: u32 = 128;
+
 /// A context value as the core's JSON value (numbers must be finite; whole ones are integers, as
-/// JSON parsing makes them).
-fn to_value(v: &JsValue) -> Result<Value, String> {
+/// JSON parsing makes them). Deeper than [`MAX_CONTEXT_DEPTH`] levels is an error, not a stack
+/// overflow (a page's object may nest without bound: 5,000 levels broke the instance before).
+fn to_value(v: &JsValue, depth: u32) -> Result<Value, String> {
     if v.is_undefined() || v.is_null() {
         return Ok(Value::Null);
     }
@@ -533,11 +539,14 @@ fn to_value(v: &JsValue) -> Result<Value, String> {
     if let Some(s) = v.as_string() {
         return Ok(Value::String(s));
     }
+    if depth >= MAX_CONTEXT_DEPTH && v.is_object() {
+        return Err(format!("nests more than {MAX_CONTEXT_DEPTH} levels deep"));
+    }
     if Array::is_array(v) {
         let items = Array::from(v);
         let mut out = Vec::with_capacity(items.length() as usize);
         for x in items.iter() {
-            out.push(to_value(&x)?);
+            out.push(to_value(&x, depth + 1)?);
         }
         return Ok(Value::Array(out));
     }
@@ -546,7 +555,7 @@ fn to_value(v: &JsValue) -> Result<Value, String> {
         for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
             let k = key.as_string().unwrap_or_default();
             let inner = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
-            map.insert(k, to_value(&inner)?);
+            map.insert(k, to_value(&inner, depth + 1)?);
         }
         return Ok(Value::Object(map));
     }
@@ -560,7 +569,7 @@ impl FromReader<JsReader> for ContextInput {
         if !r.value.is_object() || Array::is_array(&r.value) {
             return Err(r.err("must be an object"));
         }
-        match to_value(&r.value) {
+        match to_value(&r.value, 0) {
             Ok(Value::Object(map)) => {
                 // Inserted one by one: `collect` into a BTreeMap would bring a stable sort into
                 // the wasm (~3 KB) for what is already in key order.
