@@ -494,7 +494,8 @@ proptest! {
         bytes.truncate(keep);
         for options in [BundleOptions::default(), BundleOptions { verify_digest: false, ..BundleOptions::default() }] {
             if let Ok(b) = Bundle::from_bytes_with(bytes.clone(), &options) {
-                let model = vitrine::Model::new(b.clone());
+                let model = vitrine::Model::new(b);
+                let b = model.bundle();
                 let settings: vitrine::ShopperOptions =
                     serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).unwrap();
                 let mut shopper = vitrine::Shopper::new(&model, &settings).unwrap();

@@ -458,8 +458,9 @@ fn compact_full_parts() -> bundle::BundleParts {
 }
 
 /// Uses everything a loaded bundle offers, as the engine would.
-fn exercise(b: &Bundle) {
-    let model = vitrine::Model::new(b.clone());
+fn exercise(b: Bundle) {
+    let model = vitrine::Model::new(b);
+    let b = model.bundle();
     let settings: vitrine::ShopperOptions =
         serde_json::from_str(r#"{"privacy":{"epsilon":"Infinity"}}"#).expect("settings");
     let mut shopper = vitrine::Shopper::new(&model, &settings).expect("settings");
@@ -517,10 +518,10 @@ proptest! {
         bytes.truncate(keep);
         let _ = digest::check(&bytes);
         if let Ok(b) = Bundle::from_bytes(bytes.clone()) {
-            exercise(&b);
+            exercise(b);
         }
         if let Ok(b) = Bundle::from_bytes_with(bytes, &UNVERIFIED) {
-            exercise(&b);
+            exercise(b);
         }
     }
 
@@ -534,7 +535,7 @@ proptest! {
             bytes[i] = value;
         }
         if let Ok(b) = Bundle::from_bytes_with(bytes, &UNVERIFIED) {
-            exercise(&b);
+            exercise(b);
         }
     }
 }

@@ -97,14 +97,26 @@ pub(crate) fn floats(
             .map(|c| f32::from_le_bytes(le(c)))
             .collect(),
     };
-    if let Some((i, x)) = values.iter().enumerate().find(|(_, &x)| !valid.ok(x)) {
-        return Err(BundleError::Value {
-            name: t.name.into(),
-            index: i,
-            why: format!("{} is not {}", Num32(*x), valid.what()),
-        });
-    }
+    check_values(t, valid, values.iter().copied())?;
     Ok(values)
+}
+
+/// Every value of tensor `t` (in order) is `valid`, or the error naming the first that is not.
+pub(crate) fn check_values(
+    t: &Tensor<'_>,
+    valid: Valid,
+    values: impl Iterator<Item = f32>,
+) -> Result<(), BundleError> {
+    for (i, x) in values.enumerate() {
+        if !valid.ok(x) {
+            return Err(BundleError::Value {
+                name: t.name.into(),
+                index: i,
+                why: format!("{} is not {}", Num32(x), valid.what()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A `\n`-joined UTF-8 list from a 1-D U8 tensor. `count` is the number of entries if known;

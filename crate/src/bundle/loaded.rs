@@ -5,6 +5,7 @@ use std::ops::Range;
 use ndarray::ArrayView2;
 
 use super::category_column::CategoryColumn;
+use super::f32_column::F32Column;
 use super::format::BundleOptions;
 use super::id_index;
 use super::metadata::Metadata;
@@ -18,7 +19,7 @@ use crate::error::BundleError;
 
 /// A validated bundle. Owns its bytes; the embedding matrix and the neighbour lists are borrowed
 /// from them.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Bundle {
     pub(super) bytes: Vec<u8>,
     pub(super) emb: Range<usize>,
@@ -31,8 +32,10 @@ pub struct Bundle {
     /// Rows that came from the file (rows past it were added by catalog updates).
     pub(super) n_base: usize,
     pub(super) dim: usize,
-    pub(super) scale: Vec<f32>,
-    pub(super) pop: Vec<f32>,
+    /// Per-row int8 scales (empty for a compact bundle) and popularity: in place in `bytes` when
+    /// the file allows ([`F32Column`]).
+    pub(super) scale: F32Column,
+    pub(super) pop: F32Column,
     pub(super) prior: Vec<f32>,
     pub(super) ids: super::id_list::IdList,
     pub(super) index: id_index::IdIndex,
@@ -149,6 +152,7 @@ impl Bundle {
     fn read_any(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
         let parsed = read::read(&bytes, options)?;
         let unavailable = unavailable_rows(parsed.avail.as_deref());
+        let prior = popularity_prior(parsed.pop.values(&bytes));
         Ok(Self {
             bytes,
             emb: parsed.emb,
@@ -157,7 +161,7 @@ impl Bundle {
             n_items: parsed.n_items,
             n_base: parsed.n_items,
             dim: parsed.dim,
-            prior: popularity_prior(&parsed.pop),
+            prior,
             scale: parsed.scale,
             pop: parsed.pop,
             ids: parsed.ids,
@@ -233,12 +237,12 @@ impl Bundle {
 
     /// Per-row quantization scales (decoded to f32 if stored as F16); empty for a compact bundle.
     pub fn scales(&self) -> &[f32] {
-        &self.scale
+        self.scale.values(&self.bytes)
     }
 
     /// Popularity of each item, as stored (decoded to f32 if stored as F16).
     pub fn popularity(&self) -> &[f32] {
-        &self.pop
+        self.pop.values(&self.bytes)
     }
 
     /// Popularity prior in [0, 1]: `ln(1 + pop) / ln(1 + max pop)`.
@@ -278,7 +282,7 @@ impl Bundle {
             }
             return v;
         }
-        let s = self.scale[i];
+        let s = self.scales()[i];
         self.row(i).iter().map(|&q| f32::from(q) * s).collect()
     }
 

@@ -34,6 +34,7 @@ mod container;
 mod decode;
 pub mod digest;
 mod dtype;
+mod f32_column;
 mod format;
 pub mod id_code;
 mod id_index;

@@ -17,6 +17,7 @@
 //! updates never mix on one loaded bundle (a sharded catalog is updated by sharding it again).
 
 use super::category_column::CategoryColumn;
+use super::f32_column::F32Column;
 use super::format::{DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY};
 use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
@@ -143,13 +144,14 @@ impl Bundle {
         };
         // Work on copies; the bundle changes only once everything checked out.
         let mut rows = self.vector_rows();
-        let (mut ids, mut pop) = (self.ids.clone(), self.pop.clone());
+        let (mut ids, mut pop) = (self.ids.clone(), self.popularity().to_vec());
         let mut report = OverlayReport::default();
         // (row, delta row) of every product the delta lists.
         let mut listed: Vec<(u32, usize)> = Vec::with_capacity(delta.n_items);
         // Rows of earlier updates whose vectors this one sets (their norms are computed again).
         let mut revectored: Vec<usize> = Vec::new();
         let n_before = self.n_items;
+        let delta_pop = delta.popularity();
         for (k, id) in delta.ids.iter().enumerate() {
             let row = match self.index.get(&self.ids, id) {
                 Some(r) => {
@@ -157,7 +159,7 @@ impl Bundle {
                     if ru >= self.n_base {
                         // Added by an earlier update: its vector and popularity follow.
                         self.set_vector_row(&mut rows, ru, delta, k, same_codebooks);
-                        pop[ru] = delta.pop[k];
+                        pop[ru] = delta_pop[k];
                         revectored.push(ru);
                     }
                     report.updated += 1;
@@ -169,7 +171,7 @@ impl Bundle {
                         return Err(BundleError::Ids("more than 4 GiB of ids".into()));
                     }
                     self.set_vector_row(&mut rows, r as usize, delta, k, same_codebooks);
-                    pop.push(delta.pop[k]);
+                    pop.push(delta_pop[k]);
                     report.added += 1;
                     r
                 }
@@ -186,7 +188,7 @@ impl Bundle {
         self.ids = ids;
         match rows {
             VectorRows::Int8(emb, scale) => {
-                self.scale = scale;
+                self.scale = F32Column::Owned(scale);
                 self.emb_owned = Some(emb);
             }
             VectorRows::Codes(codes) => {
@@ -197,7 +199,7 @@ impl Bundle {
             }
         }
         self.prior = popularity_prior(&pop);
-        self.pop = pop;
+        self.pop = F32Column::Owned(pop);
         if let Some(t) = &mut self.trend {
             t.resize(n, 0.0);
             if let Some(dt) = delta.trend() {
@@ -257,7 +259,7 @@ impl Bundle {
                     )
                     .to_vec(),
                 },
-                self.scale.clone(),
+                self.scales().to_vec(),
             ),
         }
     }
@@ -292,7 +294,7 @@ impl Bundle {
             }
             VectorRows::Int8(emb, scale) => {
                 // A delta holds int8 rows (checked before anything changes).
-                let (q, s) = (delta.row(k), delta.scale.get(k).copied().unwrap_or(0.0));
+                let (q, s) = (delta.row(k), delta.scales().get(k).copied().unwrap_or(0.0));
                 match (emb.get_mut(r * d..(r + 1) * d), scale.get_mut(r)) {
                     (Some(slot), Some(sc)) if q.len() == d => {
                         slot.copy_from_slice(q);

@@ -12,6 +12,7 @@ use super::category_column::CategoryColumn;
 use super::container::{self, Container, Tensor};
 use super::decode::{expect_dtype, floats, names, shape_error, Valid};
 use super::digest;
+use super::f32_column::F32Column;
 use super::format::{
     limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
     KNOWN_TENSORS, SUPPORTED_VERSIONS,
@@ -33,8 +34,8 @@ pub(super) struct Parsed {
     pub pq: Option<Pq>,
     pub n_items: usize,
     pub dim: usize,
-    pub scale: Vec<f32>,
-    pub pop: Vec<f32>,
+    pub scale: F32Column,
+    pub pop: F32Column,
     pub ids: IdList,
     pub index: IdIndex,
     pub params: ScoringParams,
@@ -70,7 +71,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     let (ids, index) = read_ids(&c, &metadata, n)?;
 
     let scale = match pq {
-        Some(_) => Vec::new(),
+        Some(_) => F32Column::default(),
         None => per_item_floats(&c, "item_scale", n, Valid::NonNegative)?,
     };
     let pop = per_item_values(&c, &metadata, "item_pop", n)?;
@@ -88,7 +89,7 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     };
     let trend = match c.get("item_trend")? {
         None => None,
-        Some(_) => Some(per_item_values(&c, &metadata, "item_trend", n)?),
+        Some(_) => Some(per_item_values(&c, &metadata, "item_trend", n)?.into_vec(bytes)),
     };
     let session_pos_weights = match c.get("session_pos_weights")? {
         None => None,
@@ -224,17 +225,18 @@ fn check_count_key(metadata: &Metadata, key: &str, actual: usize) -> Result<(), 
     }
 }
 
+/// A per-item F32 or F16 tensor, read in place when it can be ([`F32Column::read`]).
 fn per_item_floats(
     c: &Container<'_>,
     name: &'static str,
     n: usize,
     valid: Valid,
-) -> Result<Vec<f32>, BundleError> {
+) -> Result<F32Column, BundleError> {
     let t = c.require(name)?;
     if t.shape != [n] {
         return Err(shape_error(&t, format!("[{n}] (one per item)")));
     }
-    floats(&t, &[Dtype::F32, Dtype::F16], &[n], valid)
+    F32Column::read(&t, n, valid)
 }
 
 /// The item vectors: int8 rows (`item_emb`, whose byte range is returned) or, in a compact
@@ -290,12 +292,12 @@ fn per_item_values(
     metadata: &Metadata,
     name: &'static str,
     n: usize,
-) -> Result<Vec<f32>, BundleError> {
+) -> Result<F32Column, BundleError> {
     let t = c.require(name)?;
     if t.dtype != Dtype::U8 {
         return match name {
             "item_pop" => per_item_floats(c, name, n, Valid::NonNegative),
-            _ => floats(&t, &[Dtype::F32], &[n], Valid::NonNegative),
+            _ => floats(&t, &[Dtype::F32], &[n], Valid::NonNegative).map(F32Column::Owned),
         };
     }
     if t.shape != [n] {
@@ -314,11 +316,13 @@ fn per_item_values(
         "a number from 0 to 88",
     )?
     .ok_or(BundleError::MissingMetadata(key))?;
-    Ok(t.data
-        .iter()
-        // f64 `exp` (already in the wasm for the privacy mechanisms) rather than f32 `exp_m1`.
-        .map(|&q| ((f64::from(q) / 255.0 * f64::from(l)).exp() - 1.0).max(0.0) as f32)
-        .collect())
+    Ok(F32Column::Owned(
+        t.data
+            .iter()
+            // f64 `exp` (already in the wasm for the privacy mechanisms) rather than f32 `exp_m1`.
+            .map(|&q| ((f64::from(q) / 255.0 * f64::from(l)).exp() - 1.0).max(0.0) as f32)
+            .collect(),
+    ))
 }
 
 fn read_ids(

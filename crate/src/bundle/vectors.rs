@@ -63,7 +63,7 @@ impl Bundle {
     pub fn query_dot(&self, query: &ItemQuery, i: u32) -> f32 {
         match query {
             ItemQuery::Int8(q, q_scale) => {
-                q_scale * self.scale[i as usize] * dot_i8(q, self.row(i as usize)) as f32
+                q_scale * self.scales()[i as usize] * dot_i8(q, self.row(i as usize)) as f32
             }
             ItemQuery::Table(t) => {
                 let f = self.pq.as_ref().map_or(1.0, |pq| pq.row_factor(i as usize));
@@ -101,7 +101,7 @@ impl Bundle {
             (ItemQuery::Int8(q, q_scale), None) => {
                 match self.embeddings().ok().and_then(|m| m.to_slice()) {
                     Some(rows) => {
-                        dot_i8_rows_scale_add(q, rows, out, Some((&self.scale, *q_scale)), plus);
+                        dot_i8_rows_scale_add(q, rows, out, Some((self.scales(), *q_scale)), plus);
                     }
                     None => {
                         out.iter_mut().for_each(|o| *o = 0.0);
@@ -122,8 +122,8 @@ impl Bundle {
         match &self.pq {
             None => {
                 dot_i8(self.row(a), self.row(b)) as f32
-                    * self.scale.get(a).copied().unwrap_or(0.0)
-                    * self.scale.get(b).copied().unwrap_or(0.0)
+                    * self.scales().get(a).copied().unwrap_or(0.0)
+                    * self.scales().get(b).copied().unwrap_or(0.0)
             }
             // An item with itself (its norm: `rank::item_norms`, every item at load) without the
             // two decoded copies; the same bits.
