@@ -13,7 +13,7 @@ use std::ops::Range;
 use safetensors::Dtype;
 
 use super::container::Tensor;
-use super::decode::{check_values, floats, le, Valid};
+use super::decode::{check_values, floats, Valid};
 use crate::error::BundleError;
 
 /// Per-item f32 values: a byte range of the bundle's bytes, or decoded ones.
@@ -36,14 +36,11 @@ impl F32Column {
     /// aligned address on a little-endian machine, else decoded. `t.range` must index `bytes`,
     /// the buffer the bundle keeps (and never moves: a `Vec`'s heap block stays where it is).
     pub(crate) fn read(t: &Tensor<'_>, n: usize, valid: Valid) -> Result<Self, BundleError> {
-        if cfg!(target_endian = "little")
-            && t.dtype == Dtype::F32
-            && t.shape == [n]
-            && bytemuck::try_cast_slice::<u8, f32>(t.data).is_ok()
-        {
-            let values = t.data.chunks_exact(4).map(|c| f32::from_le_bytes(le(c)));
-            check_values(t, valid, values)?;
-            return Ok(Self::File(t.byte_range()));
+        if cfg!(target_endian = "little") && t.dtype == Dtype::F32 && t.shape == [n] {
+            if let Ok(values) = bytemuck::try_cast_slice::<u8, f32>(t.data) {
+                check_values(t, valid, values.iter().copied())?;
+                return Ok(Self::File(t.byte_range()));
+            }
         }
         floats(t, &[Dtype::F32, Dtype::F16], &[n], valid).map(Self::Owned)
     }
