@@ -1,7 +1,7 @@
 //! Id → row lookup that stores only row numbers (the ids themselves stay in the bundle's id list):
-//! an open-addressing table with linear probing, at most three-quarters full. Building it allocates one
-//! `Vec<u32>` instead of cloning and hashing every id into a `HashMap<String, _>`, which dominated
-//! load time (≈ 4 ms of 6 natively for 43k ids).
+//! an open-addressing table with linear probing, at most three-quarters full. Building it
+//! allocates one `Vec<u32>` instead of cloning and hashing every id into a `HashMap<String, _>`,
+//! which dominated load time (≈ 4 ms of 6 natively for 43k ids).
 //!
 //! The hash is seeded per process where the platform offers randomness (natively, from std's
 //! `RandomState`), so crafted ids cannot be chosen to collide in advance.
