@@ -27,6 +27,17 @@ impl IdList {
         }
     }
 
+    /// [`IdList::with_capacity`] for exactly `n` ids of `bytes` bytes (separators not counted),
+    /// or `None` when that is more than an id list holds (4 GiB) or the memory refuses it.
+    pub fn try_with_capacity(n: usize, bytes: usize) -> Option<Self> {
+        let text_len = bytes.checked_add(n.saturating_sub(1))?;
+        u32::try_from(text_len).ok()?;
+        let mut list = Self::default();
+        list.text.try_reserve_exact(text_len).ok()?;
+        list.ends.try_reserve_exact(n).ok()?;
+        Some(list)
+    }
+
     /// The `n` non-empty ids of `text`, joined by `'\n'` (a bundle's plain `item_ids`): one copy
     /// of the text and one scan for the separators. `Err` says why not (the count, an empty id,
     /// more than 4 GiB), naming the row.
@@ -101,6 +112,12 @@ impl IdList {
         }
     }
 
+    /// Bytes reserved for the joined text (tests: a decoded list is allocated at its size).
+    #[cfg(test)]
+    pub(crate) fn text_capacity(&self) -> usize {
+        self.text.capacity()
+    }
+
     /// The ids in row order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
         (0..self.len()).map(|i| self.get(i).unwrap_or_default())
@@ -145,6 +162,19 @@ impl<S: AsRef<str>> FromIterator<S> for IdList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Room for exactly the ids asked for, or `None` past what a list holds.
+    #[test]
+    fn room_is_reserved_exactly_or_refused() {
+        let list = IdList::try_with_capacity(3, 10).unwrap();
+        assert!(list.text.capacity() >= 12 && list.ends.capacity() >= 3);
+        assert!(
+            IdList::try_with_capacity(2, u32::MAX as usize).is_none(),
+            "4 GiB + 1"
+        );
+        assert!(IdList::try_with_capacity(usize::MAX, 1).is_none());
+        assert!(IdList::try_with_capacity(0, 0).unwrap().is_empty());
+    }
 
     #[test]
     fn ids_round_trip_with_their_rows() {
