@@ -247,6 +247,8 @@ fn update(args: &UpdateArgs) -> Result<()> {
     let mut item_cat: Vec<Option<u32>> = Vec::with_capacity(n_base);
     let mut prices = Vec::with_capacity(n_base);
     let mut avail = Vec::with_capacity(n_base);
+    // Read once: a compact bundle's popularity is decoded on each read.
+    let pop = bundle.popularity();
     for r in 0..n_base {
         let p = by_id.get(&bundle.ids()[r]).map(|&k| &cat.products[k]);
         let (was, now) = (before(r), after(p));
@@ -256,7 +258,7 @@ fn update(args: &UpdateArgs) -> Result<()> {
             delta_items.push(DeltaItem {
                 id: bundle.ids()[r].to_owned(),
                 embedding: None,
-                popularity: bundle.popularity()[r],
+                popularity: pop[r],
                 category: now.category.clone(),
                 price: now.price,
                 available: now.available,
@@ -274,7 +276,7 @@ fn update(args: &UpdateArgs) -> Result<()> {
             .and_then(|c| bundle.category_names()?.get(c as usize))
         {
             let best = bestseller.entry(c.clone()).or_insert(r);
-            if bundle.popularity()[r] > bundle.popularity()[*best] {
+            if pop[r] > pop[*best] {
                 *best = r;
             }
         }
@@ -377,7 +379,7 @@ fn update(args: &UpdateArgs) -> Result<()> {
             delta_items.push(DeltaItem {
                 id: bundle.ids()[0].to_owned(),
                 embedding: None,
-                popularity: bundle.popularity()[0],
+                popularity: pop[0],
                 category: now.category,
                 price: now.price,
                 available: now.available,

@@ -165,7 +165,7 @@ fn pack_npy_with_popularity_and_catalog_then_inspect() {
 
     let b = Bundle::from_bytes(std::fs::read(&i.out).unwrap()).unwrap();
     assert_eq!(b.ids().to_vec(), ["p1", "p2", "p3", "p4", "p5", "p6"]);
-    assert_eq!(b.popularity(), [10.0, 0.0, 3.5, 1.0, 2.0, 0.0]);
+    assert_eq!(*b.popularity(), [10.0, 0.0, 3.5, 1.0, 2.0, 0.0]);
     assert_eq!(b.category_names().unwrap(), ["shoes", "hats"]);
     let cats: Vec<_> = (0..6).map(|k| b.category(k)).collect();
     assert_eq!(cats, [Some(0), Some(1), None, Some(0), None, None]);
@@ -253,7 +253,7 @@ fn pack_fortran_order_float64_and_keep_norms() {
     assert!(o.status.success(), "{}", stderr(&o));
     let b = Bundle::from_bytes(std::fs::read(&i.out).unwrap()).unwrap();
     assert_rows_close(&b, |k| m[k * 4..(k + 1) * 4].to_vec());
-    assert_eq!(b.popularity(), [0.0; 6]);
+    assert_eq!(*b.popularity(), [0.0; 6]);
     assert_eq!(b.metadata()["pack.normalized"], "false");
 }
 
@@ -283,7 +283,7 @@ fn pack_big_endian_npy_and_npy_popularity() {
     assert!(o.status.success(), "{}", stderr(&o));
     let b = Bundle::from_bytes(std::fs::read(&i.out).unwrap()).unwrap();
     assert_rows_close(&b, |k| normalized_row(&m, k));
-    assert_eq!(b.popularity(), [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
+    assert_eq!(*b.popularity(), [5.0, 4.0, 3.0, 2.0, 1.0, 0.0]);
 }
 
 fn safetensors_file(tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)]) -> Vec<u8> {

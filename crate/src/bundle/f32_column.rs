@@ -6,8 +6,10 @@
 //! keeping a decoded copy cost 4 bytes per item per vector, 8 in all (344 KB at 43k items, 8 MB
 //! at a million: a tenth of an int8 bundle's size in memory). Otherwise (F16 or one-byte values,
 //! an unaligned buffer, a big-endian machine, values changed by a catalog update) they are
-//! decoded into memory, as before.
+//! decoded into memory, as before. A compact bundle's one-byte popularity ([`LogU8`]) is
+//! decoded only when read.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use safetensors::Dtype;
@@ -58,18 +60,54 @@ impl F32Column {
         }
     }
 
-    /// The values as a vector of their own.
-    pub(crate) fn into_vec(self, bytes: &[u8]) -> Vec<f32> {
-        match self {
-            Self::Owned(v) => v,
-            Self::File(_) => self.values(bytes).to_vec(),
-        }
-    }
-
     /// Whether the values are the file's bytes (no copy).
     #[cfg(test)]
     pub(crate) fn in_place(&self) -> bool {
         matches!(self, Self::File(_))
+    }
+}
+
+/// Per-item values of a compact bundle stored in one byte each, log-quantized (`item_pop`):
+/// `value = exp(q / 255 · L) − 1` with `L = ln(1 + max value)`. Kept as the file's bytes and
+/// decoded when asked (4 bytes per item not held: only the catalog tools and catalog updates read
+/// popularity; the engine ranks with the prior).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LogU8 {
+    /// `bytes[range]` holds one byte per item.
+    pub range: Range<usize>,
+    /// `L`, finite, in `[0, 88]` (checked when read: `exp(88) − 1` is a finite f32).
+    pub log1p_max: f32,
+}
+
+impl LogU8 {
+    /// One value (f64 `exp`, already in the wasm for the privacy mechanisms, rather than f32
+    /// `exp_m1`).
+    #[inline]
+    pub(crate) fn value(q: u8, log1p_max: f32) -> f32 {
+        ((f64::from(q) / 255.0 * f64::from(log1p_max)).exp() - 1.0).max(0.0) as f32
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Vec<f32> {
+        let l = self.log1p_max;
+        let data = bytes.get(self.range.clone()).unwrap_or_default();
+        data.iter().map(|&q| Self::value(q, l)).collect()
+    }
+}
+
+/// Per-item values as the bundle holds them: f32 ([`F32Column`]) or one byte each ([`LogU8`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    Floats(F32Column),
+    LogU8(LogU8),
+}
+
+impl Values {
+    /// The values: borrowed when f32, decoded when one byte each.
+    pub(crate) fn get<'a>(&'a self, bytes: &'a [u8]) -> Cow<'a, [f32]> {
+        match self {
+            Self::Floats(c) => Cow::Borrowed(c.values(bytes)),
+            Self::LogU8(c) => Cow::Owned(c.decode(bytes)),
+        }
     }
 }
 
@@ -109,7 +147,6 @@ mod tests {
         assert_eq!(column, F32Column::File(4..20));
         assert!(column.in_place());
         assert_eq!(column.values(aligned), values);
-        assert_eq!(column.clone().into_vec(aligned), values);
 
         // One byte further on (an address ≡ 1 mod 4), the same values are decoded.
         let mut words = vec![0u32; 6];
@@ -136,6 +173,22 @@ mod tests {
         .unwrap();
         assert!(!column.in_place());
         assert_eq!(column.values(&halves), [0.5, 3.0, 0.0, 60_000.0]);
+    }
+
+    #[test]
+    fn one_byte_values_are_decoded_when_read() {
+        let bytes = [7u8, 0, 255, 128, 9];
+        let column = Values::LogU8(LogU8 {
+            range: 1..4,
+            log1p_max: 2.0,
+        });
+        let values = column.get(&bytes);
+        assert!(matches!(values, Cow::Owned(_)));
+        assert_eq!(values[0], 0.0);
+        assert!((values[1] - (2.0f32.exp() - 1.0)).abs() < 1e-5);
+        assert_eq!(values[2], LogU8::value(128, 2.0));
+        let floats = Values::Floats(F32Column::Owned(vec![1.0, 2.0]));
+        assert!(matches!(floats.get(&bytes), Cow::Borrowed([1.0, 2.0])));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! A validated, loaded bundle ([`Bundle`]) and its accessors.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use ndarray::ArrayView2;
 
 use super::category_column::CategoryColumn;
-use super::f32_column::F32Column;
+use super::f32_column::{F32Column, Values};
 use super::format::BundleOptions;
 use super::id_index;
 use super::metadata::Metadata;
@@ -33,9 +34,9 @@ pub struct Bundle {
     pub(super) n_base: usize,
     pub(super) dim: usize,
     /// Per-row int8 scales (empty for a compact bundle) and popularity: in place in `bytes` when
-    /// the file allows ([`F32Column`]).
+    /// the file allows ([`F32Column`]); a compact bundle's one-byte popularity decoded when read.
     pub(super) scale: F32Column,
-    pub(super) pop: F32Column,
+    pub(super) pop: Values,
     pub(super) prior: Vec<f32>,
     pub(super) ids: super::id_list::IdList,
     pub(super) index: id_index::IdIndex,
@@ -152,7 +153,8 @@ impl Bundle {
     fn read_any(bytes: Vec<u8>, options: &BundleOptions) -> Result<Self, BundleError> {
         let parsed = read::read(&bytes, options)?;
         let unavailable = unavailable_rows(parsed.avail.as_deref());
-        let prior = popularity_prior(parsed.pop.values(&bytes));
+        let mut prior = parsed.pop.get(&bytes).into_owned();
+        prior_in_place(&mut prior);
         Ok(Self {
             bytes,
             emb: parsed.emb,
@@ -240,9 +242,10 @@ impl Bundle {
         self.scale.values(&self.bytes)
     }
 
-    /// Popularity of each item, as stored (decoded to f32 if stored as F16).
-    pub fn popularity(&self) -> &[f32] {
-        self.pop.values(&self.bytes)
+    /// Popularity of each item, as stored: borrowed when the file holds it as F32, decoded from F16
+    /// or a compact bundle's one byte per item (a vector of its own: read it once, not per item).
+    pub fn popularity(&self) -> Cow<'_, [f32]> {
+        self.pop.get(&self.bytes)
     }
 
     /// Popularity prior in [0, 1]: `ln(1 + pop) / ln(1 + max pop)`.
@@ -459,12 +462,20 @@ impl Bundle {
 
 /// The popularity prior in [0, 1] the engine adds to scores: `ln(1 + pop) / ln(1 + max pop)`.
 pub fn popularity_prior(pop: &[f32]) -> Vec<f32> {
-    let max = pop.iter().copied().fold(0.0f32, f32::max);
+    let mut prior = pop.to_vec();
+    prior_in_place(&mut prior);
+    prior
+}
+
+/// [`popularity_prior`] in place: `values` holds popularity, then the prior (the same bits).
+pub(super) fn prior_in_place(values: &mut [f32]) {
+    let max = values.iter().copied().fold(0.0f32, f32::max);
     let denom = (1.0 + max).ln();
     if denom <= 0.0 || !denom.is_finite() {
-        return vec![0.0; pop.len()];
+        values.iter_mut().for_each(|v| *v = 0.0);
+        return;
     }
-    pop.iter().map(|&p| (1.0 + p).ln() / denom).collect()
+    values.iter_mut().for_each(|v| *v = (1.0 + *v).ln() / denom);
 }
 
 /// The rows an availability vector marks unavailable, ascending.

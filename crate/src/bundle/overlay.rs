@@ -17,7 +17,7 @@
 //! updates never mix on one loaded bundle (a sharded catalog is updated by sharding it again).
 
 use super::category_column::CategoryColumn;
-use super::f32_column::F32Column;
+use super::f32_column::{F32Column, Values};
 use super::format::{DELTA_BASE_KEY, DELTA_KIND_KEY, DELTA_KIND_SHARD, DELTA_N_BASE_KEY};
 use super::loaded::{popularity_prior, unavailable_rows, Bundle, FileRows};
 use super::tables::Categories;
@@ -144,7 +144,7 @@ impl Bundle {
         };
         // Work on copies; the bundle changes only once everything checked out.
         let mut rows = self.vector_rows();
-        let (mut ids, mut pop) = (self.ids.clone(), self.popularity().to_vec());
+        let (mut ids, mut pop) = (self.ids.clone(), self.popularity().into_owned());
         let mut report = OverlayReport::default();
         // (row, delta row) of every product the delta lists.
         let mut listed: Vec<(u32, usize)> = Vec::with_capacity(delta.n_items);
@@ -199,7 +199,7 @@ impl Bundle {
             }
         }
         self.prior = popularity_prior(&pop);
-        self.pop = F32Column::Owned(pop);
+        self.pop = Values::Floats(F32Column::Owned(pop));
         if let Some(t) = &mut self.trend {
             t.resize(n, 0.0);
             if let Some(dt) = delta.trend() {

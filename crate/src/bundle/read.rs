@@ -12,7 +12,7 @@ use super::category_column::CategoryColumn;
 use super::container::{self, Container, Tensor};
 use super::decode::{expect_dtype, floats, names, shape_error, Valid};
 use super::digest;
-use super::f32_column::F32Column;
+use super::f32_column::{F32Column, LogU8, Values};
 use super::format::{
     limits, BundleOptions, FORMAT, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
     KNOWN_TENSORS, SUPPORTED_VERSIONS,
@@ -35,7 +35,7 @@ pub(super) struct Parsed {
     pub n_items: usize,
     pub dim: usize,
     pub scale: F32Column,
-    pub pop: F32Column,
+    pub pop: Values,
     pub ids: IdList,
     pub index: IdIndex,
     pub params: ScoringParams,
@@ -89,7 +89,11 @@ pub(super) fn read(bytes: &[u8], options: &BundleOptions) -> Result<Parsed, Bund
     };
     let trend = match c.get("item_trend")? {
         None => None,
-        Some(_) => Some(per_item_values(&c, &metadata, "item_trend", n)?.into_vec(bytes)),
+        Some(_) => Some(
+            per_item_values(&c, &metadata, "item_trend", n)?
+                .get(bytes)
+                .into_owned(),
+        ),
     };
     let session_pos_weights = match c.get("session_pos_weights")? {
         None => None,
@@ -292,13 +296,14 @@ fn per_item_values(
     metadata: &Metadata,
     name: &'static str,
     n: usize,
-) -> Result<F32Column, BundleError> {
+) -> Result<Values, BundleError> {
     let t = c.require(name)?;
     if t.dtype != Dtype::U8 {
         return match name {
             "item_pop" => per_item_floats(c, name, n, Valid::NonNegative),
             _ => floats(&t, &[Dtype::F32], &[n], Valid::NonNegative).map(F32Column::Owned),
-        };
+        }
+        .map(Values::Floats);
     }
     if t.shape != [n] {
         return Err(shape_error(&t, format!("[{n}] (one per item)")));
@@ -316,13 +321,10 @@ fn per_item_values(
         "a number from 0 to 88",
     )?
     .ok_or(BundleError::MissingMetadata(key))?;
-    Ok(F32Column::Owned(
-        t.data
-            .iter()
-            // f64 `exp` (already in the wasm for the privacy mechanisms) rather than f32 `exp_m1`.
-            .map(|&q| ((f64::from(q) / 255.0 * f64::from(l)).exp() - 1.0).max(0.0) as f32)
-            .collect(),
-    ))
+    Ok(Values::LogU8(LogU8 {
+        range: t.byte_range(),
+        log1p_max: l,
+    }))
 }
 
 fn read_ids(
