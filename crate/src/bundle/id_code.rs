@@ -87,16 +87,8 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<IdList, BundleE
                 let z = varint(data, &mut at)?;
                 let delta = (z >> 1) ^ (z & 1).wrapping_neg();
                 prev = prev.wrapping_add(delta);
-                // In decimal, without an allocation per id.
-                let (mut digits, mut i, mut v) = ([0u8; 20], 20, prev);
-                loop {
-                    i -= 1;
-                    digits[i] = b'0' + (v % 10) as u8;
-                    v /= 10;
-                    if v == 0 {
-                        break;
-                    }
-                }
+                let mut digits = [0u8; 20];
+                let i = decimal(prev, &mut digits);
                 let id = std::str::from_utf8(digits.get(i..).unwrap_or_default());
                 if !ids.push(id.unwrap_or_default()) {
                     return Err(bad(at, "more than 4 GiB of ids"));
@@ -170,6 +162,27 @@ fn decoded_len(data: &[u8], coding: IdCoding, n: usize) -> usize {
         }
     }
     total
+}
+
+/// `v` in decimal at the end of `digits`, without an allocation; returns where it starts. Below
+/// 2^32 in 32-bit arithmetic: wasm has no 64-bit multiply-high, so a 64-bit division by 10 stays a
+/// division there (six per six-digit id made them most of a compact bundle's id decoding).
+fn decimal(mut v: u64, digits: &mut [u8; 20]) -> usize {
+    let mut i = digits.len();
+    while v > u64::from(u32::MAX) {
+        i -= 1;
+        digits[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    let mut w = v as u32;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (w % 10) as u8;
+        w /= 10;
+        if w == 0 {
+            return i;
+        }
+    }
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
