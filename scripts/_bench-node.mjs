@@ -32,13 +32,14 @@ export function positiveInteger(text, flag) {
 }
 
 /**
- * The wasm-pack build in `dir` (vitrine.js, vitrine_bg.wasm), initialized: `{glue, wasm}`. With
- * `instance`, a fresh instance of its own (a query string makes Node import the glue anew).
+ * The wasm-pack build in `dir` (`<name>.js`, `<name>_bg.wasm`; the engine's `vitrine` unless
+ * named, e.g. `vitrine_exp`), initialized: `{glue, wasm}`. With `instance`, a fresh instance of
+ * its own (a query string makes Node import the glue anew).
  */
-export async function loadBuild(dir, instance) {
-  const url = pathToFileURL(path.join(dir, 'vitrine.js')).href;
+export async function loadBuild(dir, instance, name = 'vitrine') {
+  const url = pathToFileURL(path.join(dir, `${name}.js`)).href;
   const glue = await import(instance === undefined ? url : `${url}?instance=${instance}`);
-  const wasm = glue.initSync({ module: fs.readFileSync(path.join(dir, 'vitrine_bg.wasm')) });
+  const wasm = glue.initSync({ module: fs.readFileSync(path.join(dir, `${name}_bg.wasm`)) });
   return { glue, wasm };
 }
 

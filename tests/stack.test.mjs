@@ -92,9 +92,7 @@ test('the deepest engine calls use at most half of the wasm stack', async () => 
 
 test('the experiments module stays within half of its stack too', async () => {
   const size = configuredStack();
-  const dir = path.join(REPO, 'www', 'pkg-exp');
-  const glue = await import(`${new URL(`file://${path.join(dir, 'vitrine_exp.js')}`).href}?instance=stack`);
-  const wasm = glue.initSync({ module: fs.readFileSync(path.join(dir, 'vitrine_exp_bg.wasm')) });
+  const { glue, wasm } = await loadBuild(path.join(REPO, 'www', 'pkg-exp'), 'stack', 'vitrine_exp');
   assert.equal(stackUsed(wasm, size), 0, 'stack first');
   const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'docs', 'experiments.example.json'), 'utf8'));
   const withContext = (levels) => {

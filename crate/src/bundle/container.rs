@@ -15,7 +15,7 @@ mod header;
 use crate::error::BundleError;
 
 /// Length of the little-endian u64 that starts every safetensors file.
-const LEN_PREFIX: usize = 8;
+pub(crate) const LEN_PREFIX: usize = 8;
 
 /// A parsed, validated container: the header and the bytes it describes.
 pub(crate) struct Container<'a> {

@@ -41,6 +41,11 @@ fn bad(index: usize, why: &str) -> BundleError {
     BundleError::Ids(format!("coded ids: {why} (at byte {index})"))
 }
 
+/// The delta a zigzag-mapped varint holds (`0, 1, 2, 3, … → 0, −1, 1, −2, …`, as a wrapping u64).
+fn unzigzag(z: u64) -> u64 {
+    (z >> 1) ^ (z & 1).wrapping_neg()
+}
+
 /// Reads one LEB128 varint at `*at` (at most 10 bytes, no bits past 64).
 fn varint(data: &[u8], at: &mut usize) -> Result<u64, BundleError> {
     let start = *at;
@@ -84,9 +89,7 @@ pub fn decode(data: &[u8], coding: IdCoding, n: usize) -> Result<IdList, BundleE
         IdCoding::Delta => {
             let mut prev = 0u64;
             for _ in 0..n {
-                let z = varint(data, &mut at)?;
-                let delta = (z >> 1) ^ (z & 1).wrapping_neg();
-                prev = prev.wrapping_add(delta);
+                prev = prev.wrapping_add(unzigzag(varint(data, &mut at)?));
                 let mut digits = [0u8; 20];
                 let i = decimal(prev, &mut digits);
                 let id = std::str::from_utf8(digits.get(i..).unwrap_or_default());
@@ -140,7 +143,7 @@ fn decoded_len(data: &[u8], coding: IdCoding, n: usize) -> usize {
             let mut prev = 0u64;
             for _ in 0..n {
                 let Ok(z) = varint(data, &mut at) else { break };
-                prev = prev.wrapping_add((z >> 1) ^ (z & 1).wrapping_neg());
+                prev = prev.wrapping_add(unzigzag(z));
                 total += prev.checked_ilog10().map_or(1, |l| l as usize + 1);
             }
         }

@@ -23,9 +23,6 @@ use super::digest::{self, PlanPiece};
 use super::format::BundleOptions;
 use crate::error::BundleError;
 
-/// Length of the little-endian u64 that starts every bundle file.
-const LEN_PREFIX: usize = 8;
-
 /// A bundle being received: see the module docs.
 pub struct BundleStream {
     bytes: Vec<u8>,
@@ -207,7 +204,7 @@ impl BundleStream {
             (Some(d), _) => d as u64,
             (None, Ok(Some(end))) => end as u64,
             // Fewer than 8 bytes, or a header length over the limit (refused by `push` already).
-            (None, _) => LEN_PREFIX as u64,
+            (None, _) => container::LEN_PREFIX as u64,
         }
     }
 
