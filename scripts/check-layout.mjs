@@ -74,6 +74,16 @@ for (const root of positionals) {
       }
     }
   }
+  // Other crates re-exported whole at the root (`pub use vitrine_kernels as kernels;`): a path
+  // through them (`crate::kernels::top_k`) names no file of this crate.
+  const rootFile = byPath.get('');
+  const externalAtRoot = new Set();
+  if (rootFile) {
+    const body = withoutTests(code(readFileSync(rootFile, 'utf8')));
+    for (const m of body.matchAll(/\bpub(?:\([^)]*\))?\s+use\s+(\w+)(?:\s+as\s+(\w+))?\s*;/g)) {
+      if (!['crate', 'super', 'self'].includes(m[1])) externalAtRoot.add(m[2] ?? m[1]);
+    }
+  }
   /** Follows re-exports from module `mod` for item `name` to the module that defines it. */
   const definer = (mod, name, depth = 0) => {
     const next = reexports.get(`${mod}|${name}`);
@@ -109,6 +119,7 @@ for (const root of positionals) {
         while (p[i] === 'super') { base.pop(); i++; }
         rest = p.slice(i);
       }
+      if (base.length === 0 && externalAtRoot.has(rest[0])) continue;
       // The longest prefix naming a file is the target.
       let target = null;
       for (let k = rest.length; k >= 0; k--) {

@@ -197,3 +197,42 @@ test('scripts/bench-stream.mjs: times a streamed load against a whole-body one, 
   // At 4 MB/s the 81 KB bundle takes about 20 ms to arrive.
   assert.ok(inPage[0].totals.download >= 15, JSON.stringify(inPage[0]));
 });
+
+test('scripts/check-layout.mjs: finds import circles and long files; a crate re-exported at the root is not a file', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vitrine-layout-'));
+  const write = (files) => {
+    fs.rmSync(path.join(dir, 'src'), { recursive: true, force: true });
+    fs.mkdirSync(path.join(dir, 'src'));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'src', name), text);
+  };
+  const check = () => run('scripts/check-layout.mjs', ['--max-lines', '20', path.join(dir, 'src')]);
+  try {
+    // `crate::kernels::…` goes to another crate (vitrine's layout), and a → b is one way.
+    write({
+      'lib.rs': 'pub use vitrine_kernels as kernels;\nmod a;\nmod b;\npub use a::X;\n',
+      'a.rs': 'use crate::kernels::top_k;\nuse crate::b::Y;\npub struct X;\n',
+      'b.rs': 'use crate::kernels::Scored;\npub struct Y;\n',
+    });
+    const ok = check();
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /layout: ok/);
+
+    // b → a closes a circle.
+    write({
+      'lib.rs': 'mod a;\nmod b;\n',
+      'a.rs': 'use crate::b::Y;\npub struct X;\n',
+      'b.rs': 'use crate::a::X;\npub struct Y;\n',
+    });
+    const circle = check();
+    assert.equal(circle.status, 1);
+    assert.match(circle.stdout, /import circle: src\/a\.rs ↔ src\/b\.rs/);
+
+    // A file past --max-lines.
+    write({ 'lib.rs': '//\n'.repeat(21) });
+    const long = check();
+    assert.equal(long.status, 1);
+    assert.match(long.stdout, /lib\.rs: 22 lines \(more than 20\)/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

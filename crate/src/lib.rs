@@ -20,7 +20,7 @@ pub mod context;
 pub mod engine;
 pub mod error;
 pub mod experiment;
-pub mod kernels;
+pub use vitrine_kernels as kernels;
 pub mod model;
 pub mod numfmt;
 pub mod privacy;

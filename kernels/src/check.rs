@@ -280,7 +280,7 @@ fn check_adc(k: &Kernels) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{available, TopK};
+    use crate::{available, TopK};
     use proptest::prelude::*;
 
     #[test]
@@ -312,13 +312,13 @@ mod tests {
         let broken = Kernels {
             isa: "broken",
             dot_i8: off_by_one,
-            ..crate::kernels::SCALAR
+            ..crate::SCALAR
         };
         assert!(check(&broken).unwrap_err().contains("length 17"));
         let broken = Kernels {
             isa: "broken",
             any_ge: never,
-            ..crate::kernels::SCALAR
+            ..crate::SCALAR
         };
         assert!(check(&broken).is_err());
         fn adc_reversed(table: &[f32], codes: &[u8], out: &mut [f32]) {
@@ -334,7 +334,7 @@ mod tests {
         let broken = Kernels {
             isa: "broken",
             adc_rows: adc_reversed,
-            ..crate::kernels::SCALAR
+            ..crate::SCALAR
         };
         assert!(check(&broken).unwrap_err().contains("adc_rows"));
     }
@@ -367,7 +367,7 @@ mod tests {
             k in 0usize..40,
         ) {
             let want = sorted_prefix(&scores, k);
-            prop_assert_eq!(&crate::kernels::top_k(&scores, k), &want);
+            prop_assert_eq!(&crate::top_k(&scores, k), &want);
             for t in available() {
                 prop_assert_eq!(&top_k_with(&scores, k, t.any_ge), &want);
                 prop_assert_eq!(&(t.top_k)(&scores, k), &want);
@@ -395,7 +395,7 @@ mod tests {
         );
         // Only whole rows are written.
         let mut out = [7.0f32; 3];
-        crate::kernels::dot_i8_rows(&[1, 1], &[1, 1, 2, 2, 3], &mut out);
+        crate::dot_i8_rows(&[1, 1], &[1, 1, 2, 2, 3], &mut out);
         assert_eq!(out, [2.0, 4.0, 7.0]);
     }
 }
