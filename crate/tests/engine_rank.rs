@@ -404,6 +404,30 @@ fn mmr_trades_relevance_for_variety() {
 }
 
 #[test]
+fn unknown_ids_are_reported_once_each_in_order_of_first_appearance() {
+    let mut e = engine();
+    // The options' unknown ids come first, then the list's, each once.
+    let o = opts(&e, r#"{"exclude":["gone-b","shoes-0","gone-a","gone-b"]}"#);
+    let r = e
+        .rerank(&["gone-a", "hats-2", "new-1", "new-1", "gone-c"], &o, 0.0)
+        .unwrap();
+    assert_eq!(r.unknown_ids, ["gone-b", "gone-a", "new-1", "gone-c"]);
+    // The most ids a list may hold, every one new to the bundle and each twice (deduplicated by
+    // a hash table: a `contains` per id made this 5·10^9 string comparisons).
+    let many: Vec<String> = (0..vitrine::rank::MAX_IDS / 2)
+        .flat_map(|i| [format!("new-{i}"), format!("new-{i}")])
+        .collect();
+    let r = e.rerank(&many, &opts(&e, "{}"), 0.0).unwrap();
+    assert!(r.is_empty());
+    assert_eq!(r.unknown_ids.len(), vitrine::rank::MAX_IDS / 2);
+    assert!(r
+        .unknown_ids
+        .iter()
+        .enumerate()
+        .all(|(i, id)| *id == format!("new-{i}")));
+}
+
+#[test]
 fn rerank_orders_the_pages_candidates_and_reports_the_rest() {
     let mut e = engine();
     e.track("click", "bags-3", 1.0).unwrap();

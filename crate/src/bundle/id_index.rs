@@ -104,7 +104,7 @@ fn row_bits_for(n: usize) -> u32 {
 }
 
 /// 64-bit hash of `bytes` (word-at-a-time multiply–xor, then a splitmix64 finalizer).
-fn hash(seed: u64, bytes: &[u8]) -> u64 {
+pub(crate) fn hash(seed: u64, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
     let mut chunks = bytes.chunks_exact(8);

@@ -60,6 +60,7 @@ pub use format::{
     MAX_DIM,
 };
 pub use id_code::{IdCoding, MAX_FRONT_ID_BYTES};
+pub(crate) use id_index::hash as hash_id;
 pub use id_list::IdList;
 pub use loaded::{popularity_prior, Bundle, Neighbours};
 pub use metadata::Metadata;

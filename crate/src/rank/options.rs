@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 
+use super::candidates::DistinctIds;
 use crate::bundle::Bundle;
 use crate::context::{ContextInput, ValidContext};
 use crate::error::RequestError;
@@ -386,7 +387,7 @@ impl ValidRankOptions {
 /// Resolves ids to rows, collecting unknown ones.
 struct Resolver<'a> {
     bundle: &'a Bundle,
-    unknown: Vec<String>,
+    unknown: DistinctIds,
     warnings: Vec<String>,
 }
 
@@ -403,9 +404,7 @@ impl Resolver<'_> {
             match self.bundle.index_of(id) {
                 Some(i) => rows.push(i),
                 None => {
-                    if !self.unknown.contains(id) {
-                        self.unknown.push(id.clone());
-                    }
+                    self.unknown.insert(id);
                 }
             }
         }
@@ -459,7 +458,7 @@ impl RankOptions {
     pub fn validate(&self, bundle: &Bundle) -> Result<ValidRankOptions, RequestError> {
         let mut r = Resolver {
             bundle,
-            unknown: Vec::new(),
+            unknown: DistinctIds::default(),
             warnings: Vec::new(),
         };
         let k = self.k.map(|k| whole("k", k, 1, MAX_K)).transpose()?;
@@ -623,7 +622,7 @@ impl RankOptions {
             explain: self.explain.unwrap_or(false),
             now_ms: self.now,
             ope: self.ope.as_ref().map(OpeOption::validate).transpose()?,
-            unknown_ids: r.unknown,
+            unknown_ids: r.unknown.into_vec(),
             warnings: r.warnings,
         })
     }

@@ -1,6 +1,6 @@
 //! The ranking entry points: `recommend`, `rerank`, `similar` and `explain` on a [`RankEnv`].
 
-use super::candidates::FirstSeen;
+use super::candidates::{DistinctIds, FirstSeen};
 use super::env::{Kind, RankEnv, Related};
 use super::explain::explain_item;
 use super::options::{invalid, ValidRankOptions, DEFAULT_K, MAX_ANCHORS, MAX_IDS};
@@ -33,7 +33,7 @@ impl<'a> RankEnv<'a> {
             ));
         }
         let bundle = self.bundle;
-        let mut unknown: Vec<String> = Vec::new();
+        let mut unknown = DistinctIds::default();
         // Duplicates: keep the first occurrence.
         let mut seen = FirstSeen::with_capacity(ids.len());
         let mut duplicates: Vec<u32> = Vec::new();
@@ -46,9 +46,7 @@ impl<'a> RankEnv<'a> {
                     }
                 }
                 None => {
-                    if !unknown.iter().any(|u| u == id) {
-                        unknown.push(id.to_owned());
-                    }
+                    unknown.insert(id);
                 }
             }
         }
@@ -70,11 +68,10 @@ impl<'a> RankEnv<'a> {
         for r in &mut response.rows {
             r.position = seen.position(r.index);
         }
-        for u in unknown {
-            if !response.unknown_ids.contains(&u) {
-                response.unknown_ids.push(u);
-            }
-        }
+        // The options' unknown ids first, then the list's.
+        let mut all = DistinctIds::of(std::mem::take(&mut response.unknown_ids));
+        all.extend(unknown.into_vec());
+        response.unknown_ids = all.into_vec();
         Ok(response)
     }
 
