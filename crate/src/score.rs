@@ -213,6 +213,29 @@ impl<'a> Scorer<'a> {
         }
     }
 
+    /// `out[j] = self.score(rows[j])` (`out.len() == rows.len()`, every row `< n_items`), the
+    /// similarities batched ([`Bundle::query_dot_rows`]).
+    pub fn score_rows(&self, rows: &[u32], out: &mut [f32]) {
+        let prior = self.bundle.prior();
+        match &self.query {
+            None => out.iter_mut().for_each(|o| *o = 0.0),
+            Some(q) => self.bundle.query_dot_rows(q, rows, out),
+        }
+        let w = self.bundle.params().pop_weight;
+        for (o, &i) in out.iter_mut().zip(rows) {
+            let p = prior[i as usize];
+            let base = match self.query {
+                None => p,
+                Some(_) => *o + w * p,
+            };
+            *o = if self.terms.is_empty() {
+                base
+            } else {
+                base + self.terms.total(i)
+            };
+        }
+    }
+
     /// Scores every item into `out` (`out.len() == n_items`) with the batched kernel; equal to
     /// [`Scorer::score`] for each item.
     pub fn score_all(&self, out: &mut [f32]) {

@@ -510,8 +510,9 @@ proptest! {
 }
 
 /// The batched scores (`Scorer::score_all`: kernel, then one `scale_add` pass for the row scales
-/// or norms and the popularity prior) equal the per-item `Scorer::score` bit for bit, for an int8
-/// and a compact bundle, with a catalog size that leaves a remainder after 4-lane steps.
+/// or norms and the popularity prior; `Scorer::score_rows`, a list's rows through the gather
+/// kernel) equal the per-item `Scorer::score` bit for bit, for an int8 and a compact bundle, with a
+/// catalog size that leaves a remainder after 4-lane steps.
 #[test]
 fn batched_scores_equal_per_item_scores_bit_for_bit() {
     use vitrine::score::Scorer;
@@ -534,5 +535,15 @@ fn batched_scores_equal_per_item_scores_bit_for_bit() {
             all.iter().any(|&s| s != all[0]),
             "the scores differ between items"
         );
+        // A candidate list: any order, repeats; and a scorer without a profile (the prior).
+        let rows: Vec<u32> = (0..b.n_items() as u32).rev().chain([3, 3, 0]).collect();
+        for scorer in [scorer, Scorer::with_events(&b, &[])] {
+            let mut listed = vec![f32::NAN; rows.len()];
+            scorer.score_rows(&rows, &mut listed);
+            for (&i, s) in rows.iter().zip(&listed) {
+                let one = scorer.score(i);
+                assert_eq!(s.to_bits(), one.to_bits(), "row {i}: {s} vs {one}");
+            }
+        }
     }
 }

@@ -88,6 +88,7 @@ pub fn check(k: &Kernels) -> Result<(), String> {
             }
         }
     }
+    check_gather(k)?;
     let mut out = [7.0f32; 2];
     (k.dot_i8_rows)(&[], &[], &mut out);
     if out != [0.0, 0.0] {
@@ -141,6 +142,43 @@ pub fn check(k: &Kernels) -> Result<(), String> {
             let want = sorted_prefix(s, n);
             if top_k_with(s, n, k.any_ge) != want || (k.top_k)(s, n) != want {
                 return fail(format!("top-k of the {name} scores, k {n}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dot_i8_gather` of `k` against the scalar path: rows named in any order and repeated, lists
+/// of every length up to 13 (the four-row path and its remainder), with all rows inside or some
+/// outside the matrix (those score 0); the slot past `out` is left untouched.
+fn check_gather(k: &Kernels) -> Result<(), String> {
+    const ROWS: u32 = 9;
+    for d in DIMS {
+        let random = (
+            bytes(d as u32 + 77, d),
+            bytes(d as u32 * 3 + 1, ROWS as usize * d),
+        );
+        let extreme = (vec![-128i8; d], vec![-128i8; ROWS as usize * d]);
+        for len in (0..=13u32).chain([37]) {
+            let inside: Vec<u32> = (0..len).map(|j| (j * 7 + 3) % ROWS).collect();
+            let some_outside: Vec<u32> = (0..len)
+                .map(|j| match j % 5 {
+                    3 => ROWS + j,
+                    4 => u32::MAX - j,
+                    _ => (j * 7) % ROWS,
+                })
+                .collect();
+            for idx in [&inside, &some_outside] {
+                for (q, m) in [&random, &extreme] {
+                    let n = len as usize;
+                    let mut want = vec![7.0f32; n + 1];
+                    scalar::dot_i8_gather(q, m, idx, &mut want[..n]);
+                    let mut got = vec![7.0f32; n + 1];
+                    (k.dot_i8_gather)(q, m, idx, &mut got[..n]);
+                    if got != want {
+                        return Err(format!("{}: dot_i8_gather, width {d}, rows {idx:?}", k.isa));
+                    }
+                }
             }
         }
     }
@@ -279,6 +317,17 @@ fn check_adc(k: &Kernels) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_scalar_gather_is_one_dot_per_listed_row_and_zero_outside() {
+        // Rows of 2: [1, 2], [3, 4], [5, 6]; the 3 bytes after the last whole row are no row.
+        let rows = [1i8, 2, 3, 4, 5, 6, 7];
+        let mut out = [9.0f32; 5];
+        scalar::dot_i8_gather(&[1, -1], &rows, &[2, 0, 3, 2], &mut out);
+        assert_eq!(out, [-1.0, -1.0, 0.0, -1.0, 9.0]);
+        scalar::dot_i8_gather(&[], &rows, &[0, 1], &mut out[..2]);
+        assert_eq!(out[..2], [0.0, 0.0]);
+    }
+
     use super::*;
     use crate::{available, TopK};
     use proptest::prelude::*;

@@ -4,7 +4,7 @@
 //! ([`Kernels`]); the best table this machine can run is picked once ([`active`]) and every entry
 //! point below goes through it. A generic scalar table exists everywhere and is the reference.
 //!
-//! | table       | where                                    | `dot_i8` / `dot_i8_rows`        | `adc_rows`                   | `any_ge` (top-k block skip) | `scale_add`          |
+//! | table       | where                                    | `dot_i8` / `dot_i8_rows` / `dot_i8_gather` | `adc_rows`                   | `any_ge` (top-k block skip) | `scale_add`          |
 //! | ----------- | ---------------------------------------- | ------------------------------- | ---------------------------- | --------------------------- | -------------------- |
 //! | `scalar`    | everywhere                               | [`scalar`]                      | [`scalar::adc_rows`]         | [`scalar::any_ge`]          | [`scalar::scale_add`] |
 //! | `sse2`      | x86_64 (baseline)                        | SSE2                            | SSE2, 4 items per step       | SSE2                        | scalar (vectorized by the compiler) |
@@ -114,6 +114,13 @@ pub fn dot_i8_rows_scale_add(
 ) {
     let n = rows_to_score(query, rows, out.len());
     (active().dot_i8_rows_scale_add)(query, rows, &mut out[..n], scale, add);
+}
+
+/// `out[j] = dot(query, row idx[j])` as f32 for the rows a list names (`d = query.len()` bytes per
+/// row of `rows`; a row not wholly inside `rows` scores 0), for every `j` below the shorter of
+/// `idx` and `out`. Equal to [`dot_i8`] per row; batched so that the rows' loads overlap.
+pub fn dot_i8_gather(query: &[i8], rows: &[i8], idx: &[u32], out: &mut [f32]) {
+    (active().dot_i8_gather)(query, rows, idx, out);
 }
 
 /// Asymmetric-distance scoring of product-quantized rows (compact bundles): `out[r] = Σ_j

@@ -23,6 +23,34 @@ pub fn dot_i8_rows(query: &[i8], rows: &[i8], out: &mut [f32]) {
     }
 }
 
+/// `out[j] = dot(query, row idx[j])` as f32, the rows `d = query.len()` bytes each in `rows`, for
+/// every `j` below the shorter of `idx` and `out`; a row not wholly inside `rows` scores 0.
+pub fn dot_i8_gather(query: &[i8], rows: &[i8], idx: &[u32], out: &mut [f32]) {
+    gather_with(query, rows, idx, out, dot_i8);
+}
+
+/// [`dot_i8_gather`] with a given pair kernel: one call per row (what the x86 tables use, and the
+/// rows the simd128 four-row path leaves).
+#[inline(always)]
+pub(crate) fn gather_with(
+    query: &[i8],
+    rows: &[i8],
+    idx: &[u32],
+    out: &mut [f32],
+    dot: impl Fn(&[i8], &[i8]) -> i32,
+) {
+    for (o, &i) in out.iter_mut().zip(idx) {
+        *o = gathered_row(rows, query.len(), i).map_or(0.0, |r| dot(query, r) as f32);
+    }
+}
+
+/// Row `i` of `rows` (`d` bytes each) when it lies wholly inside, and `d > 0`.
+#[inline(always)]
+pub(crate) fn gathered_row(rows: &[i8], d: usize, i: u32) -> Option<&[i8]> {
+    let start = (i as usize).checked_mul(d)?;
+    rows.get(start..start.checked_add(d)?).filter(|_| d > 0)
+}
+
 /// True when some element of `block` is `>= threshold` (NaN never is).
 #[inline]
 pub fn any_ge(block: &[f32], threshold: f32) -> bool {

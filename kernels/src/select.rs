@@ -69,7 +69,6 @@ impl TopK {
     }
 
     /// Offers one candidate. NaN scores are never kept.
-    #[inline]
     pub fn push(&mut self, cand: Scored) {
         if self.k == 0 || cand.score.is_nan() {
             return;

@@ -14,6 +14,9 @@ pub struct Kernels {
     /// `out[r] = dot(query, rows[r·d .. (r+1)·d])`, `d = query.len()`, for every `r < out.len()`;
     /// callers guarantee `rows.len() ≥ out.len() · d`.
     pub dot_i8_rows: fn(&[i8], &[i8], &mut [f32]),
+    /// `out[j] = dot(query, row idx[j])` for the rows a list names (a `rerank`'s candidates), `d =
+    /// query.len()`; a row not wholly inside `rows` scores 0 (see [`scalar::dot_i8_gather`]).
+    pub dot_i8_gather: DotGather,
     /// Asymmetric-distance scoring of product-quantized rows: `out[r] = Σ_j table[j·256 +
     /// codes[r·m + j]]`, `m = table.len() / 256`, for every `r < out.len()`, each sum taken in
     /// order of `j` (bit-identical to the scalar path); callers guarantee `codes.len() ≥ out.len() · m`.
@@ -31,6 +34,9 @@ pub struct Kernels {
     pub dot_i8_rows_scale_add: DotRowsScaleAdd,
 }
 
+/// The signature of [`Kernels::dot_i8_gather`]: `(query, rows, idx, out)`.
+pub type DotGather = fn(&[i8], &[i8], &[u32], &mut [f32]);
+
 /// The signature of [`Kernels::scale_add`]: `(out, Some((mul, k)), Some((add, w)))`.
 pub type ScaleAdd = fn(&mut [f32], Option<(&[f32], f32)>, Option<(&[f32], f32)>);
 
@@ -43,6 +49,7 @@ pub static SCALAR: Kernels = Kernels {
     isa: "scalar",
     dot_i8: scalar::dot_i8,
     dot_i8_rows: scalar::dot_i8_rows,
+    dot_i8_gather: scalar::dot_i8_gather,
     adc_rows: scalar::adc_rows,
     any_ge: scalar::any_ge,
     top_k: |scores, k| top_k_with(scores, k, scalar::any_ge),

@@ -11,6 +11,7 @@ pub static SIMD128: Kernels = Kernels {
     isa: "simd128",
     dot_i8,
     dot_i8_rows,
+    dot_i8_gather,
     adc_rows,
     any_ge,
     top_k: |scores, k| top_k_with(scores, k, any_ge),
@@ -73,40 +74,11 @@ pub fn dot_i8_rows_scale_add(
     let mut fused = 0;
     let mut r = 0;
     if d % 16 == 0 {
-        let q: Vec<v128> = query
-            .chunks_exact(16)
-            .flat_map(|c| {
-                // SAFETY: `c` holds 16 bytes; v128_load accepts unaligned addresses.
-                let v = unsafe { v128_load(c.as_ptr().cast::<v128>()) };
-                [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)]
-            })
-            .collect();
+        let q = widened_query(query);
         let base = rows.as_ptr();
         while r + 4 <= n {
-            let mut acc = [i32x4_splat(0); 4];
-            for (j, pair) in q.chunks_exact(2).enumerate() {
-                let (q_lo, q_hi) = (pair[0], pair[1]);
-                for (i, a) in acc.iter_mut().enumerate() {
-                    // SAFETY: (r + i) · d + 16 j + 16 ≤ (r + 4) · d ≤ n · d ≤ rows.len().
-                    let v = unsafe { v128_load(base.add((r + i) * d + 16 * j).cast::<v128>()) };
-                    let lo = i32x4_dot_i16x8(i16x8_extend_low_i8x16(v), q_lo);
-                    let hi = i32x4_dot_i16x8(i16x8_extend_high_i8x16(v), q_hi);
-                    *a = i32x4_add(*a, i32x4_add(lo, hi));
-                }
-            }
-            // Transpose-add: lane i of `sums` is the total of acc[i].
-            let t0 = i32x4_add(
-                i32x4_shuffle::<0, 4, 1, 5>(acc[0], acc[1]),
-                i32x4_shuffle::<2, 6, 3, 7>(acc[0], acc[1]),
-            );
-            let t1 = i32x4_add(
-                i32x4_shuffle::<0, 4, 1, 5>(acc[2], acc[3]),
-                i32x4_shuffle::<2, 6, 3, 7>(acc[2], acc[3]),
-            );
-            let sums = i32x4_add(
-                i32x4_shuffle::<0, 1, 4, 5>(t0, t1),
-                i32x4_shuffle::<2, 3, 6, 7>(t0, t1),
-            );
+            // SAFETY: row r + 3 ends at (r + 4) · d ≤ n · d ≤ rows.len().
+            let sums = unsafe { dot4(&q, [0, 1, 2, 3].map(|i| base.add((r + i) * d))) };
             let mut v = f32x4_convert_i32x4(sums);
             if r + 4 <= ne {
                 // SAFETY: r + 4 ≤ ne, the length of every given slice at most.
@@ -130,6 +102,84 @@ pub fn dot_i8_rows_scale_add(
             add.map(|(a, w)| (&a[fused..], w)),
         );
     }
+}
+
+/// `query` (a multiple of 16 bytes) widened to i16 once: two vectors per 16 bytes.
+fn widened_query(query: &[i8]) -> Vec<v128> {
+    query
+        .chunks_exact(16)
+        .flat_map(|c| {
+            // SAFETY: `c` holds 16 bytes; v128_load accepts unaligned addresses.
+            let v = unsafe { v128_load(c.as_ptr().cast::<v128>()) };
+            [i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v)]
+        })
+        .collect()
+}
+
+/// The dots of four rows with the widened query `q` (from [`widened_query`]), lane `i` for the
+/// row at `row[i]`: widen to i16, multiply-add pairs into i32x4, one transposing reduction.
+///
+/// # Safety
+/// Each `row[i]` must point at `8 · q.len()` readable bytes (one row).
+#[inline(always)]
+unsafe fn dot4(q: &[v128], row: [*const i8; 4]) -> v128 {
+    let mut acc = [i32x4_splat(0); 4];
+    for (j, pair) in q.chunks_exact(2).enumerate() {
+        let (q_lo, q_hi) = (pair[0], pair[1]);
+        for (a, &p) in acc.iter_mut().zip(&row) {
+            // SAFETY: 16 j + 16 ≤ 8 · q.len(), the row's length (the caller's guarantee).
+            let v = unsafe { v128_load(p.add(16 * j).cast::<v128>()) };
+            let lo = i32x4_dot_i16x8(i16x8_extend_low_i8x16(v), q_lo);
+            let hi = i32x4_dot_i16x8(i16x8_extend_high_i8x16(v), q_hi);
+            *a = i32x4_add(*a, i32x4_add(lo, hi));
+        }
+    }
+    // Transpose-add: lane i of the result is the total of acc[i].
+    let t0 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(acc[0], acc[1]),
+        i32x4_shuffle::<2, 6, 3, 7>(acc[0], acc[1]),
+    );
+    let t1 = i32x4_add(
+        i32x4_shuffle::<0, 4, 1, 5>(acc[2], acc[3]),
+        i32x4_shuffle::<2, 6, 3, 7>(acc[2], acc[3]),
+    );
+    i32x4_add(
+        i32x4_shuffle::<0, 1, 4, 5>(t0, t1),
+        i32x4_shuffle::<2, 3, 6, 7>(t0, t1),
+    )
+}
+
+/// `out[j] = dot(query, row idx[j])` (see [`super::scalar::dot_i8_gather`]). When `d` is a
+/// multiple of 16, four listed rows at a time through [`dot4`]: their loads are independent, so
+/// the cache misses of rows new to the cache overlap (a `rerank` of ids the page has not ranked
+/// before). Exact, like every path.
+pub fn dot_i8_gather(query: &[i8], rows: &[i8], idx: &[u32], out: &mut [f32]) {
+    let d = query.len();
+    let n = idx.len().min(out.len());
+    let mut j = 0;
+    if d % 16 == 0 && d > 0 {
+        let q = widened_query(query);
+        while j + 4 <= n {
+            let four: [Option<&[i8]>; 4] =
+                [0, 1, 2, 3].map(|i| super::scalar::gathered_row(rows, d, idx[j + i]));
+            if let [Some(a), Some(b), Some(c), Some(e)] = four {
+                // SAFETY: each is a whole row of d = 8 · q.len() bytes.
+                let sums = unsafe { dot4(&q, [a, b, c, e].map(<[i8]>::as_ptr)) };
+                // SAFETY: j + 4 ≤ n ≤ out.len(); v128_store accepts unaligned addresses.
+                unsafe {
+                    v128_store(
+                        out.as_mut_ptr().add(j).cast::<v128>(),
+                        f32x4_convert_i32x4(sums),
+                    )
+                };
+            } else {
+                let (i4, o4) = (&idx[j..j + 4], &mut out[j..j + 4]);
+                super::scalar::gather_with(query, rows, i4, o4, dot_i8);
+            }
+            j += 4;
+        }
+    }
+    super::scalar::gather_with(query, rows, &idx[j..n], &mut out[j..n], dot_i8);
 }
 
 /// True when some element of `block` is `>= threshold` (NaN never is), 4 lanes at a time.

@@ -12,6 +12,9 @@ pub static SSE2: Kernels = Kernels {
     isa: "sse2",
     dot_i8: dot_i8_sse2,
     dot_i8_rows: dot_i8_rows_sse2,
+    dot_i8_gather: |query, rows, idx, out| {
+        super::scalar::gather_with(query, rows, idx, out, dot_i8_sse2);
+    },
     adc_rows: adc_rows_sse2,
     any_ge: any_ge_sse2,
     top_k: |scores, k| top_k_with(scores, k, any_ge_sse2),
@@ -30,6 +33,9 @@ pub(super) static AVX2: Kernels = Kernels {
     isa: "avx2",
     dot_i8: dot_i8_avx2,
     dot_i8_rows: dot_i8_rows_avx2,
+    dot_i8_gather: |query, rows, idx, out| {
+        super::scalar::gather_with(query, rows, idx, out, dot_i8_avx2);
+    },
     // AVX2 gathers (8 items per step) measured slower than this on a Xeon with AVX-512
     // (`cargo bench --bench kernels adc_rows`: 268 µs vs 176 µs for 43,097 × 20 codes).
     adc_rows: adc_rows_sse2,

@@ -4,7 +4,9 @@
 
 use super::loaded::Bundle;
 use super::pq::Pq;
-use crate::kernels::{adc_rows, dot_i8, dot_i8_rows_scale_add, scalar::adc_one, scale_add};
+use crate::kernels::{
+    adc_rows, dot_i8, dot_i8_gather, dot_i8_rows_scale_add, scalar::adc_one, scale_add,
+};
 
 /// A query vector prepared for one bundle's items: `query · v_i` for every item `i`.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +74,26 @@ impl Bundle {
                     s
                 } else {
                     s * f
+                }
+            }
+        }
+    }
+
+    /// `out[j] = query · v_rows[j]` for the listed items (`out.len() == rows.len()`, every row
+    /// `< n_items`), equal to [`Bundle::query_dot`] for each: int8 rows through the gather kernel,
+    /// so that the rows' loads overlap (a `rerank` of ids new to the cache).
+    pub fn query_dot_rows(&self, query: &ItemQuery, rows: &[u32], out: &mut [f32]) {
+        match (query, self.embeddings().ok().and_then(|m| m.to_slice())) {
+            (ItemQuery::Int8(q, q_scale), Some(matrix)) if self.pq.is_none() => {
+                dot_i8_gather(q, matrix, rows, out);
+                let scales = self.scales();
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o *= q_scale * scales[i as usize];
+                }
+            }
+            _ => {
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o = self.query_dot(query, i);
                 }
             }
         }

@@ -316,6 +316,26 @@ impl<'a> Prepared<'a> {
         self.base_score(i) + self.cat_add(i) + self.item_boost(i)
     }
 
+    /// [`Prepared::score`] of each of `rows` (a candidate list), the model part batched where
+    /// the scorer can (`recommend`/`rerank`): the same values.
+    pub(super) fn score_rows(&self, rows: &[u32]) -> Vec<f32> {
+        let mut out = vec![0.0f32; rows.len()];
+        match self.kind {
+            Kind::Recommend | Kind::Rerank => {
+                self.scorer.score_rows(rows, &mut out);
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o = *o + self.cat_add(i) + self.item_boost(i);
+                }
+            }
+            Kind::Related(_) => {
+                for (o, &i) in out.iter_mut().zip(rows) {
+                    *o = self.score(i);
+                }
+            }
+        }
+        out
+    }
+
     /// Whether `i` may be shown at all (available, filters, `exclude`/deny): what pins must
     /// pass too.
     pub(super) fn passes_hard_rules(&self, i: u32) -> bool {

@@ -65,13 +65,15 @@ pub(super) fn select(
         _ => {
             // A candidate list: the page's, or the allow list.
             let rows: &[u32] = list.or(opts.filters.allow.as_deref()).unwrap_or(&[]);
-            let cands: Vec<Scored> = rows
+            let kept: Vec<u32> = rows
                 .iter()
-                .filter(|&&i| p.admissible(i) && !pins.iter().any(|&(pi, _)| pi == i))
-                .map(|&i| Scored {
-                    index: i,
-                    score: p.score(i),
-                })
+                .copied()
+                .filter(|&i| p.admissible(i) && !pins.iter().any(|&(pi, _)| pi == i))
+                .collect();
+            let cands: Vec<Scored> = kept
+                .iter()
+                .zip(p.score_rows(&kept))
+                .map(|(&index, score)| Scored { index, score })
                 .collect();
             let best = |m: usize| {
                 let mut top = TopK::new(m);
