@@ -386,6 +386,18 @@ mod tests {
             ..crate::SCALAR
         };
         assert!(check(&broken).unwrap_err().contains("adc_rows"));
+        fn gather_clamped(query: &[i8], rows: &[i8], idx: &[u32], out: &mut [f32]) {
+            // A row past the matrix read as its last row instead of scoring 0.
+            let last = (rows.len() / query.len().max(1)).saturating_sub(1) as u32;
+            let clamped: Vec<u32> = idx.iter().map(|&i| i.min(last)).collect();
+            scalar::dot_i8_gather(query, rows, &clamped, out);
+        }
+        let broken = Kernels {
+            isa: "broken",
+            dot_i8_gather: gather_clamped,
+            ..crate::SCALAR
+        };
+        assert!(check(&broken).unwrap_err().contains("dot_i8_gather"));
     }
 
     proptest! {

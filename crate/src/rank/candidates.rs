@@ -69,7 +69,7 @@ impl FirstSeen {
 /// Distinct strings in order of first appearance (a request's unknown ids): an open-addressing
 /// table of indices into the list (at most half full), so n ids cost O(n) hashes instead of the
 /// O(n²) comparisons of a `contains` per id (200 unknown ids in a `rerank` cost more than 200 known
-/// ones; a list of 100,000 took seconds).
+/// ones; a list of 100,000 took 68 s in the wasm).
 #[derive(Debug, Default)]
 pub(crate) struct DistinctIds {
     /// `EMPTY_SLOT` or an index into `list`; empty, or a power of two ≥ 2 × `list.len()`.
