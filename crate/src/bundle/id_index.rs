@@ -258,8 +258,61 @@ impl IdIndex {
 
     /// Row of `id` in `ids` (the list the index was built from).
     pub fn get<R: Rows + ?Sized>(&self, ids: &R, id: &str) -> Option<u32> {
+        let (s, tag) = self.start(id);
+        self.probe_from(ids, id, s, tag)
+    }
+
+    /// [`IdIndex::get`] of each of `queries`, in order. In three passes: every id's home slot,
+    /// then the id text its tag points at, then the comparisons (and the rare further probes).
+    /// Each pass's loads are independent of one another, so for ids new to the cache (a
+    /// `rerank`'s candidates) the misses overlap instead of following one another.
+    pub fn get_many<R: Rows + ?Sized, S: AsRef<str>>(
+        &self,
+        ids: &R,
+        queries: &[S],
+    ) -> Vec<Option<u32>> {
+        let Some(mask) = self.slots.len().checked_sub(1) else {
+            return vec![None; queries.len()];
+        };
+        let homes: Vec<(usize, u32, u32)> = queries
+            .iter()
+            .map(|q| {
+                let (s, tag) = self.start(q.as_ref());
+                (s, tag, self.slots.get(s).copied().unwrap_or(EMPTY))
+            })
+            .collect();
+        let texts: Vec<Option<&str>> = homes
+            .iter()
+            .map(|&(_, tag, e)| {
+                let tagged = e != EMPTY && e & !self.row_mask() == tag;
+                tagged.then(|| ids.row(self.row_of(e))).flatten()
+            })
+            .collect();
+        queries
+            .iter()
+            .zip(homes.into_iter().zip(texts))
+            .map(|(q, ((s, tag, e), text))| {
+                let id = q.as_ref();
+                if e == EMPTY {
+                    None
+                } else if text == Some(id) {
+                    Some(self.row_of(e) as u32)
+                } else {
+                    self.probe_from(ids, id, (s + 1) & mask, tag)
+                }
+            })
+            .collect()
+    }
+
+    /// The rest of a probe for `id` (tag `tag`), from slot `s` on.
+    fn probe_from<R: Rows + ?Sized>(
+        &self,
+        ids: &R,
+        id: &str,
+        mut s: usize,
+        tag: u32,
+    ) -> Option<u32> {
         let mask = self.slots.len().checked_sub(1)?;
-        let (mut s, tag) = self.start(id);
         loop {
             match *self.slots.get(s)? {
                 EMPTY => return None,
@@ -370,6 +423,16 @@ mod tests {
         for miss in (48..400).map(|i| format!("q{i}")) {
             assert_eq!(index.get(&ids, &miss), None);
         }
+        // Batched: hits, misses and repeats in one list (full table: long probes, tags shared).
+        let queries: Vec<String> = (0..400).map(|i| format!("q{}", (i * 37) % 400)).collect();
+        let want: Vec<Option<u32>> = queries.iter().map(|q| index.get(&ids, q)).collect();
+        assert_eq!(index.get_many(&ids, &queries), want);
+        assert!(want.iter().any(Option::is_some) && want.iter().any(Option::is_none));
+        let empty: Vec<String> = Vec::new();
+        let none = IdIndex::build(&empty)
+            .unwrap()
+            .get_many(&empty, &["q1", ""]);
+        assert_eq!(none, [None, None]);
     }
 
     #[test]
@@ -414,6 +477,10 @@ mod tests {
                         proptest::prop_assert_eq!(index.get(&ids, id), Some(row as u32));
                     }
                     proptest::prop_assert_eq!(index.get(&ids, "d"), None);
+                    let mut queries = ids.clone();
+                    queries.extend(["d", "", "aaaa"].map(String::from));
+                    let want: Vec<Option<u32>> = queries.iter().map(|q| index.get(&ids, q)).collect();
+                    proptest::prop_assert_eq!(index.get_many(&ids, &queries), want);
                 }
                 (got, want) => proptest::prop_assert!(false, "{:?} vs {:?}", got.map(|_| ()), want),
             }

@@ -263,6 +263,12 @@ impl Bundle {
         self.index.get(&self.ids, id)
     }
 
+    /// [`Bundle::index_of`] of each of `ids`, in order; batched so that the lookups' cache misses
+    /// overlap (a page's candidate list).
+    pub fn indices_of<S: AsRef<str>>(&self, ids: &[S]) -> Vec<Option<u32>> {
+        self.index.get_many(&self.ids, ids)
+    }
+
     /// Scoring parameters from the metadata.
     pub fn params(&self) -> &ScoringParams {
         &self.params

@@ -37,9 +37,9 @@ impl<'a> RankEnv<'a> {
         // Duplicates: keep the first occurrence.
         let mut seen = FirstSeen::with_capacity(ids.len());
         let mut duplicates: Vec<u32> = Vec::new();
-        for (position, id) in ids.iter().enumerate() {
+        for (position, (id, row)) in ids.iter().zip(bundle.indices_of(ids)).enumerate() {
             let id = id.as_ref();
-            match bundle.index_of(id) {
+            match row {
                 Some(i) => {
                     if seen.insert(i, position as u32) {
                         duplicates.push(i);
