@@ -87,18 +87,20 @@ impl DistinctIds {
 
     /// Adds `id` unless it is already there; returns whether it was added.
     pub(crate) fn insert(&mut self, id: &str) -> bool {
-        if self.find(id).is_ok() {
-            return false;
+        match self.find(id) {
+            Ok(_) => false,
+            Err(slot) => {
+                self.push(id.to_owned(), slot);
+                true
+            }
         }
-        self.push(id.to_owned());
-        true
     }
 
     /// Adds each of `ids` that is not there yet, in order.
     pub(crate) fn extend(&mut self, ids: impl IntoIterator<Item = String>) {
         for id in ids {
-            if self.find(&id).is_err() {
-                self.push(id);
+            if let Err(slot) = self.find(&id) {
+                self.push(id, slot);
             }
         }
     }
@@ -125,8 +127,9 @@ impl DistinctIds {
         }
     }
 
-    /// Appends `id` (not present), doubling the table first when it would pass half full.
-    fn push(&mut self, id: String) {
+    /// Appends `id`, not present, at `slot` (the empty one [`DistinctIds::find`] gave), doubling
+    /// the table first when it would pass half full (then its slot is found again).
+    fn push(&mut self, id: String, mut slot: usize) {
         if 2 * (self.list.len() + 1) > self.slots.len() {
             let size = (4 * (self.list.len() + 1)).next_power_of_two();
             self.slots = vec![EMPTY_SLOT; size];
@@ -135,11 +138,12 @@ impl DistinctIds {
                     self.slots[s] = j as u32;
                 }
             }
+            if let Err(s) = self.find(&id) {
+                slot = s;
+            }
         }
-        if let Err(s) = self.find(&id) {
-            self.slots[s] = self.list.len() as u32;
-            self.list.push(id);
-        }
+        self.slots[slot] = self.list.len() as u32;
+        self.list.push(id);
     }
 }
 
