@@ -43,13 +43,14 @@ async function downloads(t) {
     const pause = (ms) => new Promise((r) => setTimeout(r, ms));
     const url = new URL(req.url, 'http://x');
     if (url.pathname === '/slow.vtr') {
-      // 8 KB every 20 ms (about 0.4 MB/s), with its length announced. (Every 5 ms, a loaded CI
-      // machine once delivered the last chunks to the page together, more than the third the
-      // engine finishes itself, and the platform's digest took over: a CI failure by timing.)
+      // 4 KB every 25 ms (about 0.16 MB/s), with its length announced. The engine finishes the
+      // digest itself unless a third of the file arrives while the page is busy: here that is a
+      // stall of ~175 ms. (8 KB every 5 ms, then every 20 ms, each failed once on a loaded CI
+      // machine: the last chunks reached the page together and the platform's digest took over.)
       res.writeHead(200, { ...head, 'Content-Length': BUNDLE.length });
-      for (let at = 0; at < BUNDLE.length; at += 8192) {
-        res.write(BUNDLE.subarray(at, at + 8192));
-        await pause(20);
+      for (let at = 0; at < BUNDLE.length; at += 4096) {
+        res.write(BUNDLE.subarray(at, at + 4096));
+        await pause(25);
       }
       res.end();
     } else if (url.pathname === '/nolength.vtr') {
