@@ -281,7 +281,9 @@ fn run_train(args: &TrainArgs) -> Result<()> {
         patience: args.patience,
         refit: !args.no_refit,
         neighbours: cooccur::NeighbourParams {
-            per_item: args.neighbours,
+            per_item: args
+                .neighbours
+                .unwrap_or(compact::default_neighbours(args.compact.compact)),
             min_support: args.min_pair_support,
             window: Some(args.pair_window),
         },

@@ -241,13 +241,22 @@ fn train_and_pack_write_compact_bundles() {
     assert_eq!(t["format_version"], "3");
     assert_eq!(t["metadata"]["pq.unit_norm"], "true");
     // Without --dim, `train --compact` trains 48 dimensions in 21 sub-spaces; without
-    // --compact, 64 (the defaults' choice: docs/quality.md, "Compact bundles").
-    for (compact, dim, subspaces) in [(true, 48, Some(21)), (false, 64, None)] {
-        let out = dir.join(format!("default-{compact}.vtr"));
+    // --compact, 64 (the defaults' choice: docs/quality.md, "Compact bundles"). Without
+    // --neighbours, a compact bundle has no co-occurrence lists (they are not compacted) and a
+    // full one has them; --neighbours still adds them to a compact bundle.
+    for (compact, neighbours, dim, subspaces, lists) in [
+        (true, None, 48, Some(21), false),
+        (true, Some("10"), 48, Some(21), true),
+        (false, None, 64, None, true),
+    ] {
+        let out = dir.join(format!("default-{compact}-{neighbours:?}.vtr"));
         let mut args = vec!["train", "--events", s(&train), "--out", s(&out)];
         args.extend(["--epochs", "1", "--batch", "256", "--seed", "3"]);
         if compact {
             args.push("--compact");
+        }
+        if let Some(n) = neighbours {
+            args.extend(["--neighbours", n]);
         }
         let o = vitrine(&args);
         assert_eq!(code(&o), 0, "{}", text(&o.stderr));
@@ -256,6 +265,13 @@ fn train_and_pack_write_compact_bundles() {
         assert_eq!(
             t["optional_parts"]["compact"]["subspaces"].as_u64(),
             subspaces
+        );
+        assert_eq!(
+            t["optional_parts"]["neighbours"]["entries"]
+                .as_u64()
+                .is_some(),
+            lists,
+            "compact: {compact}, --neighbours {neighbours:?}: {t}"
         );
     }
 
