@@ -175,7 +175,22 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
           errs[name] = { code: e.code, message: e.message };
         }
       }
-      return { reranked: reranked.map((x) => x.id), unknown: reranked.unknownIds, similar: similar.map((x) => x.id), why, errs, unknownTrack, knownTrack };
+      // Hostile lists are errors, and the engine keeps answering: a sparse array of length
+      // 2³² − 1 (it panicked the engine before) and a getter that throws (it went through the wasm).
+      const hostile = {};
+      for (const [name, make] of [
+        ['sparse', () => Object.assign([], { length: 2 ** 32 - 1 })],
+        ['throwing', () => Object.defineProperty(['x'], 0, { get() { throw new Error('boom'); } })],
+      ]) {
+        try {
+          await v.rerank(make());
+          hostile[name] = 'resolved';
+        } catch (e) {
+          hostile[name] = { code: e.code, message: e.message };
+        }
+      }
+      const afterHostile = (await v.rerank(ids.slice(0, 3))).map((x) => x.id);
+      return { reranked: reranked.map((x) => x.id), unknown: reranked.unknownIds, similar: similar.map((x) => x.id), why, errs, unknownTrack, knownTrack, hostile, afterHostile };
     }, { ids, item: ids[3] });
     assert.deepEqual([...r.reranked].sort(), [...ids].sort(), 'rerank returns exactly the known candidates');
     assert.deepEqual(r.unknown, ['no-such-item']);
@@ -186,6 +201,11 @@ test('the vitrine package in Chromium', { timeout: 150_000 }, async (t) => {
     assert.equal(r.errs.track.code, 'unknown_event_type');
     assert.deepEqual(r.unknownTrack, { pending: true });
     assert.deepEqual(r.knownTrack, { pending: false });
+    assert.equal(r.hostile.sparse.code, 'invalid_option', JSON.stringify(r.hostile));
+    assert.match(r.hostile.sparse.message, /at most 1000000 items, got 4294967295/);
+    assert.equal(r.hostile.throwing.code, 'invalid_option', JSON.stringify(r.hostile));
+    assert.match(r.hostile.throwing.message, /reading it threw: boom/);
+    assert.deepEqual([...r.afterHostile].sort(), ids.slice(0, 3).sort());
   });
 
   await t.test('configure() reaches the engine and re-renders (change event)', async () => {

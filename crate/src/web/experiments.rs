@@ -16,7 +16,8 @@ use crate::experiment::{
 };
 use crate::privacy::{OsRandom, Propensity};
 
-use super::interop::{read, write, Kind, StrList};
+use super::interop::{read, write, Kind};
+use super::js_read::StrList;
 
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
@@ -340,11 +341,14 @@ impl Experiments {
             )));
         }
         let list = |v: &JsValue, which: &str| {
-            StrList::from_js(v).ok_or_else(|| {
+            StrList::from_js(v).map_err(|e| {
                 fail(ExperimentError::new(
                     "invalid_argument",
                     "",
-                    format!("invalid ranking {which}: expected an array of item ids"),
+                    format!(
+                        "invalid ranking {which}: {}",
+                        e.reason("expected an array of item ids")
+                    ),
                 ))
             })
         };

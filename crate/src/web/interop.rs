@@ -11,46 +11,12 @@ use js_sys::{Array, Object, Reflect};
 use serde_json::{Map, Number, Value};
 use wasm_bindgen::prelude::*;
 
+use super::js_read::{js_entries, js_list, vitrine_fields, ListError, StrList, MAX_LIST};
 use crate::context::ContextInput;
 use crate::error::{RequestError, StateError, VitrineError};
 use crate::numfmt::Num;
 use crate::privacy::{CandidatesInput, EpsilonInput, PeriodInput, ReleaseSource};
 use crate::wire::{Field, FromReader, NumberOrText, Reader, ToWriter, WireStruct, Writer};
-
-// Bulk conversions done in JS: one boundary crossing per object or list instead of one per field
-// and per string (a `rerank` of 200 ids otherwise crosses ~1,000 times).
-#[wasm_bindgen(inline_js = r#"
-export function vitrine_join_ids(a) {
-  if (!Array.isArray(a)) return undefined;
-  for (let i = 0; i < a.length; i++) if (typeof a[i] !== 'string') return undefined;
-  return a.length === 0 ? '' : '\n' + a.join('\n');
-}
-export function vitrine_fields(o, keys, strict) {
-  const ks = keys.split(',');
-  if (o === undefined || o === null) return [];
-  if (typeof o !== 'object' || Array.isArray(o)) return 'expected an object';
-  try {
-    if (strict) {
-      for (const k of Object.keys(o)) {
-        if (!ks.includes(k)) return `unknown field \`${k}\`, expected one of ${ks.join(', ')}`;
-      }
-    }
-    return ks.map((k) => o[k] ?? undefined);
-  } catch (e) {
-    return `reading it threw: ${e instanceof Error ? e.message : String(e)}`;
-  }
-}
-"#)]
-extern "C" {
-    /// `"\n" + id` for each id, concatenated (one `Array.prototype.join`: a flat string), or
-    /// `undefined` unless `a` is an array of strings. An id holding a `"\n"` (bundle ids never
-    /// do) shows as more pieces than the array's length.
-    pub(crate) fn vitrine_join_ids(a: &JsValue) -> Option<String>;
-    /// The values of `o`'s fields named in `keys` (comma-separated), in that order (`null` read
-    /// as `undefined`; `[]` when `o` is `undefined` or `null`), or why not (a string: not an
-    /// object, a field not in `keys` when `strict`, a getter that threw).
-    fn vitrine_fields(o: &JsValue, keys: &str, strict: bool) -> JsValue;
-}
 
 /// What a top-level value is, which decides the code of its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +174,17 @@ impl JsReader {
         })
     }
 
+    /// A plain copy of this JS array, or the error saying why not (one function for every
+    /// element type: [`JsElement::read_list`] is instantiated per type).
+    #[inline(never)]
+    fn array(&self) -> Result<Array, ReadError> {
+        match js_list(&self.value, MAX_LIST) {
+            Ok(items) => Ok(items),
+            Err(ListError::Type) if self.absent() => Err(self.err("is required")),
+            Err(e) => Err(self.err(&e.reason("must be an array"))),
+        }
+    }
+
     fn element(&self, value: JsValue, index: u32) -> Self {
         Self {
             value,
@@ -328,17 +305,12 @@ impl FromReader<JsReader> for bool {
 impl FromReader<JsReader> for [f64; 2] {
     #[inline(never)]
     fn from_reader(r: JsReader) -> Result<Self, ReadError> {
-        if !Array::is_array(&r.value) {
-            return Err(if r.absent() {
-                r.err("is required")
-            } else {
-                r.err("must be a list of two numbers")
-            });
-        }
-        let list = Array::from(&r.value);
-        if list.length() != 2 {
-            return Err(r.err("must be a list of two numbers"));
-        }
+        let list = match js_list(&r.value, 2) {
+            Ok(list) if list.length() == 2 => list,
+            Err(ListError::Type) if r.absent() => return Err(r.err("is required")),
+            Err(ListError::Threw(why)) => return Err(r.err(&format!("reading it threw: {why}"))),
+            _ => return Err(r.err("must be a list of two numbers")),
+        };
         Ok([
             r.element(list.get(0), 0).number()?,
             r.element(list.get(1), 1).number()?,
@@ -366,18 +338,16 @@ impl FromReader<JsReader> for u32 {
 /// [`MAX_MAP_KEYS`] keys.
 impl<T: FromReader<JsReader>> FromReader<JsReader> for BTreeMap<String, T> {
     fn from_reader(r: JsReader) -> Result<Self, ReadError> {
-        if !r.value.is_object() || Array::is_array(&r.value) {
-            return Err(r.err("must be an object"));
-        }
-        let keys = Object::keys(r.value.unchecked_ref::<Object>());
-        if keys.length() > MAX_MAP_KEYS {
-            return Err(r.err("has too many keys"));
-        }
+        let entries = match js_entries(&r.value, MAX_MAP_KEYS) {
+            Ok(entries) => entries,
+            Err(ListError::TooLong(_)) => return Err(r.err("has too many keys")),
+            Err(e) => return Err(r.err(&e.reason("must be an object"))),
+        };
         let mut out = BTreeMap::new();
-        for (i, key) in keys.iter().enumerate() {
-            let value = Reflect::get(&r.value, &key).unwrap_or(JsValue::UNDEFINED);
-            let item = r.element(value, i as u32);
-            out.insert(key.as_string().unwrap_or_default(), T::from_reader(item)?);
+        for i in 0..entries.length() / 2 {
+            let item = r.element(entries.get(2 * i + 1), i);
+            let key = entries.get(2 * i).as_string().unwrap_or_default();
+            out.insert(key, T::from_reader(item)?);
         }
         Ok(out)
     }
@@ -413,16 +383,9 @@ impl FromReader<JsReader> for String {
 /// Elements of lists: strings go through one joined copy, other types one by one.
 pub(crate) trait JsElement: Sized {
     fn read_list(r: &JsReader) -> Result<Vec<Self>, ReadError> {
-        if !Array::is_array(&r.value) {
-            return Err(if r.absent() {
-                r.err("is required")
-            } else {
-                r.err("must be an array")
-            });
-        }
+        let items = r.array()?;
         // A plain loop: `collect` into a `Result` instantiates the iterator adapters per element
         // type (~3 KB of wasm).
-        let items = Array::from(&r.value);
         let mut out = Vec::with_capacity(items.length() as usize);
         for i in 0..items.length() {
             out.push(Self::read_one(r.element(items.get(i), i))?);
@@ -435,9 +398,9 @@ pub(crate) trait JsElement: Sized {
 impl JsElement for String {
     fn read_list(r: &JsReader) -> Result<Vec<Self>, ReadError> {
         match StrList::from_js(&r.value) {
-            Some(list) => Ok(list.strs().into_iter().map(str::to_owned).collect()),
-            None if r.absent() => Err(r.err("is required")),
-            None => Err(r.err("must be an array of strings")),
+            Ok(list) => Ok(list.strs().into_iter().map(str::to_owned).collect()),
+            Err(_) if r.absent() => Err(r.err("is required")),
+            Err(e) => Err(r.err(&e.reason("must be an array of strings"))),
         }
     }
     fn read_one(r: JsReader) -> Result<Self, ReadError> {
@@ -461,44 +424,6 @@ impl<T: JsElement> FromReader<JsReader> for Vec<T> {
     #[inline(never)]
     fn from_reader(r: JsReader) -> Result<Self, ReadError> {
         T::read_list(&r)
-    }
-}
-
-/// The strings of a JS array: one joined copy (one boundary crossing) when no string holds a
-/// `"\n"`, else each string. (Joined with `Array.prototype.join`, the ids are checked for
-/// `"\n"` here: building the string with `+=` and an `includes` per id cost ~3 µs more per 200
-/// ids in Node.)
-pub(crate) enum StrList {
-    Joined(String),
-    Each(Vec<String>),
-}
-
-impl StrList {
-    pub(crate) fn from_js(v: &JsValue) -> Option<Self> {
-        let joined = vitrine_join_ids(v);
-        if joined.is_none() && !Array::is_array(v) {
-            return None;
-        }
-        let items: &Array = v.unchecked_ref();
-        if let Some(joined) = joined {
-            let pieces = joined.bytes().filter(|&b| b == b'\n').count();
-            if pieces == items.length() as usize {
-                return Some(StrList::Joined(joined));
-            }
-        }
-        let mut each = Vec::with_capacity(items.length() as usize);
-        for s in items.iter() {
-            each.push(s.as_string()?);
-        }
-        Some(StrList::Each(each))
-    }
-
-    /// The strings, borrowed.
-    pub(crate) fn strs(&self) -> Vec<&str> {
-        match self {
-            StrList::Joined(s) => s.split('\n').skip(1).collect(),
-            StrList::Each(v) => v.iter().map(String::as_str).collect(),
-        }
     }
 }
 
@@ -545,31 +470,38 @@ fn to_value(v: &JsValue, depth: u32) -> Result<Value, String> {
     if depth >= MAX_CONTEXT_DEPTH && v.is_object() {
         return Err(format!("nests more than {MAX_CONTEXT_DEPTH} levels deep"));
     }
-    if Array::is_array(v) {
-        let items = Array::from(v);
-        let mut out = Vec::with_capacity(items.length() as usize);
-        for x in items.iter() {
-            out.push(to_value(&x, depth + 1)?);
+    match js_list(v, MAX_LIST) {
+        Ok(items) => {
+            let mut out = Vec::with_capacity(items.length() as usize);
+            for x in items.iter() {
+                out.push(to_value(&x, depth + 1)?);
+            }
+            return Ok(Value::Array(out));
         }
-        return Ok(Value::Array(out));
+        Err(ListError::Type) => {}
+        Err(e) => return Err(e.reason("")),
     }
-    if v.is_object() {
-        let mut map = Map::new();
-        for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
-            let k = key.as_string().unwrap_or_default();
-            let inner = Reflect::get(v, &key).unwrap_or(JsValue::UNDEFINED);
-            map.insert(k, to_value(&inner, depth + 1)?);
+    match js_entries(v, MAX_LIST) {
+        Ok(entries) => {
+            let mut map = Map::new();
+            for i in 0..entries.length() / 2 {
+                let k = entries.get(2 * i).as_string().unwrap_or_default();
+                map.insert(k, to_value(&entries.get(2 * i + 1), depth + 1)?);
+            }
+            Ok(Value::Object(map))
         }
-        return Ok(Value::Object(map));
+        Err(ListError::Type) => Err("unsupported value".into()),
+        Err(e) => Err(e.reason("")),
     }
-    Err("unsupported value".into())
 }
 
 /// `context`: an object of keys to JSON-like values (checked by the core's context validation).
 impl FromReader<JsReader> for ContextInput {
     #[inline(never)]
     fn from_reader(r: JsReader) -> Result<Self, ReadError> {
-        if !r.value.is_object() || Array::is_array(&r.value) {
+        // An array reads as `Value::Array` below (no `Array.isArray` here: it throws on a
+        // revoked proxy).
+        if !r.value.is_object() {
             return Err(r.err("must be an object"));
         }
         match to_value(&r.value, 0) {

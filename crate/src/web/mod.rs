@@ -12,6 +12,7 @@ mod experiments;
 mod interop;
 #[cfg(feature = "web-engine")]
 mod js_error;
+mod js_read;
 #[cfg(feature = "web-engine")]
 mod recommender;
 #[cfg(feature = "web-engine")]

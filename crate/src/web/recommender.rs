@@ -6,8 +6,9 @@
 use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
-use super::interop::{read, write, Kind, StrList};
+use super::interop::{read, write, Kind};
 use super::js_error::{fail, js_error};
+use super::js_read::StrList;
 use super::results;
 use crate::bundle::{BundleOptions, LoadOptions};
 use crate::engine::Engine;
@@ -119,9 +120,12 @@ impl Recommender {
         let list = match ids.as_string() {
             Some(one) => StrList::Each(vec![one]),
             None if related == Related::Trending => StrList::Each(Vec::new()),
-            None => StrList::from_js(ids).ok_or_else(|| {
+            None => StrList::from_js(ids).map_err(|e| {
                 js_error(
-                    "invalid ids: expected an item id or an array of item ids",
+                    &format!(
+                        "invalid ids: {}",
+                        e.reason("expected an item id or an array of item ids")
+                    ),
                     "invalid_option",
                 )
             })?,
@@ -244,9 +248,12 @@ impl Recommender {
 
     /// The page's candidate ids reordered (same options and result shape as `recommend`).
     pub fn rerank(&mut self, ids: JsValue, options: JsValue) -> Result<JsValue, JsValue> {
-        let list = StrList::from_js(&ids).ok_or_else(|| {
+        let list = StrList::from_js(&ids).map_err(|e| {
             js_error(
-                "invalid candidates: expected an array of item ids",
+                &format!(
+                    "invalid candidates: {}",
+                    e.reason("expected an array of item ids")
+                ),
                 "invalid_option",
             )
         })?;
@@ -255,7 +262,7 @@ impl Recommender {
             .engine
             .rerank_rows(&list.strs(), &opts, clock_ms())
             .map_err(fail)?;
-        Ok(results::reranked(&ids, &rows))
+        Ok(results::reranked(&ids, self.engine.bundle(), &rows))
     }
 
     /// Items like `ids` (an id, or an array of ids: a cart), the ids left out (same options and

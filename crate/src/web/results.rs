@@ -13,11 +13,17 @@ use crate::rank::RowResponse;
 #[wasm_bindgen(inline_js = r#"
 export function vitrine_reranked(input, positions, scores, ranks, flags) {
   const out = new Array(positions.length);
-  for (let i = 0; i < positions.length; i++) {
-    const o = { id: input[positions[i]], score: scores[i], rank: ranks[i] };
-    if (flags[i] & 1) o.pinned = true;
-    if (flags[i] & 2) o.boosted = true;
-    out[i] = o;
+  try {
+    for (let i = 0; i < positions.length; i++) {
+      const id = input[positions[i]];
+      if (typeof id !== 'string') return undefined;
+      const o = { id, score: scores[i], rank: ranks[i] };
+      if (flags[i] & 1) o.pinned = true;
+      if (flags[i] & 2) o.boosted = true;
+      out[i] = o;
+    }
+  } catch {
+    return undefined;
   }
   return out;
 }
@@ -38,14 +44,15 @@ extern "C" {
     /// parallel arrays (`flags`: 1 = pinned, 2 = boosted).
     fn vitrine_items(ids: &str, scores: &[f64], ranks: &[u32], flags: &[u8]) -> Array;
     /// `[{id: input[position], score, rank, pinned?, boosted?}]`: `rerank`'s results, with the
-    /// page's own id strings (no copy of the ids out of the wasm memory).
+    /// page's own id strings (no copy of the ids out of the wasm memory), or `undefined` when
+    /// reading `input` again threw or gave a non-string (a getter, a proxy). Never throws.
     fn vitrine_reranked(
         input: &JsValue,
         positions: &[u32],
         scores: &[f64],
         ranks: &[u32],
         flags: &[u8],
-    ) -> Array;
+    ) -> JsValue;
 }
 
 /// Parallel arrays of a response's scores, ranks and flags (1 = pinned, 2 = boosted).
@@ -71,14 +78,16 @@ pub(crate) fn response(bundle: &Bundle, r: &RowResponse) -> JsValue {
     complete(vitrine_items(&ids, &scores, &ranks, &flags), r)
 }
 
-/// `rerank`'s results: ids are the page's own strings, at each row's position in `input`.
-pub(crate) fn reranked(input: &JsValue, r: &RowResponse) -> JsValue {
+/// `rerank`'s results: ids are the page's own strings, at each row's position in `input` (the
+/// bundle's, equal to them, when `input` no longer reads as it did).
+pub(crate) fn reranked(input: &JsValue, bundle: &Bundle, r: &RowResponse) -> JsValue {
     let positions: Vec<u32> = r.rows.iter().map(|row| row.position.unwrap_or(0)).collect();
     let (scores, ranks, flags) = columns(r);
-    complete(
-        vitrine_reranked(input, &positions, &scores, &ranks, &flags),
-        r,
-    )
+    let items = vitrine_reranked(input, &positions, &scores, &ranks, &flags);
+    if items.is_undefined() {
+        return response(bundle, r);
+    }
+    complete(items.unchecked_into(), r)
 }
 
 /// Adds the explanations, `unknownIds` and `warnings` to a response's items.
