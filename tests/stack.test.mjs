@@ -86,7 +86,9 @@ test('the deepest engine calls use at most half of the wasm stack', async () => 
 
   const deepest = Math.max(...Object.values(used));
   console.log(`wasm stack: ${size} bytes; deepest use ${deepest} bytes`, used);
-  assert.ok(used['context at the nesting limit'] > used.fromBytes, 'the nested context is the deepest call (the probe sees the stack)');
+  // The probe sees the stack: a load writes to it. (The nested context was the deepest call while
+  // the reader walked it recursively: 26-33 KB at 128 levels; it now walks with a heap stack.)
+  assert.ok(used.fromBytes > 1024, `a load uses the stack (${used.fromBytes} bytes seen)`);
   assert.ok(deepest <= size / 2, `the deepest call used ${deepest} of ${size} bytes of stack: more than half`);
 });
 

@@ -216,7 +216,12 @@ fn interleave_team_drafts_for_an_interleaved_device_only() {
         .expect_err("A/B");
     assert_eq!(code_and_path(&err).0, "not_interleaved");
     let err = web
-        .interleave(&exp.id, a, js(r#"[1, 2]"#), 4, now)
+        .interleave(&exp.id, a.clone(), js(r#"[1, 2]"#), 4, now)
         .expect_err("not strings");
+    assert_eq!(code_and_path(&err).0, "invalid_argument");
+    // A page's k of -1 arrives as 2^32 - 1: an error, not a reservation that overflows.
+    let err = web
+        .interleave(&exp.id, a.clone(), a, u32::MAX, now)
+        .expect_err("k");
     assert_eq!(code_and_path(&err).0, "invalid_argument");
 }

@@ -169,6 +169,23 @@ fn hostile_option_values_are_option_errors() {
             "const p = Proxy.revocable({}, {}); p.revoke(); return {context: p.proxy}".into(),
             "reading it threw",
         ),
+        // One list repeated by reference: 2⁶⁰ elements from 60 small arrays.
+        (
+            "let v = 0; for (let i = 0; i < 60; i++) v = [v, v]; return {context: {custom: {x: v}}}"
+                .into(),
+            "too large: more than 65536",
+        ),
+        // One string of 2²⁵ characters, ten times: 2²⁶ is the most one read copies.
+        (
+            "const item = 'x'.repeat(2 ** 25); return {pins: Array(10).fill({item, rank: 1})}"
+                .into(),
+            "too large: more than 67108864",
+        ),
+        (
+            "const items = new Array(300000).fill('x'.repeat(100)); return {boosts: Array(10).fill({items, weight: 1})}"
+                .into(),
+            "too large: more than 67108864",
+        ),
     ] {
         let err = rec.recommend(eval(&options)).expect_err(&options);
         let (message, code) = message_and_code(err);

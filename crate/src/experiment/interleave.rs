@@ -42,25 +42,31 @@ impl<T: PartialEq> InterleavedList<T> {
 }
 
 /// Team-draft interleaving of rankings `a` and `b` (best first) into at most `k` distinct items.
-/// When one ranking runs out, the other fills the rest.
-pub fn team_draft<T: Clone + PartialEq, R: RandomSource + ?Sized>(
+/// When one ranking runs out, the other fills the rest. Time O((|a| + |b|) · log k + k²) at
+/// worst (the shelf's items kept sorted for the membership test; a page's `k` of 2³² − 1 reserves
+/// no more than the two lists hold).
+pub fn team_draft<T: Clone + Ord, R: RandomSource + ?Sized>(
     a: &[T],
     b: &[T],
     k: usize,
     rng: &mut R,
 ) -> Result<InterleavedList<T>, PrivacyError> {
+    let room = k.min(a.len().saturating_add(b.len()));
     let mut out = InterleavedList {
-        items: Vec::with_capacity(k),
-        teams: Vec::with_capacity(k),
+        items: Vec::with_capacity(room),
+        teams: Vec::with_capacity(room),
     };
+    // The shelf's items, sorted: what the skips test (a scan of the shelf per skipped item was
+    // O(k) each, and a list of a million repeats made it hang).
+    let mut shown: Vec<&T> = Vec::with_capacity(room);
     let (mut ia, mut ib) = (0usize, 0usize);
     let (mut na, mut nb) = (0usize, 0usize);
     while out.items.len() < k {
         // Skip items already on the shelf.
-        while ia < a.len() && out.items.contains(&a[ia]) {
+        while ia < a.len() && shown.binary_search(&&a[ia]).is_ok() {
             ia += 1;
         }
-        while ib < b.len() && out.items.contains(&b[ib]) {
+        while ib < b.len() && shown.binary_search(&&b[ib]).is_ok() {
             ib += 1;
         }
         let (a_left, b_left) = (ia < a.len(), ib < b.len());
@@ -70,15 +76,18 @@ pub fn team_draft<T: Clone + PartialEq, R: RandomSource + ?Sized>(
             (false, true) => false,
             (true, true) => na < nb || (na == nb && bernoulli(rng, 1, 2)?),
         };
-        if pick_a {
-            out.items.push(a[ia].clone());
-            out.teams.push(Team::A);
+        let (item, team) = if pick_a {
             na += 1;
+            (&a[ia], Team::A)
         } else {
-            out.items.push(b[ib].clone());
-            out.teams.push(Team::B);
             nb += 1;
+            (&b[ib], Team::B)
+        };
+        if let Err(at) = shown.binary_search(&item) {
+            shown.insert(at, item);
         }
+        out.items.push(item.clone());
+        out.teams.push(team);
     }
     Ok(out)
 }
@@ -166,6 +175,26 @@ mod tests {
         t.credit(Team::A);
         t.credit(Team::A);
         assert_eq!(t.outcome(), 0.0);
+    }
+
+    /// A `k` past what the lists hold reserves only what they hold (2³² − 1 overflowed the
+    /// reservation), and a ranking of a million repeats is skipped in O(n log k), not O(n · k).
+    #[test]
+    fn a_huge_k_and_long_lists_of_repeats_stay_cheap() {
+        let mut rng = SeededRng::from_seed(10);
+        let l = team_draft(&[1, 2], &[3], usize::MAX, &mut rng).unwrap();
+        assert_eq!(l.items.len(), 3);
+        // `a`'s last distinct item lands near the end of the shelf; its million repeats follow.
+        let a: Vec<u32> = (1..=5_000)
+            .chain(std::iter::repeat_n(5_000, 1_000_000))
+            .collect();
+        let b: Vec<u32> = (10_001..=15_000).collect();
+        let l = team_draft(&a, &b, 20_000, &mut rng).unwrap();
+        assert_eq!(l.items.len(), 10_000, "every distinct item once");
+        let mut sorted = l.items.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 10_000);
     }
 
     #[test]

@@ -19,6 +19,10 @@ use crate::privacy::{OsRandom, Propensity};
 use super::interop::{read, write, Kind};
 use super::js_read::StrList;
 
+/// Most items an interleaved shelf may hold (`interleave`'s `k`): a recommendation request's
+/// `k` limit (`crate::rank::MAX_K`). A page's `k` of −1 arrives as 2³² − 1.
+const MAX_SHELF: usize = 10_000;
+
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
     let err = js_sys::Error::new(&e.to_string());
@@ -323,7 +327,8 @@ impl Experiments {
     /// arm's pick, 1: the second's; credit a click with `record(id, 'interleaving', team)`). The
     /// coin of each even round comes from the CSPRNG. Errors: `not_interleaved` when the device
     /// is not in this experiment's interleaved shelf now (an A/B experiment, dates, namespace,
-    /// GPC), `invalid_argument` for lists that are not arrays of strings.
+    /// GPC), `invalid_argument` for lists that are not arrays of strings or a `k` over
+    /// [`MAX_SHELF`].
     pub fn interleave(
         &self,
         experiment: &str,
@@ -332,6 +337,13 @@ impl Experiments {
         k: u32,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
+        if k as usize > MAX_SHELF {
+            return Err(fail(ExperimentError::new(
+                "invalid_argument",
+                "",
+                format!("k must be at most {MAX_SHELF}, got {k}"),
+            )));
+        }
         let exp = self.experiment(experiment)?;
         if !matches!(self.enrollment(exp, now_ms), Enrollment::Interleaved) {
             return Err(fail(ExperimentError::new(

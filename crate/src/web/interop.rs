@@ -7,11 +7,12 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use js_sys::{Array, Object, Reflect};
-use serde_json::{Map, Number, Value};
+use js_sys::{Array, JsString, Object, Reflect};
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use super::js_read::{js_entries, js_list, vitrine_fields, ListError, StrList, MAX_LIST};
+use super::js_read::{js_entries, js_list, vitrine_fields, Budget, ListError, StrList, MAX_LIST};
+use super::js_value::context_value;
 use crate::context::ContextInput;
 use crate::error::{RequestError, StateError, VitrineError};
 use crate::numfmt::Num;
@@ -45,6 +46,8 @@ enum Place {
     Top {
         kind: Kind,
         what: &'static str,
+        /// What is left of the read's allowance ([`MAX_READ`]).
+        budget: Budget,
     },
     Field {
         parent: Rc<Place>,
@@ -59,8 +62,16 @@ enum Place {
 impl Place {
     fn top(&self) -> (Kind, &'static str) {
         match self {
-            Place::Top { kind, what } => (*kind, what),
+            Place::Top { kind, what, .. } => (*kind, what),
             Place::Field { parent, .. } | Place::Element { parent, .. } => parent.top(),
+        }
+    }
+
+    /// The read's allowance.
+    fn budget(&self) -> &Budget {
+        match self {
+            Place::Top { budget, .. } => budget,
+            Place::Field { parent, .. } | Place::Element { parent, .. } => parent.budget(),
         }
     }
 
@@ -102,7 +113,11 @@ impl JsReader {
     pub(crate) fn new(value: JsValue, kind: Kind, what: &'static str) -> Self {
         Self {
             value,
-            place: Rc::new(Place::Top { kind, what }),
+            place: Rc::new(Place::Top {
+                kind,
+                what,
+                budget: Budget::new(MAX_READ),
+            }),
         }
     }
 
@@ -204,8 +219,28 @@ impl JsReader {
         }
     }
 
+    /// Takes `units` (characters and list elements) from the read's budget.
+    #[inline(never)]
+    fn spend(&self, units: u32) -> Result<(), ReadError> {
+        self.place
+            .budget()
+            .take(units)
+            .map_err(|why| self.err(&format!("is {why}")))
+    }
+
+    /// `v`'s text when it is a string, its length taken from the budget before it is copied.
+    fn text(&self, v: &JsValue) -> Result<Option<String>, ReadError> {
+        match v.dyn_ref::<JsString>() {
+            Some(s) => {
+                self.spend(s.length())?;
+                Ok(v.as_string())
+            }
+            None => Ok(None),
+        }
+    }
+
     fn string(&self) -> Result<String, ReadError> {
-        match self.value.as_string() {
+        match self.text(&self.value)? {
             Some(s) => Ok(s),
             None if self.absent() => Err(self.err("is required")),
             None => Err(self.err("must be a string")),
@@ -217,8 +252,7 @@ impl JsReader {
         if let Some(x) = self.value.as_f64() {
             return Ok(NumberOrText::Number(x));
         }
-        self.value
-            .as_string()
+        self.text(&self.value)?
             .map(NumberOrText::Text)
             .ok_or_else(|| self.err("must be a number or a keyword"))
     }
@@ -346,7 +380,7 @@ impl<T: FromReader<JsReader>> FromReader<JsReader> for BTreeMap<String, T> {
         let mut out = BTreeMap::new();
         for i in 0..entries.length() / 2 {
             let item = r.element(entries.get(2 * i + 1), i);
-            let key = entries.get(2 * i).as_string().unwrap_or_default();
+            let key = r.text(&entries.get(2 * i))?.unwrap_or_default();
             out.insert(key, T::from_reader(item)?);
         }
         Ok(out)
@@ -384,9 +418,10 @@ impl FromReader<JsReader> for String {
 pub(crate) trait JsElement: Sized {
     fn read_list(r: &JsReader) -> Result<Vec<Self>, ReadError> {
         let items = r.array()?;
+        r.spend(items.length())?;
         // A plain loop: `collect` into a `Result` instantiates the iterator adapters per element
-        // type (~3 KB of wasm).
-        let mut out = Vec::with_capacity(items.length() as usize);
+        // type (~3 KB of wasm). Room reserved for at most 1,024: an element may be large.
+        let mut out = Vec::with_capacity(items.length().min(1024) as usize);
         for i in 0..items.length() {
             out.push(Self::read_one(r.element(items.get(i), i))?);
         }
@@ -398,7 +433,10 @@ pub(crate) trait JsElement: Sized {
 impl JsElement for String {
     fn read_list(r: &JsReader) -> Result<Vec<Self>, ReadError> {
         match StrList::from_js(&r.value) {
-            Ok(list) => Ok(list.strs().into_iter().map(str::to_owned).collect()),
+            Ok(list) => {
+                r.spend(list.units())?;
+                Ok(list.strs().into_iter().map(str::to_owned).collect())
+            }
             Err(_) if r.absent() => Err(r.err("is required")),
             Err(e) => Err(r.err(&e.reason("must be an array of strings"))),
         }
@@ -440,60 +478,11 @@ macro_rules! read_keyword_type {
 }
 read_keyword_type!(EpsilonInput, PeriodInput, CandidatesInput);
 
-/// How deep a context value may nest: serde_json's recursion limit, so that both readers refuse
-/// what JSON parsing refuses. The walk below recurses once per level (about 250 bytes of the wasm
-/// stack each: the stack budget in `.cargo/config.toml` is measured with this limit).
-const MAX_CONTEXT_DEPTH: u32 = 128;
-
-/// A context value as the core's JSON value (numbers must be finite; whole ones are integers, as
-/// JSON parsing makes them). Deeper than [`MAX_CONTEXT_DEPTH`] levels is an error, not a stack
-/// overflow (a page's object may nest without bound: 5,000 levels broke the instance before).
-fn to_value(v: &JsValue, depth: u32) -> Result<Value, String> {
-    if v.is_undefined() || v.is_null() {
-        return Ok(Value::Null);
-    }
-    if let Some(b) = v.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Some(x) = v.as_f64() {
-        // Whole numbers as JSON parsing makes them (integers), so both readers hold equal values.
-        if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
-            return Ok(Value::Number(Number::from(x as i64)));
-        }
-        return Number::from_f64(x)
-            .map(Value::Number)
-            .ok_or_else(|| format!("{} is not a finite number", Num(x)));
-    }
-    if let Some(s) = v.as_string() {
-        return Ok(Value::String(s));
-    }
-    if depth >= MAX_CONTEXT_DEPTH && v.is_object() {
-        return Err(format!("nests more than {MAX_CONTEXT_DEPTH} levels deep"));
-    }
-    match js_list(v, MAX_LIST) {
-        Ok(items) => {
-            let mut out = Vec::with_capacity(items.length() as usize);
-            for x in items.iter() {
-                out.push(to_value(&x, depth + 1)?);
-            }
-            return Ok(Value::Array(out));
-        }
-        Err(ListError::Type) => {}
-        Err(e) => return Err(e.reason("")),
-    }
-    match js_entries(v, MAX_LIST) {
-        Ok(entries) => {
-            let mut map = Map::new();
-            for i in 0..entries.length() / 2 {
-                let k = entries.get(2 * i).as_string().unwrap_or_default();
-                map.insert(k, to_value(&entries.get(2 * i + 1), depth + 1)?);
-            }
-            Ok(Value::Object(map))
-        }
-        Err(ListError::Type) => Err("unsupported value".into()),
-        Err(e) => Err(e.reason("")),
-    }
-}
+/// Most string characters, list elements and object keys one value read from JS may hold in all
+/// (64 Mi): a page's object may repeat one large string or list by reference without bound (a
+/// list of ten references to a 500-million-character string), and every copy would go into the
+/// wasm memory.
+const MAX_READ: u32 = 1 << 26;
 
 /// `context`: an object of keys to JSON-like values (checked by the core's context validation).
 impl FromReader<JsReader> for ContextInput {
@@ -504,7 +493,7 @@ impl FromReader<JsReader> for ContextInput {
         if !r.value.is_object() {
             return Err(r.err("must be an object"));
         }
-        match to_value(&r.value, 0) {
+        match context_value(&r.value) {
             Ok(Value::Object(map)) => {
                 // Inserted one by one: `collect` into a BTreeMap would bring a stable sort into
                 // the wasm (~3 KB) for what is already in key order.

@@ -6,6 +6,8 @@
 //! frames (which would leave a `&mut self` method's borrow held). [`super::interop`] turns the
 //! reasons into typed errors.
 
+use std::cell::Cell;
+
 use js_sys::Array;
 use wasm_bindgen::prelude::*;
 
@@ -106,6 +108,38 @@ pub(crate) const MAX_LIST: u32 = 1_000_000;
 /// Most UTF-16 code units the ids of one list may hold together (64 Mi): a longer list is an
 /// error before it is copied into the wasm memory, which it could exhaust.
 const MAX_LIST_CHARS: u32 = 1 << 26;
+
+/// What is left of a read's allowance of string characters, list elements and object keys: a
+/// page's value may repeat one large string or list by reference without bound, and every copy
+/// would go into the wasm memory (or every element be walked).
+pub(crate) struct Budget {
+    left: Cell<u32>,
+    total: u32,
+}
+
+impl Budget {
+    /// An allowance of `total` units.
+    pub(crate) fn new(total: u32) -> Self {
+        Self {
+            left: Cell::new(total),
+            total,
+        }
+    }
+
+    /// Takes `units`, or says the value is too large.
+    pub(crate) fn take(&self, units: u32) -> Result<(), String> {
+        match self.left.get().checked_sub(units) {
+            Some(rest) => {
+                self.left.set(rest);
+                Ok(())
+            }
+            None => Err(format!(
+                "too large: more than {} characters, list elements and keys in all",
+                self.total
+            )),
+        }
+    }
+}
 
 /// Why a JS value could not be read as a list.
 pub(crate) enum ListError {
@@ -214,6 +248,15 @@ impl StrList {
             each.push(s.as_string().ok_or(ListError::Type)?);
         }
         Ok(StrList::Each(each))
+    }
+
+    /// The list's size for a read's budget: its bytes (the strings and a separator each).
+    pub(crate) fn units(&self) -> u32 {
+        let bytes = match self {
+            StrList::Joined(s) => s.len(),
+            StrList::Each(v) => v.iter().map(|s| s.len() + 1).sum(),
+        };
+        u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 
     /// The strings, borrowed.

@@ -13,6 +13,7 @@ mod interop;
 #[cfg(feature = "web-engine")]
 mod js_error;
 mod js_read;
+mod js_value;
 #[cfg(feature = "web-engine")]
 mod recommender;
 #[cfg(feature = "web-engine")]
