@@ -15,13 +15,10 @@ use crate::experiment::{
     ExperimentError, OpeImpression, Team, ValidExperiment, ValidManifest,
 };
 use crate::privacy::{OsRandom, Propensity};
+use crate::rank::MAX_K;
 
 use super::interop::{read, write, Kind};
 use super::js_read::StrList;
-
-/// Most items an interleaved shelf may hold (`interleave`'s `k`): a recommendation request's
-/// `k` limit (`crate::rank::MAX_K`). A page's `k` of −1 arrives as 2³² − 1.
-const MAX_SHELF: usize = 10_000;
 
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
@@ -327,8 +324,8 @@ impl Experiments {
     /// arm's pick, 1: the second's; credit a click with `record(id, 'interleaving', team)`). The
     /// coin of each even round comes from the CSPRNG. Errors: `not_interleaved` when the device
     /// is not in this experiment's interleaved shelf now (an A/B experiment, dates, namespace,
-    /// GPC), `invalid_argument` for lists that are not arrays of strings or a `k` over
-    /// [`MAX_SHELF`].
+    /// GPC), `invalid_argument` for lists that are not arrays of strings or a `k` over a
+    /// request's [`MAX_K`] (a page's `k` of −1 arrives as 2³² − 1).
     pub fn interleave(
         &self,
         experiment: &str,
@@ -337,11 +334,11 @@ impl Experiments {
         k: u32,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
-        if k as usize > MAX_SHELF {
+        if k as usize > MAX_K {
             return Err(fail(ExperimentError::new(
                 "invalid_argument",
                 "",
-                format!("k must be at most {MAX_SHELF}, got {k}"),
+                format!("k must be at most {MAX_K}, got {k}"),
             )));
         }
         let exp = self.experiment(experiment)?;

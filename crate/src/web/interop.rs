@@ -342,7 +342,7 @@ impl FromReader<JsReader> for [f64; 2] {
         let list = match js_list(&r.value, 2) {
             Ok(list) if list.length() == 2 => list,
             Err(ListError::Type) if r.absent() => return Err(r.err("is required")),
-            Err(ListError::Threw(why)) => return Err(r.err(&format!("reading it threw: {why}"))),
+            Err(e @ ListError::Threw(_)) => return Err(r.err(&e.reason(""))),
             _ => return Err(r.err("must be a list of two numbers")),
         };
         Ok([
