@@ -5,13 +5,17 @@
 //! malformed, oversized, unknown-experiment, wrong-ε and otherwise bad requests through the run
 //! (each must be refused with a 4xx). Afterwards, with `--db`, it counts the stored reports: the
 //! increase must equal the reports the collector acknowledged as new — every accepted report
-//! stored exactly once. Exits non-zero when a check fails. Every request loop is bounded in count
-//! and time.
+//! stored exactly once. A valid report that gets no answer or a 5xx/408/429 is sent again (same
+//! body, same id), as the page's `flush()` does, at most [`ATTEMPTS`] times; resends are counted
+//! with their reasons and may be at most 1 % of the valid reports. Exits non-zero when a check
+//! fails. Every request loop is bounded in count and time.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -30,6 +34,12 @@ use crate::exit::{ExitKind, ResultExt};
 
 use super::sim_rng::SimulatorSeededRng;
 use super::store;
+
+/// Attempts per valid report before it counts as failed (the first send and two resends).
+pub const ATTEMPTS: u32 = 3;
+/// Pause before a resend, milliseconds (a 503's `Retry-After` is 1 s; a load run cannot wait
+/// that long per report, and the collector's queue drains in well under this).
+const RESEND_PAUSE_MS: u64 = 50;
 
 #[derive(Args)]
 pub struct LoadArgs {
@@ -77,7 +87,13 @@ pub struct LoadResult {
     pub hostile_refused_4xx: u64,
     /// Hostile requests that got anything but a 4xx (must be 0).
     pub hostile_not_refused: u64,
-    /// Valid reports that were not stored (5xx, 503 busy, transport errors; must be 0).
+    /// Valid reports sent again because an attempt got no answer (a transport error) or a
+    /// 5xx/408/429, as the page's `flush()` does: the same body, the same id, at most
+    /// [`ATTEMPTS`] attempts in all. At most 1 % of `valid_sent`, or the run fails.
+    pub valid_resent: u64,
+    /// Why attempts were resent: `"transport: <error>"` or `"status <code>"`, with counts.
+    pub valid_resent_reasons: BTreeMap<String, u64>,
+    /// Valid reports not stored after [`ATTEMPTS`] attempts (must be 0).
     pub valid_failed: u64,
     /// From the first request to the last response.
     pub elapsed_seconds: f64,
@@ -190,7 +206,18 @@ struct Counters {
     hostile_sent: AtomicU64,
     hostile_refused: AtomicU64,
     hostile_not_refused: AtomicU64,
+    valid_resent: AtomicU64,
     valid_failed: AtomicU64,
+    resend_reasons: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Counters {
+    fn resent(&self, reason: String) {
+        self.valid_resent.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut m) = self.resend_reasons.lock() {
+            *m.entry(reason).or_insert(0) += 1;
+        }
+    }
 }
 
 /// Runs the load test.
@@ -256,7 +283,9 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
         hostile_sent: AtomicU64::new(0),
         hostile_refused: AtomicU64::new(0),
         hostile_not_refused: AtomicU64::new(0),
+        valid_resent: AtomicU64::new(0),
         valid_failed: AtomicU64::new(0),
+        resend_reasons: Mutex::new(BTreeMap::new()),
     });
     let (latencies, acks, elapsed) =
         runtime.block_on(drive(a, uri, manifest, total, counters.clone()))?;
@@ -290,6 +319,12 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
         hostile_sent: g(&counters.hostile_sent),
         hostile_refused_4xx: g(&counters.hostile_refused),
         hostile_not_refused: g(&counters.hostile_not_refused),
+        valid_resent: g(&counters.valid_resent),
+        valid_resent_reasons: counters
+            .resend_reasons
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default(),
         valid_failed: g(&counters.valid_failed),
         elapsed_seconds: elapsed,
         achieved_rate: g(&counters.stored_new) as f64 / elapsed,
@@ -306,6 +341,7 @@ pub fn load(a: &LoadArgs) -> Result<LoadResult> {
     }
     r.ok = r.hostile_not_refused == 0
         && r.valid_failed == 0
+        && r.valid_resent * 100 <= r.valid_sent
         && r.stored_new == r.valid_sent
         && r.retries_duplicate == r.retries_sent
         && r.hostile_refused_4xx == r.hostile_sent
@@ -381,27 +417,49 @@ async fn drive(
                 let body = report.to_json();
                 let t = Instant::now();
                 c.valid_sent.fetch_add(1, Ordering::Relaxed);
-                match send(
-                    &client,
-                    Method::POST,
-                    &uri,
-                    "application/json",
-                    body.clone().into_bytes(),
-                )
-                .await
-                {
-                    Some((StatusCode::OK, text)) if text.contains("\"stored\":1") => {
-                        c.stored_new.fetch_add(1, Ordering::Relaxed);
-                        acks.push(start.elapsed().as_secs_f64());
+                let mut stored = false;
+                for attempt in 1..=ATTEMPTS {
+                    let reason = match send(
+                        &client,
+                        Method::POST,
+                        &uri,
+                        "application/json",
+                        body.clone().into_bytes(),
+                    )
+                    .await
+                    {
+                        Ok((StatusCode::OK, text)) if text.contains("\"stored\":1") => {
+                            stored = true;
+                            break;
+                        }
+                        // An earlier attempt was stored but its answer was lost.
+                        Ok((StatusCode::OK, text))
+                            if attempt > 1 && text.contains("\"duplicates\":1") =>
+                        {
+                            stored = true;
+                            break;
+                        }
+                        Ok((s, _)) if resend_status(s) => format!("status {}", s.as_u16()),
+                        // Anything else (a 4xx, a 200 that is not "stored") is final.
+                        Ok(_) => break,
+                        Err(e) => format!("transport: {e}"),
+                    };
+                    if attempt == ATTEMPTS {
+                        break;
                     }
-                    _ => {
-                        c.valid_failed.fetch_add(1, Ordering::Relaxed);
-                    }
+                    c.resent(reason);
+                    tokio::time::sleep(Duration::from_millis(RESEND_PAUSE_MS)).await;
+                }
+                if stored {
+                    c.stored_new.fetch_add(1, Ordering::Relaxed);
+                    acks.push(start.elapsed().as_secs_f64());
+                } else {
+                    c.valid_failed.fetch_add(1, Ordering::Relaxed);
                 }
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                 if i % retry_every == 0 && i / retry_every < retries {
                     c.retries_sent.fetch_add(1, Ordering::Relaxed);
-                    if let Some((StatusCode::OK, text)) = send(
+                    if let Ok((StatusCode::OK, text)) = send(
                         &client,
                         Method::POST,
                         &uri,
@@ -420,7 +478,7 @@ async fn drive(
                     let target = if wrong_path { &bad_path } else { &uri };
                     c.hostile_sent.fetch_add(1, Ordering::Relaxed);
                     match send(&client, method, target, ct, bad).await {
-                        Some((s, _)) if s.is_client_error() => {
+                        Ok((s, _)) if s.is_client_error() => {
                             c.hostile_refused.fetch_add(1, Ordering::Relaxed)
                         }
                         _ => c.hostile_not_refused.fetch_add(1, Ordering::Relaxed),
@@ -440,25 +498,52 @@ async fn drive(
     Ok((all, all_acks, start.elapsed().as_secs_f64()))
 }
 
-/// One request; `None` on a transport error.
+/// Whether the page's `flush()` would send a report again after this status: 5xx, 408, 429.
+fn resend_status(s: StatusCode) -> bool {
+    s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS
+}
+
+/// One request: its status and body, or what went wrong in transport (no answer in 30 s,
+/// a connection error).
 async fn send(
     client: &Client<HttpConnector, Full<Bytes>>,
     method: Method,
     uri: &Uri,
     content_type: &str,
     body: Vec<u8>,
-) -> Option<(StatusCode, String)> {
+) -> Result<(StatusCode, String), String> {
     let req = Request::builder()
         .method(method)
         .uri(uri.clone())
         .header("content-type", content_type)
         .body(Full::new(Bytes::from(body)))
-        .ok()?;
+        .map_err(|e| e.to_string())?;
     let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
         .await
-        .ok()?
-        .ok()?;
+        .map_err(|_| "no answer in 30 s".to_string())?
+        .map_err(|e| error_chain(&e))?;
     let status = resp.status();
-    let bytes = resp.into_body().collect().await.ok()?.to_bytes();
-    Some((status, String::from_utf8_lossy(&bytes).into_owned()))
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| error_chain(&e))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
+
+/// An error and its sources, `a: b: c` (hyper's top-level messages alone say little).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;
