@@ -23,6 +23,12 @@ pub enum BundleError {
         found: u64,
         limit: u64,
     },
+    /// The memory could not grow to hold `bytes` (an allocation failed below the address
+    /// space's limit: a device short of memory, or a wasm memory at its maximum).
+    #[error(
+        "cannot load the bundle: {what} needs {bytes} bytes, more than this device's memory gives"
+    )]
+    OutOfMemory { what: String, bytes: u64 },
     /// The `required` metadata key lists a tensor this reader does not understand.
     #[error("bundle requires tensor '{0}', which this reader does not understand (newer bundle format?)")]
     UnknownRequired(String),

@@ -169,7 +169,14 @@ fn a_hostile_header_is_refused_before_its_data() {
     huge.extend_from_slice(json.as_bytes());
     let mut s = BundleStream::new(None);
     let err = s.push(&huge).unwrap_err();
-    assert!(matches!(err, BundleError::TooLarge { .. }), "{err:?}");
+    // Above a 32-bit address space (wasm32), or an allocation that fails (64-bit).
+    assert!(
+        matches!(
+            err,
+            BundleError::TooLarge { .. } | BundleError::OutOfMemory { .. }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -276,4 +283,40 @@ proptest! {
         prop_assert_eq!(&got, &bytes);
         prop_assert_eq!(options.computed_digest, Some(digest::compute(&bytes).unwrap()));
     }
+}
+
+/// `src` written into `dst` (as long as it), returned initialized.
+fn copy_into<'a>(src: &[u8], dst: &'a mut [std::mem::MaybeUninit<u8>]) -> &'a mut [u8] {
+    assert_eq!(src.len(), dst.len());
+    for (d, &b) in dst.iter_mut().zip(src) {
+        d.write(b);
+    }
+    // SAFETY: every byte of `dst` was written above.
+    unsafe { &mut *(std::ptr::from_mut(dst) as *mut [u8]) }
+}
+
+#[test]
+fn push_with_copies_in_place_and_refuses_a_fill_that_does_not_cover_the_chunk() {
+    let bytes = base_bundle();
+    let half = bytes.len() / 2;
+    let mut s = BundleStream::new(None);
+    s.push_with(half, |d| copy_into(&bytes[..half], d)).unwrap();
+    // A fill that hands back fewer bytes than asked appends nothing.
+    let err = s
+        .push_with(4, |dst| {
+            for d in dst.iter_mut() {
+                d.write(0);
+            }
+            // SAFETY: all four written; only two are returned, which is the error under test.
+            unsafe { &mut *(std::ptr::from_mut(&mut dst[..2]) as *mut [u8]) }
+        })
+        .unwrap_err();
+    assert!(matches!(err, BundleError::Container(_)), "{err}");
+    s.push_with(bytes.len() - half, |d| copy_into(&bytes[half..], d))
+        .unwrap();
+    let (got, options) = s.finish(BundleOptions::default()).unwrap();
+    assert_eq!(got, bytes);
+    assert!(Bundle::from_bytes_with(got, &options)
+        .unwrap()
+        .digest_verified());
 }

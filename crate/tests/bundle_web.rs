@@ -97,11 +97,16 @@ fn code_and_message(err: JsValue) -> (String, String) {
     (code, String::from(err.message()))
 }
 
+/// `b` as the page hands it over: a `Uint8Array`.
+fn u8s(b: &[u8]) -> JsValue {
+    js_sys::Uint8Array::from(b).into()
+}
+
 /// `bytes` pushed into a `BundleStream` in chunks of `chunk`, hashed as they come, then loaded.
 fn streamed(bytes: &[u8], chunk: usize) -> Result<Recommender, JsValue> {
     let mut stream = WebBundleStream::new(Some(bytes.len() as u32), None);
     for c in bytes.chunks(chunk) {
-        stream.push(c)?;
+        stream.push(u8s(c))?;
         stream.hash(100);
     }
     Recommender::from_stream(stream, JsValue::UNDEFINED)
@@ -138,15 +143,15 @@ fn a_streamed_bundle_loads_and_a_bad_stream_is_a_coded_error() {
     assert_eq!(code, "bundle", "{message}");
     // A bad option is refused before the bytes are used.
     let mut stream = WebBundleStream::new(None, None);
-    stream.push(&good).unwrap();
+    stream.push(u8s(&good)).unwrap();
     let bad_option = js_sys::JSON::parse(r#"{"computedDigest":"sha256:abc"}"#).unwrap();
     let (code, _) = code_and_message(Recommender::from_stream(stream, bad_option).err().unwrap());
     assert_eq!(code, "invalid_option");
     // In file order: the file's SHA-256, once, after the last byte; then a load without the digest.
     let mut stream = WebBundleStream::new(None, Some(true));
-    stream.push(&good[..100]).unwrap();
+    stream.push(u8s(&good[..100])).unwrap();
     assert_eq!(stream.file_sha256(), None);
-    stream.push(&good[100..]).unwrap();
+    stream.push(u8s(&good[100..])).unwrap();
     let sha: [u8; 32] = sha2::Sha256::digest(&good).into();
     assert_eq!(stream.file_sha256().as_deref(), Some(&sha[..]));
     assert_eq!(stream.file_sha256(), None, "asked once");

@@ -194,3 +194,82 @@ fn hostile_option_values_are_option_errors() {
     }
     assert_eq!(ids(&rec.recommend(eval("return {k: 3}")).unwrap()).len(), 3);
 }
+
+/// Bytes the page may hand `fromBytes`, `applyUpdate`, `digestPlan` and `BundleStream.push`:
+/// more than a 32-bit memory holds (the glue's allocator trapped the module: `unreachable`),
+/// values that hold no bytes (a string was read as its length in zeros), views whose
+/// properties throw. Each is an error with a code, and the engine keeps loading.
+#[wasm_bindgen_test]
+fn hostile_bytes_are_errors_and_loading_still_works() {
+    use vitrine::web::WebBundleStream;
+    let good = shop::shop_bundle();
+    let as_js = |b: &[u8]| JsValue::from(js_sys::Uint8Array::from(b));
+    // (`push` words the memory error as the stream's own: "cannot load the bundle: the bundle
+    // needs 2147483647 bytes, …"; the others as "the bundle is 2147483647 bytes: …".)
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "return new Uint8Array(2 ** 31)",
+            "bundle",
+            "is 2147483648 bytes: more than the engine's memory can hold (at most 2147483647 bytes)",
+        ),
+        // Within the limit, but the allocator cannot find the room: refused, not a trap.
+        (
+            "return new Uint8Array(2 ** 31 - 1)",
+            "bundle",
+            "2147483647 bytes",
+        ),
+        ("return 'a bundle'", "invalid_argument", "expected a Uint8Array"),
+        ("return {length: 2 ** 31}", "invalid_argument", "expected a Uint8Array"),
+        ("return [1, 2, 3]", "invalid_argument", "expected a Uint8Array"),
+        (
+            "const u = new Uint8Array(8); Object.defineProperty(u, 'buffer', {get() { throw new Error('gone'); }}); return u",
+            "invalid_argument",
+            "reading it threw: gone",
+        ),
+    ];
+    let mut rec = open();
+    for (js, want_code, want) in cases {
+        let v = eval(js);
+        let check = |what: &str, err: JsValue| {
+            let (message, code) = message_and_code(err);
+            assert_eq!(code, want_code, "{what} {js}: {message}");
+            assert!(message.contains(want), "{what} {js}: {message}");
+        };
+        check(
+            "fromBytes",
+            Recommender::from_bytes_with(v.clone(), JsValue::UNDEFINED)
+                .err()
+                .expect(js),
+        );
+        check(
+            "applyUpdate",
+            rec.apply_update(v.clone(), JsValue::UNDEFINED)
+                .expect_err(js),
+        );
+        check(
+            "digestPlan",
+            Recommender::digest_plan(v.clone(), 100.0).expect_err(js),
+        );
+        let mut stream = WebBundleStream::new(None, None);
+        check("push", stream.push(v).expect_err(js));
+    }
+    // Every kind of view over the bytes loads: an ArrayBuffer, a DataView, a Uint8Array that
+    // views part of a larger buffer.
+    let u8 = js_sys::Uint8Array::from(good.as_slice());
+    Reflect::set(&js_sys::global(), &"vitrineTestBundle".into(), &u8).unwrap();
+    for js in [
+        "return globalThis.vitrineTestBundle.slice().buffer",
+        "const u = globalThis.vitrineTestBundle; return new DataView(u.slice().buffer)",
+        "const u = globalThis.vitrineTestBundle; const b = new Uint8Array(u.length + 7); b.set(u, 5); return b.subarray(5, 5 + u.length)",
+    ] {
+        let loaded = Recommender::from_bytes_with(eval(js), JsValue::UNDEFINED);
+        assert!(loaded.is_ok(), "{js}");
+    }
+    // The stream takes the chunks of a good bundle after the refusals above.
+    let mut stream = WebBundleStream::new(None, None);
+    let (a, b) = good.split_at(good.len() / 2);
+    stream.push(as_js(a)).unwrap();
+    stream.push(as_js(b)).unwrap();
+    assert!(Recommender::from_stream(stream, JsValue::UNDEFINED).is_ok());
+    assert_eq!(ids(&rec.recommend(eval("return {k: 3}")).unwrap()).len(), 3);
+}

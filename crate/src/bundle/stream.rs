@@ -88,18 +88,50 @@ impl BundleStream {
     /// Appends the next chunk of the file. Errors: the header's own (a header length above the
     /// limit as soon as its first 8 bytes are in; a malformed header as soon as it is complete),
     /// [`BundleError::Container`] for bytes beyond the length the header declares,
-    /// [`BundleError::TooLarge`] when the declared length cannot be held in memory. After an
+    /// [`BundleError::TooLarge`] when the declared length is more than the address space holds,
+    /// [`BundleError::OutOfMemory`] when the memory cannot grow to hold it. After an
     /// error the stream is unusable: the caller stops the download.
     pub fn push(&mut self, chunk: &[u8]) -> Result<(), BundleError> {
+        self.push_with(chunk.len(), |dst| {
+            // SAFETY: `dst` holds exactly chunk.len() bytes (push_with's contract), does not
+            // overlap `chunk` (it is the stream's own spare capacity), and is initialized by
+            // the copy before it is viewed as `[u8]`.
+            unsafe {
+                std::ptr::copy_nonoverlapping(chunk.as_ptr(), dst.as_mut_ptr().cast(), chunk.len());
+                &mut *(std::ptr::from_mut(dst) as *mut [u8])
+            }
+        })
+    }
+
+    /// [`push`](Self::push) of a chunk of `len` bytes that `fill` writes straight into the
+    /// stream's buffer (the wasm layer copies a page's `Uint8Array` there: no second copy).
+    /// `fill` gets exactly `len` uninitialized bytes and returns them initialized (as
+    /// `copy_to_uninit` does); anything else is [`BundleError::Container`] and appends nothing.
+    pub fn push_with(
+        &mut self,
+        len: usize,
+        fill: impl FnOnce(&mut [std::mem::MaybeUninit<u8>]) -> &mut [u8],
+    ) -> Result<(), BundleError> {
         if let Some(declared) = self.declared {
-            if chunk.len() > declared - self.bytes.len() {
+            if len > declared - self.bytes.len() {
                 return Err(beyond_declared(declared));
             }
         }
-        if self.bytes.try_reserve(chunk.len()).is_err() {
-            return Err(cannot_hold(self.bytes.len().saturating_add(chunk.len())));
+        if self.bytes.try_reserve(len).is_err() {
+            return Err(cannot_hold(self.bytes.len().saturating_add(len)));
         }
-        self.bytes.extend_from_slice(chunk);
+        let Some(spare) = self.bytes.spare_capacity_mut().get_mut(..len) else {
+            return Err(cannot_hold(self.bytes.len().saturating_add(len)));
+        };
+        let start = spare.as_ptr().cast::<u8>();
+        let written = fill(spare);
+        if written.len() != len || !std::ptr::eq(written.as_ptr(), start) {
+            return Err(BundleError::Container(
+                "a chunk was not copied whole".into(),
+            ));
+        }
+        // SAFETY: `fill` returned the `len` bytes after the current end, initialized.
+        unsafe { self.bytes.set_len(self.bytes.len() + len) };
         if self.declared.is_none() {
             self.read_header()?;
         }
@@ -284,12 +316,15 @@ fn beyond_declared(declared: usize) -> BundleError {
     ))
 }
 
+/// The memory could not grow to `bytes` (an allocation failed).
 fn cannot_hold(bytes: usize) -> BundleError {
-    cannot_hold_u64(bytes as u64)
+    BundleError::OutOfMemory {
+        what: "the bundle".into(),
+        bytes: bytes as u64,
+    }
 }
 
-/// The declared length does not fit this device's memory (the limit reported is what the
-/// address space allows; the allocation failed first when it is smaller).
+/// The declared length is more than the address space holds.
 fn cannot_hold_u64(bytes: u64) -> BundleError {
     BundleError::TooLarge {
         what: "bundle length (memory)".into(),

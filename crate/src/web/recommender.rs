@@ -7,6 +7,7 @@ use js_sys::{Array, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::interop::{read, write, Kind};
+use super::js_bytes::bytes_arg;
 use super::js_error::{fail, js_error};
 use super::js_read::StrList;
 use super::results;
@@ -149,16 +150,21 @@ impl Recommender {
 #[wasm_bindgen]
 impl Recommender {
     /// Loads a bundle from its bytes (session settings: [`Recommender::configure`]). Throws an
-    /// `Error` naming the problem for anything invalid (a plain `Error`, without `code`: every
-    /// load failure is a bundle problem; bad `options` throw an `invalid_option` one).
+    /// `Error` naming the problem for anything invalid: `code` `bundle` for a bundle that does not
+    /// load or more bytes than the engine's memory can hold, `invalid_argument` when `bytes` is
+    /// not a typed array, a `DataView` or an `ArrayBuffer`, `invalid_option` for bad `options`.
     ///
     /// `options`: `{verifyDigest}` (default `true`). `false` skips the bundle's SHA-256 check,
     /// most of the load time, for a page that has already verified the bytes (Subresource
     /// Integrity on the fetch, a signature); every other check still runs. The bytes are moved
     /// into the wasm memory once (no second copy).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes_with(bytes: Vec<u8>, options: JsValue) -> Result<Recommender, JsValue> {
+    pub fn from_bytes_with(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        options: JsValue,
+    ) -> Result<Recommender, JsValue> {
         let options = bundle_options(options, "fromBytes options")?;
+        let bytes = bytes_arg(&bytes, "the bundle", "bundle")?;
         Self::load(bytes, &options).map_err(fail)
     }
 
@@ -189,9 +195,13 @@ impl Recommender {
     /// against `recorded` without hashing again. Throws a plain `Error` for a header that does
     /// not parse or records no well-formed digest (`fromBytes` would refuse the bundle too).
     #[wasm_bindgen(js_name = digestPlan)]
-    pub fn digest_plan(header: &[u8], file_length: f64) -> Result<JsValue, JsError> {
-        let plan = crate::bundle::digest::plan(header, file_length as u64)
-            .map_err(|e| JsError::new(&e.to_string()))?;
+    pub fn digest_plan(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] header: JsValue,
+        file_length: f64,
+    ) -> Result<JsValue, JsValue> {
+        let header = bytes_arg(&header, "the header", "bundle")?;
+        let plan = crate::bundle::digest::plan(&header, file_length as u64)
+            .map_err(|e| JsValue::from(JsError::new(&e.to_string())))?;
         let pieces = Array::new();
         for piece in &plan.pieces {
             match piece {
@@ -301,8 +311,13 @@ impl Recommender {
     /// wasm). Throws (`code` `update_mismatch` for a delta of another bundle, `bundle` for a
     /// corrupt one or a digest that does not match) and changes nothing on error.
     #[wasm_bindgen(js_name = applyUpdate)]
-    pub fn apply_update(&mut self, bytes: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
+    pub fn apply_update(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] bytes: JsValue,
+        options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let options = bundle_options(options, "applyUpdate options")?;
+        let bytes = bytes_arg(&bytes, "the update", "bundle")?;
         let report = self
             .engine
             .apply_update_with(bytes, &options)

@@ -48,9 +48,13 @@ impl WebBundleStream {
     /// Appends the next chunk. Throws (`code` `bundle`) as soon as the bytes show the bundle is
     /// bad: a header above the reader's limits or malformed, more bytes than the header
     /// declares, a length this device cannot hold. The page then stops the download.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), JsValue> {
+    pub fn push(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array")] chunk: JsValue,
+    ) -> Result<(), JsValue> {
+        let view = super::js_bytes::byte_view(&chunk, "the chunk", "bundle")?;
         self.inner
-            .push(chunk)
+            .push_with(view.length() as usize, |dst| view.copy_to_uninit(dst))
             .map_err(|e| fail(VitrineError::from(e)))
     }
 
