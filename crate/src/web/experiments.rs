@@ -22,12 +22,7 @@ use super::js_read::StrList;
 
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
-    err.set_name("VitrineError");
-    let err: JsValue = err.into();
-    set(&err, "code", e.code.into());
-    set(&err, "path", e.path.into());
-    err
+    super::js_error::js_error_at(&e.to_string(), e.code, e.path)
 }
 
 /// The manifest as written, from the page's parsed JSON (the wire reader: no JSON parser in the

@@ -12,7 +12,6 @@ mod experiments;
 mod interop;
 #[cfg(feature = "web-engine")]
 mod js_bytes;
-#[cfg(feature = "web-engine")]
 mod js_error;
 mod js_read;
 mod js_value;

@@ -80,9 +80,28 @@ fn stored_state(json: JsValue) -> Result<StoredState, JsValue> {
     boundary::stored_state(value).map_err(fail)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// `Date.now()`, or what it threw (a page's script may have replaced it).
+    #[wasm_bindgen(catch, js_namespace = Date, js_name = now)]
+    fn date_now() -> Result<f64, JsValue>;
+    /// A `Date` of now, built by the constructor (which a replaced `Date.now` does not touch).
+    #[wasm_bindgen(js_name = Date)]
+    type ClockDate;
+    #[wasm_bindgen(catch, constructor, js_class = Date)]
+    fn new() -> Result<ClockDate, JsValue>;
+    #[wasm_bindgen(catch, method, js_class = Date, js_name = getTime)]
+    fn get_time(this: &ClockDate) -> Result<f64, JsValue>;
+}
+
 /// The browser's clock, in ms since the Unix epoch: what the engine's accountant runs on.
+/// `Date.now()`; when a page's script replaced it with one that throws or returns no finite
+/// number, `new Date().getTime()`; else 0. Never throws.
 fn clock_ms() -> f64 {
-    js_sys::Date::now()
+    let finite = |t: Result<f64, JsValue>| t.ok().filter(|t| t.is_finite());
+    finite(date_now())
+        .or_else(|| finite(ClockDate::new().and_then(|d| d.get_time())))
+        .unwrap_or(0.0)
 }
 
 /// A recommender: a loaded model bundle plus this shopper's in-memory session.
