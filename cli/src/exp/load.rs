@@ -417,39 +417,7 @@ async fn drive(
                 let body = report.to_json();
                 let t = Instant::now();
                 c.valid_sent.fetch_add(1, Ordering::Relaxed);
-                let mut stored = false;
-                for attempt in 1..=ATTEMPTS {
-                    let reason = match send(
-                        &client,
-                        Method::POST,
-                        &uri,
-                        "application/json",
-                        body.clone().into_bytes(),
-                    )
-                    .await
-                    {
-                        Ok((StatusCode::OK, text)) if text.contains("\"stored\":1") => {
-                            stored = true;
-                            break;
-                        }
-                        // An earlier attempt was stored but its answer was lost.
-                        Ok((StatusCode::OK, text))
-                            if attempt > 1 && text.contains("\"duplicates\":1") =>
-                        {
-                            stored = true;
-                            break;
-                        }
-                        Ok((s, _)) if resend_status(s) => format!("status {}", s.as_u16()),
-                        // Anything else (a 4xx, a 200 that is not "stored") is final.
-                        Ok(_) => break,
-                        Err(e) => format!("transport: {e}"),
-                    };
-                    if attempt == ATTEMPTS {
-                        break;
-                    }
-                    c.resent(reason);
-                    tokio::time::sleep(Duration::from_millis(RESEND_PAUSE_MS)).await;
-                }
+                let stored = send_until_stored(&client, &uri, &body, &c).await;
                 if stored {
                     c.stored_new.fetch_add(1, Ordering::Relaxed);
                     acks.push(start.elapsed().as_secs_f64());
@@ -459,14 +427,8 @@ async fn drive(
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                 if i % retry_every == 0 && i / retry_every < retries {
                     c.retries_sent.fetch_add(1, Ordering::Relaxed);
-                    if let Ok((StatusCode::OK, text)) = send(
-                        &client,
-                        Method::POST,
-                        &uri,
-                        "text/plain;charset=UTF-8",
-                        body.clone().into_bytes(),
-                    )
-                    .await
+                    let text_plain = "text/plain;charset=UTF-8";
+                    if let Ok((StatusCode::OK, text)) = post(&client, &uri, text_plain, &body).await
                     {
                         if text.contains("\"duplicates\":1") {
                             c.retries_duplicate.fetch_add(1, Ordering::Relaxed);
@@ -496,6 +458,53 @@ async fn drive(
         all_acks.extend(k);
     }
     Ok((all, all_acks, start.elapsed().as_secs_f64()))
+}
+
+/// Sends the valid report `body` until the collector says it is stored, as the page's `flush()`
+/// does: again after a transport error or a 5xx/408/429 (same body, same id), at most
+/// [`ATTEMPTS`] attempts, each resend counted with its reason. A duplicate answer to a resend
+/// means an earlier attempt was stored and its answer lost. Whether it was stored.
+async fn send_until_stored(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: &Uri,
+    body: &str,
+    c: &Counters,
+) -> bool {
+    for attempt in 1..=ATTEMPTS {
+        let reason = match post(client, uri, "application/json", body).await {
+            Ok((StatusCode::OK, text)) if text.contains("\"stored\":1") => return true,
+            Ok((StatusCode::OK, text)) if attempt > 1 && text.contains("\"duplicates\":1") => {
+                return true
+            }
+            Ok((s, _)) if resend_status(s) => format!("status {}", s.as_u16()),
+            // Anything else (a 4xx, a 200 that is not "stored") is final.
+            Ok(_) => return false,
+            Err(e) => format!("transport: {e}"),
+        };
+        if attempt == ATTEMPTS {
+            break;
+        }
+        c.resent(reason);
+        tokio::time::sleep(Duration::from_millis(RESEND_PAUSE_MS)).await;
+    }
+    false
+}
+
+/// `POST` of `body` to `uri` (see [`send`]).
+async fn post(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    uri: &Uri,
+    content_type: &str,
+    body: &str,
+) -> Result<(StatusCode, String), String> {
+    send(
+        client,
+        Method::POST,
+        uri,
+        content_type,
+        body.as_bytes().to_vec(),
+    )
+    .await
 }
 
 /// Whether the page's `flush()` would send a report again after this status: 5xx, 408, 429.
