@@ -40,12 +40,17 @@ fn the_js_reader_and_serde_agree_on_the_manifest_and_the_arms() {
             "{:032x}",
             u128::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835)
         );
-        let web = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, Some(id.clone()), false)
-            .expect("the demo manifest");
+        let web = Experiments::new(
+            js(MANIFEST),
+            JsValue::UNDEFINED,
+            JsValue::from(id.clone()),
+            false,
+        )
+        .expect("the demo manifest");
         assert_eq!(web.ids(), vec![exp.id.clone()]);
         assert_eq!(web.device_id(), id);
         let enrollment = assign(exp, &DeviceId::parse(&id).unwrap(), now, false);
-        let a = web.assign(&exp.id, now).unwrap();
+        let a = web.assign(JsValue::from(exp.id.as_str()), now).unwrap();
         match enrollment {
             Enrollment::Arm(i) => {
                 assert_eq!(get(&a, "armIndex").as_f64(), Some(i as f64));
@@ -54,7 +59,7 @@ fn the_js_reader_and_serde_agree_on_the_manifest_and_the_arms() {
             other => panic!("the demo manifest enrolls everyone, got {other:?}"),
         }
         assert_eq!(
-            web.label(&exp.id, now).unwrap(),
+            web.label(JsValue::from(exp.id.as_str()), now).unwrap(),
             experiment_label(exp, &enrollment)
         );
     }
@@ -82,7 +87,7 @@ fn bad_manifests_throw_the_cores_code_and_path() {
     for (from, to, want) in cases {
         let text = MANIFEST.replace(from, to);
         assert_ne!(text, MANIFEST, "{from}");
-        let err = Experiments::new(js(&text), JsValue::UNDEFINED, None, false)
+        let err = Experiments::new(js(&text), JsValue::UNDEFINED, JsValue::UNDEFINED, false)
             .err()
             .expect("refused");
         let (code, path) = code_and_path(&err);
@@ -91,7 +96,7 @@ fn bad_manifests_throw_the_cores_code_and_path() {
     let err = Experiments::new(
         js(r#"{"format":"vitrine-experiments","version":1,"experiments":[],"x":1}"#),
         JsValue::UNDEFINED,
-        None,
+        JsValue::UNDEFINED,
         false,
     )
     .err()
@@ -104,11 +109,16 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
     let native = ValidManifest::from_json(MANIFEST).unwrap();
     let exp = &native.experiments()[0];
     let t0 = exp.start_ms + 10.0 * DAY;
-    let mut web = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, None, false).unwrap();
+    let mut web =
+        Experiments::new(js(MANIFEST), JsValue::UNDEFINED, JsValue::UNDEFINED, false).unwrap();
     assert!(web.new_device_id());
-    assert!(web.trigger(&exp.id, t0).unwrap());
-    assert!(web.record(&exp.id, "shelf_click", 0.0, t0 + 1.0).unwrap());
-    assert!(web.record(&exp.id, "nope", 0.0, t0).is_err());
+    assert!(web.trigger(JsValue::from(exp.id.as_str()), t0).unwrap());
+    assert!(web
+        .record(JsValue::from(exp.id.as_str()), "shelf_click", 0.0, t0 + 1.0)
+        .unwrap());
+    assert!(web
+        .record(JsValue::from(exp.id.as_str()), "nope", 0.0, t0)
+        .is_err());
     assert_eq!(
         web.take_reports(t0 + 2.0).unwrap().length(),
         0,
@@ -119,7 +129,7 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
     let report = reports.get(0);
     assert_eq!(
         get(&report, "arm").as_string(),
-        web.assign(&exp.id, t0)
+        web.assign(JsValue::from(exp.id.as_str()), t0)
             .ok()
             .and_then(|a| get(&a, "arm").as_string())
     );
@@ -127,7 +137,7 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
     let state = web.export_state();
     assert_eq!(get(&state, "spent_epsilon").as_f64(), Some(2.0));
     let id = web.device_id();
-    let mut back = Experiments::new(js(MANIFEST), state, Some(id.clone()), false).unwrap();
+    let mut back = Experiments::new(js(MANIFEST), state, JsValue::from(id.clone()), false).unwrap();
     assert!(!back.new_device_id());
     assert_eq!(
         back.take_reports(t0 + 30.0 * DAY).unwrap().length(),
@@ -141,14 +151,15 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
         r#"{"format":"vitrine-experiment-state","budget_epsilon":8,"spent_epsilon":-1,"tallies":{}}"#,
         r#"{"format":"vitrine-experiment-state","budget_epsilon":8,"spent_epsilon":0,"tallies":{"x":{"arm":"a"}}}"#,
     ] {
-        let mut web = Experiments::new(js(MANIFEST), js(bad), Some(id.clone()), false).unwrap();
+        let mut web =
+            Experiments::new(js(MANIFEST), js(bad), JsValue::from(id.clone()), false).unwrap();
         assert_eq!(
             get(&web.state_issue(), "code").as_string().as_deref(),
             Some("state_corrupt"),
             "{bad}"
         );
         assert_eq!(get(&web.status(), "budgetEpsilon").as_f64(), Some(0.0));
-        web.trigger(&exp.id, t0).unwrap();
+        web.trigger(JsValue::from(exp.id.as_str()), t0).unwrap();
         assert_eq!(
             web.take_reports(t0 + 2.0 * DAY).unwrap().length(),
             0,
@@ -156,12 +167,16 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
         );
     }
     // Under GPC: never enrolled.
-    let mut gpc = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, None, true).unwrap();
-    assert!(!gpc.trigger(&exp.id, t0).unwrap());
+    let mut gpc =
+        Experiments::new(js(MANIFEST), JsValue::UNDEFINED, JsValue::UNDEFINED, true).unwrap();
+    assert!(!gpc.trigger(JsValue::from(exp.id.as_str()), t0).unwrap());
     assert_eq!(
-        get(&gpc.assign(&exp.id, t0).unwrap(), "reason")
-            .as_string()
-            .as_deref(),
+        get(
+            &gpc.assign(JsValue::from(exp.id.as_str()), t0).unwrap(),
+            "reason"
+        )
+        .as_string()
+        .as_deref(),
         Some("gpc")
     );
 }
@@ -178,9 +193,15 @@ fn interleave_team_drafts_for_an_interleaved_device_only() {
     let now = exp.start_ms + DAY;
     let a = js(r#"["p1","p2","p3","p4"]"#);
     let b = js(r#"["p3","p5","p1","p6"]"#);
-    let web = Experiments::new(js(interleaving), JsValue::UNDEFINED, None, false).unwrap();
+    let web = Experiments::new(
+        js(interleaving),
+        JsValue::UNDEFINED,
+        JsValue::UNDEFINED,
+        false,
+    )
+    .unwrap();
     let out = web
-        .interleave(&exp.id, a.clone(), b.clone(), 4, now)
+        .interleave(JsValue::from(exp.id.as_str()), a.clone(), b.clone(), 4, now)
         .unwrap();
     let ids: Vec<String> = js_sys::Array::from(&get(&out, "ids"))
         .iter()
@@ -206,22 +227,60 @@ fn interleave_team_drafts_for_an_interleaved_device_only() {
     }
     // Not interleaved: outside the dates, an A/B experiment, bad lists.
     let err = web
-        .interleave(&exp.id, a.clone(), b.clone(), 4, exp.end_ms + DAY)
+        .interleave(
+            JsValue::from(exp.id.as_str()),
+            a.clone(),
+            b.clone(),
+            4,
+            exp.end_ms + DAY,
+        )
         .expect_err("outside the dates");
     assert_eq!(code_and_path(&err).0, "not_interleaved");
-    let ab = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, None, false).unwrap();
+    let ab = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, JsValue::UNDEFINED, false).unwrap();
     let ab_id = ab.ids()[0].clone();
     let err = ab
-        .interleave(&ab_id, a.clone(), b, 4, now)
+        .interleave(JsValue::from(ab_id.as_str()), a.clone(), b, 4, now)
         .expect_err("A/B");
     assert_eq!(code_and_path(&err).0, "not_interleaved");
     let err = web
-        .interleave(&exp.id, a.clone(), js(r#"[1, 2]"#), 4, now)
+        .interleave(
+            JsValue::from(exp.id.as_str()),
+            a.clone(),
+            js(r#"[1, 2]"#),
+            4,
+            now,
+        )
         .expect_err("not strings");
     assert_eq!(code_and_path(&err).0, "invalid_argument");
     // A page's k of -1 arrives as 2^32 - 1: an error, not a reservation that overflows.
     let err = web
-        .interleave(&exp.id, a.clone(), a, u32::MAX, now)
+        .interleave(JsValue::from(exp.id.as_str()), a.clone(), a, u32::MAX, now)
         .expect_err("k");
     assert_eq!(code_and_path(&err).0, "invalid_argument");
+}
+
+/// Strings the page hands the experiments, too long to copy (a string of 2²⁹ characters
+/// trapped the module in wasm-bindgen's copy) or not strings at all: an experiment id is an
+/// `invalid_argument` error; a device id is one that does not parse (a fresh id, said in
+/// `stateIssue`). The experiments keep answering.
+#[wasm_bindgen_test]
+fn long_or_wrong_ids_are_errors_not_traps() {
+    let long = js_sys::Function::new_no_args("return 'x'.repeat(2 ** 26 + 1)")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    let web = Experiments::new(js(MANIFEST), JsValue::UNDEFINED, long.clone(), false).unwrap();
+    assert!(web.new_device_id(), "a fresh id replaces the unusable one");
+    assert_eq!(
+        get(&web.state_issue(), "code").as_string().as_deref(),
+        Some("device_id")
+    );
+    for bad in [long, JsValue::from(42), JsValue::NULL] {
+        let err = web.assign(bad, 1.8e12).expect_err("an error");
+        let (code, _) = code_and_path(&err);
+        assert_eq!(code, "invalid_argument");
+    }
+    let id = get(&js(MANIFEST), "experiments");
+    let first = js_sys::Array::from(&id).get(0);
+    let a = web.assign(get(&first, "id"), 1.8e12).unwrap();
+    assert!(get(&a, "enrolled").as_bool().is_some());
 }

@@ -273,3 +273,33 @@ fn hostile_bytes_are_errors_and_loading_still_works() {
     assert!(Recommender::from_stream(stream, JsValue::UNDEFINED).is_ok());
     assert_eq!(ids(&rec.recommend(eval("return {k: 3}")).unwrap()).len(), 3);
 }
+
+/// One string too long to copy (more characters than the ids of a whole list may hold), given
+/// where the engine takes a single string: `explain`'s id, `similar`'s id, `importState`'s JSON.
+/// A string of 2²⁹ characters was copied by wasm-bindgen's allocator and trapped the module,
+/// leaving the recommender's borrow held. Each is now an error with a code, and the recommender
+/// keeps answering.
+#[wasm_bindgen_test]
+fn one_string_too_long_is_an_error_and_the_recommender_keeps_working() {
+    let mut rec = open();
+    let long = eval("return 'x'.repeat(2 ** 26 + 1)");
+    let (message, code) = message_and_code(
+        rec.explain(long.clone(), JsValue::UNDEFINED)
+            .expect_err("explain"),
+    );
+    assert_eq!(code, "invalid_option", "{message}");
+    assert!(
+        message.contains("67108865 characters, at most 67108864"),
+        "{message}"
+    );
+    let (message, code) = message_and_code(
+        rec.similar(long.clone(), JsValue::UNDEFINED)
+            .expect_err("similar"),
+    );
+    assert_eq!(code, "invalid_option", "{message}");
+    assert!(message.contains("67108865 characters"), "{message}");
+    let (message, code) = message_and_code(rec.import_state(long).expect_err("importState"));
+    assert_eq!(code, "state_corrupt", "{message}");
+    assert!(message.contains("too long"), "{message}");
+    assert_eq!(ids(&rec.recommend(eval("return {k: 3}")).unwrap()).len(), 3);
+}

@@ -18,7 +18,27 @@ use crate::privacy::{OsRandom, Propensity};
 use crate::rank::MAX_K;
 
 use super::interop::{read, write, Kind};
-use super::js_read::StrList;
+use super::js_read::{short_string, ListError, StrList, MAX_LIST_CHARS};
+
+/// An experiment id from the page, its length read before it is copied (a string of 2²⁹
+/// characters trapped the module in wasm-bindgen's copy): `invalid_argument` for anything but
+/// a string of at most [`MAX_LIST_CHARS`] characters.
+fn experiment_arg(v: &JsValue) -> Result<String, JsValue> {
+    let why = match short_string(v) {
+        Ok(Some(s)) => return Ok(s),
+        Ok(None) => "expected a string".to_owned(),
+        Err(ListError::TooManyChars(n)) => format!(
+            "{} characters, at most {MAX_LIST_CHARS}",
+            crate::numfmt::Num(n)
+        ),
+        Err(_) => "expected a string".to_owned(),
+    };
+    Err(fail(ExperimentError::new(
+        "invalid_argument",
+        "",
+        format!("invalid experiment id: {why}"),
+    )))
+}
 
 /// A JS `Error` (name `VitrineError`) with the experiment error's `code` and `path`.
 fn fail(e: ExperimentError) -> JsValue {
@@ -101,9 +121,14 @@ impl Experiments {
     pub fn new(
         manifest: JsValue,
         state: JsValue,
-        device_id: Option<String>,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] device_id: JsValue,
         gpc: bool,
     ) -> Result<Experiments, JsValue> {
+        // A string too long to copy is an id that does not parse (a fresh one, `stateIssue`).
+        let device_id = match short_string(&device_id) {
+            Ok(id) => id,
+            Err(_) => Some(String::new()),
+        };
         let manifest = read_manifest(manifest)
             .and_then(|m| m.validate())
             .map_err(fail)?;
@@ -181,7 +206,8 @@ impl Experiments {
 
     /// `{experiment, enrolled, arm?, armIndex?, interleaved, reason?}` at `now` (ms since the
     /// epoch). `reason`: `gpc`, `dates`, `namespace`, `unallocated`.
-    pub fn assign(&self, experiment: &str, now_ms: f64) -> Result<JsValue, JsValue> {
+    pub fn assign(&self, experiment: JsValue, now_ms: f64) -> Result<JsValue, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         let enrollment = self.enrollment(exp, now_ms);
         let o: JsValue = js_sys::Object::new().into();
@@ -216,14 +242,16 @@ impl Experiments {
     }
 
     /// The layer-0 label `"<experiment>:<arm>"` for an exposure ping, `null` when not enrolled.
-    pub fn label(&self, experiment: &str, now_ms: f64) -> Result<Option<String>, JsValue> {
+    pub fn label(&self, experiment: JsValue, now_ms: f64) -> Result<Option<String>, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         Ok(experiment_label(exp, &self.enrollment(exp, now_ms)))
     }
 
     /// Records that the experiment's shelf would render now (every arm calls it): returns whether
     /// the device is enrolled and now triggered.
-    pub fn trigger(&mut self, experiment: &str, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn trigger(&mut self, experiment: JsValue, now_ms: f64) -> Result<bool, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = find(&self.manifest, experiment)?;
         let enrollment = assign(exp, &self.id, now_ms, self.gpc);
         let Some(arm) = arm_label(exp, &enrollment) else {
@@ -237,11 +265,12 @@ impl Experiments {
     /// 1: the second's). Returns whether it counted (triggered, not reported, inside its window).
     pub fn record(
         &mut self,
-        experiment: &str,
+        experiment: JsValue,
         event: &str,
         value: f64,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let event = match event {
             "shelf_click" => DeviceEvent::ShelfClick,
             "shelf_add_to_cart" => DeviceEvent::ShelfAddToCart,
@@ -265,7 +294,8 @@ impl Experiments {
     /// `recommend`), or `null` when the experiment has no `report.ope` or the device is not in
     /// one of its A/B arms now.
     #[wasm_bindgen(js_name = opeOption)]
-    pub fn ope_option(&self, experiment: &str, now_ms: f64) -> Result<JsValue, JsValue> {
+    pub fn ope_option(&self, experiment: JsValue, now_ms: f64) -> Result<JsValue, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         let (Some(ope), Enrollment::Arm(_)) = (&exp.ope, self.enrollment(exp, now_ms)) else {
             return Ok(JsValue::NULL);
@@ -284,11 +314,12 @@ impl Experiments {
     #[wasm_bindgen(js_name = recordRelease)]
     pub fn record_release(
         &mut self,
-        experiment: &str,
+        experiment: JsValue,
         propensity: JsValue,
         reward: f64,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = find(&self.manifest, experiment)?;
         let Some(settings) = &exp.ope else {
             return Ok(false);
@@ -308,7 +339,8 @@ impl Experiments {
     /// experiment over): the page records what it still holds for it (a release's impression)
     /// before `takeReports`.
     #[wasm_bindgen(js_name = reportDue)]
-    pub fn report_due(&self, experiment: &str, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn report_due(&self, experiment: JsValue, now_ms: f64) -> Result<bool, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         Ok(self.device.report_due(exp, now_ms))
     }
@@ -323,12 +355,13 @@ impl Experiments {
     /// request's [`MAX_K`] (a page's `k` of −1 arrives as 2³² − 1).
     pub fn interleave(
         &self,
-        experiment: &str,
+        experiment: JsValue,
         a: JsValue,
         b: JsValue,
         k: u32,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         if k as usize > MAX_K {
             return Err(fail(ExperimentError::new(
                 "invalid_argument",
@@ -373,7 +406,8 @@ impl Experiments {
 
     /// The label for the one order of a triggered experiment; `null` after the first.
     #[wasm_bindgen(js_name = orderLabel)]
-    pub fn order_label(&mut self, experiment: &str) -> Result<Option<String>, JsValue> {
+    pub fn order_label(&mut self, experiment: JsValue) -> Result<Option<String>, JsValue> {
+        let experiment = &experiment_arg(&experiment)?;
         let exp = find(&self.manifest, experiment)?;
         Ok(self.device.order_label(exp))
     }

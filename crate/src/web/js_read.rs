@@ -107,7 +107,7 @@ pub(crate) const MAX_LIST: u32 = 1_000_000;
 
 /// Most UTF-16 code units the ids of one list may hold together (64 Mi): a longer list is an
 /// error before it is copied into the wasm memory, which it could exhaust.
-const MAX_LIST_CHARS: u32 = 1 << 26;
+pub(crate) const MAX_LIST_CHARS: u32 = 1 << 26;
 
 /// What is left of a read's allowance of string characters, list elements and object keys: a
 /// page's value may repeat one large string or list by reference without bound, and every copy
@@ -192,6 +192,21 @@ pub(crate) fn js_list(v: &JsValue, max: u32) -> Result<Array, ListError> {
 /// `[key, value, …]` of the JS object `v` (at most `max` keys), or why not.
 pub(super) fn js_entries(v: &JsValue, max: u32) -> Result<Array, ListError> {
     copied(vitrine_entries(v, max))
+}
+
+/// The text of `v` when it is a string of at most [`MAX_LIST_CHARS`] UTF-16 code units, the
+/// same bound as the ids of a list: `Ok(None)` when `v` is not a string, [`ListError::TooManyChars`]
+/// when it is longer. Its length is read before it is copied: a string of 2²⁹ characters was
+/// copied into the wasm memory by wasm-bindgen's aborting allocator and trapped the module.
+/// Never throws.
+pub(crate) fn short_string(v: &JsValue) -> Result<Option<String>, ListError> {
+    let Some(s) = v.dyn_ref::<js_sys::JsString>() else {
+        return Ok(None);
+    };
+    if s.length() > MAX_LIST_CHARS {
+        return Err(ListError::TooManyChars(f64::from(s.length())));
+    }
+    Ok(v.as_string())
 }
 
 /// The strings of a JS array: one joined copy (one boundary crossing) when no string holds a

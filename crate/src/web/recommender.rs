@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use super::interop::{read, write, Kind};
 use super::js_bytes::bytes_arg;
 use super::js_error::{fail, js_error};
-use super::js_read::StrList;
+use super::js_read::{short_string, ListError, StrList, MAX_LIST_CHARS};
 use super::results;
 use crate::bundle::{BundleOptions, LoadOptions};
 use crate::engine::Engine;
@@ -24,13 +24,18 @@ fn bundle_options(options: JsValue, what: &'static str) -> Result<BundleOptions,
     BundleOptions::try_from(options).map_err(|e| fail(e.into()))
 }
 
+/// A string argument (an item id) of at most 2²⁶ characters, its length read before it is
+/// copied.
 fn string_arg(value: &JsValue, what: &str) -> Result<String, JsValue> {
-    value.as_string().ok_or_else(|| {
-        js_error(
-            &format!("invalid option '{what}': expected a string"),
-            "invalid_option",
-        )
-    })
+    let reason = match short_string(value) {
+        Ok(Some(s)) => return Ok(s),
+        Ok(None) => "expected a string".to_owned(),
+        Err(e) => e.reason("expected a string"),
+    };
+    Err(js_error(
+        &format!("invalid option '{what}': {reason}"),
+        "invalid_option",
+    ))
 }
 
 /// The readers every method uses for its arguments, public for the parity test (`tests/web.rs`
@@ -70,9 +75,14 @@ pub mod boundary {
 /// anything but a JSON object.
 fn stored_state(json: JsValue) -> Result<StoredState, JsValue> {
     let corrupt = |why: &str| fail(StateError::Corrupt(why.to_owned()).into());
-    let json = json
-        .as_string()
-        .ok_or_else(|| corrupt("expected a JSON string"))?;
+    let json = match short_string(&json) {
+        Ok(Some(json)) => json,
+        Ok(None) => return Err(corrupt("expected a JSON string")),
+        Err(_) => {
+            let why = format!("too long: more than {MAX_LIST_CHARS} characters");
+            return Err(corrupt(&why));
+        }
+    };
     let value = js_sys::JSON::parse(&json).map_err(|_| corrupt("not JSON"))?;
     if !value.is_object() || Array::is_array(&value) {
         return Err(corrupt("not a JSON object"));
@@ -137,18 +147,19 @@ impl Recommender {
         options: JsValue,
         what: &'static str,
     ) -> Result<JsValue, JsValue> {
-        let list = match ids.as_string() {
+        let invalid = |e: ListError| {
+            js_error(
+                &format!(
+                    "invalid ids: {}",
+                    e.reason("expected an item id or an array of item ids")
+                ),
+                "invalid_option",
+            )
+        };
+        let list = match short_string(ids).map_err(invalid)? {
             Some(one) => StrList::Each(vec![one]),
             None if related == Related::Trending => StrList::Each(Vec::new()),
-            None => StrList::from_js(ids).map_err(|e| {
-                js_error(
-                    &format!(
-                        "invalid ids: {}",
-                        e.reason("expected an item id or an array of item ids")
-                    ),
-                    "invalid_option",
-                )
-            })?,
+            None => StrList::from_js(ids).map_err(invalid)?,
         };
         let opts = self.options(options, what)?;
         let rows = self.engine.related_rows(related, &list.strs(), &opts);
