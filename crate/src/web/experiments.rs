@@ -206,7 +206,11 @@ impl Experiments {
 
     /// `{experiment, enrolled, arm?, armIndex?, interleaved, reason?}` at `now` (ms since the
     /// epoch). `reason`: `gpc`, `dates`, `namespace`, `unallocated`.
-    pub fn assign(&self, experiment: JsValue, now_ms: f64) -> Result<JsValue, JsValue> {
+    pub fn assign(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+        now_ms: f64,
+    ) -> Result<JsValue, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         let enrollment = self.enrollment(exp, now_ms);
@@ -242,7 +246,11 @@ impl Experiments {
     }
 
     /// The layer-0 label `"<experiment>:<arm>"` for an exposure ping, `null` when not enrolled.
-    pub fn label(&self, experiment: JsValue, now_ms: f64) -> Result<Option<String>, JsValue> {
+    pub fn label(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+        now_ms: f64,
+    ) -> Result<Option<String>, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         Ok(experiment_label(exp, &self.enrollment(exp, now_ms)))
@@ -250,7 +258,11 @@ impl Experiments {
 
     /// Records that the experiment's shelf would render now (every arm calls it): returns whether
     /// the device is enrolled and now triggered.
-    pub fn trigger(&mut self, experiment: JsValue, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn trigger(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = find(&self.manifest, experiment)?;
         let enrollment = assign(exp, &self.id, now_ms, self.gpc);
@@ -265,7 +277,7 @@ impl Experiments {
     /// 1: the second's). Returns whether it counted (triggered, not reported, inside its window).
     pub fn record(
         &mut self,
-        experiment: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         event: &str,
         value: f64,
         now_ms: f64,
@@ -294,7 +306,11 @@ impl Experiments {
     /// `recommend`), or `null` when the experiment has no `report.ope` or the device is not in
     /// one of its A/B arms now.
     #[wasm_bindgen(js_name = opeOption)]
-    pub fn ope_option(&self, experiment: JsValue, now_ms: f64) -> Result<JsValue, JsValue> {
+    pub fn ope_option(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+        now_ms: f64,
+    ) -> Result<JsValue, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         let (Some(ope), Enrollment::Arm(_)) = (&exp.ope, self.enrollment(exp, now_ms)) else {
@@ -314,7 +330,7 @@ impl Experiments {
     #[wasm_bindgen(js_name = recordRelease)]
     pub fn record_release(
         &mut self,
-        experiment: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         propensity: JsValue,
         reward: f64,
         now_ms: f64,
@@ -339,7 +355,11 @@ impl Experiments {
     /// experiment over): the page records what it still holds for it (a release's impression)
     /// before `takeReports`.
     #[wasm_bindgen(js_name = reportDue)]
-    pub fn report_due(&self, experiment: JsValue, now_ms: f64) -> Result<bool, JsValue> {
+    pub fn report_due(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+        now_ms: f64,
+    ) -> Result<bool, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = self.experiment(experiment)?;
         Ok(self.device.report_due(exp, now_ms))
@@ -355,7 +375,7 @@ impl Experiments {
     /// request's [`MAX_K`] (a page's `k` of −1 arrives as 2³² − 1).
     pub fn interleave(
         &self,
-        experiment: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         a: JsValue,
         b: JsValue,
         k: u32,
@@ -406,7 +426,10 @@ impl Experiments {
 
     /// The label for the one order of a triggered experiment; `null` after the first.
     #[wasm_bindgen(js_name = orderLabel)]
-    pub fn order_label(&mut self, experiment: JsValue) -> Result<Option<String>, JsValue> {
+    pub fn order_label(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
+    ) -> Result<Option<String>, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
         let exp = find(&self.manifest, experiment)?;
         Ok(self.device.order_label(exp))
