@@ -100,8 +100,9 @@ fn find<'m>(manifest: &'m ValidManifest, id: &str) -> Result<&'m ValidExperiment
 }
 
 impl Experiments {
-    fn experiment(&self, id: &str) -> Result<&ValidExperiment, JsValue> {
-        find(&self.manifest, id)
+    /// The manifest's experiment the page names (see [`experiment_arg`]).
+    fn experiment(&self, id: &JsValue) -> Result<&ValidExperiment, JsValue> {
+        find(&self.manifest, &experiment_arg(id)?)
     }
 
     fn enrollment(&self, exp: &ValidExperiment, now_ms: f64) -> Enrollment {
@@ -211,8 +212,7 @@ impl Experiments {
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = self.experiment(experiment)?;
+        let exp = self.experiment(&experiment)?;
         let enrollment = self.enrollment(exp, now_ms);
         let o: JsValue = js_sys::Object::new().into();
         set(&o, "experiment", exp.id.as_str().into());
@@ -251,8 +251,7 @@ impl Experiments {
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         now_ms: f64,
     ) -> Result<Option<String>, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = self.experiment(experiment)?;
+        let exp = self.experiment(&experiment)?;
         Ok(experiment_label(exp, &self.enrollment(exp, now_ms)))
     }
 
@@ -263,8 +262,7 @@ impl Experiments {
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = find(&self.manifest, experiment)?;
+        let exp = find(&self.manifest, &experiment_arg(&experiment)?)?;
         let enrollment = assign(exp, &self.id, now_ms, self.gpc);
         let Some(arm) = arm_label(exp, &enrollment) else {
             return Ok(false);
@@ -311,8 +309,7 @@ impl Experiments {
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = self.experiment(experiment)?;
+        let exp = self.experiment(&experiment)?;
         let (Some(ope), Enrollment::Arm(_)) = (&exp.ope, self.enrollment(exp, now_ms)) else {
             return Ok(JsValue::NULL);
         };
@@ -335,8 +332,7 @@ impl Experiments {
         reward: f64,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = find(&self.manifest, experiment)?;
+        let exp = find(&self.manifest, &experiment_arg(&experiment)?)?;
         let Some(settings) = &exp.ope else {
             return Ok(false);
         };
@@ -360,8 +356,7 @@ impl Experiments {
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = self.experiment(experiment)?;
+        let exp = self.experiment(&experiment)?;
         Ok(self.device.report_due(exp, now_ms))
     }
 
@@ -381,7 +376,6 @@ impl Experiments {
         k: u32,
         now_ms: f64,
     ) -> Result<JsValue, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
         if k as usize > MAX_K {
             return Err(fail(ExperimentError::new(
                 "invalid_argument",
@@ -389,12 +383,12 @@ impl Experiments {
                 format!("k must be at most {MAX_K}, got {k}"),
             )));
         }
-        let exp = self.experiment(experiment)?;
+        let exp = self.experiment(&experiment)?;
         if !matches!(self.enrollment(exp, now_ms), Enrollment::Interleaved) {
             return Err(fail(ExperimentError::new(
                 "not_interleaved",
                 "",
-                format!("this device's shelf of '{experiment}' is not interleaved now"),
+                format!("this device's shelf of '{}' is not interleaved now", exp.id),
             )));
         }
         let list = |v: &JsValue, which: &str| {
@@ -430,8 +424,7 @@ impl Experiments {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
     ) -> Result<Option<String>, JsValue> {
-        let experiment = &experiment_arg(&experiment)?;
-        let exp = find(&self.manifest, experiment)?;
+        let exp = find(&self.manifest, &experiment_arg(&experiment)?)?;
         Ok(self.device.order_label(exp))
     }
 
