@@ -4,7 +4,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::Reflect;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 use vitrine::experiment::{assign, experiment_label, DeviceId, Enrollment, ValidManifest};
@@ -114,10 +114,15 @@ fn one_report_write_ahead_and_a_corrupt_state_never_refills_the_budget() {
     assert!(web.new_device_id());
     assert!(web.trigger(JsValue::from(exp.id.as_str()), t0).unwrap());
     assert!(web
-        .record(JsValue::from(exp.id.as_str()), "shelf_click", 0.0, t0 + 1.0)
+        .record(
+            JsValue::from(exp.id.as_str()),
+            "shelf_click".into(),
+            0.0,
+            t0 + 1.0
+        )
         .unwrap());
     assert!(web
-        .record(JsValue::from(exp.id.as_str()), "nope", 0.0, t0)
+        .record(JsValue::from(exp.id.as_str()), "nope".into(), 0.0, t0)
         .is_err());
     assert_eq!(
         web.take_reports(t0 + 2.0).unwrap().length(),
@@ -283,4 +288,18 @@ fn long_or_wrong_ids_are_errors_not_traps() {
     let first = js_sys::Array::from(&id).get(0);
     let a = web.assign(get(&first, "id"), 1.8e12).unwrap();
     assert!(get(&a, "enrolled").as_bool().is_some());
+    // An event name too long to copy is not one of the names, and is not repeated.
+    let mut web = web;
+    let long = js_sys::Function::new_no_args("return 'x'.repeat(2 ** 26 + 1)")
+        .call0(&JsValue::NULL)
+        .unwrap();
+    for bad in [long, JsValue::from(7)] {
+        let err = web
+            .record(get(&first, "id"), bad, 0.0, 1.8e12)
+            .expect_err("an unknown event");
+        let (code, _) = code_and_path(&err);
+        assert_eq!(code, "invalid_event");
+        let message = String::from(err.dyn_into::<js_sys::Error>().unwrap().message());
+        assert!(message.len() < 200, "{message}");
+    }
 }

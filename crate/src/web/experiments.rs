@@ -276,23 +276,32 @@ impl Experiments {
     pub fn record(
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "string")] experiment: JsValue,
-        event: &str,
+        #[wasm_bindgen(unchecked_param_type = "string")] event: JsValue,
         value: f64,
         now_ms: f64,
     ) -> Result<bool, JsValue> {
         let experiment = &experiment_arg(&experiment)?;
-        let event = match event {
+        // Read with its length checked first (a huge string trapped wasm-bindgen's copy); a
+        // string over the bound or not a string is simply not one of the names.
+        let name = short_string(&event).ok().flatten().unwrap_or_default();
+        let event = match name.as_str() {
             "shelf_click" => DeviceEvent::ShelfClick,
             "shelf_add_to_cart" => DeviceEvent::ShelfAddToCart,
             "purchase" => DeviceEvent::Purchase(value),
             "interleaving" if value == 0.0 => DeviceEvent::Interleaving(Team::A),
             "interleaving" if value == 1.0 => DeviceEvent::Interleaving(Team::B),
             _ => {
+                // The page's text is repeated only when short.
+                let given = if name.len() <= 64 {
+                    name.as_str()
+                } else {
+                    "…"
+                };
                 return Err(fail(ExperimentError::new(
                     "invalid_event",
                     "",
-                    format!("unknown experiment event '{event}' (shelf_click, shelf_add_to_cart, purchase, interleaving with 0 or 1)"),
-                )))
+                    format!("unknown experiment event '{given}' (shelf_click, shelf_add_to_cart, purchase, interleaving with 0 or 1)"),
+                )));
             }
         };
         let exp = find(&self.manifest, experiment)?;
